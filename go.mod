@@ -1,0 +1,3 @@
+module github.com/benchd/benchd
+
+go 1.26
