@@ -1,0 +1,222 @@
+// Package client is the Go library for benchd. It dials benchd's unix socket,
+// directly or through the local end of an SSH forward
+// (ssh -N -L /tmp/benchd.sock:/run/benchd/benchd.sock ai-worker@host), and
+// exposes the API with plain Go types. The generated stub stays reachable
+// through [Client.Raw] for anything this package does not wrap.
+//
+// Example:
+//
+//	c, err := client.New("/tmp/benchd.sock")
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	res, err := c.RunBenchmark(ctx, client.BenchmarkRequest{Model: "llama3.2:1b", Repetitions: 5},
+//		func(ev client.Event) {
+//			if ev.Trial != nil {
+//				fmt.Printf("trial %d: %.1f tok/s\n", ev.Trial.Index, ev.Trial.EvalRate)
+//			}
+//		})
+//	if err != nil {
+//		return err // a gRPC status: status.Code(err) tells what went wrong
+//	}
+//	fmt.Printf("mean %.1f tok/s over %d trials\n", res.Summary.EvalRate.Mean, res.Summary.Trials)
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+)
+
+// Keepalive defaults. The client pings an idle connection so that a dead SSH
+// forward is detected within KeepaliveTime+KeepaliveTimeout instead of
+// hanging; benchd's server policy admits pings this frequent.
+const (
+	KeepaliveTime    = 30 * time.Second
+	KeepaliveTimeout = 10 * time.Second
+)
+
+// Client is a connection to benchd. It is safe for concurrent use.
+type Client struct {
+	conn   *grpc.ClientConn
+	raw    benchdv1.BenchmarkServiceClient
+	health healthpb.HealthClient
+}
+
+type options struct {
+	dialOpts         []grpc.DialOption
+	keepaliveTime    time.Duration
+	keepaliveTimeout time.Duration
+}
+
+// Option configures New.
+type Option func(*options)
+
+// WithKeepalive overrides the keepalive ping interval and timeout.
+func WithKeepalive(interval, timeout time.Duration) Option {
+	return func(o *options) { o.keepaliveTime, o.keepaliveTimeout = interval, timeout }
+}
+
+// WithDialOptions appends raw gRPC dial options (interceptors, a custom
+// dialer, …); they are applied after the defaults.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
+}
+
+// New returns a client for the unix socket at socketPath. It does not
+// connect until the first call.
+func New(socketPath string, opts ...Option) (*Client, error) {
+	o := options{keepaliveTime: KeepaliveTime, keepaliveTimeout: KeepaliveTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dial := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:                o.keepaliveTime,
+			Timeout:             o.keepaliveTimeout,
+			PermitWithoutStream: true,
+		}),
+	}, o.dialOpts...)
+	conn, err := grpc.NewClient("unix:"+socketPath, dial...)
+	if err != nil {
+		return nil, fmt.Errorf("create benchd client for %s: %w", socketPath, err)
+	}
+	return &Client{conn: conn, raw: benchdv1.NewBenchmarkServiceClient(conn), health: healthpb.NewHealthClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Raw is the generated stub, for calls this package does not wrap.
+func (c *Client) Raw() benchdv1.BenchmarkServiceClient { return c.raw }
+
+// Conn is the underlying gRPC connection.
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// Health returns the serving status of benchd's service ("SERVING",
+// "NOT_SERVING" while the ollama container is unusable, …).
+func (c *Client) Health(ctx context.Context) (string, error) {
+	res, err := c.health.Check(ctx, &healthpb.HealthCheckRequest{Service: benchdv1.BenchmarkService_ServiceDesc.ServiceName})
+	if err != nil {
+		return "", err
+	}
+	return res.GetStatus().String(), nil
+}
+
+// SampleVRAM reads every GPU's memory once.
+func (c *Client) SampleVRAM(ctx context.Context) ([]GPU, error) {
+	res, err := c.raw.SampleVRAM(ctx, &benchdv1.SampleVRAMRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return gpusFromProto(res.GetGpus()), nil
+}
+
+// RunBenchmark runs a benchmark and returns its result. onEvent, if not
+// nil, sees every event as it arrives (started, progress, each trial,
+// finished). Cancelling ctx stops the benchmark on the server. Errors are
+// gRPC statuses from benchd (status.Code tells which).
+func (c *Client) RunBenchmark(ctx context.Context, req BenchmarkRequest, onEvent func(Event)) (*Result, error) {
+	stream, err := c.raw.RunBenchmark(ctx, req.proto())
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			if res.Summary == nil {
+				return res, errors.New("benchd ended the stream without a finished event")
+			}
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		ev := eventFromProto(msg)
+		ev.Raw = msg
+		switch {
+		case ev.Started != nil:
+			res.Started = *ev.Started
+		case ev.Trial != nil:
+			res.Trials = append(res.Trials, *ev.Trial)
+		case ev.Finished != nil:
+			res.Summary = ev.Finished
+		}
+		if onEvent != nil {
+			onEvent(ev)
+		}
+	}
+}
+
+// BenchmarkRequest is what to benchmark. Zero values mean benchd's defaults.
+type BenchmarkRequest struct {
+	Model   string
+	Prompts []string // default: one built-in prompt
+	// Repetitions is the number of measured trials (default 3).
+	Repetitions int
+	// Warmup trials are left out of the statistics; nil means the default (1).
+	Warmup *int
+	// MaxTokens to generate per trial (default 128).
+	MaxTokens int
+	// NumCtx is the context window; 0 keeps the model's.
+	NumCtx      int
+	Temperature float64
+	// Seed; nil means benchd's fixed default.
+	Seed *int64
+	// Timeout bounds the whole benchmark (default 10m, at most 1h).
+	Timeout time.Duration
+	// VRAMSampleInterval (default 250ms); set NoVRAMSampling to turn it off.
+	VRAMSampleInterval time.Duration
+	NoVRAMSampling     bool
+}
+
+func (r BenchmarkRequest) proto() *benchdv1.RunBenchmarkRequest {
+	p := &benchdv1.RunBenchmarkRequest{Model: r.Model, Prompts: r.Prompts}
+	if r.Repetitions != 0 {
+		p.Repetitions = u32(r.Repetitions)
+	}
+	if r.Warmup != nil {
+		p.Warmup = u32(*r.Warmup)
+	}
+	if r.MaxTokens != 0 {
+		p.MaxTokens = u32(r.MaxTokens)
+	}
+	if r.NumCtx != 0 {
+		p.NumCtx = u32(r.NumCtx)
+	}
+	if r.Temperature != 0 {
+		p.Temperature = &r.Temperature
+	}
+	p.Seed = r.Seed
+	if r.Timeout != 0 {
+		p.Timeout = durationpb.New(r.Timeout)
+	}
+	switch {
+	case r.NoVRAMSampling:
+		p.VramSampleInterval = durationpb.New(0)
+	case r.VRAMSampleInterval != 0:
+		p.VramSampleInterval = durationpb.New(r.VRAMSampleInterval)
+	}
+	return p
+}
+
+// u32 converts a caller's int; out-of-range values are clamped so that the
+// server's validation, not a silent wrap-around, reports them.
+func u32(n int) *uint32 {
+	v := uint32(min(max(n, 0), math.MaxUint32))
+	return &v
+}

@@ -1,0 +1,146 @@
+package client
+
+import (
+	"time"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+)
+
+// Event is one message of a running benchmark; exactly one field is set.
+type Event struct {
+	Started  *Started
+	Progress *Progress
+	Trial    *Trial
+	Finished *Summary
+	// Raw is the message as received, for protojson output or new fields.
+	Raw *benchdv1.RunBenchmarkResponse
+}
+
+// Result is a whole benchmark.
+type Result struct {
+	Started
+	Trials  []Trial
+	Summary *Summary
+}
+
+type Started struct {
+	BenchmarkID   string
+	Model         string
+	ModelInfo     ModelInfo
+	OllamaVersion string
+	GPUs          []GPU
+	StartedAt     time.Time
+}
+
+type ModelInfo struct {
+	Digest, Family, ParameterSize, QuantizationLevel, Format string
+}
+
+type Progress struct {
+	Index             int
+	Warmup            bool
+	Tokens, MaxTokens int
+}
+
+// Trial is one generation; counts and durations are ollama's own.
+type Trial struct {
+	Index, PromptIndex               int
+	Warmup                           bool
+	PromptEvalCount, EvalCount       int64
+	PromptEvalDuration, EvalDuration time.Duration
+	LoadDuration, TotalDuration      time.Duration
+	TTFT, Wall                       time.Duration
+	PromptEvalRate, EvalRate         float64 // tokens per second
+	PeakVRAMUsedBytes                uint64
+	DoneReason                       string
+}
+
+// Stats summarises one metric over the measured trials.
+type Stats struct {
+	N                                int
+	Mean, Stddev, Min, Max, P50, P95 float64
+}
+
+// Summary holds statistics over the measured (non-warm-up) trials. Duration
+// metrics are in nanoseconds.
+type Summary struct {
+	BenchmarkID                          string
+	Trials                               int
+	EvalRate, PromptEvalRate             Stats
+	TTFTNs, WallNs                       Stats
+	TotalDurationNs, LoadDurationNs      Stats
+	PromptEvalDurationNs, EvalDurationNs Stats
+	EvalCount, PromptEvalCount           Stats
+	PeakVRAMUsedBytes                    Stats
+	FinishedAt                           time.Time
+}
+
+// GPU is one VRAM reading.
+type GPU struct {
+	Index                 int
+	Name, Vendor, Source  string
+	TotalBytes, UsedBytes uint64
+	SampledAt             time.Time
+}
+
+func eventFromProto(m *benchdv1.RunBenchmarkResponse) Event {
+	switch {
+	case m.GetStarted() != nil:
+		s := m.GetStarted()
+		mi := s.GetModelInfo()
+		return Event{Started: &Started{
+			BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
+			ModelInfo: ModelInfo{
+				Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
+				QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
+			},
+			OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
+		}}
+	case m.GetProgress() != nil:
+		p := m.GetProgress()
+		return Event{Progress: &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}}
+	case m.GetTrial() != nil:
+		t := TrialFromProto(m.GetTrial())
+		return Event{Trial: &t}
+	case m.GetFinished() != nil:
+		f := m.GetFinished()
+		return Event{Finished: &Summary{
+			BenchmarkID: f.GetBenchmarkId(), Trials: int(f.GetTrials()),
+			EvalRate: statsFromProto(f.GetEvalRate()), PromptEvalRate: statsFromProto(f.GetPromptEvalRate()),
+			TTFTNs: statsFromProto(f.GetTtftNs()), WallNs: statsFromProto(f.GetWallNs()),
+			TotalDurationNs: statsFromProto(f.GetTotalDurationNs()), LoadDurationNs: statsFromProto(f.GetLoadDurationNs()),
+			PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
+			EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
+			PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: f.GetFinishedAt().AsTime(),
+		}}
+	}
+	return Event{}
+}
+
+// TrialFromProto converts a generated Trial message.
+func TrialFromProto(t *benchdv1.Trial) Trial {
+	return Trial{
+		Index: int(t.GetIndex()), PromptIndex: int(t.GetPromptIndex()), Warmup: t.GetWarmup(),
+		PromptEvalCount: t.GetPromptEvalCount(), EvalCount: t.GetEvalCount(),
+		PromptEvalDuration: time.Duration(t.GetPromptEvalDurationNs()), EvalDuration: time.Duration(t.GetEvalDurationNs()),
+		LoadDuration: time.Duration(t.GetLoadDurationNs()), TotalDuration: time.Duration(t.GetTotalDurationNs()),
+		TTFT: time.Duration(t.GetTtftNs()), Wall: time.Duration(t.GetWallNs()),
+		PromptEvalRate: t.GetPromptEvalRate(), EvalRate: t.GetEvalRate(),
+		PeakVRAMUsedBytes: t.GetPeakVramUsedBytes(), DoneReason: t.GetDoneReason(),
+	}
+}
+
+func statsFromProto(s *benchdv1.Summary) Stats {
+	return Stats{N: int(s.GetN()), Mean: s.GetMean(), Stddev: s.GetStddev(), Min: s.GetMin(), Max: s.GetMax(), P50: s.GetP50(), P95: s.GetP95()}
+}
+
+func gpusFromProto(gs []*benchdv1.GPU) []GPU {
+	out := make([]GPU, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, GPU{
+			Index: int(g.GetIndex()), Name: g.GetName(), Vendor: g.GetVendor(), Source: g.GetSource(),
+			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: g.GetSampledAt().AsTime(),
+		})
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+// Command benchd is the benchmark daemon: the only process on the host that
+// talks to Docker, serving a narrow gRPC API on a unix socket.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
+	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/dockerx"
+	"github.com/benchd/benchd/service/ollama"
+	"github.com/benchd/benchd/service/unixsock"
+	"github.com/benchd/benchd/service/vram"
+)
+
+type config struct {
+	socket          string
+	container       string
+	ollama          string
+	ollamaPort      int
+	vramSource      string
+	sysfsRoot       string
+	vramPrivileged  bool
+	shutdownTimeout time.Duration
+	healthInterval  time.Duration
+	logLevel        string
+}
+
+func main() {
+	var c config
+	fs := flag.NewFlagSet("benchd", flag.ExitOnError)
+	fs.StringVar(&c.socket, "socket", "/run/benchd/benchd.sock", "absolute path of the unix socket to serve on")
+	fs.StringVar(&c.container, "container", "ollama", "name of the Docker container running ollama")
+	fs.StringVar(&c.ollama, "ollama", "docker-exec", "how to reach ollama: docker-exec (stdio bridge through the Docker API, no network needed) or an http:// URL")
+	fs.IntVar(&c.ollamaPort, "ollama-port", 11434, "ollama's port inside the container (docker-exec mode)")
+	fs.StringVar(&c.vramSource, "vram-source", "auto", "VRAM source: auto|sysfs|rocm-smi|amd-smi|nvidia-smi|none")
+	fs.StringVar(&c.sysfsRoot, "sysfs-root", "/sys", "root of sysfs for the sysfs VRAM source")
+	fs.BoolVar(&c.vramPrivileged, "vram-privileged", false, "run VRAM tools with a privileged exec (needed by some rocm-smi setups)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for RPCs to finish before closing them")
+	fs.DurationVar(&c.healthInterval, "health-interval", 5*time.Second, "how often the Docker container is checked for the health service")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug|info|warn|error")
+	_ = fs.Parse(os.Args[1:])
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "benchd: --log-level: %v\n", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, c, log); err != nil {
+		log.Error("benchd stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config, log *slog.Logger) error {
+	dc, err := dockerx.New(c.container)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+
+	var (
+		oc        *ollama.Client
+		container bench.Container
+	)
+	switch {
+	case c.ollama == "docker-exec":
+		base := &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", c.ollamaPort)}
+		oc = ollama.New(base, func(ctx context.Context) (net.Conn, error) {
+			return dc.DialBridge(ctx, c.ollamaPort)
+		})
+		container = dc
+	case strings.HasPrefix(c.ollama, "http://"):
+		u, err := url.Parse(c.ollama)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("--ollama %q: not a valid http:// URL", c.ollama)
+		}
+		oc = ollama.NewHTTP(u)
+	default:
+		return fmt.Errorf("--ollama %q: want docker-exec or an http:// URL", c.ollama)
+	}
+	defer oc.Close()
+
+	reader, err := vramReader(c, dc)
+	if err != nil {
+		return err
+	}
+
+	runner := bench.NewRunner(oc, container, reader, log)
+	svc := service.New(runner, reader, log)
+	hs := health.NewServer()
+	gs, err := service.NewGRPCServer(svc, hs, log)
+	if err != nil {
+		return err
+	}
+
+	l, err := unixsock.Listen(ctx, c.socket, 0o750, 0o660)
+	if err != nil {
+		return err
+	}
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	if container != nil {
+		go watchHealth(hctx, hs, dc, c.healthInterval, log)
+	} else {
+		setHealth(hs, healthpb.HealthCheckResponse_SERVING)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(l) }()
+	log.Info("benchd serving", "socket", c.socket, "container", c.container, "ollama", c.ollama, "vram_source", c.vramSource)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", c.socket, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", c.shutdownTimeout)
+	hs.Shutdown()
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(c.shutdownTimeout):
+		log.Warn("graceful stop timed out; closing remaining RPCs")
+		gs.Stop()
+		<-done
+	}
+	return nil
+}
+
+func vramReader(c config, ex vram.Execer) (vram.Reader, error) {
+	sysfs := &vram.Sysfs{Root: c.sysfsRoot}
+	switch c.vramSource {
+	case "none":
+		return nil, nil
+	case "sysfs":
+		return sysfs, nil
+	case vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI:
+		return vram.NewToolReader(c.vramSource, ex, c.vramPrivileged)
+	case "auto":
+		var tools []vram.Reader
+		for _, src := range []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI} {
+			r, err := vram.NewToolReader(src, ex, c.vramPrivileged)
+			if err != nil {
+				return nil, err
+			}
+			tools = append(tools, r)
+		}
+		return vram.Auto(sysfs, tools), nil
+	}
+	return nil, fmt.Errorf("--vram-source %q: want auto, sysfs, rocm-smi, amd-smi, nvidia-smi or none", c.vramSource)
+}
+
+// watchHealth reports NOT_SERVING while the ollama container cannot be used,
+// so monitoring and `benchctl health` tell a Docker problem from a benchd one.
+func watchHealth(ctx context.Context, hs *health.Server, dc *dockerx.Client, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := healthpb.HealthCheckResponse_UNKNOWN
+	for {
+		cctx, cancel := context.WithTimeout(ctx, every)
+		err := dc.CheckContainer(cctx)
+		cancel()
+		st := healthpb.HealthCheckResponse_SERVING
+		if err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		if st != last {
+			log.Info("health changed", "status", st.String(), "err", errString(err))
+			setHealth(hs, st)
+			last = st
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func setHealth(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus) {
+	hs.SetServingStatus("", st)
+	hs.SetServingStatus(benchdv1.BenchmarkService_ServiceDesc.ServiceName, st)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

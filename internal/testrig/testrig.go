@@ -1,0 +1,245 @@
+// Package testrig starts the real parts integration tests need — the ollama
+// container of testdata/rig, a benchd daemon process — in one place, so test
+// files do not copy setup. Under CI=true a missing dependency fails the test;
+// elsewhere it skips, so `go test ./...` stays usable on a laptop.
+package testrig
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Model is the tiny model the rig creates in ollama.
+const Model = "tiny"
+
+// Container is the name of the rig's ollama container.
+const Container = "ollama"
+
+// Require skips the test, or fails it under CI=true, when cond is false.
+func Require(t testing.TB, ok bool, what string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true", what)
+	}
+	t.Skipf("%s not available; skipping (CI=true makes this a failure)", what)
+}
+
+// RepoRoot is the repository's top directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// RequireDocker needs a reachable Docker Engine.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	err := exec.Command("docker", "info").Run()
+	Require(t, err == nil, "a running Docker Engine (docker info)")
+}
+
+var (
+	rigOnce sync.Once
+	rigErr  error
+)
+
+// Ollama makes sure the rig's ollama container runs with the tiny model and
+// returns the container's name. The container is shared by the tests of one
+// package run; tests that break it must call Ollama's Restart.
+func Ollama(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	rigOnce.Do(func() { rigErr = rig("up", Container) })
+	if rigErr != nil {
+		t.Fatalf("start ollama rig: %v", rigErr)
+	}
+	return Container
+}
+
+// RestartOllama brings the shared container back after a test stopped it.
+func RestartOllama(t testing.TB) {
+	t.Helper()
+	if err := rig("up", Container); err != nil {
+		t.Fatalf("restart ollama rig: %v", err)
+	}
+}
+
+func rig(args ...string) error {
+	cmd := exec.Command("bash", append([]string{filepath.Join(RepoRoot(), "testdata", "rig", "rig.sh")}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("rig.sh %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+// Docker runs the docker CLI for test setup and inspection and returns its
+// combined output.
+func Docker(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Binary builds a command of this module once per test process and returns
+// its path, e.g. Binary(t, "benchd").
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "benchd-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/...")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/...: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, name)
+}
+
+// Daemon is a benchd process started for a test.
+type Daemon struct {
+	Socket string
+	cmd    *exec.Cmd
+	logMu  sync.Mutex
+	log    bytes.Buffer
+	exited chan struct{}
+}
+
+// StartDaemon starts benchd with args (plus --socket in a temp dir unless
+// args set one) and returns once it logs that it serves. It is stopped with
+// SIGTERM when the test ends.
+func StartDaemon(t testing.TB, args ...string) *Daemon {
+	t.Helper()
+	d := &Daemon{exited: make(chan struct{})}
+	hasSocket := false
+	for i, a := range args {
+		if a == "--socket" && i+1 < len(args) {
+			d.Socket, hasSocket = args[i+1], true
+		}
+	}
+	if !hasSocket {
+		// A short path: unix socket paths are limited to 107 bytes.
+		dir, err := os.MkdirTemp("", "bd-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		d.Socket = filepath.Join(dir, "run", "benchd.sock")
+		args = append([]string{"--socket", d.Socket}, args...)
+	}
+	d.cmd = exec.Command(Binary(t, "benchd"), args...)
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start benchd: %v", err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer close(d.exited)
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			d.logMu.Lock()
+			d.log.WriteString(line + "\n")
+			d.logMu.Unlock()
+			if !signalled && strings.Contains(line, `msg="benchd serving"`) {
+				signalled = true
+				close(ready)
+			}
+		}
+		_ = d.cmd.Wait()
+	}()
+	t.Cleanup(func() { d.Stop(t) })
+	select {
+	case <-ready:
+	case <-d.exited:
+		t.Fatalf("benchd exited before serving:\n%s", d.Log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("benchd did not start serving within 30s:\n%s", d.Log())
+	}
+	return d
+}
+
+// Log is what the daemon has written to stderr so far.
+func (d *Daemon) Log() string {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return d.log.String()
+}
+
+// Stop sends SIGTERM and waits for the process to exit.
+func (d *Daemon) Stop(t testing.TB) {
+	select {
+	case <-d.exited:
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(20 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+		t.Errorf("benchd did not exit within 20s of SIGTERM")
+	}
+}
+
+// Exited is closed when the daemon process has exited.
+func (d *Daemon) Exited() <-chan struct{} { return d.exited }
+
+// FollowLogs streams `docker logs -f --since now` of a container and calls
+// match on each line until it returns true or ctx ends. It returns the time
+// the matching line was read.
+func FollowLogs(ctx context.Context, container string, since time.Time, match func(string) bool) (time.Time, error) {
+	cmd := exec.CommandContext(ctx, "docker", "logs", "-f", "--since", since.UTC().Format(time.RFC3339Nano), container)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return time.Time{}, err
+	}
+	go func() { _ = cmd.Wait(); pw.Close() }()
+	defer func() { _ = cmd.Process.Kill() }()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if match(sc.Text()) {
+			return time.Now(), nil
+		}
+	}
+	if ctx.Err() != nil {
+		return time.Time{}, ctx.Err()
+	}
+	return time.Time{}, fmt.Errorf("docker logs of %s ended without a matching line", container)
+}

@@ -1,0 +1,212 @@
+// Package ollama runs single generations against an ollama server through
+// ollama's official Go client and turns each into a Trial: ollama's own
+// counts and durations, untouched, plus time-to-first-token and wall time
+// measured here. How bytes reach the server (a Docker exec bridge or plain
+// HTTP) is the caller's Dialer.
+package ollama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// ErrModelNotFound: the model is not present in ollama (benchd never pulls).
+var ErrModelNotFound = errors.New("model not found in ollama")
+
+// Dialer opens one connection to the ollama server.
+type Dialer func(ctx context.Context) (net.Conn, error)
+
+// Client is an ollama API client over a Dialer.
+type Client struct {
+	api       *api.Client
+	transport *http.Transport
+}
+
+// New returns a client that reaches base (used for the Host header and
+// paths) through dial. Connections are kept alive and reused across trials,
+// so a docker-exec bridge is set up once per benchmark, not once per request.
+func New(base *url.URL, dial Dialer) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dial(ctx)
+		},
+		MaxIdleConns:        4,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &Client{api: api.NewClient(base, &http.Client{Transport: tr}), transport: tr}
+}
+
+// NewHTTP returns a client for an ollama server reachable over the network.
+func NewHTTP(base *url.URL) *Client {
+	var d net.Dialer
+	return New(base, func(ctx context.Context) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", base.Host)
+	})
+}
+
+// Close drops idle connections (ending their bridges).
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Version is the ollama server's version.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	v, err := c.api.Version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("get ollama version: %w", err)
+	}
+	return v, nil
+}
+
+// ModelInfo describes a model as ollama lists it.
+type ModelInfo struct {
+	Name              string
+	Digest            string
+	Family            string
+	Format            string
+	ParameterSize     string
+	QuantizationLevel string
+}
+
+// Model looks the model up among those ollama has, ErrModelNotFound if absent.
+func (c *Client) Model(ctx context.Context, name string) (ModelInfo, error) {
+	list, err := c.api.List(ctx)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("list ollama models: %w", err)
+	}
+	want := normalize(name)
+	for _, m := range list.Models {
+		if normalize(m.Name) == want || normalize(m.Model) == want {
+			return ModelInfo{
+				Name:              m.Name,
+				Digest:            m.Digest,
+				Family:            m.Details.Family,
+				Format:            m.Details.Format,
+				ParameterSize:     m.Details.ParameterSize,
+				QuantizationLevel: m.Details.QuantizationLevel,
+			}, nil
+		}
+	}
+	return ModelInfo{}, fmt.Errorf("model %q: %w", name, ErrModelNotFound)
+}
+
+// normalize applies ollama's default tag so "tiny" and "tiny:latest" match.
+func normalize(name string) string {
+	slash := strings.LastIndexByte(name, '/')
+	if !strings.Contains(name[slash+1:], ":") {
+		name += ":latest"
+	}
+	return strings.ToLower(name)
+}
+
+// GenerateOptions are the sampling settings of one trial.
+type GenerateOptions struct {
+	Model       string
+	Prompt      string
+	MaxTokens   int
+	NumCtx      int // 0: the model's default
+	Temperature float64
+	Seed        int64
+}
+
+// Trial is one generation's measurements. Durations and counts come from
+// ollama's final response as is; TTFT and Wall are measured by the client
+// from sending the request.
+type Trial struct {
+	PromptEvalCount    int
+	PromptEvalDuration time.Duration
+	EvalCount          int
+	EvalDuration       time.Duration
+	LoadDuration       time.Duration
+	TotalDuration      time.Duration
+	TTFT               time.Duration
+	Wall               time.Duration
+	DoneReason         string
+}
+
+// PromptEvalRate is prompt tokens per second from ollama's ns values.
+func (t Trial) PromptEvalRate() float64 { return rate(t.PromptEvalCount, t.PromptEvalDuration) }
+
+// EvalRate is generated tokens per second from ollama's ns values.
+func (t Trial) EvalRate() float64 { return rate(t.EvalCount, t.EvalDuration) }
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Generate streams one completion. onToken, if set, is called with the number
+// of streamed chunks so far. Cancelling ctx closes the connection, which is
+// how ollama learns to stop generating.
+func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n int)) (Trial, error) {
+	stream := true
+	opts := map[string]any{
+		"num_predict": o.MaxTokens,
+		"temperature": o.Temperature,
+		"seed":        o.Seed,
+	}
+	if o.NumCtx > 0 {
+		opts["num_ctx"] = o.NumCtx
+	}
+	req := &api.GenerateRequest{Model: o.Model, Prompt: o.Prompt, Stream: &stream, Options: opts}
+
+	var (
+		t      Trial
+		chunks int
+		final  *api.GenerateResponse
+	)
+	start := time.Now()
+	err := c.api.Generate(ctx, req, func(r api.GenerateResponse) error {
+		if chunks == 0 {
+			t.TTFT = time.Since(start)
+		}
+		chunks++
+		if r.Done {
+			final = &r
+			return nil
+		}
+		if onToken != nil {
+			onToken(chunks)
+		}
+		return nil
+	})
+	t.Wall = time.Since(start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, context.Cause(ctx))
+		}
+		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, classify(err))
+	}
+	if final == nil {
+		return Trial{}, fmt.Errorf("generate with %q: stream ended without a final response", o.Model)
+	}
+	m := final.Metrics
+	t.PromptEvalCount, t.PromptEvalDuration = m.PromptEvalCount, m.PromptEvalDuration
+	t.EvalCount, t.EvalDuration = m.EvalCount, m.EvalDuration
+	t.LoadDuration, t.TotalDuration = m.LoadDuration, m.TotalDuration
+	t.DoneReason = final.DoneReason
+	return t, nil
+}
+
+// classify recognises ollama's "not found" answers, which its streaming
+// client reports as plain errors without the HTTP status.
+func classify(err error) error {
+	var se api.StatusError
+	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
+	}
+	if strings.Contains(err.Error(), "not found, try pulling it first") {
+		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
+	}
+	return err
+}
