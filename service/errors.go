@@ -50,6 +50,8 @@ func toStatus(err error) error {
 		code, hint = codes.FailedPrecondition, "the Docker Engine refuses privileged execs here; run benchd without --vram-privileged or use --vram-source sysfs"
 	case errors.Is(err, ollama.ErrModelNotFound):
 		code, hint = codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec ollama ollama pull MODEL`"
+	case errors.Is(err, ollama.ErrIncomplete):
+		code, hint = codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"
 	case errors.Is(err, vram.ErrNoSource), errors.Is(err, vram.ErrNoGPU):
 		code, hint = codes.FailedPrecondition, "no VRAM source works on this host; pick one with benchd --vram-source"
 	case errors.Is(err, dockerx.ErrOutputTooLarge):

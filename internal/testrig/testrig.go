@@ -217,6 +217,21 @@ func (d *Daemon) Stop(t testing.TB) {
 	}
 }
 
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(sig os.Signal) error { return d.cmd.Process.Signal(sig) }
+
+// Kill SIGKILLs the daemon and waits for it to exit.
+func (d *Daemon) Kill() error {
+	if err := d.cmd.Process.Kill(); err != nil {
+		return err
+	}
+	<-d.exited
+	return nil
+}
+
+// ExitCode is the exit status once Exited is closed.
+func (d *Daemon) ExitCode() int { return d.cmd.ProcessState.ExitCode() }
+
 // Exited is closed when the daemon process has exited.
 func (d *Daemon) Exited() <-chan struct{} { return d.exited }
 
@@ -243,3 +258,34 @@ func FollowLogs(ctx context.Context, container string, since time.Time, match fu
 	}
 	return time.Time{}, fmt.Errorf("docker logs of %s ended without a matching line", container)
 }
+
+var (
+	toolMu    sync.Mutex
+	toolPaths = map[string]string{}
+)
+
+// Tool builds a tool pinned by a go.mod tool line (e.g.
+// "github.com/fullstorydev/grpcurl/cmd/grpcurl") and returns its path.
+func Tool(t testing.TB, pkg string) string {
+	t.Helper()
+	toolMu.Lock()
+	defer toolMu.Unlock()
+	if p, ok := toolPaths[pkg]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "benchd-tool-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", p, pkg)
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	toolPaths[pkg] = p
+	return p
+}
+
+// SysfsFixture is the simulated /sys tree with one AMD GPU.
+func SysfsFixture() string { return filepath.Join(RepoRoot(), "testdata", "sysfs") }

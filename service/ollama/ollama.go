@@ -18,8 +18,13 @@ import (
 	"github.com/ollama/ollama/api"
 )
 
-// ErrModelNotFound: the model is not present in ollama (benchd never pulls).
-var ErrModelNotFound = errors.New("model not found in ollama")
+var (
+	// ErrModelNotFound: the model is not present in ollama (benchd never pulls).
+	ErrModelNotFound = errors.New("model not found in ollama")
+	// ErrIncomplete: the connection ended before ollama's final response,
+	// as when ollama or its container stops mid-generation.
+	ErrIncomplete = errors.New("ollama closed the connection before the final response")
+)
 
 // Dialer opens one connection to the ollama server.
 type Dialer func(ctx context.Context) (net.Conn, error)
@@ -188,7 +193,9 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, classify(err))
 	}
 	if final == nil {
-		return Trial{}, fmt.Errorf("generate with %q: stream ended without a final response", o.Model)
+		// ollama's client ends quietly when the stream breaks off, so a
+		// missing final response is the only sign of a lost connection.
+		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, ErrIncomplete)
 	}
 	m := final.Metrics
 	t.PromptEvalCount, t.PromptEvalDuration = m.PromptEvalCount, m.PromptEvalDuration

@@ -1,0 +1,126 @@
+package main_test
+
+// benchctl and grpcurl against a real benchd process, the real Docker Engine
+// and the real ollama rig.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/benchd/benchd/internal/testrig"
+)
+
+func startDaemon(t *testing.T) *testrig.Daemon {
+	t.Helper()
+	container := testrig.Ollama(t)
+	return testrig.StartDaemon(t, "--container", container, "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
+}
+
+func benchctl(t *testing.T, d *testrig.Daemon, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(testrig.Binary(t, "benchctl"), append([]string{"--socket", d.Socket}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run benchctl: %v", err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestBenchctlRunJSON(t *testing.T) {
+	d := startDaemon(t)
+	out, errOut, code := benchctl(t, d, "run", testrig.Model, "--reps", "2", "--warmup", "1", "--max-tokens", "32", "--json")
+	if code != 0 {
+		t.Fatalf("benchctl run exit %d: %s", code, errOut)
+	}
+	var kinds []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var ev map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		for k := range ev {
+			kinds = append(kinds, k)
+		}
+		if tr, ok := ev["trial"]; ok {
+			var trial struct {
+				EvalCount string `json:"eval_count"`
+			}
+			if err := json.Unmarshal(tr, &trial); err != nil || trial.EvalCount != "32" {
+				t.Errorf("trial %s: want eval_count 32 (max tokens)", tr)
+			}
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "started,trial,trial,trial,finished" {
+		t.Errorf("events %s, want started, 3 trials, finished", got)
+	}
+}
+
+func TestBenchctlRunTable(t *testing.T) {
+	d := startDaemon(t)
+	out, errOut, code := benchctl(t, d, "run", testrig.Model, "--max-tokens", "16")
+	if code != 0 {
+		t.Fatalf("benchctl run exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"model tiny", "warm-up", "measured", "summary over 3 measured trials", "gen tok/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchctlVRAMAndHealth(t *testing.T) {
+	d := startDaemon(t)
+	out, errOut, code := benchctl(t, d, "vram", "--json")
+	if code != 0 {
+		t.Fatalf("benchctl vram exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"total_bytes":"25753026560"`) || !strings.Contains(out, `"source":"sysfs"`) {
+		t.Errorf("vram --json: %s", out)
+	}
+	out, _, code = benchctl(t, d, "health")
+	if code != 0 || strings.TrimSpace(out) != "SERVING" {
+		t.Errorf("health: exit %d, %q", code, out)
+	}
+}
+
+func TestBenchctlErrorsExitNonZeroWithMessage(t *testing.T) {
+	d := startDaemon(t)
+	_, errOut, code := benchctl(t, d, "run", "no-such-model")
+	if code != 1 || !strings.Contains(errOut, "NotFound") || !strings.Contains(errOut, "pull") {
+		t.Errorf("unknown model: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = benchctl(t, d, "run", "--help-me")
+	if code != 2 {
+		t.Errorf("bad usage: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = benchctl(t, d, "run", "x;id")
+	if code != 1 || !strings.Contains(errOut, "InvalidArgument") || !strings.Contains(errOut, "model") {
+		t.Errorf("hostile model: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestGrpcurl(t *testing.T) {
+	d := startDaemon(t)
+	grpcurl := testrig.Tool(t, "github.com/fullstorydev/grpcurl/cmd/grpcurl")
+	out, err := exec.Command(grpcurl, "-plaintext", "-unix", d.Socket, "list").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "benchd.v1.BenchmarkService") || !strings.Contains(string(out), "grpc.health.v1.Health") {
+		t.Fatalf("grpcurl list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(grpcurl, "-plaintext", "-unix", d.Socket, "benchd.v1.BenchmarkService/SampleVRAM").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"totalBytes": "25753026560"`) {
+		t.Fatalf("grpcurl SampleVRAM: %v\n%s", err, out)
+	}
+	out, err = exec.Command(grpcurl, "-plaintext", "-unix", "-d", `{"model":"--help"}`, d.Socket, "benchd.v1.BenchmarkService/RunBenchmark").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "InvalidArgument") {
+		t.Fatalf("grpcurl RunBenchmark with a hostile model: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,438 @@
+package service_test
+
+// End-to-end tests of the whole daemon stack in one process — gRPC over a
+// real unix socket, the real Docker Engine, the real ollama of testdata/rig —
+// with one seam: the connection to ollama is wrapped to record the bytes
+// ollama sent, so the test can compare benchd's numbers with ollama's own.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
+	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/dockerx"
+	"github.com/benchd/benchd/service/ollama"
+	"github.com/benchd/benchd/service/unixsock"
+	"github.com/benchd/benchd/service/vram"
+)
+
+// stack is a running in-process benchd.
+type stack struct {
+	client *client.Client
+	// dials counts bridge connections opened to ollama.
+	dials atomic.Int64
+	// wire holds every byte ollama sent, in order.
+	wireMu sync.Mutex
+	wire   bytes.Buffer
+}
+
+func (s *stack) wireBytes() []byte {
+	s.wireMu.Lock()
+	defer s.wireMu.Unlock()
+	return bytes.Clone(s.wire.Bytes())
+}
+
+// recordingConn copies what it reads into the stack's wire log.
+type recordingConn struct {
+	net.Conn
+	s *stack
+}
+
+func (c recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.s.wireMu.Lock()
+	c.s.wire.Write(p[:n])
+	c.s.wireMu.Unlock()
+	return n, err
+}
+
+func newStack(t *testing.T, container string) *stack {
+	t.Helper()
+	st := &stack{}
+	dc, err := dockerx.New(container)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	oc := ollama.New(&url.URL{Scheme: "http", Host: "127.0.0.1:11434"}, func(ctx context.Context) (net.Conn, error) {
+		st.dials.Add(1)
+		conn, err := dc.DialBridge(ctx, 11434)
+		if err != nil {
+			return nil, err
+		}
+		return recordingConn{Conn: conn, s: st}, nil
+	})
+	t.Cleanup(oc.Close)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	reader := &vram.Sysfs{Root: filepath.Join(testrig.RepoRoot(), "testdata", "sysfs")}
+	runner := bench.NewRunner(oc, dc, reader, log)
+	gs, err := service.NewGRPCServer(service.New(runner, reader, log), health.NewServer(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "benchd.sock")
+	l, err := unixsock.Listen(context.Background(), sock, 0o750, 0o660)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(l)
+	t.Cleanup(gs.Stop)
+	st.client, err = client.New(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.client.Close() })
+	return st
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// finalResponses extracts ollama's final /api/generate responses (done:true)
+// from the recorded HTTP bytes, in order.
+func finalResponses(t *testing.T, wire []byte) []ollamaFinal {
+	t.Helper()
+	var out []ollamaFinal
+	sc := bufio.NewScanner(bytes.NewReader(wire))
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if !bytes.HasPrefix(line, []byte("{")) || !bytes.Contains(line, []byte(`"done":true`)) {
+			continue
+		}
+		var f ollamaFinal
+		if err := json.Unmarshal(line, &f); err != nil {
+			t.Fatalf("decode ollama final response %q: %v", line, err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// ollamaFinal is the wire format of ollama's last streamed object, decoded
+// independently of the code under test.
+type ollamaFinal struct {
+	PromptEvalCount    int64 `json:"prompt_eval_count"`
+	PromptEvalDuration int64 `json:"prompt_eval_duration"`
+	EvalCount          int64 `json:"eval_count"`
+	EvalDuration       int64 `json:"eval_duration"`
+	LoadDuration       int64 `json:"load_duration"`
+	TotalDuration      int64 `json:"total_duration"`
+}
+
+func TestBenchmarkReportsOllamasNumbers(t *testing.T) {
+	container := testrig.Ollama(t)
+	st := newStack(t, container)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var events []client.Event
+	res, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 3, Warmup: ptr(1), MaxTokens: 64,
+		VRAMSampleInterval: 10 * time.Millisecond,
+	}, func(ev client.Event) { events = append(events, ev) })
+	if err != nil {
+		t.Fatalf("RunBenchmark: %v", err)
+	}
+	if events[0].Started == nil || events[len(events)-1].Finished == nil {
+		t.Fatalf("stream must start with started and end with finished, got %d events", len(events))
+	}
+	if res.Started.ModelInfo.Digest == "" || res.Started.OllamaVersion != "0.9.6" {
+		t.Errorf("started event lacks model digest or ollama version: %+v", res.Started)
+	}
+	if len(res.Trials) != 4 {
+		t.Fatalf("want 1 warm-up + 3 trials, got %d", len(res.Trials))
+	}
+
+	finals := finalResponses(t, st.wireBytes())
+	if len(finals) != len(res.Trials) {
+		t.Fatalf("ollama sent %d final responses, benchd reported %d trials", len(finals), len(res.Trials))
+	}
+	var measuredRates []float64
+	for i, tr := range res.Trials {
+		f := finals[i]
+		got := ollamaFinal{
+			PromptEvalCount: tr.PromptEvalCount, PromptEvalDuration: int64(tr.PromptEvalDuration),
+			EvalCount: tr.EvalCount, EvalDuration: int64(tr.EvalDuration),
+			LoadDuration: int64(tr.LoadDuration), TotalDuration: int64(tr.TotalDuration),
+		}
+		if got != f {
+			t.Errorf("trial %d: benchd reported %+v, ollama sent %+v", i, got, f)
+		}
+		if tr.Warmup != (i == 0) {
+			t.Errorf("trial %d: warmup = %v", i, tr.Warmup)
+		}
+		if want := float64(f.EvalCount) / (float64(f.EvalDuration) / 1e9); math.Abs(tr.EvalRate-want) > 1e-9*want {
+			t.Errorf("trial %d: eval rate %v, want %v from ollama's ns values", i, tr.EvalRate, want)
+		}
+		if tr.TTFT <= 0 || tr.TTFT > tr.Wall {
+			t.Errorf("trial %d: ttft %v must be in (0, wall %v]", i, tr.TTFT, tr.Wall)
+		}
+		if tr.PeakVRAMUsedBytes != 1<<30 {
+			t.Errorf("trial %d: peak VRAM %d, want the fixture tree's 1 GiB", i, tr.PeakVRAMUsedBytes)
+		}
+		if !tr.Warmup {
+			measuredRates = append(measuredRates, tr.EvalRate)
+		}
+	}
+
+	sum := res.Summary
+	if sum.Trials != 3 || sum.EvalRate.N != 3 {
+		t.Fatalf("summary must cover the 3 measured trials only, got trials=%d n=%d", sum.Trials, sum.EvalRate.N)
+	}
+	mean := (measuredRates[0] + measuredRates[1] + measuredRates[2]) / 3
+	if math.Abs(sum.EvalRate.Mean-mean) > 1e-9*mean {
+		t.Errorf("summary mean eval rate %v, want %v (warm-up excluded)", sum.EvalRate.Mean, mean)
+	}
+	lo := math.Min(measuredRates[0], math.Min(measuredRates[1], measuredRates[2]))
+	if sum.EvalRate.Min != lo {
+		t.Errorf("summary min eval rate %v, want %v", sum.EvalRate.Min, lo)
+	}
+}
+
+func TestCancelStopsGenerationInContainer(t *testing.T) {
+	container := testrig.Ollama(t)
+	st := newStack(t, container)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var cancelledAt time.Time
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{
+			Model: testrig.Model, Repetitions: 1, Warmup: ptr(0), MaxTokens: 16384,
+		}, func(ev client.Event) {
+			// Cancel once tokens stream, i.e. while ollama generates.
+			if ev.Progress != nil && ev.Progress.Tokens > 0 && cancelledAt.IsZero() {
+				cancelledAt = time.Now()
+				cancel()
+			}
+		})
+		done <- err
+	}()
+	if err := <-done; status.Code(err) != codes.Canceled {
+		t.Fatalf("RunBenchmark after cancel: %v, want Canceled", err)
+	}
+	if cancelledAt.IsZero() {
+		t.Fatal("no progress event arrived before the run ended")
+	}
+
+	// ollama logs each request when its handler returns, i.e. when
+	// generation has stopped.
+	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer lcancel()
+	endedAt, err := testrig.FollowLogs(lctx, container, cancelledAt.Add(-time.Second), func(line string) bool {
+		return strings.Contains(line, `"/api/generate"`)
+	})
+	if err != nil {
+		t.Fatalf("ollama did not log the generate request as ended: %v", err)
+	}
+	if d := endedAt.Sub(cancelledAt); d > 2*time.Second {
+		t.Errorf("generation ended %v after cancel, want within 2s", d)
+	}
+	// And the model runner is idle: its CPU time barely moves.
+	before := runnerCPUTicks(t, container)
+	time.Sleep(time.Second) // a measurement window, not synchronisation
+	if d := runnerCPUTicks(t, container) - before; d > 20 {
+		t.Errorf("ollama runner used %d CPU ticks in 1s after cancel; generation is still running", d)
+	}
+}
+
+// runnerCPUTicks sums utime+stime of ollama's model runner processes, read
+// from /proc inside the container with bash builtins (the image has no ps).
+func runnerCPUTicks(t *testing.T, container string) int64 {
+	t.Helper()
+	const script = `for p in /proc/[0-9]*; do
+  mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue
+  [ "${a[1]}" = runner ] || continue
+  read -r s < "$p/stat"; s=${s##*) }; set -- $s; echo $(( ${12} + ${13} ))
+done`
+	out := testrig.Docker(t, "exec", container, "bash", "-c", script)
+	var sum int64
+	for _, f := range strings.Fields(out) {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			t.Fatalf("parse runner CPU ticks %q: %v", out, err)
+		}
+		sum += n
+	}
+	return sum
+}
+
+func TestSecondRunIsResourceExhausted(t *testing.T) {
+	container := testrig.Ollama(t)
+	st := newStack(t, container)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	started := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{Model: testrig.Model, Repetitions: 1, Warmup: ptr(0), MaxTokens: 16384},
+			func(ev client.Event) {
+				if ev.Started != nil {
+					started <- ev.Started.BenchmarkID
+				}
+			})
+		done <- err
+	}()
+	var id string
+	select {
+	case id = <-started:
+	case err := <-done:
+		t.Fatalf("first run ended before starting: %v", err)
+	}
+	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model}, nil)
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second run: %v, want ResourceExhausted", err)
+	}
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, id) || !strings.Contains(msg, `"tiny"`) {
+		t.Errorf("message %q must name the running benchmark %s and its model", msg, id)
+	}
+	// SampleVRAM is served while the benchmark runs.
+	if _, err := st.client.SampleVRAM(context.Background()); err != nil {
+		t.Errorf("SampleVRAM during a benchmark: %v", err)
+	}
+	cancel()
+	<-done
+}
+
+func TestContainerProblemsAreFailedPrecondition(t *testing.T) {
+	testrig.Ollama(t)
+	const stopped = "benchd-test-stopped"
+	testrig.Docker(t, "rm", "-f", stopped)
+	testrig.Docker(t, "create", "--name", stopped, "--network", "none", "benchd-test/ollama:0.9.6", "ollama", "serve")
+	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", stopped) })
+
+	for _, tc := range []struct{ container, want string }{
+		{stopped, "not running"},
+		{"benchd-test-no-such-container", "does not exist"},
+	} {
+		st := newStack(t, tc.container)
+		_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model}, nil)
+		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), tc.want) {
+			t.Errorf("container %s: %v, want FailedPrecondition saying %q", tc.container, err, tc.want)
+		}
+		if n := st.dials.Load(); n != 0 {
+			t.Errorf("container %s: %d bridges opened, want none", tc.container, n)
+		}
+	}
+}
+
+func TestUnknownModelIsNotFound(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: "no-such-model:7b"}, nil)
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown model: %v, want NotFound", err)
+	}
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "pull") {
+		t.Errorf("message %q must say to pull the model", msg)
+	}
+}
+
+func TestDockerUnreachableIsUnavailable(t *testing.T) {
+	testrig.RequireDocker(t)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	st := newStack(t, "ollama")
+	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model}, nil)
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("docker unreachable: %v, want Unavailable", err)
+	}
+}
+
+func TestBadRequestsAreInvalidArgumentAndExecNothing(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	long := strings.Repeat("a", 300)
+	cases := []struct {
+		name  string
+		req   *benchdv1.RunBenchmarkRequest
+		field string
+	}{
+		{"option-like model", &benchdv1.RunBenchmarkRequest{Model: "--help"}, "model"},
+		{"shell metacharacters", &benchdv1.RunBenchmarkRequest{Model: "a;rm -rf /"}, "model"},
+		{"command substitution", &benchdv1.RunBenchmarkRequest{Model: "$(id)"}, "model"},
+		{"empty model", &benchdv1.RunBenchmarkRequest{}, "model"},
+		{"300-char model", &benchdv1.RunBenchmarkRequest{Model: long}, "model"},
+		{"zero repetitions", &benchdv1.RunBenchmarkRequest{Model: "tiny", Repetitions: u32(0)}, "repetitions"},
+		{"too many repetitions", &benchdv1.RunBenchmarkRequest{Model: "tiny", Repetitions: u32(101)}, "repetitions"},
+		{"too many warm-ups", &benchdv1.RunBenchmarkRequest{Model: "tiny", Warmup: u32(11)}, "warmup"},
+		{"zero max tokens", &benchdv1.RunBenchmarkRequest{Model: "tiny", MaxTokens: u32(0)}, "max_tokens"},
+		{"negative temperature", &benchdv1.RunBenchmarkRequest{Model: "tiny", Temperature: f64(-1)}, "temperature"},
+		{"empty prompt", &benchdv1.RunBenchmarkRequest{Model: "tiny", Prompts: []string{""}}, "prompts"},
+		{"timeout over 1h", &benchdv1.RunBenchmarkRequest{Model: "tiny", Timeout: durpb(2 * time.Hour)}, "timeout"},
+		{"sampling too fast", &benchdv1.RunBenchmarkRequest{Model: "tiny", VramSampleInterval: durpb(time.Millisecond)}, "vram_sample_interval"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stream, err := st.client.Raw().RunBenchmark(context.Background(), tc.req)
+			if err == nil {
+				_, err = stream.Recv()
+			}
+			if status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("got %v, want InvalidArgument", err)
+			}
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, tc.field) {
+				t.Errorf("message %q must name field %q", msg, tc.field)
+			}
+		})
+	}
+	if n := st.dials.Load(); n != 0 {
+		t.Errorf("%d bridges to ollama were opened for invalid requests, want none", n)
+	}
+	// The daemon still serves after all that.
+	if _, err := st.client.SampleVRAM(context.Background()); err != nil {
+		t.Errorf("SampleVRAM after bad requests: %v", err)
+	}
+}
+
+func TestSampleVRAMFromSysfsTree(t *testing.T) {
+	testrig.RequireDocker(t) // the stack builds a Docker client; SampleVRAM itself does not use it
+	st := newStack(t, "ollama")
+	gpus, err := st.client.SampleVRAM(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// testdata/sysfs: card0 is AMD (24 GiB, 1 GiB used), card1 Intel (skipped).
+	if len(gpus) != 1 {
+		t.Fatalf("got %d GPUs, want 1: %+v", len(gpus), gpus)
+	}
+	g := gpus[0]
+	if g.Index != 0 || g.Vendor != "amd" || g.Source != "sysfs" || g.TotalBytes != 25753026560 || g.UsedBytes != 1<<30 {
+		t.Errorf("got %+v", g)
+	}
+	if time.Since(g.SampledAt) > time.Minute || g.SampledAt.After(time.Now()) {
+		t.Errorf("sampled_at %v is not now", g.SampledAt)
+	}
+}
+
+func ptr[T any](v T) *T      { return &v }
+func u32(v uint32) *uint32   { return &v }
+func f64(v float64) *float64 { return &v }
+
+func durpb(d time.Duration) *durationpb.Duration { return durationpb.New(d) }

@@ -1,0 +1,246 @@
+package vram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// amdVendorID is the PCI vendor ID amdgpu devices carry in device/vendor.
+const amdVendorID = "0x1002"
+
+// Sysfs reads AMD VRAM usage from the amdgpu driver's sysfs files,
+// <Root>/class/drm/cardN/device/mem_info_vram_{total,used}, which hold bytes
+// as "%llu\n". It is the cheapest source by far (no process, no container
+// exec), which matters because it is read on a hot path.
+//
+// The card list is discovered on first use and cached: listing the
+// directory and reading vendor and name files on every sample would cost
+// more than the sample itself. It is discovered again whenever a read fails
+// (a card was removed or renumbered) and by Detect, so a card added while
+// readings succeed is only seen after the next Detect.
+//
+// A Sysfs is safe for concurrent use and must not be copied after first use.
+type Sysfs struct {
+	// Root is where sysfs is mounted; empty means "/sys".
+	Root string
+
+	mu         sync.Mutex
+	discovered bool
+	cards      []sysfsCard
+	buf        [32]byte // read buffer for one attribute; guarded by mu
+}
+
+type sysfsCard struct {
+	index     int
+	name      string
+	totalPath string
+	usedPath  string
+}
+
+var _ Reader = (*Sysfs)(nil)
+
+// Source returns SourceSysfs.
+func (s *Sysfs) Source() string { return SourceSysfs }
+
+// Detect reports whether any AMD GPU with readable VRAM counters exists
+// under Root. It always looks afresh and refreshes the cached card list. A
+// directory that cannot be listed counts as "no": Detect only chooses
+// between sources, and Read reports the actual error.
+func (s *Sysfs) Detect() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.discoverLocked() == nil && len(s.cards) > 0
+}
+
+// Read returns the VRAM usage of every AMD card, sorted by index.
+func (s *Sysfs) Read(ctx context.Context) ([]GPU, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read VRAM from sysfs: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.discovered {
+		if err := s.discoverLocked(); err != nil {
+			return nil, fmt.Errorf("read VRAM from sysfs: %w", err)
+		}
+	}
+	gpus, err := s.readLocked()
+	if err == nil {
+		return gpus, nil
+	}
+	// The cached list may be stale (a card was removed or renumbered);
+	// look again once before failing. The first failure is kept in the
+	// message when it differs: if discovery dropped the broken card, it
+	// is the only record of why.
+	first := err
+	if err = s.discoverLocked(); err == nil {
+		if gpus, err = s.readLocked(); err == nil {
+			return gpus, nil
+		}
+	}
+	s.discovered = false
+	if err.Error() != first.Error() {
+		return nil, fmt.Errorf("read VRAM from sysfs: %w (before re-discovery: %v)", err, first)
+	}
+	return nil, fmt.Errorf("read VRAM from sysfs: %w", err)
+}
+
+func (s *Sysfs) readLocked() ([]GPU, error) {
+	if len(s.cards) == 0 {
+		return nil, fmt.Errorf("no amdgpu card under %s: %w", s.drmDir(), ErrNoGPU)
+	}
+	gpus := make([]GPU, len(s.cards))
+	for i := range s.cards {
+		c := &s.cards[i]
+		total, err := s.readUintLocked(c.totalPath)
+		if err != nil {
+			return nil, err
+		}
+		used, err := s.readUintLocked(c.usedPath)
+		if err != nil {
+			return nil, err
+		}
+		gpus[i] = GPU{
+			Index:      c.index,
+			Name:       c.name,
+			Vendor:     VendorAMD,
+			TotalBytes: total,
+			UsedBytes:  used,
+			Source:     SourceSysfs,
+		}
+	}
+	if err := checkReadings(gpus); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for i := range gpus {
+		gpus[i].SampledAt = now
+	}
+	return gpus, nil
+}
+
+func (s *Sysfs) drmDir() string {
+	root := s.Root
+	if root == "" {
+		root = "/sys"
+	}
+	return filepath.Join(root, "class", "drm")
+}
+
+// discoverLocked rebuilds the card list. A missing class/drm directory is
+// not an error: it is how a host without any DRM driver looks.
+func (s *Sysfs) discoverLocked() error {
+	s.discovered, s.cards = false, nil
+	dir := s.drmDir()
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.discovered = true
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("discover amdgpu cards: %w", err)
+	}
+	var cards []sysfsCard
+	for _, e := range entries {
+		// Entries are symlinks into /sys/devices, so their type says
+		// nothing; the name is what tells cards from connectors
+		// (card0-DP-1) and render nodes.
+		idx, ok := cardIndex(e.Name())
+		if !ok {
+			continue
+		}
+		dev := filepath.Join(dir, e.Name(), "device")
+		vendor, err := os.ReadFile(filepath.Join(dev, "vendor"))
+		if err != nil || strings.TrimSpace(string(vendor)) != amdVendorID {
+			continue
+		}
+		c := sysfsCard{
+			index:     idx,
+			name:      e.Name(),
+			totalPath: filepath.Join(dev, "mem_info_vram_total"),
+			usedPath:  filepath.Join(dev, "mem_info_vram_used"),
+		}
+		// The radeon driver shares the vendor ID but has no mem_info
+		// files; a card we cannot read is not one we can offer.
+		if _, err := s.readUintLocked(c.totalPath); err != nil {
+			continue
+		}
+		if _, err := s.readUintLocked(c.usedPath); err != nil {
+			continue
+		}
+		// product_name comes from the board FRU and is empty on most
+		// consumer cards.
+		if b, err := os.ReadFile(filepath.Join(dev, "product_name")); err == nil {
+			if name := strings.TrimSpace(string(b)); name != "" {
+				c.name = name
+			}
+		}
+		cards = append(cards, c)
+	}
+	slices.SortFunc(cards, func(a, b sysfsCard) int { return a.index - b.index })
+	s.discovered, s.cards = true, cards
+	return nil
+}
+
+// readUintLocked reads a "%llu\n" attribute into s.buf. It avoids
+// os.ReadFile, which sizes its buffer from the file's stat size, and sysfs
+// reports 4096 for every attribute.
+func (s *Sysfs) readUintLocked(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for n < len(s.buf) {
+		m, err := f.Read(s.buf[n:])
+		n += m
+		if err != nil && err != io.EOF {
+			f.Close()
+			return 0, fmt.Errorf("read %s: %w", path, err)
+		}
+		// sysfs hands over a whole attribute in one read, so a
+		// trailing newline means done; skipping the read that would
+		// return EOF saves a syscall per file on the hot path.
+		if err == io.EOF || m == 0 || s.buf[n-1] == '\n' {
+			break
+		}
+	}
+	f.Close()
+	v, ok := parseUintLine(s.buf[:n])
+	if !ok || n == len(s.buf) {
+		return 0, fmt.Errorf("read %s: not a byte count", path)
+	}
+	return v, nil
+}
+
+// parseUintLine parses decimal digits followed by optional whitespace,
+// without the string conversion strconv would need.
+func parseUintLine(b []byte) (uint64, bool) {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (^uint64(0)-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
