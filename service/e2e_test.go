@@ -10,10 +10,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/status"
@@ -34,6 +37,7 @@ import (
 	"github.com/benchd/benchd/service/bench"
 	"github.com/benchd/benchd/service/dockerx"
 	"github.com/benchd/benchd/service/ollama"
+	"github.com/benchd/benchd/service/peercred"
 	"github.com/benchd/benchd/service/unixsock"
 	"github.com/benchd/benchd/service/vram"
 )
@@ -46,6 +50,9 @@ type stack struct {
 	// wire holds every byte ollama sent, in order.
 	wireMu sync.Mutex
 	wire   bytes.Buffer
+	// log is the daemon's log output.
+	logMu sync.Mutex
+	log   bytes.Buffer
 }
 
 func (s *stack) wireBytes() []byte {
@@ -69,6 +76,13 @@ func (c recordingConn) Read(p []byte) (int, error) {
 }
 
 func newStack(t *testing.T, container string) *stack {
+	return newStackWith(t, container, service.ServerOptions{
+		Policy: peercred.NewPolicy(uint32(os.Getuid())),
+		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+	})
+}
+
+func newStackWith(t *testing.T, container string, so service.ServerOptions) *stack {
 	t.Helper()
 	st := &stack{}
 	dc, err := dockerx.New(container)
@@ -85,10 +99,10 @@ func newStack(t *testing.T, container string) *stack {
 		return recordingConn{Conn: conn, s: st}, nil
 	})
 	t.Cleanup(oc.Close)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	log := slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil))
 	reader := &vram.Sysfs{Root: filepath.Join(testrig.RepoRoot(), "testdata", "sysfs")}
 	runner := bench.NewRunner(oc, dc, reader, log)
-	gs, err := service.NewGRPCServer(service.New(runner, reader, log), health.NewServer(), log)
+	gs, err := service.NewGRPCServer(service.New(runner, reader, log), health.NewServer(), log, so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +121,24 @@ func newStack(t *testing.T, container string) *stack {
 	return st
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter sends the daemon's log to the test log and keeps a copy.
+type testWriter struct {
+	t *testing.T
+	s *stack
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.s.logMu.Lock()
+	w.s.log.Write(p)
+	w.s.logMu.Unlock()
 	return len(p), nil
+}
+
+func (s *stack) logText() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
 }
 
 // finalResponses extracts ollama's final /api/generate responses (done:true)
@@ -436,3 +463,48 @@ func u32(v uint32) *uint32   { return &v }
 func f64(v float64) *float64 { return &v }
 
 func durpb(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
+
+func TestCallerUIDNotAllowedIsPermissionDenied(t *testing.T) {
+	testrig.RequireDocker(t)
+	other := uint32(os.Getuid()) + 4242
+	st := newStackWith(t, "ollama", service.ServerOptions{
+		Policy: peercred.NewPolicy(other),
+		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+	})
+	_, err := st.client.SampleVRAM(context.Background())
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("SampleVRAM from a uid not allowed: %v, want PermissionDenied", err)
+	}
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, fmt.Sprintf("--allow-uid %d", os.Getuid())) {
+		t.Errorf("message %q must say how to allow the caller", msg)
+	}
+	_, err = st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model}, nil)
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("RunBenchmark from a uid not allowed: %v, want PermissionDenied", err)
+	}
+	if n := st.dials.Load(); n != 0 {
+		t.Errorf("%d bridges opened for a refused caller", n)
+	}
+}
+
+func TestAuditLineNamesCallerMethodModelOutcome(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: "no-such-model"}, nil)
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("got %v, want NotFound", err)
+	}
+	var line string
+	for _, l := range strings.Split(st.logText(), "\n") {
+		if strings.Contains(l, "grpc.method=RunBenchmark") && strings.Contains(l, `msg="finished call"`) {
+			line = l
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("caller.uid=%d", os.Getuid()), fmt.Sprintf("caller.pid=%d", os.Getpid()),
+		"model=no-such-model", "grpc.code=NotFound", "grpc.time_ms=", "time=",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("audit line %q lacks %q", line, want)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/peercred"
 	"github.com/benchd/benchd/service/vram"
 )
 
@@ -64,11 +65,20 @@ func New(runner *bench.Runner, reader vram.Reader, log *slog.Logger) *Server {
 	return &Server{runner: runner, vram: reader, log: log}
 }
 
+// ServerOptions tune NewGRPCServer.
+type ServerOptions struct {
+	// Policy, when set, refuses callers whose peer uid it does not allow.
+	Policy *peercred.Policy
+	// Extra gRPC options, e.g. transport credentials.
+	Extra []grpc.ServerOption
+}
+
 // NewGRPCServer builds the gRPC server with the service, health and
 // reflection registered and the interceptor chain every RPC passes:
-// recovery (a panic becomes INTERNAL, the daemon stays up), logging, then
-// protovalidate (bad input never reaches a handler).
-func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, extra ...grpc.ServerOption) (*grpc.Server, error) {
+// recovery (a panic becomes INTERNAL, the daemon stays up), the audit log
+// (one line per RPC: caller uid/pid, method, model, code, duration), the
+// peer uid policy, then protovalidate (bad input never reaches a handler).
+func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOptions) (*grpc.Server, error) {
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, fmt.Errorf("create request validator: %w", err)
@@ -80,23 +90,32 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, extra ...gr
 	lg := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithFieldsFromContext(callerFields),
+	}
+	unary := []grpc.UnaryServerInterceptor{
+		recovery.UnaryServerInterceptor(rec),
+		logging.UnaryServerInterceptor(lg, logOpts...),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		recovery.StreamServerInterceptor(rec),
+		logging.StreamServerInterceptor(lg, logOpts...),
+	}
+	if so.Policy != nil {
+		unary = append(unary, so.Policy.UnaryServerInterceptor())
+		stream = append(stream, so.Policy.StreamServerInterceptor())
+	}
+	unary = append(unary, protovalidatemw.UnaryServerInterceptor(validator))
+	stream = append(stream, protovalidatemw.StreamServerInterceptor(validator))
 	opts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(
-			recovery.UnaryServerInterceptor(rec),
-			logging.UnaryServerInterceptor(lg, logOpts...),
-			protovalidatemw.UnaryServerInterceptor(validator),
-		),
-		grpc.ChainStreamInterceptor(
-			recovery.StreamServerInterceptor(rec),
-			logging.StreamServerInterceptor(lg, logOpts...),
-			protovalidatemw.StreamServerInterceptor(validator),
-		),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             KeepaliveMinTime,
 			PermitWithoutStream: true,
 		}),
-	}, extra...)
+	}, so.Extra...)
 	gs := grpc.NewServer(opts...)
 	benchdv1.RegisterBenchmarkServiceServer(gs, svc)
 	healthpb.RegisterHealthServer(gs, hs)
@@ -106,6 +125,8 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, extra ...gr
 
 // RunBenchmark streams one benchmark.
 func (s *Server) RunBenchmark(req *benchdv1.RunBenchmarkRequest, stream grpc.ServerStreamingServer[benchdv1.RunBenchmarkResponse]) error {
+	// The model goes into this RPC's audit line.
+	logging.AddFields(stream.Context(), logging.Fields{"model", req.GetModel()})
 	settings := Resolve(req)
 	err := s.runner.Run(stream.Context(), settings, func(ev bench.Event) error {
 		return stream.Send(eventToProto(ev))
@@ -285,6 +306,14 @@ func gpusToProto(gpus []vram.GPU) []*benchdv1.GPU {
 		})
 	}
 	return out
+}
+
+// callerFields puts the caller's uid and pid into each RPC's log line.
+func callerFields(ctx context.Context) logging.Fields {
+	if ai, ok := peercred.FromContext(ctx); ok {
+		return logging.Fields{"caller.uid", ai.UID, "caller.pid", ai.PID}
+	}
+	return nil
 }
 
 // isCtxErr separates "the client or the timeout ended the call" from failures.

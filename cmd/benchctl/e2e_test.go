@@ -110,7 +110,7 @@ func TestBenchctlErrorsExitNonZeroWithMessage(t *testing.T) {
 
 func TestGrpcurl(t *testing.T) {
 	d := startDaemon(t)
-	grpcurl := testrig.Tool(t, "github.com/fullstorydev/grpcurl/cmd/grpcurl")
+	grpcurl := testrig.Grpcurl(t)
 	out, err := exec.Command(grpcurl, "-plaintext", "-unix", d.Socket, "list").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "benchd.v1.BenchmarkService") || !strings.Contains(string(out), "grpc.health.v1.Health") {
 		t.Fatalf("grpcurl list: %v\n%s", err, out)

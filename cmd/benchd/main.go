@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/benchd/benchd/service/bench"
 	"github.com/benchd/benchd/service/dockerx"
 	"github.com/benchd/benchd/service/ollama"
+	"github.com/benchd/benchd/service/peercred"
 	"github.com/benchd/benchd/service/unixsock"
 	"github.com/benchd/benchd/service/vram"
 )
@@ -38,6 +41,22 @@ type config struct {
 	shutdownTimeout time.Duration
 	healthInterval  time.Duration
 	logLevel        string
+	allowUIDs       uidList
+}
+
+// uidList is a repeatable --allow-uid flag.
+type uidList []uint32
+
+func (l *uidList) String() string { return fmt.Sprint([]uint32(*l)) }
+func (l *uidList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 32)
+		if err != nil {
+			return fmt.Errorf("uid %q: %w", f, err)
+		}
+		*l = append(*l, uint32(n))
+	}
+	return nil
 }
 
 func main() {
@@ -52,6 +71,7 @@ func main() {
 	fs.BoolVar(&c.vramPrivileged, "vram-privileged", false, "run VRAM tools with a privileged exec (needed by some rocm-smi setups)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for RPCs to finish before closing them")
 	fs.DurationVar(&c.healthInterval, "health-interval", 5*time.Second, "how often the Docker container is checked for the health service")
+	fs.Var(&c.allowUIDs, "allow-uid", "also allow callers with this uid (repeatable or comma-separated); benchd's own uid is always allowed")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug|info|warn|error")
 	_ = fs.Parse(os.Args[1:])
 
@@ -107,7 +127,11 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	runner := bench.NewRunner(oc, container, reader, log)
 	svc := service.New(runner, reader, log)
 	hs := health.NewServer()
-	gs, err := service.NewGRPCServer(svc, hs, log)
+	allowed := append([]uint32{uint32(os.Getuid())}, c.allowUIDs...)
+	gs, err := service.NewGRPCServer(svc, hs, log, service.ServerOptions{
+		Policy: peercred.NewPolicy(allowed...),
+		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+	})
 	if err != nil {
 		return err
 	}

@@ -259,32 +259,38 @@ func FollowLogs(ctx context.Context, container string, since time.Time, match fu
 	return time.Time{}, fmt.Errorf("docker logs of %s ended without a matching line", container)
 }
 
+// GrpcurlVersion is the grpcurl the tests use. It is installed with its own
+// go.mod (go install pkg@version), not through a tool line: built against
+// this module's newer grpc-go, grpcurl's -unix flag dials TCP instead.
+const GrpcurlVersion = "v1.9.3"
+
 var (
-	toolMu    sync.Mutex
-	toolPaths = map[string]string{}
+	grpcurlOnce sync.Once
+	grpcurlPath string
+	grpcurlErr  error
 )
 
-// Tool builds a tool pinned by a go.mod tool line (e.g.
-// "github.com/fullstorydev/grpcurl/cmd/grpcurl") and returns its path.
-func Tool(t testing.TB, pkg string) string {
+// Grpcurl installs grpcurl once per test process and returns its path.
+func Grpcurl(t testing.TB) string {
 	t.Helper()
-	toolMu.Lock()
-	defer toolMu.Unlock()
-	if p, ok := toolPaths[pkg]; ok {
-		return p
+	grpcurlOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "benchd-grpcurl-")
+		if err != nil {
+			grpcurlErr = err
+			return
+		}
+		cmd := exec.Command("go", "install", "github.com/fullstorydev/grpcurl/cmd/grpcurl@"+GrpcurlVersion)
+		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			grpcurlErr = fmt.Errorf("go install grpcurl@%s: %w\n%s", GrpcurlVersion, err, out)
+			return
+		}
+		grpcurlPath = filepath.Join(dir, "grpcurl")
+	})
+	if grpcurlErr != nil {
+		t.Fatal(grpcurlErr)
 	}
-	dir, err := os.MkdirTemp("", "benchd-tool-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", p, pkg)
-	cmd.Dir = RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	toolPaths[pkg] = p
-	return p
+	return grpcurlPath
 }
 
 // SysfsFixture is the simulated /sys tree with one AMD GPU.
