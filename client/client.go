@@ -78,6 +78,10 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // New returns a client for the unix socket at socketPath. It does not
 // connect until the first call.
 func New(socketPath string, opts ...Option) (*Client, error) {
+	return newClient("unix:"+socketPath, opts...)
+}
+
+func newClient(target string, opts ...Option) (*Client, error) {
 	o := options{keepaliveTime: KeepaliveTime, keepaliveTimeout: KeepaliveTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -90,9 +94,9 @@ func New(socketPath string, opts ...Option) (*Client, error) {
 			PermitWithoutStream: true,
 		}),
 	}, o.dialOpts...)
-	conn, err := grpc.NewClient("unix:"+socketPath, dial...)
+	conn, err := grpc.NewClient(target, dial...)
 	if err != nil {
-		return nil, fmt.Errorf("create benchd client for %s: %w", socketPath, err)
+		return nil, fmt.Errorf("create benchd client for %s: %w", target, err)
 	}
 	return &Client{conn: conn, raw: benchdv1.NewBenchmarkServiceClient(conn), health: healthpb.NewHealthClient(conn)}, nil
 }

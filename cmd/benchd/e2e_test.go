@@ -1,12 +1,14 @@
 package main_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
 )
 
@@ -62,5 +64,26 @@ func TestRelativeSocketRejected(t *testing.T) {
 	out, err := exec.Command(testrig.Binary(t, "benchd"), "--socket", "rel/benchd.sock").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "must be absolute") {
 		t.Fatalf("relative socket: %v\n%s", err, out)
+	}
+}
+
+func TestDialStdioCarriesGRPC(t *testing.T) {
+	testrig.RequireDocker(t)
+	d := testrig.StartDaemon(t, "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
+	c, err := client.NewCommand([]string{testrig.Binary(t, "benchd"), "dial-stdio", "--socket", d.Socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	gpus, err := c.SampleVRAM(context.Background())
+	if err != nil {
+		t.Fatalf("SampleVRAM through dial-stdio: %v", err)
+	}
+	if len(gpus) != 1 || gpus[0].TotalBytes != 25753026560 {
+		t.Errorf("got %+v", gpus)
+	}
+	st, err := c.Health(context.Background())
+	if err != nil || st != "SERVING" {
+		t.Errorf("health through dial-stdio: %q, %v", st, err)
 	}
 }

@@ -60,6 +60,13 @@ func (l *uidList) Set(v string) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "dial-stdio" {
+		if err := dialStdio(context.Background(), os.Args[2:], os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "benchd dial-stdio:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	fs := flag.NewFlagSet("benchd", flag.ExitOnError)
 	fs.StringVar(&c.socket, "socket", "/run/benchd/benchd.sock", "absolute path of the unix socket to serve on")
