@@ -14,19 +14,27 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// bridgeArgv connects the exec's stdio to a TCP port inside the container
-// using bash's /dev/tcp, so the daemon needs no network of its own. When the
-// daemon closes the connection, Docker closes the process's stdin: the
-// writing cat ends, the reading cat is killed and bash exits, which closes
-// the socket; ollama sees its client leave and stops generating. The port is
-// passed as $1 and checked to be a number so no caller text is ever parsed
-// by the shell.
+// bridgeScript connects the exec's stdio to a TCP port inside the container
+// using bash's /dev/tcp, so the daemon needs no network of its own. Either
+// side ending ends the whole bridge at once with `kill 0` (docker exec makes
+// the shell a process-group leader, so that reaches only the bridge):
+//   - benchd closes the connection → Docker closes the process's stdin → the
+//     writing cat ends → kill 0 closes the socket → ollama's request context
+//     is cancelled and generation stops (measured: last token within 5 ms);
+//   - ollama closes the connection → the reading cat ends → kill 0 → the exec
+//     ends even though stdin is still open.
+//
+// The background job needs an explicit <&0: non-interactive bash gives
+// background jobs /dev/null as stdin. The port arrives as $1 and must be a
+// number, so no caller text is ever parsed by the shell. Connection errors
+// reach stderr (and the daemon's error message) before 2 is silenced.
 const bridgeScript = `case "$1" in ''|*[!0-9]*) echo "bad port" >&2; exit 2;; esac
 exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-cat <&3 & r=$!
-cat >&3
-kill "$r" 2>/dev/null
-exit 0`
+exec 2>/dev/null
+trap "exit 0" TERM
+{ cat >&3; kill 0; } <&0 &
+cat <&3
+kill 0`
 
 // BridgeArgv is the fixed command each bridged connection execs.
 func BridgeArgv(port int) []string {

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Real-ollama test rig: a Docker container running ollama v0.9.6 (CPU) with a
+# tiny random-weight model "tiny". See README.md.
+#
+#   rig.sh build        build ollama + tiny.gguf, docker import the image
+#   rig.sh up [NAME]    (re)start container NAME (default "ollama"), create "tiny"
+#   rig.sh down [NAME]  remove container NAME
+#   rig.sh bridge [NAME] connect stdin/stdout to ollama's TCP port in NAME
+#                       (the same docker exec bridge the daemon uses)
+#   rig.sh hash         print the rig source hash (cache key / image label)
+#
+# Env: BENCHD_RIG_CACHE (default $HOME/.cache/benchd-rig),
+#      BENCHD_RIG_IMAGE (default benchd-test/ollama:0.9.6),
+#      BENCHD_RIG_TIMEOUT (readiness timeout in seconds, default 60).
+set -euo pipefail
+
+OLLAMA_VERSION=0.9.6
+RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMAGE=${BENCHD_RIG_IMAGE:-benchd-test/ollama:${OLLAMA_VERSION}}
+CACHE_ROOT=${BENCHD_RIG_CACHE:-${HOME:-/root}/.cache/benchd-rig}
+TIMEOUT=${BENCHD_RIG_TIMEOUT:-60}
+LABEL=benchd.rig.hash
+
+# BRIDGE is the recommended bridge script: run as
+#   docker exec -i NAME bash -c "$BRIDGE"
+# stdin/stdout of the exec become one TCP connection to 127.0.0.1:11434.
+# Client closes stdin (or the exec attach drops) -> whole bridge dies at once
+# -> socket closed -> ollama cancels the request. ollama closes the
+# connection -> reader cat ends -> bridge dies -> the exec ends (exit 0).
+# kill 0 signals the exec's own process group (docker exec starts the
+# process as a session/group leader). exec 2>/dev/null hides bash's
+# "Terminated" notices; a connect failure is still reported (exit 1).
+BRIDGE='exec 3<>/dev/tcp/127.0.0.1/11434 || exit 1; exec 2>/dev/null; trap "exit 0" TERM; { cat >&3; kill 0; } <&0 & cat <&3; kill 0'
+
+log() { printf '+ rig: %s\n' "$*" >&2; }
+die() { printf 'rig: error: %s\n' "$*" >&2; exit 1; }
+
+# rig_hash hashes the rig sources (file names and contents).
+rig_hash() {
+	(
+		cd "$RIG_DIR"
+		for f in go.mod go.sum rig.sh $(ls gguf/*.go | LC_ALL=C sort); do
+			printf '%s\n' "$f"
+			sha256sum <"$f"
+		done
+	) | sha256sum | cut -c1-16
+}
+
+ensure_docker() {
+	docker info >/dev/null 2>&1 || die "docker daemon not reachable (start dockerd first)"
+}
+
+image_hash() {
+	docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$IMAGE" 2>/dev/null || true
+}
+
+# copy_with_libs copies executable $1 to $root$2 and every library ldd lists
+# (plus the dynamic loader) to the same path under $root.
+copy_with_libs() {
+	local src=$1 dst=$2 lib
+	install -D -m 0755 "$src" "$root$dst"
+	for lib in $(ldd "$src" | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+
+# prune_images removes dangling (superseded, unused) rig images.
+prune_images() {
+	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+}
+
+cmd_build() {
+	ensure_docker
+	local hash dir
+	hash=$(rig_hash)
+	dir=$CACHE_ROOT/$hash
+	log "rig hash $hash, cache $dir"
+	if [ "$(image_hash)" = "$hash" ]; then
+		log "image $IMAGE already built from this hash; nothing to do"
+		return 0
+	fi
+	mkdir -p "$dir"
+
+	if [ -x "$dir/ollama" ]; then
+		log "cached ollama binary: $dir/ollama"
+	else
+		command -v go >/dev/null || die "go not found"
+		log "building ollama v$OLLAMA_VERSION with cgo (2-6 min on 2 cores with a cold Go build cache)"
+		local t0=$SECONDS
+		(cd "$RIG_DIR" && CGO_ENABLED=1 go build -trimpath \
+			-ldflags "-s -w -X github.com/ollama/ollama/version.Version=$OLLAMA_VERSION" \
+			-o "$dir/ollama.tmp.$$" github.com/ollama/ollama)
+		mv "$dir/ollama.tmp.$$" "$dir/ollama"
+		log "built ollama in $((SECONDS - t0))s"
+	fi
+
+	if [ -f "$dir/tiny.gguf" ]; then
+		log "cached model: $dir/tiny.gguf"
+	else
+		log "writing tiny.gguf"
+		(cd "$RIG_DIR" && go run ./gguf -o "$dir/tiny.gguf.tmp.$$")
+		mv "$dir/tiny.gguf.tmp.$$" "$dir/tiny.gguf"
+	fi
+
+	log "assembling root filesystem"
+	root=$(mktemp -d "${TMPDIR:-/tmp}/benchd-rig-root.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$root'" EXIT
+	mkdir -p "$root"/{usr/bin,etc,models,root/.ollama/models,tmp,proc,sys,dev}
+	chmod 0755 "$root"
+	chmod 1777 "$root/tmp"
+	chmod 0700 "$root/root"
+	ln -s usr/bin "$root/bin"
+	copy_with_libs "$dir/ollama" /usr/bin/ollama
+	copy_with_libs "$(type -P bash)" /usr/bin/bash
+	copy_with_libs "$(type -P cat)" /usr/bin/cat
+	copy_with_libs "$(type -P kill)" /usr/bin/kill
+	ln -s bash "$root/usr/bin/sh"
+	printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	install -m 0644 "$dir/tiny.gguf" "$root/models/tiny.gguf"
+	cat >"$root/models/Modelfile" <<'EOF'
+FROM /models/tiny.gguf
+TEMPLATE "{{ .Prompt }}"
+PARAMETER num_predict 128
+PARAMETER num_thread 1
+EOF
+	(cd "$root" && find . -type f -o -type l | LC_ALL=C sort | sed 's/^/    /') >&2
+
+	log "docker import -> $IMAGE"
+	tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
+		docker import \
+			--change "LABEL $LABEL=$hash" \
+			--change "LABEL benchd.rig.ollama=$OLLAMA_VERSION" \
+			--change 'ENV PATH=/usr/bin:/bin' \
+			--change 'ENV HOME=/root' \
+			--change 'ENV OLLAMA_MODELS=/root/.ollama/models' \
+			--change 'ENV OLLAMA_HOST=127.0.0.1:11434' \
+			--change 'WORKDIR /root' \
+			--change 'CMD ["ollama", "serve"]' \
+			- "$IMAGE" >/dev/null
+	rm -rf "$root"
+	trap - EXIT
+	prune_images
+	docker image ls "$IMAGE" >&2
+}
+
+cmd_up() {
+	local name=${1:-ollama}
+	cmd_build
+	if docker container inspect "$name" >/dev/null 2>&1; then
+		log "removing existing container $name"
+		docker rm -f "$name" >/dev/null
+		prune_images
+	fi
+	log "docker run -d --name $name --network none $IMAGE ollama serve"
+	docker run -d --name "$name" --network none "$IMAGE" ollama serve >/dev/null
+
+	log "waiting for ollama in $name (up to ${TIMEOUT}s)"
+	local deadline=$((SECONDS + TIMEOUT))
+	until docker exec "$name" ollama list >/dev/null 2>&1; do
+		if [ "$(docker container inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
+			docker logs "$name" >&2 || true
+			die "container $name exited"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			docker logs "$name" >&2 || true
+			die "ollama in $name not ready after ${TIMEOUT}s"
+		fi
+		sleep 0.2
+	done
+
+	log "docker exec $name ollama create tiny -f /models/Modelfile"
+	docker exec "$name" ollama create tiny -f /models/Modelfile >/dev/null 2>&1 ||
+		docker exec "$name" ollama create tiny -f /models/Modelfile
+	docker exec "$name" ollama list
+}
+
+cmd_down() {
+	local name=${1:-ollama}
+	if docker container inspect "$name" >/dev/null 2>&1; then
+		log "docker rm -f $name"
+		docker rm -f "$name" >/dev/null
+	else
+		log "no container $name"
+	fi
+}
+
+case ${1:-} in
+build) cmd_build ;;
+bridge) exec docker exec -i "${2:-ollama}" bash -c "$BRIDGE" ;;
+up) shift; cmd_up "$@" ;;
+down) shift; cmd_down "$@" ;;
+hash) rig_hash ;;
+*)
+	echo "usage: $0 build | up [NAME] | down [NAME] | bridge [NAME] | hash" >&2
+	exit 2
+	;;
+esac
