@@ -293,39 +293,34 @@ func FollowLogs(ctx context.Context, container string, since time.Time, match fu
 	return time.Time{}, fmt.Errorf("docker logs of %s ended without a matching line", container)
 }
 
-// GrpcurlVersion is the grpcurl the tests use. It is installed with its own
-// go.mod (go install pkg@version), not through a tool line: built against
-// this module's newer grpc-go, grpcurl's -unix flag dials TCP instead.
-const GrpcurlVersion = "v1.9.3"
+// Grpcurl installs grpcurl at version (e.g. "v1.9.3") once per test process
+// and returns its path. It is installed with its own go.mod (go install
+// pkg@version) so its dependencies are the ones its authors released with.
+func Grpcurl(t testing.TB, version string) string {
+	t.Helper()
+	grpcurlMu.Lock()
+	defer grpcurlMu.Unlock()
+	if p, ok := grpcurlPaths[version]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "benchd-grpcurl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "install", "github.com/fullstorydev/grpcurl/cmd/grpcurl@"+version)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install grpcurl@%s: %v\n%s", version, err, out)
+	}
+	p := filepath.Join(dir, "grpcurl")
+	grpcurlPaths[version] = p
+	return p
+}
 
 var (
-	grpcurlOnce sync.Once
-	grpcurlPath string
-	grpcurlErr  error
+	grpcurlMu    sync.Mutex
+	grpcurlPaths = map[string]string{}
 )
-
-// Grpcurl installs grpcurl once per test process and returns its path.
-func Grpcurl(t testing.TB) string {
-	t.Helper()
-	grpcurlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "benchd-grpcurl-")
-		if err != nil {
-			grpcurlErr = err
-			return
-		}
-		cmd := exec.Command("go", "install", "github.com/fullstorydev/grpcurl/cmd/grpcurl@"+GrpcurlVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			grpcurlErr = fmt.Errorf("go install grpcurl@%s: %w\n%s", GrpcurlVersion, err, out)
-			return
-		}
-		grpcurlPath = filepath.Join(dir, "grpcurl")
-	})
-	if grpcurlErr != nil {
-		t.Fatal(grpcurlErr)
-	}
-	return grpcurlPath
-}
 
 // SysfsFixture is the simulated /sys tree with one AMD GPU.
 func SysfsFixture() string { return filepath.Join(RepoRoot(), "testdata", "sysfs") }
