@@ -48,6 +48,8 @@ func toStatus(err error) error {
 		code, hint = codes.FailedPrecondition, "the ollama container is not running; start (or unpause) it, then retry"
 	case errors.Is(err, dockerx.ErrPrivilegedRefused), errors.Is(err, vram.ErrPrivilegedRefused):
 		code, hint = codes.FailedPrecondition, "the Docker Engine refuses privileged execs here; run benchd without --vram-privileged or use --vram-source sysfs"
+	case errors.Is(err, dockerx.ErrCommandNotFound):
+		code, hint = codes.FailedPrecondition, "the VRAM tool is not installed in the ollama container; choose another benchd --vram-source (sysfs needs no tool)"
 	case errors.Is(err, ollama.ErrModelNotFound):
 		code, hint = codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec ollama ollama pull MODEL`"
 	case errors.Is(err, ollama.ErrIncomplete):

@@ -143,3 +143,22 @@ func TestGrpcurl(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchctlVRAMToolErrorsAreFailedPrecondition(t *testing.T) {
+	container := testrig.Ollama(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		// The rig's container has no nvidia-smi.
+		{[]string{"--vram-source", "nvidia-smi"}, "not installed"},
+		// These machines' engine refuses privileged execs.
+		{[]string{"--vram-source", "rocm-smi", "--vram-privileged"}, "privileged"},
+	} {
+		d := testrig.StartDaemon(t, append([]string{"--container", container}, tc.args...)...)
+		_, errOut, code := benchctl(t, d, "vram")
+		if code != 1 || !strings.Contains(errOut, "FailedPrecondition") || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want FailedPrecondition mentioning %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

@@ -27,6 +27,8 @@ var (
 	ErrContainerNotRunning = errors.New("container not running")
 	// ErrPrivilegedRefused: the engine refused a privileged exec.
 	ErrPrivilegedRefused = errors.New("privileged exec refused by the docker engine")
+	// ErrCommandNotFound: the command does not exist in the container.
+	ErrCommandNotFound = errors.New("command not found in container")
 	// ErrOutputTooLarge: a command wrote more than the read bound.
 	ErrOutputTooLarge = errors.New("command output too large")
 )
@@ -120,6 +122,14 @@ func (c *Client) Exec(ctx context.Context, argv []string, privileged bool) ([]by
 		if msg == "" {
 			msg = strings.TrimSpace(firstLine(stdout.Bytes()))
 		}
+		// The runtime, not the tool, reports a refused privileged exec:
+		// exit 126 with "unable to apply caps: operation not permitted".
+		if privileged && ins.ExitCode == 126 && isPrivilegedRefusal(errors.New(msg)) {
+			return nil, fmt.Errorf("privileged exec of %s in %q: %s: %w", argv[0], c.container, msg, ErrPrivilegedRefused)
+		}
+		if (ins.ExitCode == 126 || ins.ExitCode == 127) && containsAny(msg, "executable file not found", "no such file or directory") {
+			return nil, fmt.Errorf("exec %s in %q: %s: %w", argv[0], c.container, msg, ErrCommandNotFound)
+		}
 		return nil, fmt.Errorf("exec %s in %q: exit status %d: %s", argv[0], c.container, ins.ExitCode, msg)
 	}
 	return stdout.Bytes(), nil
@@ -164,10 +174,10 @@ func (c *Client) wrap(doing string, err error) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
-// isPrivilegedRefusal recognises the engine refusing privileged execs: a
-// daemon whose capability bounding set is reduced fails to start the process
-// with "operation not permitted", and rootless or restricted engines say
-// "privileged" in their refusal.
+// isPrivilegedRefusal recognises the engine refusing privileged execs: an
+// engine whose own capability bounding set is reduced cannot give the
+// process full capabilities ("unable to apply caps: operation not
+// permitted"), and restricted engines say "privileged" in their refusal.
 func isPrivilegedRefusal(err error) bool {
 	return containsAny(strings.ToLower(err.Error()), "operation not permitted", "privileged", "permission denied")
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// fixtureDir is the project's shared store of real tool outputs; see its
-// README. Fixtures are read-only: a disagreement is a parser bug.
-const fixtureDir = "../../../shared/fixtures"
+// fixtureDir is the repository's verbatim copy of ../shared/fixtures (see
+// testdata/fixtures/SOURCE.md); TestFixturesMatchShared keeps them equal.
+const fixtureDir = "../../testdata/fixtures"
 
 const mib = 1 << 20
 
