@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 docker info >/dev/null 2>&1 || { echo "demo: Docker is not running (start dockerd)" >&2; exit 1; }
-bash testdata/rig/rig.sh up ollama
+bash testdata/rig/rig.sh ensure ollama
 go build -o bin/ ./cmd/...
 
 dir=$(mktemp -d /tmp/benchd-demo.XXXXXX)

@@ -63,7 +63,7 @@ var (
 func Ollama(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	rigOnce.Do(func() { rigErr = ensureRig(Container) })
+	rigOnce.Do(func() { rigErr = rig("ensure", Container) })
 	if rigErr != nil {
 		t.Fatalf("start ollama rig: %v", rigErr)
 	}
@@ -76,38 +76,6 @@ func RestartOllama(t testing.TB) {
 	if err := rig("up", Container); err != nil {
 		t.Fatalf("restart ollama rig: %v", err)
 	}
-}
-
-// ensureRig starts the container unless it already runs the current rig
-// image with the model, so test packages running in parallel share one
-// container instead of recreating it under each other. A file lock makes
-// the check-and-start atomic across test processes.
-func ensureRig(name string) error {
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "benchd-rig.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock rig: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-
-	if err := rig("build"); err != nil {
-		return err
-	}
-	hash, err := exec.Command("bash", rigScript(), "hash").Output()
-	if err != nil {
-		return fmt.Errorf("rig.sh hash: %w", err)
-	}
-	label, _ := exec.Command("docker", "container", "inspect", "-f",
-		`{{.State.Running}} {{index .Config.Labels "benchd.rig.hash"}}`, name).Output()
-	models, _ := exec.Command("docker", "exec", name, "ollama", "list").Output()
-	if strings.TrimSpace(string(label)) == "true "+strings.TrimSpace(string(hash)) &&
-		strings.Contains(string(models), Model+":latest") {
-		return nil
-	}
-	return rig("up", name)
 }
 
 func rigScript() string { return filepath.Join(RepoRoot(), "testdata", "rig", "rig.sh") }

@@ -4,6 +4,7 @@
 #
 #   rig.sh build        build ollama + tiny.gguf, docker import the image
 #   rig.sh up [NAME]    (re)start container NAME (default "ollama"), create "tiny"
+#   rig.sh ensure [NAME] like up, but keep NAME if it already runs this rig
 #   rig.sh down [NAME]  remove container NAME
 #   rig.sh bridge [NAME] connect stdin/stdout to ollama's TCP port in NAME
 #                       (the same docker exec bridge the daemon uses)
@@ -177,6 +178,25 @@ cmd_up() {
 	docker exec "$name" ollama list
 }
 
+# cmd_ensure starts NAME unless it already runs the current image with the
+# model, so test packages and the demo share one container instead of
+# recreating it under each other. flock makes check-and-start atomic.
+cmd_ensure() {
+	local name=${1:-ollama}
+	mkdir -p "$CACHE_ROOT"
+	exec 9>"$CACHE_ROOT/ensure.lock"
+	flock 9
+	cmd_build
+	local hash running
+	hash=$(rig_hash)
+	running=$(docker container inspect -f "{{.State.Running}} {{ index .Config.Labels \"$LABEL\" }}" "$name" 2>/dev/null || true)
+	if [ "$running" = "true $hash" ] && docker exec "$name" ollama list 2>/dev/null | grep -q '^tiny:latest'; then
+		log "container $name already runs this rig with tiny"
+		return 0
+	fi
+	cmd_up "$name"
+}
+
 cmd_down() {
 	local name=${1:-ollama}
 	if docker container inspect "$name" >/dev/null 2>&1; then
@@ -191,10 +211,11 @@ case ${1:-} in
 build) cmd_build ;;
 bridge) exec docker exec -i "${2:-ollama}" bash -c "$BRIDGE" ;;
 up) shift; cmd_up "$@" ;;
+ensure) shift; cmd_ensure "$@" ;;
 down) shift; cmd_down "$@" ;;
 hash) rig_hash ;;
 *)
-	echo "usage: $0 build | up [NAME] | down [NAME] | bridge [NAME] | hash" >&2
+	echo "usage: $0 build | up [NAME] | ensure [NAME] | down [NAME] | bridge [NAME] | hash" >&2
 	exit 2
 	;;
 esac
