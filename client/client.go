@@ -2,7 +2,8 @@
 // directly or through the local end of an SSH forward
 // (ssh -N -L /tmp/benchd.sock:/run/benchd/benchd.sock ai-worker@host), and
 // exposes the API with plain Go types. The generated stub stays reachable
-// through [Client.Raw] for anything this package does not wrap.
+// through [Client.Raw] for anything this package does not wrap. Where benchd
+// also listens on TCP, [NewTCP] with [WithTLS] reaches it over mutual TLS.
 //
 // Example:
 //
@@ -25,14 +26,12 @@ package client
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
-	"io"
 	"math"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -59,6 +58,9 @@ type options struct {
 	dialOpts         []grpc.DialOption
 	keepaliveTime    time.Duration
 	keepaliveTimeout time.Duration
+	// tls, when set, makes the connection mutual TLS (see WithTLS).
+	tls func() (*tls.Config, error)
+	tcp bool
 }
 
 // Option configures New.
@@ -86,8 +88,12 @@ func newClient(target string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	creds, err := o.transportCredentials()
+	if err != nil {
+		return nil, err
+	}
 	dial := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:                o.keepaliveTime,
 			Timeout:             o.keepaliveTimeout,
@@ -131,39 +137,18 @@ func (c *Client) SampleVRAM(ctx context.Context) ([]GPU, error) {
 
 // RunBenchmark runs a benchmark and returns its result. onEvent, if not
 // nil, sees every event as it arrives (started, progress, each trial,
-// finished). Cancelling ctx stops the benchmark on the server. Errors are
-// gRPC statuses from benchd (status.Code tells which).
+// finished). Cancelling ctx ends this call; the benchmark goes on on the
+// server unless req.CancelOnDisconnect is set (CancelBenchmark stops it).
+// Errors are gRPC statuses from benchd (status.Code tells which).
 func (c *Client) RunBenchmark(ctx context.Context, req BenchmarkRequest, onEvent func(Event)) (*Result, error) {
 	stream, err := c.raw.RunBenchmark(ctx, req.proto())
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			if res.Summary == nil {
-				return res, errors.New("benchd ended the stream without a finished event")
-			}
-			return res, nil
-		}
-		if err != nil {
-			return res, err
-		}
-		ev := eventFromProto(msg)
-		ev.Raw = msg
-		switch {
-		case ev.Started != nil:
-			res.Started = *ev.Started
-		case ev.Trial != nil:
-			res.Trials = append(res.Trials, *ev.Trial)
-		case ev.Finished != nil:
-			res.Summary = ev.Finished
-		}
-		if onEvent != nil {
-			onEvent(ev)
-		}
-	}
+	return collect(func() (*benchdv1.BenchmarkEvent, error) {
+		m, err := stream.Recv()
+		return m.GetEvent(), err
+	}, onEvent)
 }
 
 // BenchmarkRequest is what to benchmark. Zero values mean benchd's defaults.
@@ -186,6 +171,14 @@ type BenchmarkRequest struct {
 	// VRAMSampleInterval (default 250ms); set NoVRAMSampling to turn it off.
 	VRAMSampleInterval time.Duration
 	NoVRAMSampling     bool
+	// Cold unloads the model before every trial, so each measures a load.
+	Cold bool
+	// PromptTokens > 0 asks for a synthetic prompt of about that many tokens.
+	PromptTokens int
+	// CancelOnDisconnect stops the run when this call ends early. Without
+	// it, the run continues on the server and can be re-attached with
+	// WatchBenchmark — what you want over an SSH tunnel that may drop.
+	CancelOnDisconnect bool
 }
 
 func (r BenchmarkRequest) proto() *benchdv1.RunBenchmarkRequest {
@@ -208,6 +201,10 @@ func (r BenchmarkRequest) proto() *benchdv1.RunBenchmarkRequest {
 	p.Seed = r.Seed
 	if r.Timeout != 0 {
 		p.Timeout = durationpb.New(r.Timeout)
+	}
+	p.Cold, p.CancelOnDisconnect = r.Cold, r.CancelOnDisconnect
+	if r.PromptTokens != 0 {
+		p.PromptTokens = u32(r.PromptTokens)
 	}
 	switch {
 	case r.NoVRAMSampling:

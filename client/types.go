@@ -13,7 +13,7 @@ type Event struct {
 	Trial    *Trial
 	Finished *Summary
 	// Raw is the message as received, for protojson output or new fields.
-	Raw *benchdv1.RunBenchmarkResponse
+	Raw *benchdv1.BenchmarkEvent
 }
 
 // Result is a whole benchmark.
@@ -30,6 +30,12 @@ type Started struct {
 	OllamaVersion string
 	GPUs          []GPU
 	StartedAt     time.Time
+	Machine       Machine
+}
+
+// Machine is the host a benchmark ran on.
+type Machine struct {
+	Hostname, Kernel, BenchdVersion string
 }
 
 type ModelInfo struct {
@@ -53,6 +59,10 @@ type Trial struct {
 	PromptEvalRate, EvalRate         float64 // tokens per second
 	PeakVRAMUsedBytes                uint64
 	DoneReason                       string
+	// ModelLoadedAtStart is false for a cold trial (or the first warm one).
+	ModelLoadedAtStart bool
+	// PromptPrefix is what made this trial's prompt unlike the others'.
+	PromptPrefix string
 }
 
 // Stats summarises one metric over the measured trials.
@@ -83,8 +93,11 @@ type GPU struct {
 	SampledAt             time.Time
 }
 
-func eventFromProto(m *benchdv1.RunBenchmarkResponse) Event {
+func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
+	m := e
 	switch {
+	case m == nil:
+		return Event{}
 	case m.GetStarted() != nil:
 		s := m.GetStarted()
 		mi := s.GetModelInfo()
@@ -95,6 +108,10 @@ func eventFromProto(m *benchdv1.RunBenchmarkResponse) Event {
 				QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
 			},
 			OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
+			Machine: Machine{
+				Hostname: s.GetMachine().GetHostname(), Kernel: s.GetMachine().GetKernel(),
+				BenchdVersion: s.GetMachine().GetBenchdVersion(),
+			},
 		}}
 	case m.GetProgress() != nil:
 		p := m.GetProgress()
@@ -103,18 +120,22 @@ func eventFromProto(m *benchdv1.RunBenchmarkResponse) Event {
 		t := TrialFromProto(m.GetTrial())
 		return Event{Trial: &t}
 	case m.GetFinished() != nil:
-		f := m.GetFinished()
-		return Event{Finished: &Summary{
-			BenchmarkID: f.GetBenchmarkId(), Trials: int(f.GetTrials()),
-			EvalRate: statsFromProto(f.GetEvalRate()), PromptEvalRate: statsFromProto(f.GetPromptEvalRate()),
-			TTFTNs: statsFromProto(f.GetTtftNs()), WallNs: statsFromProto(f.GetWallNs()),
-			TotalDurationNs: statsFromProto(f.GetTotalDurationNs()), LoadDurationNs: statsFromProto(f.GetLoadDurationNs()),
-			PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
-			EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
-			PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: f.GetFinishedAt().AsTime(),
-		}}
+		return Event{Finished: summaryFromProto(m.GetFinished())}
 	}
 	return Event{}
+}
+
+// summaryFromProto converts a finished event.
+func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
+	return &Summary{
+		BenchmarkID: f.GetBenchmarkId(), Trials: int(f.GetTrials()),
+		EvalRate: statsFromProto(f.GetEvalRate()), PromptEvalRate: statsFromProto(f.GetPromptEvalRate()),
+		TTFTNs: statsFromProto(f.GetTtftNs()), WallNs: statsFromProto(f.GetWallNs()),
+		TotalDurationNs: statsFromProto(f.GetTotalDurationNs()), LoadDurationNs: statsFromProto(f.GetLoadDurationNs()),
+		PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
+		EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
+		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: f.GetFinishedAt().AsTime(),
+	}
 }
 
 // TrialFromProto converts a generated Trial message.
@@ -127,6 +148,7 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		TTFT: time.Duration(t.GetTtftNs()), Wall: time.Duration(t.GetWallNs()),
 		PromptEvalRate: t.GetPromptEvalRate(), EvalRate: t.GetEvalRate(),
 		PeakVRAMUsedBytes: t.GetPeakVramUsedBytes(), DoneReason: t.GetDoneReason(),
+		ModelLoadedAtStart: t.GetModelLoadedAtStart(), PromptPrefix: t.GetPromptPrefix(),
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/benchd/benchd/service/dockerx"
 	"github.com/benchd/benchd/service/ollama"
 	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/service/store"
 	"github.com/benchd/benchd/service/unixsock"
 	"github.com/benchd/benchd/service/vram"
 )
@@ -45,6 +46,7 @@ import (
 // stack is a running in-process benchd.
 type stack struct {
 	client *client.Client
+	store  *store.Store
 	// dials counts bridge connections opened to ollama.
 	dials atomic.Int64
 	// wire holds every byte ollama sent, in order.
@@ -101,8 +103,13 @@ func newStackWith(t *testing.T, container string, so service.ServerOptions) *sta
 	t.Cleanup(oc.Close)
 	log := slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil))
 	reader := &vram.Sysfs{Root: filepath.Join(testrig.RepoRoot(), "testdata", "sysfs")}
-	runner := bench.NewRunner(oc, dc, reader, log)
-	gs, err := service.NewGRPCServer(service.New(runner, reader, log), health.NewServer(), log, so)
+	runner := bench.NewRunner(bench.Config{Ollama: oc, Container: dc, VRAM: reader, Log: log})
+	st.store, err = store.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.store.Close() })
+	gs, err := service.NewGRPCServer(service.New(runner, st.store, reader, log), health.NewServer(), log, so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +120,8 @@ func newStackWith(t *testing.T, container string, so service.ServerOptions) *sta
 	}
 	go gs.Serve(l)
 	t.Cleanup(gs.Stop)
+	// Runs outlive calls: end them before the store closes.
+	t.Cleanup(func() { runner.Shutdown(context.Canceled) })
 	st.client, err = client.New(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -243,38 +252,131 @@ func TestBenchmarkReportsOllamasNumbers(t *testing.T) {
 	}
 }
 
-func TestCancelStopsGenerationInContainer(t *testing.T) {
+func TestCancelOnDisconnectStopsGenerationInContainer(t *testing.T) {
 	container := testrig.Ollama(t)
 	st := newStack(t, container)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	var cancelledAt time.Time
-	done := make(chan error, 1)
-	go func() {
-		_, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{
-			Model: testrig.Model, Repetitions: 1, Warmup: ptr(0), MaxTokens: 16384,
-		}, func(ev client.Event) {
-			// Cancel once tokens stream, i.e. while ollama generates.
-			if ev.Progress != nil && ev.Progress.Tokens > 0 && cancelledAt.IsZero() {
-				cancelledAt = time.Now()
-				cancel()
-			}
-		})
-		done <- err
-	}()
-	if err := <-done; status.Code(err) != codes.Canceled {
+	_, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 1, Warmup: ptr(0), MaxTokens: 16384, CancelOnDisconnect: true,
+	}, func(ev client.Event) {
+		// Leave once tokens stream, i.e. while ollama generates.
+		if ev.Progress != nil && ev.Progress.Tokens > 0 && cancelledAt.IsZero() {
+			cancelledAt = time.Now()
+			cancel()
+		}
+	})
+	if status.Code(err) != codes.Canceled {
 		t.Fatalf("RunBenchmark after cancel: %v, want Canceled", err)
 	}
 	if cancelledAt.IsZero() {
 		t.Fatal("no progress event arrived before the run ended")
 	}
+	assertGenerationStops(t, container, cancelledAt)
+}
 
+func TestCancelBenchmarkStopsGenerationAndRecordsIt(t *testing.T) {
+	container := testrig.Ollama(t)
+	st := newStack(t, container)
+
+	var (
+		cancelledAt time.Time
+		cancelled   *client.Benchmark
+		cancelErr   error
+	)
+	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 2, Warmup: ptr(1), MaxTokens: 4096,
+	}, func(ev client.Event) {
+		// Cancel from a second call while the first measured trial streams.
+		if ev.Progress != nil && !ev.Progress.Warmup && ev.Progress.Tokens > 0 && cancelledAt.IsZero() {
+			cancelledAt = time.Now()
+			go func() { cancelled, cancelErr = st.client.CancelBenchmark(context.Background(), idOf(t, st)) }()
+		}
+	})
+	if status.Code(err) != codes.Canceled {
+		t.Fatalf("RunBenchmark of a cancelled benchmark: %v, want Canceled", err)
+	}
+	assertGenerationStops(t, container, cancelledAt)
+	// CancelBenchmark returns after the run is recorded.
+	deadline := time.Now().Add(10 * time.Second)
+	for cancelled == nil && cancelErr == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polls the goroutine's result, not the system under test
+	}
+	if cancelErr != nil {
+		t.Fatalf("CancelBenchmark: %v", cancelErr)
+	}
+	if cancelled.State != "CANCELLED" || len(cancelled.Trials) != 1 || !cancelled.Trials[0].Warmup {
+		t.Errorf("stored after cancel: state %s, %d trials; want CANCELLED with the warm-up trial kept", cancelled.State, len(cancelled.Trials))
+	}
+	if !strings.Contains(cancelled.ErrorMessage, "CancelBenchmark") {
+		t.Errorf("error message %q should say who cancelled", cancelled.ErrorMessage)
+	}
+}
+
+// idOf returns the id of the stack's only benchmark, from the history.
+func idOf(t *testing.T, st *stack) string {
+	bs, _, err := st.client.ListBenchmarks(context.Background(), client.ListOptions{})
+	if err != nil || len(bs) == 0 {
+		t.Errorf("ListBenchmarks: %v, %d benchmarks", err, len(bs))
+		return "00000000T000000Z-00000000"
+	}
+	return bs[0].ID
+}
+
+func TestDroppedClientDoesNotStopTheRun(t *testing.T) {
+	container := testrig.Ollama(t)
+	st := newStack(t, container)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var id string
+	_, err := st.client.RunBenchmark(ctx, client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 3, Warmup: ptr(1), MaxTokens: 512,
+	}, func(ev client.Event) {
+		if ev.Started != nil {
+			id = ev.Started.BenchmarkID
+		}
+		if ev.Trial != nil && ev.Trial.Warmup {
+			cancel() // the client goes away after the warm-up
+		}
+	})
+	if status.Code(err) != codes.Canceled {
+		t.Fatalf("RunBenchmark after the client left: %v", err)
+	}
+	// Re-attach: the replay starts from the beginning and the run completes.
+	var replayed []client.Event
+	res, err := st.client.WatchBenchmark(context.Background(), id, func(ev client.Event) { replayed = append(replayed, ev) })
+	if err != nil {
+		t.Fatalf("WatchBenchmark: %v", err)
+	}
+	if replayed[0].Started == nil || len(res.Trials) != 4 || res.Summary == nil || res.Summary.Trials != 3 {
+		t.Fatalf("watch: first event %+v, %d trials, summary %+v", replayed[0], len(res.Trials), res.Summary)
+	}
+	got, err := st.client.GetBenchmark(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != "SUCCEEDED" || len(got.Trials) != 4 || got.Summary == nil {
+		t.Fatalf("stored: state %s, %d trials", got.State, len(got.Trials))
+	}
+	for i := range got.Trials {
+		if got.Trials[i] != res.Trials[i] {
+			t.Errorf("trial %d stored %+v, streamed %+v", i, got.Trials[i], res.Trials[i])
+		}
+	}
+}
+
+// assertGenerationStops checks, from the container's side, that ollama
+// stopped generating within 2 s of cancelledAt.
+func assertGenerationStops(t *testing.T, container string, cancelledAt time.Time) {
+	t.Helper()
 	// ollama logs each request when its handler returns, i.e. when
-	// generation has stopped.
+	// generation has stopped; the trials before cancelledAt logged earlier.
 	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer lcancel()
-	endedAt, err := testrig.FollowLogs(lctx, container, cancelledAt.Add(-time.Second), func(line string) bool {
+	endedAt, err := testrig.FollowLogs(lctx, container, cancelledAt, func(line string) bool {
 		return strings.Contains(line, `"/api/generate"`)
 	})
 	if err != nil {

@@ -21,12 +21,12 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service/bench"
 	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/service/tlsconfig"
 	"github.com/benchd/benchd/service/vram"
 )
 
@@ -54,6 +54,8 @@ type Server struct {
 	benchdv1.UnimplementedBenchmarkServiceServer
 
 	runner *bench.Runner
+	store  *store.Store
+	rec    *recorder
 	vram   vram.Reader // nil: --vram-source none
 	log    *slog.Logger
 }
@@ -61,8 +63,8 @@ type Server struct {
 var _ benchdv1.BenchmarkServiceServer = (*Server)(nil)
 
 // New returns the service. reader may be nil when VRAM sampling is off.
-func New(runner *bench.Runner, reader vram.Reader, log *slog.Logger) *Server {
-	return &Server{runner: runner, vram: reader, log: log}
+func New(runner *bench.Runner, st *store.Store, reader vram.Reader, log *slog.Logger) *Server {
+	return &Server{runner: runner, store: st, rec: newRecorder(st, log), vram: reader, log: log}
 }
 
 // ServerOptions tune NewGRPCServer.
@@ -123,25 +125,74 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOp
 	return gs, nil
 }
 
-// RunBenchmark streams one benchmark.
+// RunBenchmark starts a benchmark and follows it.
 func (s *Server) RunBenchmark(req *benchdv1.RunBenchmarkRequest, stream grpc.ServerStreamingServer[benchdv1.RunBenchmarkResponse]) error {
 	// The model goes into this RPC's audit line.
 	logging.AddFields(stream.Context(), logging.Fields{"model", req.GetModel()})
-	settings := Resolve(req)
-	err := s.runner.Run(stream.Context(), settings, func(ev bench.Event) error {
-		return stream.Send(eventToProto(ev))
-	})
+	run, err := s.runner.Start(Resolve(req), s.rec)
 	if err != nil {
 		return toStatus(err)
 	}
-	return nil
+	return follow(stream.Context(), run, req.GetCancelOnDisconnect(), func(ev *benchdv1.BenchmarkEvent) error {
+		return stream.Send(&benchdv1.RunBenchmarkResponse{Event: ev})
+	})
+}
+
+var errVRAMOff = status.Error(codes.FailedPrecondition,
+	"VRAM sampling is off (benchd --vram-source none); restart benchd with --vram-source auto, sysfs, rocm-smi, amd-smi or nvidia-smi")
+
+// Cancellation causes, recorded with the run.
+var (
+	errClientLeft = fmt.Errorf("the client left and asked for cancel_on_disconnect: %w", context.Canceled)
+	errCancelled  = fmt.Errorf("cancelled with CancelBenchmark: %w", context.Canceled)
+)
+
+// follow sends a run's events — those so far, then live ones — until the
+// run ends (returning its outcome) or the caller leaves (cancelling the run
+// only if asked to).
+func follow(ctx context.Context, run *bench.Run, cancelOnLeave bool, send func(*benchdv1.BenchmarkEvent) error) error {
+	replay, sub := run.Subscribe()
+	defer sub.Close()
+	for _, ev := range replay {
+		if err := send(eventToProto(ev)); err != nil {
+			return leave(ctx, run, cancelOnLeave, err)
+		}
+	}
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				if sub.Lagged() {
+					return status.Errorf(codes.ResourceExhausted,
+						"this stream fell %d events behind and was cut off; benchmark %s continues: re-attach with WatchBenchmark",
+						bench.SubscriberBuffer, run.ID)
+				}
+				<-run.Done()
+				return toStatus(run.Err())
+			}
+			if err := send(eventToProto(ev)); err != nil {
+				return leave(ctx, run, cancelOnLeave, err)
+			}
+		case <-ctx.Done():
+			return leave(ctx, run, cancelOnLeave, ctx.Err())
+		}
+	}
+}
+
+func leave(ctx context.Context, run *bench.Run, cancelOnLeave bool, err error) error {
+	if cancelOnLeave {
+		run.Cancel(errClientLeft)
+	}
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return err
 }
 
 // SampleVRAM reads the configured VRAM source once.
 func (s *Server) SampleVRAM(ctx context.Context, _ *benchdv1.SampleVRAMRequest) (*benchdv1.SampleVRAMResponse, error) {
 	if s.vram == nil {
-		return nil, status.Error(codes.FailedPrecondition,
-			"VRAM sampling is off (benchd --vram-source none); restart benchd with --vram-source auto, sysfs, rocm-smi, amd-smi or nvidia-smi")
+		return nil, errVRAMOff
 	}
 	gpus, err := s.vram.Read(ctx)
 	if err != nil {
@@ -150,170 +201,14 @@ func (s *Server) SampleVRAM(ctx context.Context, _ *benchdv1.SampleVRAMRequest) 
 	return &benchdv1.SampleVRAMResponse{Gpus: gpusToProto(gpus)}, nil
 }
 
-// Resolve fills a validated request's unset fields with the defaults.
-func Resolve(req *benchdv1.RunBenchmarkRequest) bench.Settings {
-	s := bench.Settings{
-		Model:        req.GetModel(),
-		Prompts:      req.GetPrompts(),
-		Repetitions:  DefaultRepetitions,
-		Warmup:       DefaultWarmup,
-		MaxTokens:    DefaultMaxTokens,
-		Seed:         DefaultSeed,
-		Timeout:      DefaultTimeout,
-		VRAMInterval: DefaultVRAMInterval,
-	}
-	if len(s.Prompts) == 0 {
-		s.Prompts = []string{bench.DefaultPrompt}
-	}
-	if req.Repetitions != nil {
-		s.Repetitions = int(req.GetRepetitions())
-	}
-	if req.Warmup != nil {
-		s.Warmup = int(req.GetWarmup())
-	}
-	if req.MaxTokens != nil {
-		s.MaxTokens = int(req.GetMaxTokens())
-	}
-	if req.NumCtx != nil {
-		s.NumCtx = int(req.GetNumCtx())
-	}
-	if req.Temperature != nil {
-		s.Temperature = req.GetTemperature()
-	}
-	if req.Seed != nil {
-		s.Seed = req.GetSeed()
-	}
-	if req.Timeout != nil {
-		s.Timeout = req.GetTimeout().AsDuration()
-	}
-	if req.VramSampleInterval != nil {
-		s.VRAMInterval = req.GetVramSampleInterval().AsDuration()
-	}
-	return s
-}
-
-func settingsToProto(s bench.Settings) *benchdv1.RunBenchmarkRequest {
-	r := &benchdv1.RunBenchmarkRequest{
-		Model:              s.Model,
-		Prompts:            s.Prompts,
-		Repetitions:        ptr(uint32(s.Repetitions)),
-		Warmup:             ptr(uint32(s.Warmup)),
-		MaxTokens:          ptr(uint32(s.MaxTokens)),
-		Temperature:        ptr(s.Temperature),
-		Seed:               ptr(s.Seed),
-		Timeout:            durationpb.New(s.Timeout),
-		VramSampleInterval: durationpb.New(s.VRAMInterval),
-	}
-	if s.NumCtx > 0 {
-		r.NumCtx = ptr(uint32(s.NumCtx))
-	}
-	return r
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func eventToProto(ev bench.Event) *benchdv1.RunBenchmarkResponse {
-	switch {
-	case ev.Started != nil:
-		st := ev.Started
-		return &benchdv1.RunBenchmarkResponse{Event: &benchdv1.RunBenchmarkResponse_Started{Started: &benchdv1.BenchmarkStarted{
-			BenchmarkId: st.ID,
-			Model:       st.Model,
-			ModelInfo: &benchdv1.ModelInfo{
-				Digest:            st.Info.Digest,
-				Family:            st.Info.Family,
-				ParameterSize:     st.Info.ParameterSize,
-				QuantizationLevel: st.Info.QuantizationLevel,
-				Format:            st.Info.Format,
-			},
-			OllamaVersion: st.OllamaVersion,
-			Gpus:          gpusToProto(st.GPUs),
-			Settings:      settingsToProto(st.Settings),
-			StartedAt:     timestamppb.New(st.At),
-		}}}
-	case ev.Progress != nil:
-		p := ev.Progress
-		return &benchdv1.RunBenchmarkResponse{Event: &benchdv1.RunBenchmarkResponse_Progress{Progress: &benchdv1.TrialProgress{
-			Index: uint32(p.Index), Warmup: p.Warmup, Tokens: uint32(p.Tokens), MaxTokens: uint32(p.MaxTokens),
-		}}}
-	case ev.Trial != nil:
-		return &benchdv1.RunBenchmarkResponse{Event: &benchdv1.RunBenchmarkResponse_Trial{Trial: TrialToProto(ev.Trial)}}
-	case ev.Finished != nil:
-		f := ev.Finished
-		sm := f.Summary
-		return &benchdv1.RunBenchmarkResponse{Event: &benchdv1.RunBenchmarkResponse_Finished{Finished: &benchdv1.BenchmarkFinished{
-			BenchmarkId:          f.ID,
-			Trials:               uint32(f.Trials),
-			EvalRate:             summaryToProto(sm.EvalRate),
-			PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
-			TtftNs:               summaryToProto(sm.TTFT),
-			WallNs:               summaryToProto(sm.Wall),
-			TotalDurationNs:      summaryToProto(sm.TotalDuration),
-			LoadDurationNs:       summaryToProto(sm.LoadDuration),
-			PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
-			EvalDurationNs:       summaryToProto(sm.EvalDuration),
-			EvalCount:            summaryToProto(sm.EvalCount),
-			PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
-			PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
-			FinishedAt:           timestamppb.New(f.At),
-		}}}
-	}
-	panic("bench: event with no field set")
-}
-
-// TrialToProto converts one trial.
-func TrialToProto(t *bench.Trial) *benchdv1.Trial {
-	out := &benchdv1.Trial{
-		Index:                uint32(t.Index),
-		Warmup:               t.Warmup,
-		PromptIndex:          uint32(t.PromptIndex),
-		PromptEvalCount:      int64(t.PromptEvalCount),
-		PromptEvalDurationNs: t.PromptEvalDuration.Nanoseconds(),
-		EvalCount:            int64(t.EvalCount),
-		EvalDurationNs:       t.EvalDuration.Nanoseconds(),
-		LoadDurationNs:       t.LoadDuration.Nanoseconds(),
-		TotalDurationNs:      t.TotalDuration.Nanoseconds(),
-		TtftNs:               t.TTFT.Nanoseconds(),
-		WallNs:               t.Wall.Nanoseconds(),
-		PromptEvalRate:       t.PromptEvalRate(),
-		EvalRate:             t.EvalRate(),
-		PeakVramUsedBytes:    t.PeakVRAMTotal(),
-		DoneReason:           t.DoneReason,
-	}
-	for _, i := range bench.SortedPeaks(t.PeakVRAM) {
-		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})
-	}
-	return out
-}
-
-func summaryToProto(s statsSummary) *benchdv1.Summary {
-	return &benchdv1.Summary{
-		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
-	}
-}
-
-func gpusToProto(gpus []vram.GPU) []*benchdv1.GPU {
-	out := make([]*benchdv1.GPU, 0, len(gpus))
-	for _, g := range gpus {
-		out = append(out, &benchdv1.GPU{
-			Index:      uint32(g.Index),
-			Name:       g.Name,
-			Vendor:     g.Vendor,
-			TotalBytes: g.TotalBytes,
-			UsedBytes:  g.UsedBytes,
-			Source:     g.Source,
-			SampledAt:  timestamppb.New(g.SampledAt),
-		})
-	}
-	return out
-}
-
-// callerFields puts the caller's uid and pid into each RPC's log line.
+// callerFields puts the caller's identity into each RPC's log line: uid and
+// pid on the unix socket, the client certificate's CN and serial over TLS.
 func callerFields(ctx context.Context) logging.Fields {
+	var f logging.Fields
 	if ai, ok := peercred.FromContext(ctx); ok {
-		return logging.Fields{"caller.uid", ai.UID, "caller.pid", ai.PID}
+		f = append(f, "caller.uid", ai.UID, "caller.pid", ai.PID)
 	}
-	return nil
+	return append(f, tlsconfig.CallerFields(ctx)...)
 }
 
 // isCtxErr separates "the client or the timeout ended the call" from failures.

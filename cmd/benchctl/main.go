@@ -29,6 +29,7 @@ commands:
   run MODEL [--reps N] [--warmup N] [--max-tokens N] [--prompt TEXT]... [--json]
   vram [--json]
   health
+  certs init DIR [--server-san NAME]... [--client-name NAME] [--days N]   (and certs client|server; certs help)
 
 The socket defaults to $BENCHD_SOCKET, else /run/benchd/benchd.sock.
 Exit status: 0 on success, 1 with benchd's message on failure, 2 on bad usage.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCmd(ctx, c, rest, stdout, stderr)
 	case "vram":
 		err = vramCmd(ctx, c, rest, stdout)
+	case "certs":
+		err = certsCmd(rest, stdout, stderr)
 	case "health":
 		var st string
 		if st, err = c.Health(ctx); err == nil {

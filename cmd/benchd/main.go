@@ -1,5 +1,6 @@
 // Command benchd is the benchmark daemon: the only process on the host that
-// talks to Docker, serving a narrow gRPC API on a unix socket.
+// talks to Docker, serving a narrow gRPC API on a unix socket and, with
+// --listen, on TCP with mutual TLS.
 package main
 
 import (
@@ -11,8 +12,10 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +29,8 @@ import (
 	"github.com/benchd/benchd/service/dockerx"
 	"github.com/benchd/benchd/service/ollama"
 	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/service/tlsconfig"
 	"github.com/benchd/benchd/service/unixsock"
 	"github.com/benchd/benchd/service/vram"
 )
@@ -41,7 +46,9 @@ type config struct {
 	shutdownTimeout time.Duration
 	healthInterval  time.Duration
 	logLevel        string
+	store           string
 	allowUIDs       uidList
+	tls             tlsFlags
 }
 
 // uidList is a repeatable --allow-uid flag.
@@ -79,8 +86,14 @@ func main() {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for RPCs to finish before closing them")
 	fs.DurationVar(&c.healthInterval, "health-interval", 5*time.Second, "how often the Docker container is checked for the health service")
 	fs.Var(&c.allowUIDs, "allow-uid", "also allow callers with this uid (repeatable or comma-separated); benchd's own uid is always allowed")
+	fs.StringVar(&c.store, "store", "/var/lib/benchd/history.db", "the benchmark history database (bbolt); its directory is created 0700")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug|info|warn|error")
+	c.tls.register(fs)
 	_ = fs.Parse(os.Args[1:])
+	if err := c.tls.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "benchd: %v\n", err)
+		os.Exit(2)
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -98,6 +111,12 @@ func main() {
 }
 
 func run(ctx context.Context, c config, log *slog.Logger) error {
+	// TLS files first: a bad certificate fails the start before anything
+	// listens.
+	tlsCfg, err := c.tls.load(log)
+	if err != nil {
+		return err
+	}
 	dc, err := dockerx.New(c.container)
 	if err != nil {
 		return err
@@ -131,21 +150,57 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 
-	runner := bench.NewRunner(oc, container, reader, log)
-	svc := service.New(runner, reader, log)
+	st, err := store.Open(c.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runner := bench.NewRunner(bench.Config{Ollama: oc, Container: container, VRAM: reader, Log: log, Machine: machineInfo()})
+	svc := service.New(runner, st, reader, log)
 	hs := health.NewServer()
 	allowed := append([]uint32{uint32(os.Getuid())}, c.allowUIDs...)
+	unixCreds := peercred.Credentials()
+	if c.tls.unix {
+		unixCreds = tlsconfig.UnixCredentials(tlsCfg, log)
+	}
 	gs, err := service.NewGRPCServer(svc, hs, log, service.ServerOptions{
 		Policy: peercred.NewPolicy(allowed...),
-		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+		Extra:  []grpc.ServerOption{grpc.Creds(unixCreds)},
 	})
 	if err != nil {
 		return err
+	}
+	servers := []*listener{{name: c.socket, gs: gs}}
+	if c.tls.listen != "" {
+		// The same service behind a second server: peer credentials mean
+		// nothing on TCP (the policy passes such calls), the client
+		// certificate is the identity. A short handshake deadline keeps
+		// unauthenticated peers from holding connections open.
+		ts, err := service.NewGRPCServer(svc, hs, log, service.ServerOptions{
+			Extra: []grpc.ServerOption{
+				grpc.Creds(tlsconfig.Credentials(tlsCfg, log)),
+				grpc.ConnectionTimeout(tlsHandshakeTimeout),
+			},
+		})
+		if err != nil {
+			return err
+		}
+		servers = append(servers, &listener{name: c.tls.listen, gs: ts})
 	}
 
 	l, err := unixsock.Listen(ctx, c.socket, 0o750, 0o660)
 	if err != nil {
 		return err
+	}
+	servers[0].l = l
+	if len(servers) > 1 {
+		var lc net.ListenConfig
+		tl, err := lc.Listen(ctx, "tcp", c.tls.addr())
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("--listen %s: %w", c.tls.listen, err)
+		}
+		servers[1].l = tl
 	}
 	hctx, hcancel := context.WithCancel(ctx)
 	defer hcancel()
@@ -155,27 +210,88 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		setHealth(hs, healthpb.HealthCheckResponse_SERVING)
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- gs.Serve(l) }()
-	log.Info("benchd serving", "socket", c.socket, "container", c.container, "ollama", c.ollama, "vram_source", c.vramSource)
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			if err := s.gs.Serve(s.l); err != nil {
+				errc <- fmt.Errorf("serve %s: %w", s.name, err)
+			}
+		}()
+	}
+	attrs := []any{"socket", c.socket, "container", c.container, "ollama", c.ollama, "vram_source", c.vramSource}
+	if c.tls.unix {
+		attrs = append(attrs, "unix_tls", true)
+	}
+	if len(servers) > 1 {
+		// The bound address, so that --listen tcp://HOST:0 can be found.
+		attrs = append(attrs, "tcp", servers[1].l.Addr().String())
+	}
+	log.Info("benchd serving", attrs...)
 
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", c.socket, err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "grace", c.shutdownTimeout)
 	hs.Shutdown()
+	// A running benchmark is cancelled, not cut: its trials so far and its
+	// cancelled state are recorded before the RPCs following it end.
+	runner.Shutdown(errShuttingDown)
+	stopAll(servers, c.shutdownTimeout, log)
+	return serveErr
+}
+
+var errShuttingDown = fmt.Errorf("benchd is shutting down (SIGTERM): %w", context.Canceled)
+
+// machineInfo describes this host for each benchmark's record.
+func machineInfo() bench.Machine {
+	m := bench.Machine{BenchdVersion: "(devel)"}
+	m.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			m.BenchdVersion = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				m.BenchdVersion += "+" + s.Value
+			}
+		}
+	}
+	return m
+}
+
+// listener is one gRPC server and what it serves on.
+type listener struct {
+	name string
+	gs   *grpc.Server
+	l    net.Listener
+}
+
+// stopAll stops every server gracefully and at the same time, and closes
+// the RPCs still running after grace.
+func stopAll(servers []*listener, grace time.Duration, log *slog.Logger) {
 	done := make(chan struct{})
-	go func() { gs.GracefulStop(); close(done) }()
+	go func() {
+		var wg sync.WaitGroup
+		for _, s := range servers {
+			wg.Go(s.gs.GracefulStop)
+		}
+		wg.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
-	case <-time.After(c.shutdownTimeout):
+	case <-time.After(grace):
 		log.Warn("graceful stop timed out; closing remaining RPCs")
-		gs.Stop()
+		for _, s := range servers {
+			s.gs.Stop()
+		}
 		<-done
 	}
-	return nil
 }
 
 func vramReader(c config, ex vram.Execer) (vram.Reader, error) {

@@ -131,6 +131,7 @@ func Binary(t testing.TB, name string) string {
 // Daemon is a benchd process started for a test.
 type Daemon struct {
 	Socket string
+	Store  string
 	cmd    *exec.Cmd
 	logMu  sync.Mutex
 	log    bytes.Buffer
@@ -143,11 +144,19 @@ type Daemon struct {
 func StartDaemon(t testing.TB, args ...string) *Daemon {
 	t.Helper()
 	d := &Daemon{exited: make(chan struct{})}
-	hasSocket := false
+	hasSocket, hasStore := false, false
 	for i, a := range args {
 		if a == "--socket" && i+1 < len(args) {
 			d.Socket, hasSocket = args[i+1], true
 		}
+		if a == "--store" && i+1 < len(args) {
+			d.Store, hasStore = args[i+1], true
+		}
+	}
+	if !hasStore {
+		// Each daemon gets its own history: bbolt locks its file.
+		d.Store = filepath.Join(t.TempDir(), "history.db")
+		args = append([]string{"--store", d.Store}, args...)
 	}
 	if !hasSocket {
 		// A short path: unix socket paths are limited to 107 bytes.

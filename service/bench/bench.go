@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -35,6 +36,11 @@ type Settings struct {
 	Seed         int64
 	Timeout      time.Duration
 	VRAMInterval time.Duration // 0: no sampling
+	// Cold unloads the model before every trial.
+	Cold bool
+	// PromptTokens > 0 replaces Prompts with a synthetic prompt of about
+	// that many tokens.
+	PromptTokens int
 }
 
 // Ollama is what a benchmark needs from the ollama server.
@@ -42,6 +48,8 @@ type Ollama interface {
 	Version(ctx context.Context) (string, error)
 	Model(ctx context.Context, name string) (ollama.ModelInfo, error)
 	Generate(ctx context.Context, o ollama.GenerateOptions, onToken func(n int)) (ollama.Trial, error)
+	Loaded(ctx context.Context, model string) (bool, error)
+	Unload(ctx context.Context, model string) error
 }
 
 // Container reports whether the container that serves ollama is usable; nil
@@ -76,6 +84,12 @@ type Started struct {
 	GPUs          []vram.GPU
 	Settings      Settings
 	At            time.Time
+	Machine       Machine
+}
+
+// Machine describes the host for reproducing or comparing a run.
+type Machine struct {
+	Hostname, Kernel, BenchdVersion string
 }
 
 type Progress struct {
@@ -92,6 +106,12 @@ type Trial struct {
 	ollama.Trial
 	// PeakVRAM is the highest used bytes per GPU index during the trial.
 	PeakVRAM map[int]uint64
+	// VRAM is the timeline sampled during the trial.
+	VRAM []vram.Sample
+	// LoadedAtStart: the model was in memory when the trial began.
+	LoadedAtStart bool
+	// PromptPrefix made this trial's prompt unlike the previous ones.
+	PromptPrefix string
 }
 
 // PeakVRAMTotal sums the per-GPU peaks.
@@ -119,39 +139,116 @@ type Summary struct {
 	EvalCount, PromptEvalCount, PeakVRAMUsed stats.Summary
 }
 
-// Runner runs benchmarks, one at a time.
+// Observer is told of a run's events synchronously, before subscribers see
+// them, so that a store can make each trial durable before anyone reads it.
+type Observer interface {
+	Event(run *Run, ev Event)
+	End(run *Run, err error)
+}
+
+// Runner runs benchmarks, one at a time. Runs belong to the Runner, not to
+// the call that started them: a caller that leaves does not stop a run.
 type Runner struct {
 	ollama    Ollama
 	container Container
 	vram      vram.Reader
 	log       *slog.Logger
+	machine   Machine
+	base      context.Context
+	stop      context.CancelCauseFunc
+	runs      sync.WaitGroup
 
 	mu     sync.Mutex
-	active *BusyError
+	active *Run
 }
 
-// NewRunner wires a Runner. container and reader may be nil.
-func NewRunner(o Ollama, container Container, reader vram.Reader, log *slog.Logger) *Runner {
-	return &Runner{ollama: o, container: container, vram: reader, log: log}
+// Config wires a Runner. Container and VRAM may be nil.
+type Config struct {
+	Ollama    Ollama
+	Container Container
+	VRAM      vram.Reader
+	Log       *slog.Logger
+	Machine   Machine
+}
+
+// NewRunner returns a Runner.
+func NewRunner(c Config) *Runner {
+	base, stop := context.WithCancelCause(context.Background())
+	return &Runner{ollama: c.Ollama, container: c.Container, vram: c.VRAM, log: c.Log, machine: c.Machine, base: base, stop: stop}
+}
+
+// Shutdown cancels the running benchmark with cause (which should wrap
+// context.Canceled so it is recorded as cancelled), refuses new ones, and
+// waits until the run has been recorded.
+func (r *Runner) Shutdown(cause error) {
+	r.stop(cause)
+	r.runs.Wait()
 }
 
 // progressEvery throttles progress events: enough for a live progress line,
 // few enough that a slow client cannot make the stream the bottleneck.
 const progressEvery = 200 * time.Millisecond
 
-// Run executes the benchmark, calling emit for each event in order. It
-// returns a *BusyError when another benchmark runs, the error of the first
-// failing step otherwise. Cancelling ctx stops the running generation.
-func (r *Runner) Run(ctx context.Context, s Settings, emit func(Event) error) error {
-	id := newID()
-	if err := r.acquire(id, s.Model); err != nil {
-		return err
+// Start begins a benchmark in the background. It returns a *BusyError when
+// another one runs.
+func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
+	ctx, cancel := context.WithCancelCause(r.base)
+	run := &Run{
+		ID: newID(), Model: s.Model, Settings: s,
+		cancel: cancel, done: make(chan struct{}), subs: map[*Subscription]struct{}{},
 	}
-	defer r.release()
+	r.mu.Lock()
+	if r.active != nil {
+		busy := &BusyError{ID: r.active.ID, Model: r.active.Model}
+		r.mu.Unlock()
+		cancel(nil)
+		return nil, busy
+	}
+	if err := context.Cause(r.base); err != nil {
+		r.mu.Unlock()
+		cancel(nil)
+		return nil, err
+	}
+	r.active = run
+	r.runs.Add(1)
+	r.mu.Unlock()
 
+	go func() {
+		defer r.runs.Done()
+		err := r.run(ctx, run, obs)
+		cancel(nil)
+		if obs != nil {
+			obs.End(run, err)
+		}
+		r.mu.Lock()
+		r.active = nil
+		r.mu.Unlock()
+		run.finish(err)
+	}()
+	return run, nil
+}
+
+// Active returns the running benchmark with that id, or nil.
+func (r *Runner) Active(id string) *Run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active != nil && r.active.ID == id {
+		return r.active
+	}
+	return nil
+}
+
+func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
+	s := run.Settings
 	ctx, cancel := context.WithTimeoutCause(ctx, s.Timeout,
 		fmt.Errorf("benchmark timeout of %s reached: %w", s.Timeout, context.DeadlineExceeded))
 	defer cancel()
+	emit := func(ev Event) {
+		if obs != nil && ev.Progress == nil {
+			obs.Event(run, ev)
+		}
+		run.broadcast(ev)
+	}
 
 	if r.container != nil {
 		if err := r.container.CheckContainer(ctx); err != nil {
@@ -174,90 +271,178 @@ func (r *Runner) Run(ctx context.Context, s Settings, emit func(Event) error) er
 			r.log.WarnContext(ctx, "read VRAM before benchmark", "err", err)
 		}
 	}
-	if err := emit(Event{Started: &Started{
-		ID: id, Model: s.Model, Info: info, OllamaVersion: version,
-		GPUs: gpus, Settings: s, At: time.Now(),
-	}}); err != nil {
-		return err
-	}
+	emit(Event{Started: &Started{
+		ID: run.ID, Model: s.Model, Info: info, OllamaVersion: version,
+		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
+	}})
 
+	prompts := newPrompter(run.ID, s)
 	total := s.Warmup + s.Repetitions
 	var measured []*Trial
 	for i := range total {
-		t, err := r.trial(ctx, s, i, emit)
+		t, err := r.trial(ctx, s, i, prompts, emit)
 		if err != nil {
 			return fmt.Errorf("trial %d of %d: %w", i+1, total, err)
 		}
-		if err := emit(Event{Trial: t}); err != nil {
-			return err
-		}
+		prompts.observe(t)
+		emit(Event{Trial: t})
 		if !t.Warmup {
 			measured = append(measured, t)
 		}
 	}
-	return emit(Event{Finished: &Finished{ID: id, Trials: len(measured), Summary: summarize(measured), At: time.Now()}})
+	emit(Event{Finished: &Finished{ID: run.ID, Trials: len(measured), Summary: summarize(measured), At: time.Now()}})
+	return nil
 }
 
-func (r *Runner) trial(ctx context.Context, s Settings, i int, emit func(Event) error) (*Trial, error) {
+func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter, emit func(Event)) (*Trial, error) {
 	warmup := i < s.Warmup
-	pi := i % len(s.Prompts)
+	if s.Cold {
+		if err := r.ollama.Unload(ctx, s.Model); err != nil {
+			return nil, err
+		}
+	}
+	loaded, err := r.ollama.Loaded(ctx, s.Model)
+	if err != nil {
+		return nil, err
+	}
+	pi, prefix, prompt := prompts.next(i)
+
 	var sampler *vram.Sampler
 	if r.vram != nil && s.VRAMInterval > 0 {
-		var err error
 		if sampler, err = vram.StartSampler(ctx, r.vram, s.VRAMInterval); err != nil {
 			return nil, fmt.Errorf("start VRAM sampler: %w", err)
 		}
 	}
-	var (
-		last    time.Time
-		emitErr error
-	)
-	gctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
-		Model: s.Model, Prompt: s.Prompts[pi], MaxTokens: s.MaxTokens,
+	var last time.Time
+	res, err := r.ollama.Generate(ctx, ollama.GenerateOptions{
+		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
 		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
 	}, func(n int) {
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
-			if err := emit(Event{Progress: &Progress{Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}}); err != nil && emitErr == nil {
-				emitErr = err
-				cancel(err)
-			}
+			emit(Event{Progress: &Progress{Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
 		}
 	})
-	var peak map[int]uint64
+	t := &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
 	if sampler != nil {
 		sr := sampler.Stop()
-		peak = sr.Peak
+		t.PeakVRAM, t.VRAM = sr.Peak, sr.Samples
 		if sr.Failures > 0 {
 			r.log.WarnContext(ctx, "VRAM samples failed during trial", "trial", i, "failures", sr.Failures, "err", sr.FirstErr)
 		}
 	}
-	if emitErr != nil {
-		return nil, emitErr
-	}
 	if err != nil {
 		return nil, err
 	}
-	return &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, PeakVRAM: peak}, nil
+	return t, nil
 }
 
-func (r *Runner) acquire(id, model string) error {
+// Run is one benchmark in progress. Subscribers get every event; events
+// other than progress are also kept so that a late subscriber (a client
+// re-attaching after a dropped tunnel) sees the run from its start.
+type Run struct {
+	ID       string
+	Model    string
+	Settings Settings
+
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+
+	mu   sync.Mutex
+	log  []Event
+	subs map[*Subscription]struct{}
+	err  error
+}
+
+// Cancel stops the run; cause is what it ends with.
+func (r *Run) Cancel(cause error) { r.cancel(cause) }
+
+// Done is closed when the run has ended and been recorded.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Err is the run's outcome once Done is closed.
+func (r *Run) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.active != nil {
-		busy := *r.active
-		return &busy
-	}
-	r.active = &BusyError{ID: id, Model: model}
-	return nil
+	return r.err
 }
 
-func (r *Runner) release() {
+// SubscriberBuffer bounds what a subscriber may fall behind by. A client
+// that stops reading is cut off instead of growing the daemon's memory or
+// slowing the run; it can re-attach with WatchBenchmark.
+const SubscriberBuffer = 256
+
+// Subscription is one consumer of a run's events.
+type Subscription struct {
+	C      <-chan Event
+	c      chan Event
+	run    *Run
+	lagged bool
+}
+
+// Lagged reports whether the subscription was cut off for falling behind.
+func (s *Subscription) Lagged() bool {
+	s.run.mu.Lock()
+	defer s.run.mu.Unlock()
+	return s.lagged
+}
+
+// Close stops delivery to this subscription.
+func (s *Subscription) Close() {
+	s.run.mu.Lock()
+	defer s.run.mu.Unlock()
+	if _, ok := s.run.subs[s]; ok {
+		delete(s.run.subs, s)
+		close(s.c)
+	}
+}
+
+// Subscribe returns the events so far and a subscription for the rest. The
+// subscription's channel is closed when the run ends, or early if the
+// subscriber lags.
+func (r *Run) Subscribe() ([]Event, *Subscription) {
 	r.mu.Lock()
-	r.active = nil
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	c := make(chan Event, SubscriberBuffer)
+	sub := &Subscription{C: c, c: c, run: r}
+	select {
+	case <-r.done:
+		close(c)
+	default:
+		r.subs[sub] = struct{}{}
+	}
+	return slices.Clone(r.log), sub
+}
+
+func (r *Run) broadcast(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.Progress == nil {
+		r.log = append(r.log, ev)
+	}
+	for sub := range r.subs {
+		select {
+		case sub.c <- ev:
+		default:
+			if ev.Progress != nil {
+				continue // progress is disposable; the trial event follows
+			}
+			sub.lagged = true
+			delete(r.subs, sub)
+			close(sub.c)
+		}
+	}
+}
+
+func (r *Run) finish(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	for sub := range r.subs {
+		delete(r.subs, sub)
+		close(sub.c)
+	}
+	close(r.done)
 }
 
 // newID returns a sortable, unique benchmark id: start time plus randomness.

@@ -192,6 +192,10 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		}
 		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, classify(err))
 	}
+	if final == nil && ctx.Err() != nil {
+		// A cancelled read ends ollama's scanner loop without an error.
+		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, context.Cause(ctx))
+	}
 	if final == nil {
 		// ollama's client ends quietly when the stream breaks off, so a
 		// missing final response is the only sign of a lost connection.
@@ -216,4 +220,47 @@ func classify(err error) error {
 		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
 	}
 	return err
+}
+
+// Loaded reports whether ollama has the model in memory (/api/ps).
+func (c *Client) Loaded(ctx context.Context, model string) (bool, error) {
+	ps, err := c.api.ListRunning(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list loaded models: %w", err)
+	}
+	want := normalize(model)
+	for _, m := range ps.Models {
+		if normalize(m.Name) == want || normalize(m.Model) == want {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// unloadPoll is how often /api/ps is asked whether an unload has finished.
+const unloadPoll = 50 * time.Millisecond
+
+// Unload asks ollama to drop the model (a request with keep_alive 0) and
+// waits until /api/ps no longer lists it, so a cold trial really loads.
+func (c *Client) Unload(ctx context.Context, model string) error {
+	zero := api.Duration{Duration: 0}
+	if err := c.api.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero}, func(api.GenerateResponse) error { return nil }); err != nil {
+		return fmt.Errorf("unload %q: %w", model, classify(err))
+	}
+	t := time.NewTicker(unloadPoll)
+	defer t.Stop()
+	for {
+		loaded, err := c.Loaded(ctx, model)
+		if err != nil {
+			return err
+		}
+		if !loaded {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("unload %q: %w", model, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
 }

@@ -27,6 +27,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type BenchmarkState int32
+
+const (
+	BenchmarkState_BENCHMARK_STATE_UNSPECIFIED BenchmarkState = 0
+	BenchmarkState_BENCHMARK_STATE_RUNNING     BenchmarkState = 1
+	BenchmarkState_BENCHMARK_STATE_SUCCEEDED   BenchmarkState = 2
+	BenchmarkState_BENCHMARK_STATE_FAILED      BenchmarkState = 3
+	BenchmarkState_BENCHMARK_STATE_CANCELLED   BenchmarkState = 4
+)
+
+// Enum value maps for BenchmarkState.
+var (
+	BenchmarkState_name = map[int32]string{
+		0: "BENCHMARK_STATE_UNSPECIFIED",
+		1: "BENCHMARK_STATE_RUNNING",
+		2: "BENCHMARK_STATE_SUCCEEDED",
+		3: "BENCHMARK_STATE_FAILED",
+		4: "BENCHMARK_STATE_CANCELLED",
+	}
+	BenchmarkState_value = map[string]int32{
+		"BENCHMARK_STATE_UNSPECIFIED": 0,
+		"BENCHMARK_STATE_RUNNING":     1,
+		"BENCHMARK_STATE_SUCCEEDED":   2,
+		"BENCHMARK_STATE_FAILED":      3,
+		"BENCHMARK_STATE_CANCELLED":   4,
+	}
+)
+
+func (x BenchmarkState) Enum() *BenchmarkState {
+	p := new(BenchmarkState)
+	*p = x
+	return p
+}
+
+func (x BenchmarkState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BenchmarkState) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[0].Descriptor()
+}
+
+func (BenchmarkState) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[0]
+}
+
+func (x BenchmarkState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BenchmarkState.Descriptor instead.
+func (BenchmarkState) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{0}
+}
+
 type RunBenchmarkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Model as ollama names it: [host/][namespace/]model[:tag], e.g. "llama3.2:1b".
@@ -52,6 +107,16 @@ type RunBenchmarkRequest struct {
 	// How often VRAM is sampled during trials. Default 250ms; 0s turns
 	// sampling off; otherwise between 10ms and 60s.
 	VramSampleInterval *durationpb.Duration `protobuf:"bytes,10,opt,name=vram_sample_interval,json=vramSampleInterval,proto3" json:"vram_sample_interval,omitempty"`
+	// Unload the model before every trial (keep_alive 0, confirmed with
+	// /api/ps), so each trial measures a cold load. Default: warm, the warm-up
+	// loads the model.
+	Cold bool `protobuf:"varint,11,opt,name=cold,proto3" json:"cold,omitempty"`
+	// Build a synthetic prompt of about this many tokens (calibrated from
+	// ollama's prompt_eval_count) instead of using prompts.
+	PromptTokens *uint32 `protobuf:"varint,12,opt,name=prompt_tokens,json=promptTokens,proto3,oneof" json:"prompt_tokens,omitempty"`
+	// Cancel the run when this call ends early. Default: the run continues
+	// and is stored.
+	CancelOnDisconnect bool `protobuf:"varint,13,opt,name=cancel_on_disconnect,json=cancelOnDisconnect,proto3" json:"cancel_on_disconnect,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -156,15 +221,30 @@ func (x *RunBenchmarkRequest) GetVramSampleInterval() *durationpb.Duration {
 	return nil
 }
 
+func (x *RunBenchmarkRequest) GetCold() bool {
+	if x != nil {
+		return x.Cold
+	}
+	return false
+}
+
+func (x *RunBenchmarkRequest) GetPromptTokens() uint32 {
+	if x != nil && x.PromptTokens != nil {
+		return *x.PromptTokens
+	}
+	return 0
+}
+
+func (x *RunBenchmarkRequest) GetCancelOnDisconnect() bool {
+	if x != nil {
+		return x.CancelOnDisconnect
+	}
+	return false
+}
+
 type RunBenchmarkResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Event:
-	//
-	//	*RunBenchmarkResponse_Started
-	//	*RunBenchmarkResponse_Progress
-	//	*RunBenchmarkResponse_Trial
-	//	*RunBenchmarkResponse_Finished
-	Event         isRunBenchmarkResponse_Event `protobuf_oneof:"event"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *BenchmarkEvent        `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,76 +279,811 @@ func (*RunBenchmarkResponse) Descriptor() ([]byte, []int) {
 	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *RunBenchmarkResponse) GetEvent() isRunBenchmarkResponse_Event {
+func (x *RunBenchmarkResponse) GetEvent() *BenchmarkEvent {
 	if x != nil {
 		return x.Event
 	}
 	return nil
 }
 
-func (x *RunBenchmarkResponse) GetStarted() *BenchmarkStarted {
+// BenchmarkEvent is one step of a benchmark.
+type BenchmarkEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*BenchmarkEvent_Started
+	//	*BenchmarkEvent_Progress
+	//	*BenchmarkEvent_Trial
+	//	*BenchmarkEvent_Finished
+	Kind          isBenchmarkEvent_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BenchmarkEvent) Reset() {
+	*x = BenchmarkEvent{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BenchmarkEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BenchmarkEvent) ProtoMessage() {}
+
+func (x *BenchmarkEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
 	if x != nil {
-		if x, ok := x.Event.(*RunBenchmarkResponse_Started); ok {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BenchmarkEvent.ProtoReflect.Descriptor instead.
+func (*BenchmarkEvent) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BenchmarkEvent) GetKind() isBenchmarkEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *BenchmarkEvent) GetStarted() *BenchmarkStarted {
+	if x != nil {
+		if x, ok := x.Kind.(*BenchmarkEvent_Started); ok {
 			return x.Started
 		}
 	}
 	return nil
 }
 
-func (x *RunBenchmarkResponse) GetProgress() *TrialProgress {
+func (x *BenchmarkEvent) GetProgress() *TrialProgress {
 	if x != nil {
-		if x, ok := x.Event.(*RunBenchmarkResponse_Progress); ok {
+		if x, ok := x.Kind.(*BenchmarkEvent_Progress); ok {
 			return x.Progress
 		}
 	}
 	return nil
 }
 
-func (x *RunBenchmarkResponse) GetTrial() *Trial {
+func (x *BenchmarkEvent) GetTrial() *Trial {
 	if x != nil {
-		if x, ok := x.Event.(*RunBenchmarkResponse_Trial); ok {
+		if x, ok := x.Kind.(*BenchmarkEvent_Trial); ok {
 			return x.Trial
 		}
 	}
 	return nil
 }
 
-func (x *RunBenchmarkResponse) GetFinished() *BenchmarkFinished {
+func (x *BenchmarkEvent) GetFinished() *BenchmarkFinished {
 	if x != nil {
-		if x, ok := x.Event.(*RunBenchmarkResponse_Finished); ok {
+		if x, ok := x.Kind.(*BenchmarkEvent_Finished); ok {
 			return x.Finished
 		}
 	}
 	return nil
 }
 
-type isRunBenchmarkResponse_Event interface {
-	isRunBenchmarkResponse_Event()
+type isBenchmarkEvent_Kind interface {
+	isBenchmarkEvent_Kind()
 }
 
-type RunBenchmarkResponse_Started struct {
+type BenchmarkEvent_Started struct {
 	Started *BenchmarkStarted `protobuf:"bytes,1,opt,name=started,proto3,oneof"`
 }
 
-type RunBenchmarkResponse_Progress struct {
+type BenchmarkEvent_Progress struct {
 	Progress *TrialProgress `protobuf:"bytes,2,opt,name=progress,proto3,oneof"`
 }
 
-type RunBenchmarkResponse_Trial struct {
+type BenchmarkEvent_Trial struct {
 	Trial *Trial `protobuf:"bytes,3,opt,name=trial,proto3,oneof"`
 }
 
-type RunBenchmarkResponse_Finished struct {
+type BenchmarkEvent_Finished struct {
 	Finished *BenchmarkFinished `protobuf:"bytes,4,opt,name=finished,proto3,oneof"`
 }
 
-func (*RunBenchmarkResponse_Started) isRunBenchmarkResponse_Event() {}
+func (*BenchmarkEvent_Started) isBenchmarkEvent_Kind() {}
 
-func (*RunBenchmarkResponse_Progress) isRunBenchmarkResponse_Event() {}
+func (*BenchmarkEvent_Progress) isBenchmarkEvent_Kind() {}
 
-func (*RunBenchmarkResponse_Trial) isRunBenchmarkResponse_Event() {}
+func (*BenchmarkEvent_Trial) isBenchmarkEvent_Kind() {}
 
-func (*RunBenchmarkResponse_Finished) isRunBenchmarkResponse_Event() {}
+func (*BenchmarkEvent_Finished) isBenchmarkEvent_Kind() {}
+
+type WatchBenchmarkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BenchmarkId   string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBenchmarkRequest) Reset() {
+	*x = WatchBenchmarkRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBenchmarkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBenchmarkRequest) ProtoMessage() {}
+
+func (x *WatchBenchmarkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBenchmarkRequest.ProtoReflect.Descriptor instead.
+func (*WatchBenchmarkRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchBenchmarkRequest) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+type WatchBenchmarkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *BenchmarkEvent        `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBenchmarkResponse) Reset() {
+	*x = WatchBenchmarkResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBenchmarkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBenchmarkResponse) ProtoMessage() {}
+
+func (x *WatchBenchmarkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBenchmarkResponse.ProtoReflect.Descriptor instead.
+func (*WatchBenchmarkResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchBenchmarkResponse) GetEvent() *BenchmarkEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type GetBenchmarkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BenchmarkId   string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBenchmarkRequest) Reset() {
+	*x = GetBenchmarkRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBenchmarkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBenchmarkRequest) ProtoMessage() {}
+
+func (x *GetBenchmarkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBenchmarkRequest.ProtoReflect.Descriptor instead.
+func (*GetBenchmarkRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetBenchmarkRequest) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+type GetBenchmarkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Benchmark     *Benchmark             `protobuf:"bytes,1,opt,name=benchmark,proto3" json:"benchmark,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBenchmarkResponse) Reset() {
+	*x = GetBenchmarkResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBenchmarkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBenchmarkResponse) ProtoMessage() {}
+
+func (x *GetBenchmarkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBenchmarkResponse.ProtoReflect.Descriptor instead.
+func (*GetBenchmarkResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetBenchmarkResponse) GetBenchmark() *Benchmark {
+	if x != nil {
+		return x.Benchmark
+	}
+	return nil
+}
+
+type ListBenchmarksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only benchmarks of this model (exact name as requested); empty: all.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Only benchmarks started at or after since / before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	Until *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	// Default 50, at most 1000.
+	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBenchmarksRequest) Reset() {
+	*x = ListBenchmarksRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBenchmarksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBenchmarksRequest) ProtoMessage() {}
+
+func (x *ListBenchmarksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBenchmarksRequest.ProtoReflect.Descriptor instead.
+func (*ListBenchmarksRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListBenchmarksRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ListBenchmarksRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListBenchmarksRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ListBenchmarksRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBenchmarksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListBenchmarksResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Benchmarks []*Benchmark           `protobuf:"bytes,1,rep,name=benchmarks,proto3" json:"benchmarks,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBenchmarksResponse) Reset() {
+	*x = ListBenchmarksResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBenchmarksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBenchmarksResponse) ProtoMessage() {}
+
+func (x *ListBenchmarksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBenchmarksResponse.ProtoReflect.Descriptor instead.
+func (*ListBenchmarksResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListBenchmarksResponse) GetBenchmarks() []*Benchmark {
+	if x != nil {
+		return x.Benchmarks
+	}
+	return nil
+}
+
+func (x *ListBenchmarksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type CancelBenchmarkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BenchmarkId   string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelBenchmarkRequest) Reset() {
+	*x = CancelBenchmarkRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelBenchmarkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelBenchmarkRequest) ProtoMessage() {}
+
+func (x *CancelBenchmarkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelBenchmarkRequest.ProtoReflect.Descriptor instead.
+func (*CancelBenchmarkRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CancelBenchmarkRequest) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+type CancelBenchmarkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The benchmark after it stopped.
+	Benchmark     *Benchmark `protobuf:"bytes,1,opt,name=benchmark,proto3" json:"benchmark,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelBenchmarkResponse) Reset() {
+	*x = CancelBenchmarkResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelBenchmarkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelBenchmarkResponse) ProtoMessage() {}
+
+func (x *CancelBenchmarkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelBenchmarkResponse.ProtoReflect.Descriptor instead.
+func (*CancelBenchmarkResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CancelBenchmarkResponse) GetBenchmark() *Benchmark {
+	if x != nil {
+		return x.Benchmark
+	}
+	return nil
+}
+
+type WatchVRAMRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Between 50ms and 60s; default 1s.
+	Interval      *durationpb.Duration `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchVRAMRequest) Reset() {
+	*x = WatchVRAMRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchVRAMRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchVRAMRequest) ProtoMessage() {}
+
+func (x *WatchVRAMRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchVRAMRequest.ProtoReflect.Descriptor instead.
+func (*WatchVRAMRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchVRAMRequest) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+type WatchVRAMResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Gpus          []*GPU                 `protobuf:"bytes,1,rep,name=gpus,proto3" json:"gpus,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchVRAMResponse) Reset() {
+	*x = WatchVRAMResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchVRAMResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchVRAMResponse) ProtoMessage() {}
+
+func (x *WatchVRAMResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchVRAMResponse.ProtoReflect.Descriptor instead.
+func (*WatchVRAMResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchVRAMResponse) GetGpus() []*GPU {
+	if x != nil {
+		return x.Gpus
+	}
+	return nil
+}
+
+// Benchmark is the stored record of one run.
+type Benchmark struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	BenchmarkId string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	State       BenchmarkState         `protobuf:"varint,2,opt,name=state,proto3,enum=benchd.v1.BenchmarkState" json:"state,omitempty"`
+	Model       string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// The request with every default filled in.
+	Settings     *RunBenchmarkRequest `protobuf:"bytes,4,opt,name=settings,proto3" json:"settings,omitempty"`
+	Started      *BenchmarkStarted    `protobuf:"bytes,5,opt,name=started,proto3" json:"started,omitempty"`
+	Trials       []*Trial             `protobuf:"bytes,6,rep,name=trials,proto3" json:"trials,omitempty"`
+	Finished     *BenchmarkFinished   `protobuf:"bytes,7,opt,name=finished,proto3" json:"finished,omitempty"`
+	VramTimeline []*VRAMSample        `protobuf:"bytes,8,rep,name=vram_timeline,json=vramTimeline,proto3" json:"vram_timeline,omitempty"`
+	// For FAILED and CANCELLED: the gRPC code and message the run ended with.
+	ErrorCode     int32                  `protobuf:"varint,9,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Benchmark) Reset() {
+	*x = Benchmark{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Benchmark) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Benchmark) ProtoMessage() {}
+
+func (x *Benchmark) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Benchmark.ProtoReflect.Descriptor instead.
+func (*Benchmark) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Benchmark) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+func (x *Benchmark) GetState() BenchmarkState {
+	if x != nil {
+		return x.State
+	}
+	return BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+}
+
+func (x *Benchmark) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Benchmark) GetSettings() *RunBenchmarkRequest {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *Benchmark) GetStarted() *BenchmarkStarted {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *Benchmark) GetTrials() []*Trial {
+	if x != nil {
+		return x.Trials
+	}
+	return nil
+}
+
+func (x *Benchmark) GetFinished() *BenchmarkFinished {
+	if x != nil {
+		return x.Finished
+	}
+	return nil
+}
+
+func (x *Benchmark) GetVramTimeline() []*VRAMSample {
+	if x != nil {
+		return x.VramTimeline
+	}
+	return nil
+}
+
+func (x *Benchmark) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *Benchmark) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *Benchmark) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Benchmark) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// VRAMSample is one reading of the VRAM timeline.
+type VRAMSample struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SampledAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
+	// Index of the trial being run.
+	TrialIndex    uint32     `protobuf:"varint,2,opt,name=trial_index,json=trialIndex,proto3" json:"trial_index,omitempty"`
+	Gpus          []*GPUPeak `protobuf:"bytes,3,rep,name=gpus,proto3" json:"gpus,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VRAMSample) Reset() {
+	*x = VRAMSample{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VRAMSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VRAMSample) ProtoMessage() {}
+
+func (x *VRAMSample) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VRAMSample.ProtoReflect.Descriptor instead.
+func (*VRAMSample) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *VRAMSample) GetSampledAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SampledAt
+	}
+	return nil
+}
+
+func (x *VRAMSample) GetTrialIndex() uint32 {
+	if x != nil {
+		return x.TrialIndex
+	}
+	return 0
+}
+
+func (x *VRAMSample) GetGpus() []*GPUPeak {
+	if x != nil {
+		return x.Gpus
+	}
+	return nil
+}
 
 // BenchmarkStarted is the first event: what is being measured, and how.
 type BenchmarkStarted struct {
@@ -281,13 +1096,14 @@ type BenchmarkStarted struct {
 	// The request with every default filled in.
 	Settings      *RunBenchmarkRequest   `protobuf:"bytes,6,opt,name=settings,proto3" json:"settings,omitempty"`
 	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Machine       *MachineInfo           `protobuf:"bytes,8,opt,name=machine,proto3" json:"machine,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BenchmarkStarted) Reset() {
 	*x = BenchmarkStarted{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +1115,7 @@ func (x *BenchmarkStarted) String() string {
 func (*BenchmarkStarted) ProtoMessage() {}
 
 func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +1128,7 @@ func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkStarted.ProtoReflect.Descriptor instead.
 func (*BenchmarkStarted) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BenchmarkStarted) GetBenchmarkId() string {
@@ -364,6 +1180,90 @@ func (x *BenchmarkStarted) GetStartedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *BenchmarkStarted) GetMachine() *MachineInfo {
+	if x != nil {
+		return x.Machine
+	}
+	return nil
+}
+
+// MachineInfo is what a run needs to be reproduced or compared.
+type MachineInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hostname      string                 `protobuf:"bytes,1,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Kernel        string                 `protobuf:"bytes,2,opt,name=kernel,proto3" json:"kernel,omitempty"`
+	BenchdVersion string                 `protobuf:"bytes,3,opt,name=benchd_version,json=benchdVersion,proto3" json:"benchd_version,omitempty"`
+	OllamaVersion string                 `protobuf:"bytes,4,opt,name=ollama_version,json=ollamaVersion,proto3" json:"ollama_version,omitempty"`
+	Gpus          []*GPU                 `protobuf:"bytes,5,rep,name=gpus,proto3" json:"gpus,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MachineInfo) Reset() {
+	*x = MachineInfo{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MachineInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MachineInfo) ProtoMessage() {}
+
+func (x *MachineInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MachineInfo.ProtoReflect.Descriptor instead.
+func (*MachineInfo) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MachineInfo) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *MachineInfo) GetKernel() string {
+	if x != nil {
+		return x.Kernel
+	}
+	return ""
+}
+
+func (x *MachineInfo) GetBenchdVersion() string {
+	if x != nil {
+		return x.BenchdVersion
+	}
+	return ""
+}
+
+func (x *MachineInfo) GetOllamaVersion() string {
+	if x != nil {
+		return x.OllamaVersion
+	}
+	return ""
+}
+
+func (x *MachineInfo) GetGpus() []*GPU {
+	if x != nil {
+		return x.Gpus
+	}
+	return nil
+}
+
 type ModelInfo struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Digest            string                 `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
@@ -377,7 +1277,7 @@ type ModelInfo struct {
 
 func (x *ModelInfo) Reset() {
 	*x = ModelInfo{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +1289,7 @@ func (x *ModelInfo) String() string {
 func (*ModelInfo) ProtoMessage() {}
 
 func (x *ModelInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +1302,7 @@ func (x *ModelInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInfo.ProtoReflect.Descriptor instead.
 func (*ModelInfo) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ModelInfo) GetDigest() string {
@@ -454,7 +1354,7 @@ type TrialProgress struct {
 
 func (x *TrialProgress) Reset() {
 	*x = TrialProgress{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +1366,7 @@ func (x *TrialProgress) String() string {
 func (*TrialProgress) ProtoMessage() {}
 
 func (x *TrialProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +1379,7 @@ func (x *TrialProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrialProgress.ProtoReflect.Descriptor instead.
 func (*TrialProgress) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TrialProgress) GetIndex() uint32 {
@@ -537,14 +1437,19 @@ type Trial struct {
 	PeakVramUsedBytes uint64     `protobuf:"varint,14,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
 	PeakVram          []*GPUPeak `protobuf:"bytes,15,rep,name=peak_vram,json=peakVram,proto3" json:"peak_vram,omitempty"`
 	// Why ollama stopped: "length" (max_tokens reached) or "stop".
-	DoneReason    string `protobuf:"bytes,16,opt,name=done_reason,json=doneReason,proto3" json:"done_reason,omitempty"`
+	DoneReason string `protobuf:"bytes,16,opt,name=done_reason,json=doneReason,proto3" json:"done_reason,omitempty"`
+	// Whether the model was already loaded when the trial started.
+	ModelLoadedAtStart bool `protobuf:"varint,17,opt,name=model_loaded_at_start,json=modelLoadedAtStart,proto3" json:"model_loaded_at_start,omitempty"`
+	// The text put before the prompt to make it differ from the previous
+	// trials' (so KV prefix caching cannot inflate prefill).
+	PromptPrefix  string `protobuf:"bytes,18,opt,name=prompt_prefix,json=promptPrefix,proto3" json:"prompt_prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +1461,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +1474,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Trial) GetIndex() uint32 {
@@ -684,6 +1589,21 @@ func (x *Trial) GetDoneReason() string {
 	return ""
 }
 
+func (x *Trial) GetModelLoadedAtStart() bool {
+	if x != nil {
+		return x.ModelLoadedAtStart
+	}
+	return false
+}
+
+func (x *Trial) GetPromptPrefix() string {
+	if x != nil {
+		return x.PromptPrefix
+	}
+	return ""
+}
+
+// GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
@@ -694,7 +1614,7 @@ type GPUPeak struct {
 
 func (x *GPUPeak) Reset() {
 	*x = GPUPeak{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +1626,7 @@ func (x *GPUPeak) String() string {
 func (*GPUPeak) ProtoMessage() {}
 
 func (x *GPUPeak) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +1639,7 @@ func (x *GPUPeak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPUPeak.ProtoReflect.Descriptor instead.
 func (*GPUPeak) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GPUPeak) GetIndex() uint32 {
@@ -759,7 +1679,7 @@ type BenchmarkFinished struct {
 
 func (x *BenchmarkFinished) Reset() {
 	*x = BenchmarkFinished{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +1691,7 @@ func (x *BenchmarkFinished) String() string {
 func (*BenchmarkFinished) ProtoMessage() {}
 
 func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +1704,7 @@ func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkFinished.ProtoReflect.Descriptor instead.
 func (*BenchmarkFinished) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BenchmarkFinished) GetBenchmarkId() string {
@@ -902,7 +1822,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +1834,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1847,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Summary) GetN() uint32 {
@@ -987,7 +1907,7 @@ type SampleVRAMRequest struct {
 
 func (x *SampleVRAMRequest) Reset() {
 	*x = SampleVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1919,7 @@ func (x *SampleVRAMRequest) String() string {
 func (*SampleVRAMRequest) ProtoMessage() {}
 
 func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1932,7 @@ func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMRequest.ProtoReflect.Descriptor instead.
 func (*SampleVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
 }
 
 type SampleVRAMResponse struct {
@@ -1024,7 +1944,7 @@ type SampleVRAMResponse struct {
 
 func (x *SampleVRAMResponse) Reset() {
 	*x = SampleVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1956,7 @@ func (x *SampleVRAMResponse) String() string {
 func (*SampleVRAMResponse) ProtoMessage() {}
 
 func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1969,7 @@ func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMResponse.ProtoReflect.Descriptor instead.
 func (*SampleVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SampleVRAMResponse) GetGpus() []*GPU {
@@ -1076,7 +1996,7 @@ type GPU struct {
 
 func (x *GPU) Reset() {
 	*x = GPU{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +2008,7 @@ func (x *GPU) String() string {
 func (*GPU) ProtoMessage() {}
 
 func (x *GPU) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +2021,7 @@ func (x *GPU) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPU.ProtoReflect.Descriptor instead.
 func (*GPU) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GPU) GetIndex() uint32 {
@@ -1157,7 +2077,7 @@ var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
-	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x06\n" +
+	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\a\n" +
 	"\x13RunBenchmarkRequest\x12\x87\x01\n" +
 	"\x05model\x18\x01 \x01(\tBq\xbaHn\xc8\x01\x01ri\x18\xc8\x012d^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$R\x05model\x12,\n" +
 	"\aprompts\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x10\"\br\x06\x10\x01\x18\x80\x80\x04R\aprompts\x120\n" +
@@ -1172,20 +2092,78 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\atimeout\x12\xed\x01\n" +
 	"\x14vram_sample_interval\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationB\x9f\x01\xbaH\x9b\x01\xba\x01\x97\x01\n" +
-	"\x1avram_sample_interval.range\x12(must be 0s (off) or between 10ms and 60s\x1aOthis == duration('0s') || (this >= duration('10ms') && this <= duration('60s'))R\x12vramSampleIntervalB\x0e\n" +
+	"\x1avram_sample_interval.range\x12(must be 0s (off) or between 10ms and 60s\x1aOthis == duration('0s') || (this >= duration('10ms') && this <= duration('60s'))R\x12vramSampleInterval\x12\x12\n" +
+	"\x04cold\x18\v \x01(\bR\x04cold\x125\n" +
+	"\rprompt_tokens\x18\f \x01(\rB\v\xbaH\b*\x06\x18\x80\x80\b(\x10H\x06R\fpromptTokens\x88\x01\x01\x120\n" +
+	"\x14cancel_on_disconnect\x18\r \x01(\bR\x12cancelOnDisconnectB\x0e\n" +
 	"\f_repetitionsB\t\n" +
 	"\a_warmupB\r\n" +
 	"\v_max_tokensB\n" +
 	"\n" +
 	"\b_num_ctxB\x0e\n" +
 	"\f_temperatureB\a\n" +
-	"\x05_seed\"\xfd\x01\n" +
-	"\x14RunBenchmarkResponse\x127\n" +
+	"\x05_seedB\x10\n" +
+	"\x0e_prompt_tokens\"G\n" +
+	"\x14RunBenchmarkResponse\x12/\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"\xef\x01\n" +
+	"\x0eBenchmarkEvent\x127\n" +
 	"\astarted\x18\x01 \x01(\v2\x1b.benchd.v1.BenchmarkStartedH\x00R\astarted\x126\n" +
 	"\bprogress\x18\x02 \x01(\v2\x18.benchd.v1.TrialProgressH\x00R\bprogress\x12(\n" +
 	"\x05trial\x18\x03 \x01(\v2\x10.benchd.v1.TrialH\x00R\x05trial\x12:\n" +
-	"\bfinished\x18\x04 \x01(\v2\x1c.benchd.v1.BenchmarkFinishedH\x00R\bfinishedB\x0e\n" +
-	"\x05event\x12\x05\xbaH\x02\b\x01\"\xc2\x02\n" +
+	"\bfinished\x18\x04 \x01(\v2\x1c.benchd.v1.BenchmarkFinishedH\x00R\bfinishedB\x06\n" +
+	"\x04kind\"c\n" +
+	"\x15WatchBenchmarkRequest\x12J\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\"I\n" +
+	"\x16WatchBenchmarkResponse\x12/\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"a\n" +
+	"\x13GetBenchmarkRequest\x12J\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\"J\n" +
+	"\x14GetBenchmarkResponse\x122\n" +
+	"\tbenchmark\x18\x01 \x01(\v2\x14.benchd.v1.BenchmarkR\tbenchmark\"\xea\x01\n" +
+	"\x15ListBenchmarksRequest\x12\x1e\n" +
+	"\x05model\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05model\x120\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12%\n" +
+	"\tpage_size\x18\x04 \x01(\rB\b\xbaH\x05*\x03\x18\xe8\aR\bpageSize\x12&\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\tpageToken\"v\n" +
+	"\x16ListBenchmarksResponse\x124\n" +
+	"\n" +
+	"benchmarks\x18\x01 \x03(\v2\x14.benchd.v1.BenchmarkR\n" +
+	"benchmarks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"d\n" +
+	"\x16CancelBenchmarkRequest\x12J\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\"M\n" +
+	"\x17CancelBenchmarkResponse\x122\n" +
+	"\tbenchmark\x18\x01 \x01(\v2\x14.benchd.v1.BenchmarkR\tbenchmark\"\\\n" +
+	"\x10WatchVRAMRequest\x12H\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x02\b<2\x05\x10\x80\xe1\xeb\x17R\binterval\"7\n" +
+	"\x11WatchVRAMResponse\x12\"\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xc2\x04\n" +
+	"\tBenchmark\x12!\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12/\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x19.benchd.v1.BenchmarkStateR\x05state\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12:\n" +
+	"\bsettings\x18\x04 \x01(\v2\x1e.benchd.v1.RunBenchmarkRequestR\bsettings\x125\n" +
+	"\astarted\x18\x05 \x01(\v2\x1b.benchd.v1.BenchmarkStartedR\astarted\x12(\n" +
+	"\x06trials\x18\x06 \x03(\v2\x10.benchd.v1.TrialR\x06trials\x128\n" +
+	"\bfinished\x18\a \x01(\v2\x1c.benchd.v1.BenchmarkFinishedR\bfinished\x12:\n" +
+	"\rvram_timeline\x18\b \x03(\v2\x15.benchd.v1.VRAMSampleR\fvramTimeline\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\t \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\n" +
+	" \x01(\tR\ferrorMessage\x129\n" +
+	"\n" +
+	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x90\x01\n" +
+	"\n" +
+	"VRAMSample\x129\n" +
+	"\n" +
+	"sampled_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12\x1f\n" +
+	"\vtrial_index\x18\x02 \x01(\rR\n" +
+	"trialIndex\x12&\n" +
+	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xf4\x02\n" +
 	"\x10BenchmarkStarted\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x123\n" +
@@ -1195,7 +2173,14 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x04gpus\x18\x05 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\x12:\n" +
 	"\bsettings\x18\x06 \x01(\v2\x1e.benchd.v1.RunBenchmarkRequestR\bsettings\x129\n" +
 	"\n" +
-	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\"\xa9\x01\n" +
+	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
+	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\"\xb3\x01\n" +
+	"\vMachineInfo\x12\x1a\n" +
+	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12%\n" +
+	"\x0ebenchd_version\x18\x03 \x01(\tR\rbenchdVersion\x12%\n" +
+	"\x0eollama_version\x18\x04 \x01(\tR\rollamaVersion\x12\"\n" +
+	"\x04gpus\x18\x05 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xa9\x01\n" +
 	"\tModelInfo\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x16\n" +
 	"\x06family\x18\x02 \x01(\tR\x06family\x12%\n" +
@@ -1207,7 +2192,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12\x16\n" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
-	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xd6\x04\n" +
+	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xae\x05\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -1227,7 +2212,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x14peak_vram_used_bytes\x18\x0e \x01(\x04R\x11peakVramUsedBytes\x12/\n" +
 	"\tpeak_vram\x18\x0f \x03(\v2\x12.benchd.v1.GPUPeakR\bpeakVram\x12\x1f\n" +
 	"\vdone_reason\x18\x10 \x01(\tR\n" +
-	"doneReason\">\n" +
+	"doneReason\x121\n" +
+	"\x15model_loaded_at_start\x18\x11 \x01(\bR\x12modelLoadedAtStart\x12#\n" +
+	"\rprompt_prefix\x18\x12 \x01(\tR\fpromptPrefix\">\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
@@ -1271,11 +2258,22 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"used_bytes\x18\x05 \x01(\x04R\tusedBytes\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
 	"\n" +
-	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt2\xb0\x01\n" +
+	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt*\xa8\x01\n" +
+	"\x0eBenchmarkState\x12\x1f\n" +
+	"\x1bBENCHMARK_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17BENCHMARK_STATE_RUNNING\x10\x01\x12\x1d\n" +
+	"\x19BENCHMARK_STATE_SUCCEEDED\x10\x02\x12\x1a\n" +
+	"\x16BENCHMARK_STATE_FAILED\x10\x03\x12\x1d\n" +
+	"\x19BENCHMARK_STATE_CANCELLED\x10\x042\xd5\x04\n" +
 	"\x10BenchmarkService\x12Q\n" +
-	"\fRunBenchmark\x12\x1e.benchd.v1.RunBenchmarkRequest\x1a\x1f.benchd.v1.RunBenchmarkResponse0\x01\x12I\n" +
+	"\fRunBenchmark\x12\x1e.benchd.v1.RunBenchmarkRequest\x1a\x1f.benchd.v1.RunBenchmarkResponse0\x01\x12W\n" +
+	"\x0eWatchBenchmark\x12 .benchd.v1.WatchBenchmarkRequest\x1a!.benchd.v1.WatchBenchmarkResponse0\x01\x12O\n" +
+	"\fGetBenchmark\x12\x1e.benchd.v1.GetBenchmarkRequest\x1a\x1f.benchd.v1.GetBenchmarkResponse\x12U\n" +
+	"\x0eListBenchmarks\x12 .benchd.v1.ListBenchmarksRequest\x1a!.benchd.v1.ListBenchmarksResponse\x12X\n" +
+	"\x0fCancelBenchmark\x12!.benchd.v1.CancelBenchmarkRequest\x1a\".benchd.v1.CancelBenchmarkResponse\x12I\n" +
 	"\n" +
-	"SampleVRAM\x12\x1c.benchd.v1.SampleVRAMRequest\x1a\x1d.benchd.v1.SampleVRAMResponseB3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
+	"SampleVRAM\x12\x1c.benchd.v1.SampleVRAMRequest\x1a\x1d.benchd.v1.SampleVRAMResponse\x12H\n" +
+	"\tWatchVRAM\x12\x1b.benchd.v1.WatchVRAMRequest\x1a\x1c.benchd.v1.WatchVRAMResponse0\x01B3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
 
 var (
 	file_benchd_v1_benchd_proto_rawDescOnce sync.Once
@@ -1289,58 +2287,105 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 	return file_benchd_v1_benchd_proto_rawDescData
 }
 
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_benchd_v1_benchd_proto_goTypes = []any{
-	(*RunBenchmarkRequest)(nil),   // 0: benchd.v1.RunBenchmarkRequest
-	(*RunBenchmarkResponse)(nil),  // 1: benchd.v1.RunBenchmarkResponse
-	(*BenchmarkStarted)(nil),      // 2: benchd.v1.BenchmarkStarted
-	(*ModelInfo)(nil),             // 3: benchd.v1.ModelInfo
-	(*TrialProgress)(nil),         // 4: benchd.v1.TrialProgress
-	(*Trial)(nil),                 // 5: benchd.v1.Trial
-	(*GPUPeak)(nil),               // 6: benchd.v1.GPUPeak
-	(*BenchmarkFinished)(nil),     // 7: benchd.v1.BenchmarkFinished
-	(*Summary)(nil),               // 8: benchd.v1.Summary
-	(*SampleVRAMRequest)(nil),     // 9: benchd.v1.SampleVRAMRequest
-	(*SampleVRAMResponse)(nil),    // 10: benchd.v1.SampleVRAMResponse
-	(*GPU)(nil),                   // 11: benchd.v1.GPU
-	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(BenchmarkState)(0),             // 0: benchd.v1.BenchmarkState
+	(*RunBenchmarkRequest)(nil),     // 1: benchd.v1.RunBenchmarkRequest
+	(*RunBenchmarkResponse)(nil),    // 2: benchd.v1.RunBenchmarkResponse
+	(*BenchmarkEvent)(nil),          // 3: benchd.v1.BenchmarkEvent
+	(*WatchBenchmarkRequest)(nil),   // 4: benchd.v1.WatchBenchmarkRequest
+	(*WatchBenchmarkResponse)(nil),  // 5: benchd.v1.WatchBenchmarkResponse
+	(*GetBenchmarkRequest)(nil),     // 6: benchd.v1.GetBenchmarkRequest
+	(*GetBenchmarkResponse)(nil),    // 7: benchd.v1.GetBenchmarkResponse
+	(*ListBenchmarksRequest)(nil),   // 8: benchd.v1.ListBenchmarksRequest
+	(*ListBenchmarksResponse)(nil),  // 9: benchd.v1.ListBenchmarksResponse
+	(*CancelBenchmarkRequest)(nil),  // 10: benchd.v1.CancelBenchmarkRequest
+	(*CancelBenchmarkResponse)(nil), // 11: benchd.v1.CancelBenchmarkResponse
+	(*WatchVRAMRequest)(nil),        // 12: benchd.v1.WatchVRAMRequest
+	(*WatchVRAMResponse)(nil),       // 13: benchd.v1.WatchVRAMResponse
+	(*Benchmark)(nil),               // 14: benchd.v1.Benchmark
+	(*VRAMSample)(nil),              // 15: benchd.v1.VRAMSample
+	(*BenchmarkStarted)(nil),        // 16: benchd.v1.BenchmarkStarted
+	(*MachineInfo)(nil),             // 17: benchd.v1.MachineInfo
+	(*ModelInfo)(nil),               // 18: benchd.v1.ModelInfo
+	(*TrialProgress)(nil),           // 19: benchd.v1.TrialProgress
+	(*Trial)(nil),                   // 20: benchd.v1.Trial
+	(*GPUPeak)(nil),                 // 21: benchd.v1.GPUPeak
+	(*BenchmarkFinished)(nil),       // 22: benchd.v1.BenchmarkFinished
+	(*Summary)(nil),                 // 23: benchd.v1.Summary
+	(*SampleVRAMRequest)(nil),       // 24: benchd.v1.SampleVRAMRequest
+	(*SampleVRAMResponse)(nil),      // 25: benchd.v1.SampleVRAMResponse
+	(*GPU)(nil),                     // 26: benchd.v1.GPU
+	(*durationpb.Duration)(nil),     // 27: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	12, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	12, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
-	2,  // 2: benchd.v1.RunBenchmarkResponse.started:type_name -> benchd.v1.BenchmarkStarted
-	4,  // 3: benchd.v1.RunBenchmarkResponse.progress:type_name -> benchd.v1.TrialProgress
-	5,  // 4: benchd.v1.RunBenchmarkResponse.trial:type_name -> benchd.v1.Trial
-	7,  // 5: benchd.v1.RunBenchmarkResponse.finished:type_name -> benchd.v1.BenchmarkFinished
-	3,  // 6: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	11, // 7: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	0,  // 8: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	13, // 9: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	6,  // 10: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	8,  // 11: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	8,  // 12: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	8,  // 13: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	8,  // 14: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	8,  // 15: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	8,  // 16: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	8,  // 17: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	8,  // 18: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	8,  // 19: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	8,  // 20: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	8,  // 21: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	13, // 22: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	11, // 23: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	13, // 24: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	0,  // 25: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	9,  // 26: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	1,  // 27: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	10, // 28: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	27, // [27:29] is the sub-list for method output_type
-	25, // [25:27] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	27, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	27, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	3,  // 2: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	16, // 3: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	19, // 4: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	20, // 5: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	22, // 6: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	3,  // 7: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	14, // 8: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	28, // 9: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	28, // 10: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	14, // 11: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	14, // 12: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	27, // 13: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	26, // 14: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	0,  // 15: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	1,  // 16: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	16, // 17: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	20, // 18: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	22, // 19: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	15, // 20: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	28, // 21: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	28, // 22: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 23: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	21, // 24: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	18, // 25: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	26, // 26: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	1,  // 27: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	28, // 28: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	17, // 29: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	26, // 30: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	21, // 31: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	23, // 32: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	23, // 33: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	23, // 34: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	23, // 35: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	23, // 36: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	23, // 37: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	23, // 38: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	23, // 39: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	23, // 40: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	23, // 41: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	23, // 42: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	28, // 43: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	26, // 44: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	28, // 45: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	1,  // 46: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	4,  // 47: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	6,  // 48: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	8,  // 49: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	10, // 50: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	24, // 51: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	12, // 52: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	2,  // 53: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	5,  // 54: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	7,  // 55: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	9,  // 56: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	11, // 57: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	25, // 58: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	13, // 59: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	53, // [53:60] is the sub-list for method output_type
+	46, // [46:53] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -1349,24 +2394,25 @@ func file_benchd_v1_benchd_proto_init() {
 		return
 	}
 	file_benchd_v1_benchd_proto_msgTypes[0].OneofWrappers = []any{}
-	file_benchd_v1_benchd_proto_msgTypes[1].OneofWrappers = []any{
-		(*RunBenchmarkResponse_Started)(nil),
-		(*RunBenchmarkResponse_Progress)(nil),
-		(*RunBenchmarkResponse_Trial)(nil),
-		(*RunBenchmarkResponse_Finished)(nil),
+	file_benchd_v1_benchd_proto_msgTypes[2].OneofWrappers = []any{
+		(*BenchmarkEvent_Started)(nil),
+		(*BenchmarkEvent_Progress)(nil),
+		(*BenchmarkEvent_Trial)(nil),
+		(*BenchmarkEvent_Finished)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   12,
+			NumEnums:      1,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_benchd_v1_benchd_proto_goTypes,
 		DependencyIndexes: file_benchd_v1_benchd_proto_depIdxs,
+		EnumInfos:         file_benchd_v1_benchd_proto_enumTypes,
 		MessageInfos:      file_benchd_v1_benchd_proto_msgTypes,
 	}.Build()
 	File_benchd_v1_benchd_proto = out.File

@@ -22,8 +22,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BenchmarkService_RunBenchmark_FullMethodName = "/benchd.v1.BenchmarkService/RunBenchmark"
-	BenchmarkService_SampleVRAM_FullMethodName   = "/benchd.v1.BenchmarkService/SampleVRAM"
+	BenchmarkService_RunBenchmark_FullMethodName    = "/benchd.v1.BenchmarkService/RunBenchmark"
+	BenchmarkService_WatchBenchmark_FullMethodName  = "/benchd.v1.BenchmarkService/WatchBenchmark"
+	BenchmarkService_GetBenchmark_FullMethodName    = "/benchd.v1.BenchmarkService/GetBenchmark"
+	BenchmarkService_ListBenchmarks_FullMethodName  = "/benchd.v1.BenchmarkService/ListBenchmarks"
+	BenchmarkService_CancelBenchmark_FullMethodName = "/benchd.v1.BenchmarkService/CancelBenchmark"
+	BenchmarkService_SampleVRAM_FullMethodName      = "/benchd.v1.BenchmarkService/SampleVRAM"
+	BenchmarkService_WatchVRAM_FullMethodName       = "/benchd.v1.BenchmarkService/WatchVRAM"
 )
 
 // BenchmarkServiceClient is the client API for BenchmarkService service.
@@ -38,10 +43,28 @@ type BenchmarkServiceClient interface {
 	// started event, one trial event per repetition (progress in between) and a
 	// finished event with statistics over the non-warm-up trials. Only one
 	// benchmark runs at a time: a second call gets RESOURCE_EXHAUSTED.
+	// The run belongs to the daemon, not to the call: if the caller goes away
+	// it runs to the end and is stored (unless cancel_on_disconnect is set);
+	// re-attach with WatchBenchmark or read it with GetBenchmark.
 	RunBenchmark(ctx context.Context, in *RunBenchmarkRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunBenchmarkResponse], error)
+	// WatchBenchmark streams a benchmark's events: first those that already
+	// happened, then live ones until it ends. A benchmark that ended with an
+	// error ends the stream with that error's status.
+	WatchBenchmark(ctx context.Context, in *WatchBenchmarkRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBenchmarkResponse], error)
+	// GetBenchmark returns a stored (or running) benchmark with every trial.
+	GetBenchmark(ctx context.Context, in *GetBenchmarkRequest, opts ...grpc.CallOption) (*GetBenchmarkResponse, error)
+	// ListBenchmarks returns stored benchmarks, newest first, without their
+	// trials and VRAM timeline (use GetBenchmark for those).
+	ListBenchmarks(ctx context.Context, in *ListBenchmarksRequest, opts ...grpc.CallOption) (*ListBenchmarksResponse, error)
+	// CancelBenchmark stops a running benchmark; generation in the container
+	// stops within 2 s and the run is stored as cancelled.
+	CancelBenchmark(ctx context.Context, in *CancelBenchmarkRequest, opts ...grpc.CallOption) (*CancelBenchmarkResponse, error)
 	// SampleVRAM reads per-GPU memory from the configured source. It is served
 	// at any time, also while a benchmark runs.
 	SampleVRAM(ctx context.Context, in *SampleVRAMRequest, opts ...grpc.CallOption) (*SampleVRAMResponse, error)
+	// WatchVRAM streams VRAM samples at the given interval until the caller
+	// leaves.
+	WatchVRAM(ctx context.Context, in *WatchVRAMRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchVRAMResponse], error)
 }
 
 type benchmarkServiceClient struct {
@@ -71,6 +94,55 @@ func (c *benchmarkServiceClient) RunBenchmark(ctx context.Context, in *RunBenchm
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BenchmarkService_RunBenchmarkClient = grpc.ServerStreamingClient[RunBenchmarkResponse]
 
+func (c *benchmarkServiceClient) WatchBenchmark(ctx context.Context, in *WatchBenchmarkRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBenchmarkResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &BenchmarkService_ServiceDesc.Streams[1], BenchmarkService_WatchBenchmark_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchBenchmarkRequest, WatchBenchmarkResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BenchmarkService_WatchBenchmarkClient = grpc.ServerStreamingClient[WatchBenchmarkResponse]
+
+func (c *benchmarkServiceClient) GetBenchmark(ctx context.Context, in *GetBenchmarkRequest, opts ...grpc.CallOption) (*GetBenchmarkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBenchmarkResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_GetBenchmark_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *benchmarkServiceClient) ListBenchmarks(ctx context.Context, in *ListBenchmarksRequest, opts ...grpc.CallOption) (*ListBenchmarksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBenchmarksResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_ListBenchmarks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *benchmarkServiceClient) CancelBenchmark(ctx context.Context, in *CancelBenchmarkRequest, opts ...grpc.CallOption) (*CancelBenchmarkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelBenchmarkResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_CancelBenchmark_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *benchmarkServiceClient) SampleVRAM(ctx context.Context, in *SampleVRAMRequest, opts ...grpc.CallOption) (*SampleVRAMResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SampleVRAMResponse)
@@ -80,6 +152,25 @@ func (c *benchmarkServiceClient) SampleVRAM(ctx context.Context, in *SampleVRAMR
 	}
 	return out, nil
 }
+
+func (c *benchmarkServiceClient) WatchVRAM(ctx context.Context, in *WatchVRAMRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchVRAMResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &BenchmarkService_ServiceDesc.Streams[2], BenchmarkService_WatchVRAM_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchVRAMRequest, WatchVRAMResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BenchmarkService_WatchVRAMClient = grpc.ServerStreamingClient[WatchVRAMResponse]
 
 // BenchmarkServiceServer is the server API for BenchmarkService service.
 // All implementations must embed UnimplementedBenchmarkServiceServer
@@ -93,10 +184,28 @@ type BenchmarkServiceServer interface {
 	// started event, one trial event per repetition (progress in between) and a
 	// finished event with statistics over the non-warm-up trials. Only one
 	// benchmark runs at a time: a second call gets RESOURCE_EXHAUSTED.
+	// The run belongs to the daemon, not to the call: if the caller goes away
+	// it runs to the end and is stored (unless cancel_on_disconnect is set);
+	// re-attach with WatchBenchmark or read it with GetBenchmark.
 	RunBenchmark(*RunBenchmarkRequest, grpc.ServerStreamingServer[RunBenchmarkResponse]) error
+	// WatchBenchmark streams a benchmark's events: first those that already
+	// happened, then live ones until it ends. A benchmark that ended with an
+	// error ends the stream with that error's status.
+	WatchBenchmark(*WatchBenchmarkRequest, grpc.ServerStreamingServer[WatchBenchmarkResponse]) error
+	// GetBenchmark returns a stored (or running) benchmark with every trial.
+	GetBenchmark(context.Context, *GetBenchmarkRequest) (*GetBenchmarkResponse, error)
+	// ListBenchmarks returns stored benchmarks, newest first, without their
+	// trials and VRAM timeline (use GetBenchmark for those).
+	ListBenchmarks(context.Context, *ListBenchmarksRequest) (*ListBenchmarksResponse, error)
+	// CancelBenchmark stops a running benchmark; generation in the container
+	// stops within 2 s and the run is stored as cancelled.
+	CancelBenchmark(context.Context, *CancelBenchmarkRequest) (*CancelBenchmarkResponse, error)
 	// SampleVRAM reads per-GPU memory from the configured source. It is served
 	// at any time, also while a benchmark runs.
 	SampleVRAM(context.Context, *SampleVRAMRequest) (*SampleVRAMResponse, error)
+	// WatchVRAM streams VRAM samples at the given interval until the caller
+	// leaves.
+	WatchVRAM(*WatchVRAMRequest, grpc.ServerStreamingServer[WatchVRAMResponse]) error
 	mustEmbedUnimplementedBenchmarkServiceServer()
 }
 
@@ -110,8 +219,23 @@ type UnimplementedBenchmarkServiceServer struct{}
 func (UnimplementedBenchmarkServiceServer) RunBenchmark(*RunBenchmarkRequest, grpc.ServerStreamingServer[RunBenchmarkResponse]) error {
 	return status.Error(codes.Unimplemented, "method RunBenchmark not implemented")
 }
+func (UnimplementedBenchmarkServiceServer) WatchBenchmark(*WatchBenchmarkRequest, grpc.ServerStreamingServer[WatchBenchmarkResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchBenchmark not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) GetBenchmark(context.Context, *GetBenchmarkRequest) (*GetBenchmarkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBenchmark not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) ListBenchmarks(context.Context, *ListBenchmarksRequest) (*ListBenchmarksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBenchmarks not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) CancelBenchmark(context.Context, *CancelBenchmarkRequest) (*CancelBenchmarkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelBenchmark not implemented")
+}
 func (UnimplementedBenchmarkServiceServer) SampleVRAM(context.Context, *SampleVRAMRequest) (*SampleVRAMResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SampleVRAM not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) WatchVRAM(*WatchVRAMRequest, grpc.ServerStreamingServer[WatchVRAMResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchVRAM not implemented")
 }
 func (UnimplementedBenchmarkServiceServer) mustEmbedUnimplementedBenchmarkServiceServer() {}
 func (UnimplementedBenchmarkServiceServer) testEmbeddedByValue()                          {}
@@ -145,6 +269,71 @@ func _BenchmarkService_RunBenchmark_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BenchmarkService_RunBenchmarkServer = grpc.ServerStreamingServer[RunBenchmarkResponse]
 
+func _BenchmarkService_WatchBenchmark_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchBenchmarkRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BenchmarkServiceServer).WatchBenchmark(m, &grpc.GenericServerStream[WatchBenchmarkRequest, WatchBenchmarkResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BenchmarkService_WatchBenchmarkServer = grpc.ServerStreamingServer[WatchBenchmarkResponse]
+
+func _BenchmarkService_GetBenchmark_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBenchmarkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).GetBenchmark(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_GetBenchmark_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).GetBenchmark(ctx, req.(*GetBenchmarkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BenchmarkService_ListBenchmarks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBenchmarksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).ListBenchmarks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_ListBenchmarks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).ListBenchmarks(ctx, req.(*ListBenchmarksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BenchmarkService_CancelBenchmark_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelBenchmarkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).CancelBenchmark(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_CancelBenchmark_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).CancelBenchmark(ctx, req.(*CancelBenchmarkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _BenchmarkService_SampleVRAM_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SampleVRAMRequest)
 	if err := dec(in); err != nil {
@@ -163,6 +352,17 @@ func _BenchmarkService_SampleVRAM_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BenchmarkService_WatchVRAM_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchVRAMRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BenchmarkServiceServer).WatchVRAM(m, &grpc.GenericServerStream[WatchVRAMRequest, WatchVRAMResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BenchmarkService_WatchVRAMServer = grpc.ServerStreamingServer[WatchVRAMResponse]
+
 // BenchmarkService_ServiceDesc is the grpc.ServiceDesc for BenchmarkService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +370,18 @@ var BenchmarkService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "benchd.v1.BenchmarkService",
 	HandlerType: (*BenchmarkServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetBenchmark",
+			Handler:    _BenchmarkService_GetBenchmark_Handler,
+		},
+		{
+			MethodName: "ListBenchmarks",
+			Handler:    _BenchmarkService_ListBenchmarks_Handler,
+		},
+		{
+			MethodName: "CancelBenchmark",
+			Handler:    _BenchmarkService_CancelBenchmark_Handler,
+		},
 		{
 			MethodName: "SampleVRAM",
 			Handler:    _BenchmarkService_SampleVRAM_Handler,
@@ -179,6 +391,16 @@ var BenchmarkService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "RunBenchmark",
 			Handler:       _BenchmarkService_RunBenchmark_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchBenchmark",
+			Handler:       _BenchmarkService_WatchBenchmark_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchVRAM",
+			Handler:       _BenchmarkService_WatchVRAM_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,0 +1,195 @@
+package service
+
+import (
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/vram"
+)
+
+// Resolve fills a validated request's unset fields with the defaults.
+func Resolve(req *benchdv1.RunBenchmarkRequest) bench.Settings {
+	s := bench.Settings{
+		Model:        req.GetModel(),
+		Prompts:      req.GetPrompts(),
+		Repetitions:  DefaultRepetitions,
+		Warmup:       DefaultWarmup,
+		MaxTokens:    DefaultMaxTokens,
+		Seed:         DefaultSeed,
+		Timeout:      DefaultTimeout,
+		VRAMInterval: DefaultVRAMInterval,
+	}
+	if len(s.Prompts) == 0 {
+		s.Prompts = []string{bench.DefaultPrompt}
+	}
+	if req.Repetitions != nil {
+		s.Repetitions = int(req.GetRepetitions())
+	}
+	if req.Warmup != nil {
+		s.Warmup = int(req.GetWarmup())
+	}
+	if req.MaxTokens != nil {
+		s.MaxTokens = int(req.GetMaxTokens())
+	}
+	if req.NumCtx != nil {
+		s.NumCtx = int(req.GetNumCtx())
+	}
+	if req.Temperature != nil {
+		s.Temperature = req.GetTemperature()
+	}
+	if req.Seed != nil {
+		s.Seed = req.GetSeed()
+	}
+	if req.Timeout != nil {
+		s.Timeout = req.GetTimeout().AsDuration()
+	}
+	if req.VramSampleInterval != nil {
+		s.VRAMInterval = req.GetVramSampleInterval().AsDuration()
+	}
+	s.Cold = req.GetCold()
+	if req.PromptTokens != nil {
+		s.PromptTokens = int(req.GetPromptTokens())
+	}
+	return s
+}
+
+func settingsToProto(s bench.Settings) *benchdv1.RunBenchmarkRequest {
+	r := &benchdv1.RunBenchmarkRequest{
+		Model:              s.Model,
+		Prompts:            s.Prompts,
+		Repetitions:        ptr(uint32(s.Repetitions)),
+		Warmup:             ptr(uint32(s.Warmup)),
+		MaxTokens:          ptr(uint32(s.MaxTokens)),
+		Temperature:        ptr(s.Temperature),
+		Seed:               ptr(s.Seed),
+		Timeout:            durationpb.New(s.Timeout),
+		VramSampleInterval: durationpb.New(s.VRAMInterval),
+	}
+	if s.NumCtx > 0 {
+		r.NumCtx = ptr(uint32(s.NumCtx))
+	}
+	r.Cold = s.Cold
+	if s.PromptTokens > 0 {
+		r.PromptTokens = ptr(uint32(s.PromptTokens))
+	}
+	return r
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func eventToProto(ev bench.Event) *benchdv1.BenchmarkEvent {
+	switch {
+	case ev.Started != nil:
+		st := ev.Started
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: &benchdv1.BenchmarkStarted{
+			BenchmarkId: st.ID,
+			Model:       st.Model,
+			ModelInfo: &benchdv1.ModelInfo{
+				Digest:            st.Info.Digest,
+				Family:            st.Info.Family,
+				ParameterSize:     st.Info.ParameterSize,
+				QuantizationLevel: st.Info.QuantizationLevel,
+				Format:            st.Info.Format,
+			},
+			OllamaVersion: st.OllamaVersion,
+			Gpus:          gpusToProto(st.GPUs),
+			Settings:      settingsToProto(st.Settings),
+			StartedAt:     timestamppb.New(st.At),
+			Machine: &benchdv1.MachineInfo{
+				Hostname: st.Machine.Hostname, Kernel: st.Machine.Kernel, BenchdVersion: st.Machine.BenchdVersion,
+				OllamaVersion: st.OllamaVersion, Gpus: gpusToProto(st.GPUs),
+			},
+		}}}
+	case ev.Progress != nil:
+		p := ev.Progress
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Progress{Progress: &benchdv1.TrialProgress{
+			Index: uint32(p.Index), Warmup: p.Warmup, Tokens: uint32(p.Tokens), MaxTokens: uint32(p.MaxTokens),
+		}}}
+	case ev.Trial != nil:
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: TrialToProto(ev.Trial)}}
+	case ev.Finished != nil:
+		f := ev.Finished
+		sm := f.Summary
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: &benchdv1.BenchmarkFinished{
+			BenchmarkId:          f.ID,
+			Trials:               uint32(f.Trials),
+			EvalRate:             summaryToProto(sm.EvalRate),
+			PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
+			TtftNs:               summaryToProto(sm.TTFT),
+			WallNs:               summaryToProto(sm.Wall),
+			TotalDurationNs:      summaryToProto(sm.TotalDuration),
+			LoadDurationNs:       summaryToProto(sm.LoadDuration),
+			PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
+			EvalDurationNs:       summaryToProto(sm.EvalDuration),
+			EvalCount:            summaryToProto(sm.EvalCount),
+			PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
+			PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
+			FinishedAt:           timestamppb.New(f.At),
+		}}}
+	}
+	panic("bench: event with no field set")
+}
+
+// TrialToProto converts one trial.
+func TrialToProto(t *bench.Trial) *benchdv1.Trial {
+	out := &benchdv1.Trial{
+		Index:                uint32(t.Index),
+		Warmup:               t.Warmup,
+		PromptIndex:          uint32(t.PromptIndex),
+		PromptEvalCount:      int64(t.PromptEvalCount),
+		PromptEvalDurationNs: t.PromptEvalDuration.Nanoseconds(),
+		EvalCount:            int64(t.EvalCount),
+		EvalDurationNs:       t.EvalDuration.Nanoseconds(),
+		LoadDurationNs:       t.LoadDuration.Nanoseconds(),
+		TotalDurationNs:      t.TotalDuration.Nanoseconds(),
+		TtftNs:               t.TTFT.Nanoseconds(),
+		WallNs:               t.Wall.Nanoseconds(),
+		PromptEvalRate:       t.PromptEvalRate(),
+		EvalRate:             t.EvalRate(),
+		PeakVramUsedBytes:    t.PeakVRAMTotal(),
+		DoneReason:           t.DoneReason,
+		ModelLoadedAtStart:   t.LoadedAtStart,
+		PromptPrefix:         t.PromptPrefix,
+	}
+	for _, i := range bench.SortedPeaks(t.PeakVRAM) {
+		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})
+	}
+	return out
+}
+
+func summaryToProto(s statsSummary) *benchdv1.Summary {
+	return &benchdv1.Summary{
+		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
+	}
+}
+
+func gpusToProto(gpus []vram.GPU) []*benchdv1.GPU {
+	out := make([]*benchdv1.GPU, 0, len(gpus))
+	for _, g := range gpus {
+		out = append(out, &benchdv1.GPU{
+			Index:      uint32(g.Index),
+			Name:       g.Name,
+			Vendor:     g.Vendor,
+			TotalBytes: g.TotalBytes,
+			UsedBytes:  g.UsedBytes,
+			Source:     g.Source,
+			SampledAt:  timestamppb.New(g.SampledAt),
+		})
+	}
+	return out
+}
+
+// vramTimeline converts a trial's samples for the stored timeline.
+func vramTimeline(t *bench.Trial) []*benchdv1.VRAMSample {
+	out := make([]*benchdv1.VRAMSample, 0, len(t.VRAM))
+	for _, smp := range t.VRAM {
+		v := &benchdv1.VRAMSample{SampledAt: timestamppb.New(smp.At), TrialIndex: uint32(t.Index)}
+		for _, g := range smp.GPUs {
+			v.Gpus = append(v.Gpus, &benchdv1.GPUPeak{Index: uint32(g.Index), UsedBytes: g.UsedBytes})
+		}
+		out = append(out, v)
+	}
+	return out
+}
