@@ -610,3 +610,134 @@ func TestAuditLineNamesCallerMethodModelOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestColdTrialsLoadTheModelEveryTime(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	res, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 3, Warmup: ptr(0), MaxTokens: 16, Cold: true,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range res.Trials {
+		if tr.ModelLoadedAtStart {
+			t.Errorf("cold trial %d: model was loaded at start", tr.Index)
+		}
+		if tr.LoadDuration <= 0 {
+			t.Errorf("cold trial %d: load_duration %v, want > 0", tr.Index, tr.LoadDuration)
+		}
+	}
+	// Warm for contrast: after the warm-up, the model stays loaded and the
+	// measured trials' loads are shorter than every cold one.
+	warm, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 3, Warmup: ptr(1), MaxTokens: 16,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minCold := res.Trials[0].LoadDuration
+	for _, tr := range res.Trials {
+		minCold = min(minCold, tr.LoadDuration)
+	}
+	for _, tr := range warm.Trials[1:] {
+		if !tr.ModelLoadedAtStart {
+			t.Errorf("warm trial %d: model not loaded at start", tr.Index)
+		}
+		if tr.LoadDuration >= minCold {
+			t.Errorf("warm trial %d: load %v not below the fastest cold load %v", tr.Index, tr.LoadDuration, minCold)
+		}
+	}
+}
+
+func TestTrialPromptsDifferAndPrefillIsNotCached(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	res, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 4, Warmup: ptr(1), MaxTokens: 8,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	first := res.Trials[0].PromptEvalCount
+	for _, tr := range res.Trials {
+		if tr.PromptPrefix == "" || seen[tr.PromptPrefix] {
+			t.Errorf("trial %d: prompt prefix %q empty or repeated", tr.Index, tr.PromptPrefix)
+		}
+		seen[tr.PromptPrefix] = true
+		// A cached prefix would leave only a few tokens to evaluate.
+		if d := tr.PromptEvalCount - first; d < -2 || d > 2 {
+			t.Errorf("trial %d: prompt_eval_count %d, first trial %d: prefill was cached or prompts drifted", tr.Index, tr.PromptEvalCount, first)
+		}
+	}
+}
+
+func TestSyntheticPromptTokensAreCalibrated(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	const want = 300
+	res, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{
+		Model: testrig.Model, Repetitions: 2, Warmup: ptr(1), MaxTokens: 8, PromptTokens: want,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range res.Trials[1:] {
+		if got := tr.PromptEvalCount; got < want*9/10 || got > want*11/10 {
+			t.Errorf("trial %d: prompt_eval_count %d, want within 10%% of %d after calibration", tr.Index, got, want)
+		}
+	}
+}
+
+func TestWatchVRAMStreamsUntilTheClientLeaves(t *testing.T) {
+	testrig.RequireDocker(t)
+	st := newStack(t, "ollama")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err := st.client.WatchVRAM(ctx, 50*time.Millisecond, func(gpus []client.GPU) error {
+		if len(gpus) != 1 || gpus[0].UsedBytes != 1<<30 {
+			t.Errorf("sample %+v", gpus)
+		}
+		if n++; n == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if status.Code(err) != codes.Canceled || n < 3 {
+		t.Fatalf("WatchVRAM: %v after %d samples", err, n)
+	}
+	// Out-of-range intervals are refused.
+	err = st.client.WatchVRAM(context.Background(), time.Millisecond, func([]client.GPU) error { return nil })
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("1ms interval: %v, want InvalidArgument", err)
+	}
+}
+
+func TestGetAndCancelUnknownOrEndedBenchmarks(t *testing.T) {
+	st := newStack(t, testrig.Ollama(t))
+	if _, err := st.client.GetBenchmark(context.Background(), "20260101T000000Z-deadbeef"); status.Code(err) != codes.NotFound {
+		t.Errorf("get unknown: %v", err)
+	}
+	if _, err := st.client.GetBenchmark(context.Background(), "../../etc/passwd"); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("get malformed id: %v", err)
+	}
+	res, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model, Repetitions: 1, MaxTokens: 4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.client.CancelBenchmark(context.Background(), res.BenchmarkID)
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "SUCCEEDED") {
+		t.Errorf("cancel an ended benchmark: %v", err)
+	}
+	// A failed run is stored with its status, and Watch replays it.
+	_, err = st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: "absent-model"}, nil)
+	if status.Code(err) != codes.NotFound {
+		t.Fatal(err)
+	}
+	bs, _, err := st.client.ListBenchmarks(context.Background(), client.ListOptions{Model: "absent-model"})
+	if err != nil || len(bs) != 1 || bs[0].State != "FAILED" || bs[0].ErrorCode != int(codes.NotFound) {
+		t.Fatalf("list failed run: %v %+v", err, bs)
+	}
+	if _, err := st.client.WatchBenchmark(context.Background(), bs[0].ID, nil); status.Code(err) != codes.NotFound {
+		t.Errorf("watch of a run that failed with NotFound: %v", err)
+	}
+}
