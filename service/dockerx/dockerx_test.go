@@ -44,9 +44,21 @@ func TestExecNonZeroExitCarriesStderr(t *testing.T) {
 func TestExecOutputIsBounded(t *testing.T) {
 	c := newClient(t)
 	// Endless output: the read bound, not the command, ends the exec.
-	_, err := c.Exec(context.Background(), []string{"bash", "-c", "while :; do echo 0123456789abcdef0123456789abcdef; done"}, false)
+	const flood = "while :; do echo 0123456789abcdef0123456789abcdef; done"
+	_, err := c.Exec(context.Background(), []string{"bash", "-c", flood}, false)
 	if !errors.Is(err, dockerx.ErrOutputTooLarge) {
 		t.Fatalf("got %v, want ErrOutputTooLarge", err)
+	}
+	// And the flooding process is gone: no process in the container still
+	// runs that loop (read with bash builtins; the image has no ps).
+	out, err := c.Exec(context.Background(), []string{"bash", "-c",
+		`for p in /proc/[0-9]*; do mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue; [ "${a[2]}" = "$1" ] && echo "$p"; done; true`,
+		"probe", flood}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 0 {
+		t.Errorf("flooding exec still running after the bound was hit: %s", out)
 	}
 }
 
