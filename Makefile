@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: demo test generate lint check-generated build rig
+.PHONY: demo test generate generate-python lint check-generated build rig
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -14,6 +14,19 @@ demo:
 generate:
 	$(GO) tool buf generate
 
+# The Python client's stubs (client/python/benchd_client/gen, see
+# buf.gen.python.yaml): protoc's own python and pyi generators and gRPC's
+# python plugin, Debian's (protobuf-compiler, protobuf-compiler-grpc). Their
+# output depends on protoc's version, so the version is pinned here as the Go
+# plugins are in go.mod.
+PYTHON_PROTOC := libprotoc 3.21.12
+PYTHON_GEN := client/python/benchd_client/gen
+
+generate-python:
+	@command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null || { echo "generate-python: needs protoc and grpc_python_plugin (Debian: apt-get install protobuf-compiler protobuf-compiler-grpc)"; exit 1; }
+	@test "$$(protoc --version)" = "$(PYTHON_PROTOC)" || { echo "generate-python: protoc is '$$(protoc --version)'; the committed code is from $(PYTHON_PROTOC) (Debian 12)"; exit 1; }
+	$(GO) tool buf generate --template buf.gen.python.yaml
+
 lint:
 	$(GO) tool buf lint
 	$(GO) vet ./...
@@ -21,9 +34,9 @@ lint:
 
 # Fails when the committed generated code differs from what the pinned
 # plugins produce from the proto.
-check-generated: generate
-	@git diff --exit-code -- proto/ || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@test -z "$$(git ls-files --others --exclude-standard proto/)" || { git ls-files --others --exclude-standard proto/; echo "untracked generated files"; exit 1; }
+check-generated: generate generate-python
+	@git diff --exit-code -- proto/ $(PYTHON_GEN) || { echo "generated code is stale: run make generate generate-python and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard proto/ $(PYTHON_GEN))" || { git ls-files --others --exclude-standard proto/ $(PYTHON_GEN); echo "untracked generated files"; exit 1; }
 
 rig:
 	bash testdata/rig/rig.sh build

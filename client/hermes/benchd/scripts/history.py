@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""The benchd skill's state: a JSON-lines history of benchmarks, VRAM samples
+and failures, plus each benchmark's raw events.
+
+    history.py record-run   --events FILE [--host H]      benchctl run --json output -> record
+    history.py record-vram  --file FILE [--host H]        benchctl vram --json output -> record
+    history.py record-error --op OP (--stderr FILE | --code CODE --message M) [--model M] [--host H] [--exit N]
+    history.py show [--last N] [--kind K] [--model M] [--table]
+    history.py advise CODE                                what a benchd error code means
+    history.py path                                       where the history is
+
+Each record-* command appends one line to the history and prints it. State
+lives in $BENCHD_STATE_DIR, else $HERMES_HOME/benchd, else ~/.hermes/benchd:
+history.jsonl and runs/<benchmark_id>.jsonl. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, cast
+
+# benchctl prints `benchctl: CODE: message`, CODE as Go names it (NotFound);
+# other clients say NOT_FOUND. Both spellings map here.
+ADVICE: Dict[str, Dict[str, Any]] = {
+    "RESOURCE_EXHAUSTED": {"retry": True, "advice": "A benchmark is already running (benchd runs one "
+                           "at a time; the message names it). Wait and retry; run_benchmark.sh already "
+                           "retried for a while."},
+    "NOT_FOUND": {"retry": False, "advice": "The model is not in ollama on that host. benchd never pulls: "
+                  "ask a human to pull it (docker exec ollama ollama pull MODEL), or pick a model that is there."},
+    "UNAVAILABLE": {"retry": True, "advice": "benchd is unreachable: the tunnel is closed (reopen it with "
+                    "scripts/tunnel.sh open) or, if the tunnel is open, benchd, Docker or ollama is down on "
+                    "the host: tell a human."},
+    "INVALID_ARGUMENT": {"retry": False, "advice": "A request field is out of bounds; the message names the "
+                         "field and the rule. Fix that flag and run again."},
+    "FAILED_PRECONDITION": {"retry": False, "advice": "The ollama container is missing, stopped or paused, "
+                            "or the VRAM source is missing on the host. Tell a human; the message says which."},
+    "PERMISSION_DENIED": {"retry": False, "advice": "benchd refused this caller's uid: connect as the agent "
+                          "account (ai-worker) with its key, not another login."},
+    "DEADLINE_EXCEEDED": {"retry": False, "advice": "The benchmark hit its timeout: raise --timeout or lower "
+                          "--reps / --max-tokens."},
+}
+
+ERR_LINE = re.compile(r"^benchctl: ([A-Za-z_]+): (.*)$")
+
+
+def state_dir() -> Path:
+    d = os.environ.get("BENCHD_STATE_DIR")
+    if not d:
+        home = os.environ.get("HERMES_HOME") or os.path.join(os.path.expanduser("~"), ".hermes")
+        d = os.path.join(home, "benchd")
+    return Path(d).expanduser()
+
+
+def history_path() -> Path:
+    return state_dir() / "history.jsonl"
+
+
+def canonical_code(code: str) -> str:
+    """NotFound / NOT_FOUND / not_found -> NOT_FOUND."""
+    key = code.replace("_", "").upper()
+    for name in ADVICE:
+        if name.replace("_", "") == key:
+            return name
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", code).upper()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def append(rec: Dict[str, Any]) -> None:
+    p = history_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n"
+    # One write of one line to a file opened for append: concurrent runs
+    # interleave whole lines.
+    with open(p, "a", encoding="utf-8") as f:
+        f.write(line)
+    print(line, end="")
+
+
+def num(v: Any) -> float:
+    """protojson writes 64-bit integers as strings and omits zeros."""
+    if v is None:
+        return 0
+    if isinstance(v, str):
+        return float(v)
+    return cast(float, v)
+
+
+def read_events(path: str) -> List[Dict[str, Any]]:
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def cmd_record_run(a: argparse.Namespace) -> int:
+    events = read_events(a.events)
+    started = next((e["started"] for e in events if "started" in e), None)
+    finished = next((e["finished"] for e in events if "finished" in e), None)
+    trials = [e["trial"] for e in events if "trial" in e]
+    if started is None or finished is None:
+        print("history.py: no started/finished event in " + a.events, file=sys.stderr)
+        return 1
+    bid = started.get("benchmark_id", "")
+    runs = state_dir() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    raw = runs / (re.sub(r"[^A-Za-z0-9_.-]", "_", bid) + ".jsonl")
+    shutil.copyfile(a.events, raw)
+    stats = {k: {s: num(v.get(s)) for s in ("n", "mean", "stddev", "min", "max", "p50", "p95")}
+             for k, v in finished.items() if isinstance(v, dict)}
+    measured = [t for t in trials if not t.get("warmup")]
+    append({
+        "kind": "benchmark", "ok": True, "time": now(), "host": a.host,
+        "benchmark_id": bid, "model": started.get("model", ""),
+        "model_info": started.get("model_info", {}),
+        "ollama_version": started.get("ollama_version", ""),
+        "settings": started.get("settings", {}),
+        "gpus": [{"index": int(num(g.get("index"))), "name": g.get("name", ""),
+                  "total_bytes": int(num(g.get("total_bytes")))} for g in started.get("gpus", [])],
+        "trials": int(num(finished.get("trials"))),
+        "done_reasons": sorted({t.get("done_reason", "") for t in measured}),
+        "stats": stats,
+        "events_file": str(raw),
+    })
+    return 0
+
+
+def cmd_record_vram(a: argparse.Namespace) -> int:
+    with open(a.file, encoding="utf-8") as f:
+        res = json.load(f)
+    gpus = [{"index": int(num(g.get("index"))), "name": g.get("name", ""), "vendor": g.get("vendor", ""),
+             "source": g.get("source", ""), "total_bytes": int(num(g.get("total_bytes"))),
+             "used_bytes": int(num(g.get("used_bytes"))), "sampled_at": g.get("sampled_at", "")}
+            for g in res.get("gpus", [])]
+    append({"kind": "vram", "ok": True, "time": now(), "host": a.host, "gpus": gpus})
+    return 0
+
+
+def parse_error(text: str) -> Dict[str, str]:
+    for line in text.splitlines():
+        m = ERR_LINE.match(line.strip())
+        if m:
+            return {"code": canonical_code(m.group(1)), "message": m.group(2)}
+    last = text.strip().splitlines()[-1] if text.strip() else "no output"
+    # benchctl's own failures (bad usage, unreachable before any RPC) have no code.
+    return {"code": "UNKNOWN", "message": last.removeprefix("benchctl: ")}
+
+
+def cmd_record_error(a: argparse.Namespace) -> int:
+    if a.code:
+        err = {"code": canonical_code(a.code), "message": a.message}
+    else:
+        with open(a.stderr, encoding="utf-8", errors="replace") as f:
+            err = parse_error(f.read())
+    info = ADVICE.get(err["code"], {"retry": False, "advice": "Unexpected: report the message to a human."})
+    rec = {"kind": a.op, "ok": False, "time": now(), "host": a.host, "exit": a.exit,
+           "code": err["code"], "message": err["message"], "retry": info["retry"], "advice": info["advice"]}
+    if a.model:
+        rec["model"] = a.model
+    started = None
+    if a.events and os.path.exists(a.events):
+        try:
+            started = next((e["started"] for e in read_events(a.events) if "started" in e), None)
+        except (OSError, ValueError):
+            started = None  # a half-written last line: no id to report
+    if started is not None:
+        # The stream broke after the run began. Runs belong to benchd: this
+        # one goes on (or ended) on the host and is kept in benchd's history.
+        rec["benchmark_id"] = started.get("benchmark_id", "")
+        rec["retry"] = False
+        rec["advice"] = ("The benchmark " + rec["benchmark_id"] + " started and runs on in benchd even though "
+                         "this client lost it (" + err["code"] + "). Do not start it again: wait until "
+                         "run_benchmark.sh stops getting RESOURCE_EXHAUSTED, then report it as lost to the "
+                         "client; benchd keeps its full record on the host.")
+    append(rec)
+    return 0
+
+
+def load() -> Iterable[Dict[str, Any]]:
+    p = history_path()
+    if not p.exists():
+        return []
+    with open(p, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    recs = [r for r in load()
+            if (not a.kind or r.get("kind") == a.kind) and (not a.model or r.get("model") == a.model)]
+    if a.last:
+        recs = recs[-a.last:]
+    if not a.table:
+        for r in recs:
+            print(json.dumps(r, sort_keys=True, separators=(",", ":")))
+        return 0
+    for r in recs:
+        t = r.get("time", "")
+        if not r.get("ok"):
+            print(f"{t}  {r.get('kind')}  {r.get('model', '-')}  FAILED {r.get('code')}: {r.get('message')}")
+        elif r.get("kind") == "benchmark":
+            er, ttft = r["stats"].get("eval_rate", {}), r["stats"].get("ttft_ns", {})
+            peak = r["stats"].get("peak_vram_used_bytes", {}).get("max", 0)
+            print(f"{t}  benchmark  {r['model']}  n={r['trials']}  eval {er.get('mean', 0):.1f}±"
+                  f"{er.get('stddev', 0):.1f} tok/s  ttft {ttft.get('mean', 0) / 1e6:.1f} ms  "
+                  f"peak VRAM {peak / 2**30:.2f} GiB  [{r['benchmark_id']}]")
+        elif r.get("kind") == "vram":
+            for g in r["gpus"]:
+                print(f"{t}  vram  gpu{g['index']} {g['name']}  {g['used_bytes'] / 2**30:.2f} / "
+                      f"{g['total_bytes'] / 2**30:.2f} GiB ({g['source']})")
+    return 0
+
+
+def cmd_advise(a: argparse.Namespace) -> int:
+    code = canonical_code(a.code)
+    info = ADVICE.get(code)
+    if info is None:
+        print(json.dumps({"code": code, "retry": False, "advice": "Unexpected: report the message to a human."}))
+        return 1
+    print(json.dumps({"code": code, **info}))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description="The benchd skill's history.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    host = os.environ.get("BENCHD_HOST") or "local"
+    p = sub.add_parser("record-run")
+    p.add_argument("--events", required=True)
+    p.add_argument("--host", default=host)
+    p.set_defaults(fn=cmd_record_run)
+    p = sub.add_parser("record-vram")
+    p.add_argument("--file", required=True)
+    p.add_argument("--host", default=host)
+    p.set_defaults(fn=cmd_record_vram)
+    p = sub.add_parser("record-error")
+    p.add_argument("--op", required=True, choices=["benchmark", "vram"])
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--stderr", help="benchctl's stderr, with its `benchctl: CODE: message` line")
+    how.add_argument("--code", help="a code given directly (with --message)")
+    p.add_argument("--message", default="")
+    p.add_argument("--events", help="the events received before the failure (benchctl run --json)")
+    p.add_argument("--model", default="")
+    p.add_argument("--host", default=host)
+    p.add_argument("--exit", type=int, default=1)
+    p.set_defaults(fn=cmd_record_error)
+    p = sub.add_parser("show")
+    p.add_argument("--last", type=int, default=0)
+    p.add_argument("--kind", choices=["benchmark", "vram"])
+    p.add_argument("--model")
+    p.add_argument("--table", action="store_true", help="one human-readable line per record")
+    p.set_defaults(fn=cmd_show)
+    p = sub.add_parser("advise")
+    p.add_argument("code")
+    p.set_defaults(fn=cmd_advise)
+    p = sub.add_parser("path")
+    p.set_defaults(fn=lambda a: print(history_path()) or 0)
+    a = ap.parse_args(argv)
+    return int(a.fn(a))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

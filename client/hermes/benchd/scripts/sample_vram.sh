@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Reads GPU memory through benchd once and keeps it in the skill's history.
+#
+#   sample_vram.sh
+#
+# Makes sure benchd answers (tunnel.sh ensure), runs
+# `benchctl --socket $BENCHD_SOCKET vram --json`, appends one record to the
+# history and prints it: {"kind":"vram","ok":true,"gpus":[{"index":0,"name":...,
+# "used_bytes":...,"total_bytes":...,"source":"sysfs"}],...} or an
+# {"ok":false,"code":...,"advice":...} record. SampleVRAM is served also while
+# a benchmark runs. Exit status as run_benchmark.sh.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+sock=${BENCHD_SOCKET:-/tmp/benchd.sock}
+export BENCHD_SOCKET=${sock#unix://}
+benchctl=${BENCHCTL:-benchctl}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bash "$here/tunnel.sh" ensure >&2 2>"$tmp/tunnel"
+rc=$?
+if [[ $rc -ne 0 ]]; then
+	cat "$tmp/tunnel" >&2
+	python3 "$here/history.py" record-error --op vram --exit "$rc" \
+		--code UNAVAILABLE --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
+	exit "$rc"
+fi
+"$benchctl" --socket "$BENCHD_SOCKET" vram --json >"$tmp/vram.json" 2>"$tmp/stderr"
+rc=$?
+if [[ $rc -eq 0 ]]; then
+	python3 "$here/history.py" record-vram --file "$tmp/vram.json"
+	exit $?
+fi
+cat "$tmp/stderr" >&2
+python3 "$here/history.py" record-error --op vram --stderr "$tmp/stderr" --exit "$rc"
+exit "$rc"

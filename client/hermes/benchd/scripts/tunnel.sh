@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Opens, checks and closes the SSH forward of benchd's socket:
+#
+#   tunnel.sh open     ssh -f -N -L $BENCHD_SOCKET:$BENCHD_REMOTE_SOCKET $BENCHD_HOST (backgrounded)
+#   tunnel.sh status   prints "open" (exit 0) or "closed" (exit 1)
+#   tunnel.sh close    ends that ssh
+#   tunnel.sh ensure   succeeds when benchd answers on $BENCHD_SOCKET, opening
+#                      (or reopening) the tunnel first when it does not
+#
+# Environment (the skill's config):
+#   BENCHD_HOST           ssh destination, e.g. ai-worker@gpu-host (required for open)
+#   BENCHD_SSH_KEY        the agent's restricted key (optional: else ssh's defaults)
+#   BENCHD_SOCKET         local end of the forward (default /tmp/benchd.sock)
+#   BENCHD_REMOTE_SOCKET  benchd's socket on the host (default /run/benchd/benchd.sock;
+#                         the host's sshd policy permits forwards to this path only)
+#   BENCHD_SSH_OPTS       extra ssh options, one string (e.g. "-p 2222")
+#
+# The ssh runs as a control master on $BENCHD_SOCKET.ctl, so status and close
+# find it without a pid file. Exit status: 0 ok, 1 not open (status), 2 usage,
+# 3 ssh failed (its stderr is printed: wrong key, host unreachable, forward
+# refused), 4 (ensure) the tunnel is up but benchd does not answer behind it.
+set -euo pipefail
+
+sock=${BENCHD_SOCKET:-/tmp/benchd.sock}
+sock=${sock#unix://}
+remote=${BENCHD_REMOTE_SOCKET:-/run/benchd/benchd.sock}
+ctl="$sock.ctl"
+host=${BENCHD_HOST:-}
+
+ssh_base() {
+	# shellcheck disable=SC2206 # BENCHD_SSH_OPTS is split on purpose
+	local opts=(${BENCHD_SSH_OPTS:-})
+	if [[ -n ${BENCHD_SSH_KEY:-} ]]; then
+		opts+=(-i "${BENCHD_SSH_KEY/#\~/$HOME}" -o IdentitiesOnly=yes)
+	fi
+	printf '%s\0' -o BatchMode=yes -S "$ctl" "${opts[@]}"
+}
+
+is_open() {
+	[[ -S $ctl ]] || return 1
+	local base=()
+	mapfile -d '' base < <(ssh_base)
+	ssh "${base[@]}" -O check "${host:-benchd-tunnel}" >/dev/null 2>&1
+}
+
+# Prints benchd's health (SERVING / NOT_SERVING) if something answers on the
+# socket, nothing otherwise.
+health() { "${BENCHCTL:-benchctl}" --socket "$sock" health 2>/dev/null || true; }
+
+case ${1:-} in
+ensure)
+	st=$(health)
+	if [[ -n $st ]]; then
+		echo "benchd answers on $sock ($st)"
+		exit 0
+	fi
+	if [[ -z $host ]]; then
+		echo "tunnel.sh: nothing answers on $sock and BENCHD_HOST is unset: set it to open the tunnel" >&2
+		exit 2
+	fi
+	if is_open; then
+		# A forward whose far end does not answer: reopen once in case the
+		# connection died under a live control master.
+		"$0" close >/dev/null
+	fi
+	"$0" open
+	for _ in 1 2 3 4 5; do
+		st=$(health)
+		[[ -z $st ]] || { echo "benchd answers on $sock ($st)"; exit 0; }
+		sleep 1
+	done
+	echo "tunnel.sh: the tunnel to $host is open but benchd does not answer behind it: benchd is down on the host (or $remote is not the socket the host's sshd permits); tell a human" >&2
+	exit 4
+	;;
+open)
+	if is_open; then
+		echo "tunnel already open: $sock -> $remote"
+		exit 0
+	fi
+	[[ -n $host ]] || { echo "tunnel.sh: set BENCHD_HOST (e.g. ai-worker@gpu-host)" >&2; exit 2; }
+	mkdir -p "$(dirname "$sock")"
+	rm -f "$ctl"
+	mapfile -d '' base < <(ssh_base)
+	# -f: go to the background once the forward is set up (ExitOnForwardFailure
+	# makes a refused forward an error instead of a silent no-op);
+	# StreamLocalBindUnlink replaces a stale socket file from an earlier ssh.
+	if ! ssh "${base[@]}" -M -f -N \
+		-o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes \
+		-o ServerAliveInterval=30 -o ServerAliveCountMax=3 \
+		-L "$sock:$remote" "$host"; then
+		echo "tunnel.sh: ssh could not open the forward to $host (see above)" >&2
+		exit 3
+	fi
+	echo "tunnel open: $sock -> $host:$remote"
+	;;
+status)
+	if is_open; then echo open; else echo closed; exit 1; fi
+	;;
+close)
+	if is_open; then
+		mapfile -d '' base < <(ssh_base)
+		ssh "${base[@]}" -O exit "${host:-benchd-tunnel}" 2>/dev/null || true
+	fi
+	rm -f "$sock" "$ctl"
+	echo "tunnel closed"
+	;;
+*)
+	echo "usage: tunnel.sh ensure|open|status|close  (env: BENCHD_HOST, BENCHD_SSH_KEY, BENCHD_SOCKET)" >&2
+	exit 2
+	;;
+esac

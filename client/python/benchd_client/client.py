@@ -1,0 +1,506 @@
+"""A small typed wrapper over benchd's generated gRPC stubs.
+
+Needs only the standard library, ``grpcio`` and ``protobuf`` (Debian:
+``python3-grpcio python3-protobuf``). Connect to benchd's unix socket, or to
+the local end of an SSH forward of it::
+
+    from benchd_client import Client
+
+    with Client("unix:///tmp/benchd.sock") as c:
+        result = c.run_benchmark("llama3.2:1b", repetitions=5,
+                                 on_event=lambda ev: print(ev.kind))
+        print(result.stats["eval_rate"].mean, "tok/s")
+        for gpu in c.sample_vram():
+            print(gpu.name, gpu.used_bytes, "/", gpu.total_bytes)
+
+Failures raise :class:`BenchdError`, which carries benchd's gRPC code (e.g.
+``"NOT_FOUND"``), its message, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import grpc
+from google.protobuf import duration_pb2, message as _message
+
+from benchd.v1 import benchd_pb2 as pb
+from benchd.v1 import benchd_pb2_grpc as pb_grpc
+
+DEFAULT_TARGET = "unix:///tmp/benchd.sock"
+
+# What each code means coming from benchd, and what to do. The same table is
+# in the Hermes skill (client/hermes/benchd/SKILL.md) and the README.
+ADVICE: Dict[str, str] = {
+    "RESOURCE_EXHAUSTED": "another benchmark is running (one at a time): wait for it and retry",
+    "NOT_FOUND": "the model is not in ollama: pull it first (benchd never pulls)",
+    "UNAVAILABLE": "benchd is unreachable (tunnel closed, daemon down) or Docker/ollama is: "
+    "reopen the tunnel, else tell a human",
+    "INVALID_ARGUMENT": "a request field is out of bounds: fix the field the message names",
+    "FAILED_PRECONDITION": "the ollama container is missing/stopped/paused or the VRAM source "
+    "is missing: tell a human",
+    "PERMISSION_DENIED": "this account's uid is not allowed by benchd: connect as the agent "
+    "account (ai-worker)",
+    "DEADLINE_EXCEEDED": "the benchmark hit its timeout: raise timeout or lower the work",
+    "CANCELLED": "the call was cancelled",
+}
+
+
+def advice_for(code: str) -> str:
+    """What to do about a benchd error code (``NOT_FOUND`` or ``NotFound``)."""
+    key = code.replace("_", "").upper()
+    for name, text in ADVICE.items():
+        if name.replace("_", "") == key:
+            return text
+    return "unexpected error: report it with the message"
+
+
+class BenchdError(Exception):
+    """A failed call: ``code`` is the gRPC code name, e.g. ``"NOT_FOUND"``."""
+
+    def __init__(self, code: str, message: str, benchmark_id: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.advice = advice_for(code)
+        # Set when the stream broke after the benchmark started: the run
+        # goes on in benchd; follow it with Client.watch_benchmark(id).
+        self.benchmark_id = benchmark_id
+
+    @classmethod
+    def from_rpc(cls, err: grpc.RpcError, benchmark_id: str = "") -> "BenchdError":
+        code = err.code() if hasattr(err, "code") else None
+        details = err.details() if hasattr(err, "details") else str(err)
+        return cls(code.name if code is not None else "UNKNOWN", details or "", benchmark_id)
+
+
+def _time(msg: _message.Message, name: str) -> Optional[_dt.datetime]:
+    if not msg.HasField(name):
+        return None
+    t: _dt.datetime = getattr(msg, name).ToDatetime()
+    return t.replace(tzinfo=_dt.timezone.utc)
+
+
+@dataclass
+class GPU:
+    index: int
+    name: str
+    vendor: str
+    total_bytes: int
+    used_bytes: int
+    source: str
+    sampled_at: Optional[_dt.datetime]
+
+    @classmethod
+    def from_proto(cls, g: pb.GPU) -> "GPU":
+        return cls(
+            index=g.index, name=g.name, vendor=g.vendor, total_bytes=g.total_bytes,
+            used_bytes=g.used_bytes, source=g.source, sampled_at=_time(g, "sampled_at"),
+        )
+
+
+@dataclass
+class ModelInfo:
+    digest: str
+    family: str
+    parameter_size: str
+    quantization_level: str
+    format: str
+
+
+@dataclass
+class MachineInfo:
+    hostname: str
+    kernel: str
+    benchd_version: str
+    ollama_version: str
+    gpus: List[GPU]
+
+
+@dataclass
+class Started:
+    benchmark_id: str
+    model: str
+    model_info: ModelInfo
+    ollama_version: str
+    gpus: List[GPU]
+    # The request with benchd's defaults filled in, as a dict of field names.
+    settings: Dict[str, Any]
+    started_at: Optional[_dt.datetime]
+    machine: MachineInfo
+
+    @classmethod
+    def from_proto(cls, s: pb.BenchmarkStarted) -> "Started":
+        mi = s.model_info
+        settings: Dict[str, Any] = {}
+        for f, v in s.settings.ListFields():
+            if isinstance(v, duration_pb2.Duration):
+                settings[f.name] = v.ToTimedelta().total_seconds()
+            elif f.label == f.LABEL_REPEATED:
+                settings[f.name] = list(v)
+            else:
+                settings[f.name] = v
+        return cls(
+            benchmark_id=s.benchmark_id, model=s.model,
+            model_info=ModelInfo(mi.digest, mi.family, mi.parameter_size, mi.quantization_level, mi.format),
+            ollama_version=s.ollama_version, gpus=[GPU.from_proto(g) for g in s.gpus],
+            settings=settings, started_at=_time(s, "started_at"),
+            machine=MachineInfo(s.machine.hostname, s.machine.kernel, s.machine.benchd_version,
+                                s.machine.ollama_version, [GPU.from_proto(g) for g in s.machine.gpus]),
+        )
+
+
+@dataclass
+class Progress:
+    index: int
+    warmup: bool
+    tokens: int
+    max_tokens: int
+
+
+@dataclass
+class Trial:
+    """One generation. Counts and ``*_duration_ns`` are ollama's own."""
+
+    index: int
+    warmup: bool
+    prompt_index: int
+    prompt_eval_count: int
+    prompt_eval_duration_ns: int
+    eval_count: int
+    eval_duration_ns: int
+    load_duration_ns: int
+    total_duration_ns: int
+    ttft_ns: int
+    wall_ns: int
+    prompt_eval_rate: float
+    eval_rate: float
+    peak_vram_used_bytes: int
+    # GPU index -> highest used bytes sampled during the trial.
+    peak_vram: Dict[int, int]
+    done_reason: str
+    # Whether the model was already loaded when the trial started.
+    model_loaded_at_start: bool
+    # The text benchd put before the prompt so KV prefix caching cannot help.
+    prompt_prefix: str
+
+    @classmethod
+    def from_proto(cls, t: pb.Trial) -> "Trial":
+        return cls(
+            index=t.index, warmup=t.warmup, prompt_index=t.prompt_index,
+            prompt_eval_count=t.prompt_eval_count, prompt_eval_duration_ns=t.prompt_eval_duration_ns,
+            eval_count=t.eval_count, eval_duration_ns=t.eval_duration_ns,
+            load_duration_ns=t.load_duration_ns, total_duration_ns=t.total_duration_ns,
+            ttft_ns=t.ttft_ns, wall_ns=t.wall_ns, prompt_eval_rate=t.prompt_eval_rate,
+            eval_rate=t.eval_rate, peak_vram_used_bytes=t.peak_vram_used_bytes,
+            peak_vram={p.index: p.used_bytes for p in t.peak_vram}, done_reason=t.done_reason,
+            model_loaded_at_start=t.model_loaded_at_start, prompt_prefix=t.prompt_prefix,
+        )
+
+
+@dataclass
+class Summary:
+    """One metric over the measured trials (stddev over n-1)."""
+
+    n: int
+    mean: float
+    stddev: float
+    min: float
+    max: float
+    p50: float
+    p95: float
+
+
+@dataclass
+class BenchmarkResult:
+    benchmark_id: str
+    started: Started
+    # Every trial, warm-ups first (see Trial.warmup).
+    trials: List[Trial]
+    # Metric name (eval_rate, ttft_ns, wall_ns, ...) -> statistics over the
+    # measured trials. Every Summary field of BenchmarkFinished is here.
+    stats: Dict[str, Summary]
+    finished_at: Optional[_dt.datetime]
+
+    @property
+    def measured(self) -> List[Trial]:
+        return [t for t in self.trials if not t.warmup]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict (datetimes as RFC 3339 strings)."""
+        d: Dict[str, Any] = _jsonable(asdict(self))
+        return d
+
+
+@dataclass
+class StoredBenchmark:
+    """A benchmark as benchd's history keeps it (GetBenchmark, ListBenchmarks,
+    CancelBenchmark). ``started``/``stats`` are None until those events
+    happened; list_benchmarks leaves ``trials`` empty."""
+
+    benchmark_id: str
+    state: str  # RUNNING, SUCCEEDED, FAILED or CANCELLED
+    model: str
+    started: Optional[Started]
+    trials: List[Trial]
+    stats: Optional[Dict[str, Summary]]
+    finished_at: Optional[_dt.datetime]
+    # For FAILED and CANCELLED: the code name and message the run ended with.
+    error_code: str
+    error_message: str
+    created_at: Optional[_dt.datetime]
+    updated_at: Optional[_dt.datetime]
+
+    @classmethod
+    def from_proto(cls, b: pb.Benchmark) -> "StoredBenchmark":
+        state = pb.BenchmarkState.Name(b.state).removeprefix("BENCHMARK_STATE_")
+        code = ""
+        if b.error_code:
+            code = next((c.name for c in grpc.StatusCode if c.value[0] == b.error_code), str(b.error_code))
+        return cls(
+            benchmark_id=b.benchmark_id, state=state, model=b.model,
+            started=Started.from_proto(b.started) if b.HasField("started") else None,
+            trials=[Trial.from_proto(t) for t in b.trials],
+            stats=_summaries(b.finished) if b.HasField("finished") else None,
+            finished_at=_time(b.finished, "finished_at") if b.HasField("finished") else None,
+            error_code=code, error_message=b.error_message,
+            created_at=_time(b, "created_at"), updated_at=_time(b, "updated_at"),
+        )
+
+
+@dataclass
+class Event:
+    """One streamed message; ``kind`` names the one payload that is set."""
+
+    kind: str  # "started" | "progress" | "trial" | "finished"
+    started: Optional[Started] = None
+    progress: Optional[Progress] = None
+    trial: Optional[Trial] = None
+    # Statistics of the finished event (as in BenchmarkResult.stats).
+    finished: Optional[Dict[str, Summary]] = None
+    raw: Optional[pb.BenchmarkEvent] = field(default=None, repr=False)
+
+
+def _summaries(f: pb.BenchmarkFinished) -> Dict[str, Summary]:
+    out: Dict[str, Summary] = {}
+    for fd in f.DESCRIPTOR.fields:
+        if fd.message_type is not None and fd.message_type.full_name == "benchd.v1.Summary":
+            s = getattr(f, fd.name)
+            out[fd.name] = Summary(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95)
+    return out
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, _dt.datetime):
+        return v.isoformat()
+    return v
+
+
+def _target(socket: str) -> str:
+    if socket.startswith("unix:"):
+        return socket
+    if socket.startswith("/"):
+        return "unix://" + socket
+    raise ValueError(f"benchd target {socket!r}: want unix:///path or an absolute socket path")
+
+
+class Client:
+    """A connection to benchd on a unix socket (``unix:///path`` or ``/path``).
+
+    The channel connects lazily; a closed tunnel or stopped daemon shows as
+    ``BenchdError("UNAVAILABLE", ...)`` on the first call.
+    """
+
+    def __init__(self, socket: str = DEFAULT_TARGET, *, options: Sequence[Tuple[str, Any]] = ()) -> None:
+        opts: List[Tuple[str, Any]] = [
+            # As the Go client: a dead SSH forward is noticed within ~40 s.
+            # benchd's server admits pings this frequent.
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+        ]
+        opts.extend(options)
+        self._channel = grpc.insecure_channel(_target(socket), options=opts)
+        self._stub = pb_grpc.BenchmarkServiceStub(self._channel)
+
+    @property
+    def stub(self) -> pb_grpc.BenchmarkServiceStub:
+        """The generated stub, for anything this wrapper does not cover."""
+        return self._stub
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run_benchmark(
+        self,
+        model: str,
+        *,
+        prompts: Optional[Sequence[str]] = None,
+        repetitions: Optional[int] = None,
+        warmup: Optional[int] = None,
+        max_tokens: Optional[int] = None,
+        num_ctx: Optional[int] = None,
+        temperature: Optional[float] = None,
+        seed: Optional[int] = None,
+        timeout: Optional[_dt.timedelta] = None,
+        vram_sample_interval: Optional[_dt.timedelta] = None,
+        cold: bool = False,
+        prompt_tokens: Optional[int] = None,
+        cancel_on_disconnect: bool = False,
+        on_event: Optional[Callable[[Event], None]] = None,
+    ) -> BenchmarkResult:
+        """Runs one benchmark and returns it once finished.
+
+        Unset arguments take benchd's defaults (3 repetitions, 1 warm-up, 128
+        tokens, temperature 0, seed 42, 10 min timeout). ``on_event`` sees
+        every event as it arrives. The run belongs to benchd: if the
+        connection breaks, it goes on and is stored (the BenchdError carries
+        its ``benchmark_id`` for :meth:`watch_benchmark`), unless
+        ``cancel_on_disconnect``. If ``on_event`` raises (or on Ctrl-C), the
+        benchmark is cancelled with CancelBenchmark and the exception
+        propagates.
+        """
+        req = pb.RunBenchmarkRequest(model=model, prompts=list(prompts or ()), cold=cold,
+                                     cancel_on_disconnect=cancel_on_disconnect)
+        for name, value in (
+            ("repetitions", repetitions), ("warmup", warmup), ("max_tokens", max_tokens),
+            ("num_ctx", num_ctx), ("temperature", temperature), ("seed", seed),
+            ("prompt_tokens", prompt_tokens),
+        ):
+            if value is not None:
+                setattr(req, name, value)
+        if timeout is not None:
+            req.timeout.FromTimedelta(timeout)
+        if vram_sample_interval is not None:
+            req.vram_sample_interval.FromTimedelta(vram_sample_interval)
+        return self._follow(self._stub.RunBenchmark(req), on_event)
+
+    def watch_benchmark(self, benchmark_id: str, *,
+                        on_event: Optional[Callable[[Event], None]] = None) -> BenchmarkResult:
+        """Follows a benchmark, running or stored: its events so far, then
+        live ones, until it ends (e.g. after a dropped tunnel). Unlike
+        run_benchmark, an exception in ``on_event`` only stops watching."""
+        call = self._stub.WatchBenchmark(pb.WatchBenchmarkRequest(benchmark_id=benchmark_id))
+        return self._follow(call, on_event, cancel_run=False)
+
+    def _follow(self, call: Any, on_event: Optional[Callable[[Event], None]],
+                cancel_run: bool = True) -> BenchmarkResult:
+        started: Optional[Started] = None
+        trials: List[Trial] = []
+        stats: Optional[Dict[str, Summary]] = None
+        finished_at: Optional[_dt.datetime] = None
+        done = False
+        try:
+            for msg in call:
+                ev = self._event(msg.event)
+                if ev.started is not None:
+                    started = ev.started
+                elif ev.trial is not None:
+                    trials.append(ev.trial)
+                elif ev.finished is not None:
+                    stats = ev.finished
+                    finished_at = _time(msg.event.finished, "finished_at")
+                if on_event is not None:
+                    on_event(ev)
+            done = True
+        except grpc.RpcError as err:
+            done = True
+            raise BenchdError.from_rpc(err, started.benchmark_id if started else "") from None
+        finally:
+            if not done:
+                call.cancel()
+                if cancel_run and started is not None:
+                    try:
+                        self._stub.CancelBenchmark(
+                            pb.CancelBenchmarkRequest(benchmark_id=started.benchmark_id), timeout=10)
+                    except grpc.RpcError:
+                        pass  # already ended, or benchd gone: nothing to stop
+        if started is None or stats is None:
+            raise BenchdError("INTERNAL", "benchd ended the stream without started/finished events",
+                              started.benchmark_id if started else "")
+        return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at)
+
+    @staticmethod
+    def _event(msg: pb.BenchmarkEvent) -> Event:
+        kind = msg.WhichOneof("kind") or ""
+        if kind == "started":
+            return Event(kind, started=Started.from_proto(msg.started), raw=msg)
+        if kind == "progress":
+            p = msg.progress
+            return Event(kind, progress=Progress(p.index, p.warmup, p.tokens, p.max_tokens), raw=msg)
+        if kind == "trial":
+            return Event(kind, trial=Trial.from_proto(msg.trial), raw=msg)
+        if kind == "finished":
+            return Event(kind, finished=_summaries(msg.finished), raw=msg)
+        return Event(kind, raw=msg)
+
+    def get_benchmark(self, benchmark_id: str, *, timeout: float = 30.0) -> StoredBenchmark:
+        """One benchmark from benchd's history (or running), every trial included."""
+        try:
+            res = self._stub.GetBenchmark(pb.GetBenchmarkRequest(benchmark_id=benchmark_id), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return StoredBenchmark.from_proto(res.benchmark)
+
+    def list_benchmarks(self, *, model: str = "", page_size: int = 0, page_token: str = "",
+                        timeout: float = 30.0) -> Tuple[List[StoredBenchmark], str]:
+        """One page of benchd's history, newest first, without trials, and the
+        token of the next page ("" on the last)."""
+        req = pb.ListBenchmarksRequest(model=model, page_size=page_size, page_token=page_token)
+        try:
+            res = self._stub.ListBenchmarks(req, timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return [StoredBenchmark.from_proto(b) for b in res.benchmarks], res.next_page_token
+
+    def cancel_benchmark(self, benchmark_id: str, *, timeout: float = 30.0) -> StoredBenchmark:
+        """Stops a running benchmark (ollama stops within 2 s); returns it as stored."""
+        try:
+            res = self._stub.CancelBenchmark(pb.CancelBenchmarkRequest(benchmark_id=benchmark_id), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return StoredBenchmark.from_proto(res.benchmark)
+
+    def sample_vram(self, *, timeout: float = 30.0) -> List[GPU]:
+        """One VRAM reading per GPU (served also while a benchmark runs)."""
+        try:
+            res = self._stub.SampleVRAM(pb.SampleVRAMRequest(), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return [GPU.from_proto(g) for g in res.gpus]
+
+    def health(self, *, timeout: float = 10.0) -> str:
+        """grpc.health.v1 status of benchd: "SERVING" or "NOT_SERVING" (the
+        ollama container is unusable). The two tiny health messages are
+        coded by hand so that no grpcio-health-checking package is needed."""
+        check = self._channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=lambda _: b"",  # HealthCheckRequest{service: ""}
+            response_deserializer=lambda b: b,
+        )
+        try:
+            raw: bytes = check(None, timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        status = 0
+        # HealthCheckResponse{status = 1 (enum, varint)}; absent means UNKNOWN.
+        if len(raw) >= 2 and raw[0] == 0x08:
+            status = raw[1]
+        return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}.get(status, str(status))
+
+
+def iter_gpus(gpus: Sequence[GPU]) -> Iterator[Dict[str, Any]]:
+    """GPUs as JSON-ready dicts."""
+    for g in gpus:
+        yield _jsonable(asdict(g))

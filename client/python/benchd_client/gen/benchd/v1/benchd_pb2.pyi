@@ -1,0 +1,360 @@
+from buf.validate import validate_pb2 as _validate_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+BENCHMARK_STATE_CANCELLED: BenchmarkState
+BENCHMARK_STATE_FAILED: BenchmarkState
+BENCHMARK_STATE_RUNNING: BenchmarkState
+BENCHMARK_STATE_SUCCEEDED: BenchmarkState
+BENCHMARK_STATE_UNSPECIFIED: BenchmarkState
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Benchmark(_message.Message):
+    __slots__ = ["benchmark_id", "created_at", "error_code", "error_message", "finished", "model", "settings", "started", "state", "trials", "updated_at", "vram_timeline"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VRAM_TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    created_at: _timestamp_pb2.Timestamp
+    error_code: int
+    error_message: str
+    finished: BenchmarkFinished
+    model: str
+    settings: RunBenchmarkRequest
+    started: BenchmarkStarted
+    state: BenchmarkState
+    trials: _containers.RepeatedCompositeFieldContainer[Trial]
+    updated_at: _timestamp_pb2.Timestamp
+    vram_timeline: _containers.RepeatedCompositeFieldContainer[VRAMSample]
+    def __init__(self, benchmark_id: _Optional[str] = ..., state: _Optional[_Union[BenchmarkState, str]] = ..., model: _Optional[str] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., vram_timeline: _Optional[_Iterable[_Union[VRAMSample, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BenchmarkEvent(_message.Message):
+    __slots__ = ["finished", "progress", "started", "trial"]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    finished: BenchmarkFinished
+    progress: TrialProgress
+    started: BenchmarkStarted
+    trial: Trial
+    def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ...) -> None: ...
+
+class BenchmarkFinished(_message.Message):
+    __slots__ = ["benchmark_id", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "load_duration_ns", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "trials", "ttft_ns", "wall_ns"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    WALL_NS_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    eval_count: Summary
+    eval_duration_ns: Summary
+    eval_rate: Summary
+    finished_at: _timestamp_pb2.Timestamp
+    load_duration_ns: Summary
+    peak_vram_used_bytes: Summary
+    prompt_eval_count: Summary
+    prompt_eval_duration_ns: Summary
+    prompt_eval_rate: Summary
+    total_duration_ns: Summary
+    trials: int
+    ttft_ns: Summary
+    wall_ns: Summary
+    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BenchmarkStarted(_message.Message):
+    __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_version", "settings", "started_at"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_INFO_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    gpus: _containers.RepeatedCompositeFieldContainer[GPU]
+    machine: MachineInfo
+    model: str
+    model_info: ModelInfo
+    ollama_version: str
+    settings: RunBenchmarkRequest
+    started_at: _timestamp_pb2.Timestamp
+    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., model_info: _Optional[_Union[ModelInfo, _Mapping]] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., machine: _Optional[_Union[MachineInfo, _Mapping]] = ...) -> None: ...
+
+class CancelBenchmarkRequest(_message.Message):
+    __slots__ = ["benchmark_id"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    def __init__(self, benchmark_id: _Optional[str] = ...) -> None: ...
+
+class CancelBenchmarkResponse(_message.Message):
+    __slots__ = ["benchmark"]
+    BENCHMARK_FIELD_NUMBER: _ClassVar[int]
+    benchmark: Benchmark
+    def __init__(self, benchmark: _Optional[_Union[Benchmark, _Mapping]] = ...) -> None: ...
+
+class GPU(_message.Message):
+    __slots__ = ["index", "name", "sampled_at", "source", "total_bytes", "used_bytes", "vendor"]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    name: str
+    sampled_at: _timestamp_pb2.Timestamp
+    source: str
+    total_bytes: int
+    used_bytes: int
+    vendor: str
+    def __init__(self, index: _Optional[int] = ..., name: _Optional[str] = ..., vendor: _Optional[str] = ..., total_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., source: _Optional[str] = ..., sampled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GPUPeak(_message.Message):
+    __slots__ = ["index", "used_bytes"]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    used_bytes: int
+    def __init__(self, index: _Optional[int] = ..., used_bytes: _Optional[int] = ...) -> None: ...
+
+class GetBenchmarkRequest(_message.Message):
+    __slots__ = ["benchmark_id"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    def __init__(self, benchmark_id: _Optional[str] = ...) -> None: ...
+
+class GetBenchmarkResponse(_message.Message):
+    __slots__ = ["benchmark"]
+    BENCHMARK_FIELD_NUMBER: _ClassVar[int]
+    benchmark: Benchmark
+    def __init__(self, benchmark: _Optional[_Union[Benchmark, _Mapping]] = ...) -> None: ...
+
+class ListBenchmarksRequest(_message.Message):
+    __slots__ = ["model", "page_size", "page_token", "since", "until"]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    page_size: int
+    page_token: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, model: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBenchmarksResponse(_message.Message):
+    __slots__ = ["benchmarks", "next_page_token"]
+    BENCHMARKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    benchmarks: _containers.RepeatedCompositeFieldContainer[Benchmark]
+    next_page_token: str
+    def __init__(self, benchmarks: _Optional[_Iterable[_Union[Benchmark, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class MachineInfo(_message.Message):
+    __slots__ = ["benchd_version", "gpus", "hostname", "kernel", "ollama_version"]
+    BENCHD_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    benchd_version: str
+    gpus: _containers.RepeatedCompositeFieldContainer[GPU]
+    hostname: str
+    kernel: str
+    ollama_version: str
+    def __init__(self, hostname: _Optional[str] = ..., kernel: _Optional[str] = ..., benchd_version: _Optional[str] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ["digest", "family", "format", "parameter_size", "quantization_level"]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    QUANTIZATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    family: str
+    format: str
+    parameter_size: str
+    quantization_level: str
+    def __init__(self, digest: _Optional[str] = ..., family: _Optional[str] = ..., parameter_size: _Optional[str] = ..., quantization_level: _Optional[str] = ..., format: _Optional[str] = ...) -> None: ...
+
+class RunBenchmarkRequest(_message.Message):
+    __slots__ = ["cancel_on_disconnect", "cold", "max_tokens", "model", "num_ctx", "prompt_tokens", "prompts", "repetitions", "seed", "temperature", "timeout", "vram_sample_interval", "warmup"]
+    CANCEL_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
+    COLD_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    NUM_CTX_FIELD_NUMBER: _ClassVar[int]
+    PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REPETITIONS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    VRAM_SAMPLE_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_FIELD_NUMBER: _ClassVar[int]
+    cancel_on_disconnect: bool
+    cold: bool
+    max_tokens: int
+    model: str
+    num_ctx: int
+    prompt_tokens: int
+    prompts: _containers.RepeatedScalarFieldContainer[str]
+    repetitions: int
+    seed: int
+    temperature: float
+    timeout: _duration_pb2.Duration
+    vram_sample_interval: _duration_pb2.Duration
+    warmup: int
+    def __init__(self, model: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., repetitions: _Optional[int] = ..., warmup: _Optional[int] = ..., max_tokens: _Optional[int] = ..., num_ctx: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., vram_sample_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cold: bool = ..., prompt_tokens: _Optional[int] = ..., cancel_on_disconnect: bool = ...) -> None: ...
+
+class RunBenchmarkResponse(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: BenchmarkEvent
+    def __init__(self, event: _Optional[_Union[BenchmarkEvent, _Mapping]] = ...) -> None: ...
+
+class SampleVRAMRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class SampleVRAMResponse(_message.Message):
+    __slots__ = ["gpus"]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    gpus: _containers.RepeatedCompositeFieldContainer[GPU]
+    def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
+
+class Summary(_message.Message):
+    __slots__ = ["max", "mean", "min", "n", "p50", "p95", "stddev"]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    P50_FIELD_NUMBER: _ClassVar[int]
+    P95_FIELD_NUMBER: _ClassVar[int]
+    STDDEV_FIELD_NUMBER: _ClassVar[int]
+    max: float
+    mean: float
+    min: float
+    n: int
+    p50: float
+    p95: float
+    stddev: float
+    def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ...) -> None: ...
+
+class Trial(_message.Message):
+    __slots__ = ["done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    DONE_REASON_FIELD_NUMBER: _ClassVar[int]
+    EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LOADED_AT_START_FIELD_NUMBER: _ClassVar[int]
+    PEAK_VRAM_FIELD_NUMBER: _ClassVar[int]
+    PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    WALL_NS_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_FIELD_NUMBER: _ClassVar[int]
+    done_reason: str
+    eval_count: int
+    eval_duration_ns: int
+    eval_rate: float
+    index: int
+    load_duration_ns: int
+    model_loaded_at_start: bool
+    peak_vram: _containers.RepeatedCompositeFieldContainer[GPUPeak]
+    peak_vram_used_bytes: int
+    prompt_eval_count: int
+    prompt_eval_duration_ns: int
+    prompt_eval_rate: float
+    prompt_index: int
+    prompt_prefix: str
+    total_duration_ns: int
+    ttft_ns: int
+    wall_ns: int
+    warmup: bool
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ...) -> None: ...
+
+class TrialProgress(_message.Message):
+    __slots__ = ["index", "max_tokens", "tokens", "warmup"]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    max_tokens: int
+    tokens: int
+    warmup: bool
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ...) -> None: ...
+
+class VRAMSample(_message.Message):
+    __slots__ = ["gpus", "sampled_at", "trial_index"]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    gpus: _containers.RepeatedCompositeFieldContainer[GPUPeak]
+    sampled_at: _timestamp_pb2.Timestamp
+    trial_index: int
+    def __init__(self, sampled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., trial_index: _Optional[int] = ..., gpus: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ...) -> None: ...
+
+class WatchBenchmarkRequest(_message.Message):
+    __slots__ = ["benchmark_id"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    def __init__(self, benchmark_id: _Optional[str] = ...) -> None: ...
+
+class WatchBenchmarkResponse(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: BenchmarkEvent
+    def __init__(self, event: _Optional[_Union[BenchmarkEvent, _Mapping]] = ...) -> None: ...
+
+class WatchVRAMRequest(_message.Message):
+    __slots__ = ["interval"]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    interval: _duration_pb2.Duration
+    def __init__(self, interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class WatchVRAMResponse(_message.Message):
+    __slots__ = ["gpus"]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    gpus: _containers.RepeatedCompositeFieldContainer[GPU]
+    def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
+
+class BenchmarkState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
