@@ -1,9 +1,11 @@
 # NixOS module: services.benchd.
 #
 # Installs benchd's systemd unit and the sshd policy for the agent's login,
-# both rendered from the plain templates next to this file (benchd.service,
-# sshd-benchd.conf, authorized_keys.options) by render.nix, the same
-# templates the e2e tests in internal/e2e render and run against.
+# both rendered from the plain templates next to this file (benchd.service;
+# sshd-benchd.conf and authorized_keys.options, or for transport =
+# "dial-stdio" sshd-benchd-dial-stdio.conf and
+# authorized_keys-dial-stdio.options) by render.nix, the same templates the
+# e2e tests in internal/e2e render and run against.
 {
   config,
   lib,
@@ -13,6 +15,7 @@
 let
   cfg = config.services.benchd;
   inherit (lib) mkOption types;
+  dialStdio = cfg.transport == "dial-stdio";
 
   rendered = import ./render.nix {
     benchd = "${cfg.package}/bin/benchd";
@@ -23,10 +26,13 @@ let
       vramSource
       extraArgs
       user
+      transport
       ;
     group = cfg.user;
-    # shadow's nologin, the shell NixOS gives system users.
-    forceCommand = "${pkgs.shadow}/bin/nologin";
+    # forward: every session runs shadow's nologin, the shell NixOS gives
+    # system users. dial-stdio: render.nix makes every session run the
+    # bridge, "<benchd> dial-stdio --socket <socket>", and takes no command.
+    forceCommand = if dialStdio then null else "${pkgs.shadow}/bin/nologin";
     # Where users.users.<name>.openssh.authorizedKeys.keys are written.
     authorizedKeysFile = "/etc/ssh/authorized_keys.d/%u";
   };
@@ -110,6 +116,30 @@ in
       '';
     };
 
+    transport = mkOption {
+      type = types.enum [
+        "forward"
+        "dial-stdio"
+      ];
+      default = "forward";
+      description = ''
+        How the agent reaches benchd's socket over SSH.
+
+        `forward`: `ssh -N -L <local.sock>:<socket> user@host`, then the Go
+        client on the local socket. The sshd block and the key allow local
+        forwards to the socket and nothing else; every session runs nologin.
+
+        `dial-stdio`: `ssh -T user@host`, whose session sshd connects to
+        `benchd dial-stdio`, a bridge from stdin/stdout to the socket
+        (`client.NewSSH` in Go; the docker/buildkit connhelper pattern). The
+        sshd block forces that command on every session (ForceCommand) and
+        turns all forwarding off; the key carries
+        `restrict,command="<benchd> dial-stdio --socket <socket>"`. sshd runs a
+        forced command through the login shell, so the user's shell becomes
+        dash instead of nologin (the forced command is all it ever runs).
+      '';
+    };
+
     authorizedKeys = mkOption {
       type = types.listOf types.str;
       default = [ ];
@@ -117,9 +147,11 @@ in
       description = ''
         The agent's public keys, without options. Each is written to
         /etc/ssh/authorized_keys.d/<user> behind the options of
-        nix/authorized_keys.options (restrict, port forwarding only to the
-        socket, a refusing command), and sshd gets the `Match User` block of
-        nix/sshd-benchd.conf.
+        nix/authorized_keys.options (transport `forward`: restrict, port
+        forwarding only to the socket, a refusing command) or
+        nix/authorized_keys-dial-stdio.options (transport `dial-stdio`:
+        restrict, the bridge as command), and sshd gets the `Match User` block
+        of nix/sshd-benchd.conf or nix/sshd-benchd-dial-stdio.conf.
       '';
     };
   };
@@ -158,7 +190,9 @@ in
       }
       {
         assertion = cfg.authorizedKeys == [ ] || config.services.openssh.enable;
-        message = "services.benchd.authorizedKeys needs services.openssh.enable: the agent reaches benchd through `ssh -N -L`.";
+        message = "services.benchd.authorizedKeys needs services.openssh.enable: the agent reaches benchd through ${
+          if dialStdio then "`ssh -T` (dial-stdio)" else "`ssh -N -L`"
+        }.";
       }
     ];
 
@@ -167,10 +201,12 @@ in
       isNormalUser = true;
       group = cfg.user;
       description = "benchd service and the agent's SSH tunnel";
-      # No password (key only), no shell.
+      # No password (key only), no shell. With dial-stdio, sshd runs the
+      # forced bridge through the login shell's -c, so the account gets dash
+      # (no startup files for -c); the forced command is all it ever runs.
       hashedPassword = "!";
       useDefaultShell = false;
-      shell = pkgs.shadow;
+      shell = if dialStdio then pkgs.dash else pkgs.shadow;
       openssh.authorizedKeys.keys = map (k: "${rendered.keyOptions} ${k}") cfg.authorizedKeys;
     };
 

@@ -1,5 +1,7 @@
-# Renders the deployment templates of this directory (benchd.service,
-# sshd-benchd.conf, authorized_keys.options) for one configuration.
+# Renders the deployment templates of this directory (benchd.service, and
+# sshd-benchd.conf with authorized_keys.options or, for transport =
+# "dial-stdio", sshd-benchd-dial-stdio.conf with
+# authorized_keys-dial-stdio.options) for one configuration.
 #
 # Pure builtins, no nixpkgs: module.nix calls it to install the files, and
 # internal/e2e evaluates it with `nix-instantiate --eval` to check that the Go
@@ -19,11 +21,22 @@
   extraArgs ? [ ],
   user ? "ai-worker",
   group ? user,
+  # How the agent reaches the socket over SSH, i.e. which pair of sshd block
+  # and key options is rendered:
+  #   "forward"     sshd-benchd.conf, authorized_keys.options: the agent runs
+  #                 `ssh -N -L <local>:<socket>`; local forwards to the socket
+  #                 only, every session runs forceCommand (nologin).
+  #   "dial-stdio"  sshd-benchd-dial-stdio.conf,
+  #                 authorized_keys-dial-stdio.options: the agent runs
+  #                 `ssh -T`; every session runs the bridge
+  #                 "<benchd> dial-stdio --socket <socket>", no forwarding.
+  transport ? "forward",
   # The command every SSH session of the user runs instead of what it asked
-  # for (sshd's ForceCommand and the key's command=): nologin, which refuses.
-  # An absolute path, optionally followed by plain words, so that a bridge
-  # such as "/.../benchd dial-stdio --socket /run/benchd/benchd.sock" fits.
-  forceCommand,
+  # for (sshd's ForceCommand and the key's command=). With transport =
+  # "forward": nologin, which refuses; required. An absolute path, optionally
+  # followed by plain words. With transport = "dial-stdio" the command is the
+  # bridge, derived from benchd and socket; leave this out (null).
+  forceCommand ? null,
   # sshd's AuthorizedKeysFile for the user (sshd expands %u).
   authorizedKeysFile ? "/etc/ssh/authorized_keys.d/%u",
 }:
@@ -66,6 +79,36 @@ let
     else
       absPath "socket" socket;
 
+  dialStdio =
+    if transport == "forward" then
+      false
+    else if transport == "dial-stdio" then
+      true
+    else
+      throw "benchd: transport = \"${toString transport}\": want forward or dial-stdio";
+  commandPattern = "/[A-Za-z0-9._/+-]*( [A-Za-z0-9._/:,+=-]+)*";
+  forceCommand' =
+    if dialStdio then
+      if forceCommand != null then
+        throw "benchd: forceCommand is not taken with transport = \"dial-stdio\": every session runs the bridge, <benchd> dial-stdio --socket <socket>"
+      else
+        check "forceCommand" commandPattern "${absPath "benchd" benchd} dial-stdio --socket ${socket'}"
+    else if forceCommand == null then
+      throw "benchd: forceCommand is required with transport = \"forward\""
+    else
+      check "forceCommand" commandPattern forceCommand;
+  templates =
+    if dialStdio then
+      {
+        sshd = ./sshd-benchd-dial-stdio.conf;
+        keys = ./authorized_keys-dial-stdio.options;
+      }
+    else
+      {
+        sshd = ./sshd-benchd.conf;
+        keys = ./authorized_keys.options;
+      };
+
   vars = {
     benchd = absPath "benchd" benchd;
     socket = socket';
@@ -76,7 +119,7 @@ let
     extraArgs = concatStringsSep "" (map (a: " " + word "extraArgs" a) extraArgs);
     user = word "user" user;
     group = word "group" group;
-    forceCommand = check "forceCommand" "/[A-Za-z0-9._/+-]*( [A-Za-z0-9._/:,+=-]+)*" forceCommand;
+    forceCommand = forceCommand';
     authorizedKeysFile = check "authorizedKeysFile" "/[A-Za-z0-9._/%+-]*" authorizedKeysFile;
     # docker-exec needs no network at all; an http:// ollama needs IP.
     privateNetwork = if dockerExec then "yes" else "no";
@@ -95,15 +138,15 @@ let
     if left == [ ] then out else throw "benchd: ${toString file} has unknown placeholders left";
 
   lines = text: filter (l: isString l && l != "" && substring 0 1 l != "#") (split "\n" text);
-  keyOptionLines = lines (render ./authorized_keys.options);
+  keyOptionLines = lines (render templates.keys);
 in
 {
   inherit vars;
   unit = render ./benchd.service;
-  sshdConfig = render ./sshd-benchd.conf;
+  sshdConfig = render templates.sshd;
   keyOptions =
     if length keyOptionLines == 1 then
       builtins.head keyOptionLines
     else
-      throw "benchd: authorized_keys.options must have exactly one non-comment line";
+      throw "benchd: ${baseNameOf templates.keys} must have exactly one non-comment line";
 }

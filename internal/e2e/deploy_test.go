@@ -170,9 +170,10 @@ type nixRendered struct {
 // harness's configuration.
 func nixRender(t *testing.T, ni string, c testrig.DeployConfig) (*nixRendered, error) {
 	t.Helper()
-	args := map[string]any{"benchd": c.Benchd, "forceCommand": c.ForceCommand}
+	args := map[string]any{"benchd": c.Benchd}
 	for k, v := range map[string]string{"socket": c.Socket, "store": c.Store, "container": c.Container, "ollama": c.Ollama,
-		"vramSource": c.VRAMSource, "user": c.User, "group": c.Group, "authorizedKeysFile": c.AuthorizedKeysFile} {
+		"vramSource": c.VRAMSource, "user": c.User, "group": c.Group, "authorizedKeysFile": c.AuthorizedKeysFile,
+		"transport": c.Transport, "forceCommand": c.ForceCommand} {
 		if v != "" {
 			args[k] = v
 		}
@@ -222,7 +223,7 @@ func TestNixRenderMatchesHarness(t *testing.T) {
 		Store:      "/tmp/bd-ssh-1/state/benchd/history.db",
 		VRAMSource: "sysfs", ExtraArgs: []string{"--sysfs-root", "/tmp/bd-ssh-1/sysfs"}, User: "ai-worker",
 		ForceCommand: "/usr/sbin/nologin", AuthorizedKeysFile: "/run/benchd-e2e-keys-1/%u"}
-	// The shape a dial-stdio bridge would take (nix/README.md).
+	// A forced command with words (transport "forward" takes any such command).
 	configs["bridge command"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd",
 		ForceCommand: "/usr/bin/benchd dial-stdio --socket /run/benchd/benchd.sock"}
 	for name, c := range configs {

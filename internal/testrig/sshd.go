@@ -30,19 +30,82 @@ import (
 	"time"
 )
 
+// Cleaner is what the setup functions below register their teardown with.
+// testing.TB is one; Cleanups is one for programs that are not tests (the
+// performance harness in bench/). Each setup function has an error-returning
+// core taking a Cleaner and, where tests use it, a wrapper with the
+// testing.TB signature that skips (or fails under CI=true) on a missing
+// dependency and fails the test on an error.
+type Cleaner interface {
+	Cleanup(func())
+}
+
+// errorfer is the optional part of a Cleaner: where teardown goes wrong,
+// testing.TB reports it as a test error, Cleanups prints it.
+type errorfer interface {
+	Errorf(format string, args ...any)
+}
+
+func reportf(c Cleaner, format string, args ...any) {
+	if e, ok := c.(errorfer); ok {
+		e.Errorf(format, args...)
+	}
+}
+
+// Cleanups is a Cleaner for programs: Run calls what was registered, last
+// first, like testing.TB does when a test ends.
+type Cleanups struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+// Cleanup registers f to be called by Run.
+func (c *Cleanups) Cleanup(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fns = append(c.fns, f)
+}
+
+// Errorf prints a teardown problem to stderr.
+func (c *Cleanups) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "cleanup: "+format+"\n", args...)
+}
+
+// Run calls the registered functions in reverse order, once.
+func (c *Cleanups) Run() {
+	for {
+		c.mu.Lock()
+		if len(c.fns) == 0 {
+			c.mu.Unlock()
+			return
+		}
+		f := c.fns[len(c.fns)-1]
+		c.fns = c.fns[:len(c.fns)-1]
+		c.mu.Unlock()
+		f()
+	}
+}
+
 // DeployConfig holds the values nix/render.nix takes; zero values get the
 // same defaults.
 type DeployConfig struct {
-	Benchd             string // absolute path of the benchd binary (required)
-	Socket             string // default /run/benchd/benchd.sock
-	Store              string // default /var/lib/benchd/history.db
-	Container          string // default ollama
-	Ollama             string // docker-exec (default) or an http:// URL
-	VRAMSource         string // default auto
-	ExtraArgs          []string
-	User               string // default ai-worker
-	Group              string // default: User
-	ForceCommand       string // the refusing command sessions run (required)
+	Benchd     string // absolute path of the benchd binary (required)
+	Socket     string // default /run/benchd/benchd.sock
+	Store      string // default /var/lib/benchd/history.db
+	Container  string // default ollama
+	Ollama     string // docker-exec (default) or an http:// URL
+	VRAMSource string // default auto
+	ExtraArgs  []string
+	User       string // default ai-worker
+	Group      string // default: User
+	// Transport is "forward" (default: nix/sshd-benchd.conf and
+	// nix/authorized_keys.options) or "dial-stdio" (nix/sshd-benchd-dial-stdio.conf
+	// and nix/authorized_keys-dial-stdio.options).
+	Transport string
+	// ForceCommand is the refusing command sessions run: required with
+	// Transport "forward", empty with "dial-stdio", whose sessions run the
+	// bridge "<Benchd> dial-stdio --socket <Socket>".
+	ForceCommand       string
 	AuthorizedKeysFile string // default /etc/ssh/authorized_keys.d/%u
 }
 
@@ -51,7 +114,9 @@ type Deployment struct {
 	Config DeployConfig
 	Vars   map[string]string
 	// Unit is nix/benchd.service, SSHDConfig nix/sshd-benchd.conf and
-	// KeyOptions the one line of nix/authorized_keys.options.
+	// KeyOptions the one line of nix/authorized_keys.options (with Transport
+	// "dial-stdio": nix/sshd-benchd-dial-stdio.conf and
+	// nix/authorized_keys-dial-stdio.options).
 	Unit, SSHDConfig, KeyOptions string
 }
 
@@ -84,6 +149,7 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 	def(&c.User, "ai-worker")
 	def(&c.Group, c.User)
 	def(&c.AuthorizedKeysFile, "/etc/ssh/authorized_keys.d/%u")
+	def(&c.Transport, "forward")
 
 	var errs []error
 	check := func(name string, re *regexp.Regexp, v string) string {
@@ -99,6 +165,22 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 	if len(c.Socket) > 107 {
 		errs = append(errs, fmt.Errorf("socket %s is longer than the 107 bytes of a unix socket path", c.Socket))
 	}
+	// The transport picks the sshd block and key options, as in render.nix.
+	forceCommand, sshdTemplate, keysTemplate := c.ForceCommand, "sshd-benchd.conf", "authorized_keys.options"
+	switch c.Transport {
+	case "forward":
+		if c.ForceCommand == "" {
+			errs = append(errs, errors.New(`forceCommand is required with transport = "forward"`))
+		}
+	case "dial-stdio":
+		if c.ForceCommand != "" {
+			errs = append(errs, errors.New(`forceCommand is not taken with transport = "dial-stdio": every session runs the bridge, <benchd> dial-stdio --socket <socket>`))
+		}
+		forceCommand = c.Benchd + " dial-stdio --socket " + c.Socket
+		sshdTemplate, keysTemplate = "sshd-benchd-dial-stdio.conf", "authorized_keys-dial-stdio.options"
+	default:
+		errs = append(errs, fmt.Errorf("transport = %q: want forward or dial-stdio", c.Transport))
+	}
 	var extra strings.Builder
 	for _, a := range c.ExtraArgs {
 		extra.WriteString(" " + check("extraArgs", reWord, a))
@@ -113,7 +195,7 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		"extraArgs":          extra.String(),
 		"user":               check("user", reWord, c.User),
 		"group":              check("group", reWord, c.Group),
-		"forceCommand":       check("forceCommand", reCommand, c.ForceCommand),
+		"forceCommand":       check("forceCommand", reCommand, forceCommand),
 		"authorizedKeysFile": check("authorizedKeysFile", reKeysFile, c.AuthorizedKeysFile),
 		"privateNetwork":     map[bool]string{true: "yes", false: "no"}[dockerExec],
 		"ipAddressDeny":      map[bool]string{true: "any", false: ""}[dockerExec],
@@ -143,10 +225,10 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 	if d.Unit, err = render("benchd.service"); err != nil {
 		return nil, err
 	}
-	if d.SSHDConfig, err = render("sshd-benchd.conf"); err != nil {
+	if d.SSHDConfig, err = render(sshdTemplate); err != nil {
 		return nil, err
 	}
-	opts, err := render("authorized_keys.options")
+	opts, err := render(keysTemplate)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +239,7 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		}
 	}
 	if len(lines) != 1 {
-		return nil, fmt.Errorf("nix/authorized_keys.options: %d non-comment lines, want 1", len(lines))
+		return nil, fmt.Errorf("nix/%s: %d non-comment lines, want 1", keysTemplate, len(lines))
 	}
 	d.KeyOptions = lines[0]
 	return d, nil
@@ -216,6 +298,16 @@ type Account struct {
 // such accounts are ever deleted.
 const accountMarker = "benchd e2e test account"
 
+// AccountOptions tune NewAccount; the zero value is the NixOS module's
+// account.
+type AccountOptions struct {
+	// Shell is the login shell; empty means nologin.
+	Shell string
+	// Groups are supplementary groups (e.g. "docker" for the seed's
+	// baseline account in bench/; never for the agent's account).
+	Groups []string
+}
+
 // CreateAccount creates a normal login account like the NixOS module's: its
 // own group, no password, nologin as shell, not in the docker group. An
 // exclusive lock in /run/lock serialises tests (of any package) that use the
@@ -227,17 +319,31 @@ func CreateAccount(t testing.TB, name string) *Account {
 		_, err := exec.LookPath(tool)
 		Require(t, err == nil, tool)
 	}
-	if err := os.MkdirAll("/run/lock", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile("/run/lock/benchd-e2e-account-"+name, os.O_CREATE|os.O_RDWR, 0o600)
+	a, err := NewAccount(t, name, AccountOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
+	return a
+}
+
+// NewAccount is CreateAccount's core: it creates the account (holding the
+// same lock until c's cleanups run) and registers its deletion with c.
+func NewAccount(c Cleaner, name string, o AccountOptions) (*Account, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("creating the %s account needs root", name)
 	}
-	t.Cleanup(func() { lock.Close() })
+	if err := os.MkdirAll("/run/lock", 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile("/run/lock/benchd-e2e-account-"+name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	c.Cleanup(func() { lock.Close() })
 
 	if u, err := user.Lookup(name); err == nil {
 		gecos := ""
@@ -247,46 +353,54 @@ func CreateAccount(t testing.TB, name string) *Account {
 			}
 		}
 		if gecos != accountMarker {
-			t.Fatalf("account %s (uid %s) already exists and was not made by this harness; not touching it", name, u.Uid)
+			return nil, fmt.Errorf("account %s (uid %s) already exists and was not made by this harness; not touching it", name, u.Uid)
 		}
 		// Left over from a test that was killed.
 		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Fatalf("remove stale test account %s: %v\n%s", name, err, out)
+			return nil, fmt.Errorf("remove stale test account %s: %v\n%s", name, err, out)
 		}
 	}
 
 	dir, err := os.MkdirTemp("", "bd-home-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	c.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	home := filepath.Join(dir, name)
-	out, err := exec.Command("useradd", "--create-home", "--home-dir", home, "--shell", NoLogin(),
-		"--comment", accountMarker, "--user-group", name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	shell := o.Shell
+	if shell == "" {
+		shell = NoLogin()
 	}
-	t.Cleanup(func() {
+	args := []string{"--create-home", "--home-dir", home, "--shell", shell,
+		"--comment", accountMarker, "--user-group"}
+	if len(o.Groups) > 0 {
+		args = append(args, "--groups", strings.Join(o.Groups, ","))
+	}
+	out, err := exec.Command("useradd", append(args, name)...).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("useradd %s: %v\n%s", name, err, out)
+	}
+	c.Cleanup(func() {
 		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
+			reportf(c, "userdel %s: %v\n%s", name, err, out)
 		}
 	})
 	// useradd leaves the password "!" (locked). With UsePAM no, sshd refuses
 	// even key logins to locked accounts; "*" matches no password and is not
 	// a lock. (NixOS's sshd uses PAM, where the module's "!" is fine.)
 	if out, err := exec.Command("usermod", "-p", "*", name).CombinedOutput(); err != nil {
-		t.Fatalf("usermod -p '*' %s: %v\n%s", name, err, out)
+		return nil, fmt.Errorf("usermod -p '*' %s: %v\n%s", name, err, out)
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	return &Account{Name: name, Home: home, UID: uid, GID: gid}
+	return &Account{Name: name, Home: home, UID: uid, GID: gid}, nil
 }
 
 // NoLogin is the path of nologin on this host.
@@ -304,21 +418,30 @@ func NoLogin() string {
 // can read, removed when the test ends, and returns its path.
 func PackageBinary(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "benchd-pkg-")
+	p, err := BuildPackage(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	return p
+}
+
+// BuildPackage is PackageBinary's core; c removes the directory.
+func BuildPackage(c Cleaner) (string, error) {
+	dir, err := os.MkdirTemp("", "benchd-pkg-")
+	if err != nil {
+		return "", err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/", "./cmd/benchd")
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/benchd (CGO_ENABLED=0): %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/benchd (CGO_ENABLED=0): %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "benchd")
+	return filepath.Join(dir, "benchd"), nil
 }
 
 // ServiceOptions tunes StartService.
@@ -347,14 +470,31 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 		_, err := exec.LookPath(tool)
 		Require(t, err == nil, tool+" (util-linux)")
 	}
-	u, err := ParseUnit(unitText)
+	if opts.Strace != "" {
+		Require(t, lookPath("strace"), "strace")
+	}
+	d, err := LaunchService(t, unitText, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return d
+}
+
+// LaunchService is StartService's core; c stops the daemon.
+func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, error) {
+	for _, tool := range []string{"setpriv", "unshare"} {
+		if !lookPath(tool) {
+			return nil, fmt.Errorf("%s (util-linux) not found", tool)
+		}
+	}
+	u, err := ParseUnit(unitText)
+	if err != nil {
+		return nil, err
 	}
 	val := func(k string) string { return u.Value("Service", k) }
 	argv := strings.Fields(val("ExecStart"))
 	if len(argv) == 0 || strings.ContainsAny(val("ExecStart"), `"'\%$`) {
-		t.Fatalf("ExecStart=%q: want a plain command line", val("ExecStart"))
+		return nil, fmt.Errorf("ExecStart=%q: want a plain command line", val("ExecStart"))
 	}
 	flagValue := func(name string) string {
 		for i, a := range argv {
@@ -366,25 +506,25 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 	}
 	socket := flagValue("--socket")
 	if socket == "" {
-		t.Fatalf("ExecStart=%q has no --socket", val("ExecStart"))
+		return nil, fmt.Errorf("ExecStart=%q has no --socket", val("ExecStart"))
 	}
 	usr, err := user.Lookup(val("User"))
 	if err != nil {
-		t.Fatalf("User=%s: %v", val("User"), err)
+		return nil, fmt.Errorf("User=%s: %v", val("User"), err)
 	}
 	grp, err := user.LookupGroup(val("Group"))
 	if err != nil {
-		t.Fatalf("Group=%s: %v", val("Group"), err)
+		return nil, fmt.Errorf("Group=%s: %v", val("Group"), err)
 	}
 	// systemd: the user's own groups plus SupplementaryGroups=.
 	gids, err := usr.GroupIds()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, name := range strings.Fields(val("SupplementaryGroups")) {
 		g, err := user.LookupGroup(name)
 		if err != nil {
-			t.Fatalf("SupplementaryGroups=%s: %v", name, err)
+			return nil, fmt.Errorf("SupplementaryGroups=%s: %v", name, err)
 		}
 		gids = append(gids, g.Gid)
 	}
@@ -393,11 +533,11 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 
 	if val("NoNewPrivileges") != "yes" || !u.Has("Service", "CapabilityBoundingSet") || val("CapabilityBoundingSet") != "" ||
 		val("AmbientCapabilities") != "" {
-		t.Fatalf("unit: want NoNewPrivileges=yes, an empty CapabilityBoundingSet= and no AmbientCapabilities; the harness emulates only that")
+		return nil, fmt.Errorf("unit: want NoNewPrivileges=yes, an empty CapabilityBoundingSet= and no AmbientCapabilities; the harness emulates only that")
 	}
 	umask := val("UMask")
 	if _, err := strconv.ParseUint(umask, 8, 32); err != nil {
-		t.Fatalf("UMask=%q: %v", umask, err)
+		return nil, fmt.Errorf("UMask=%q: %v", umask, err)
 	}
 	uid, _ := strconv.Atoi(usr.Uid)
 	gid, _ := strconv.Atoi(grp.Gid)
@@ -414,20 +554,20 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 		}
 		dir := filepath.Dir(d.path)
 		if d.path == "" || filepath.Base(dir) != name {
-			t.Fatalf("%s=%s: ExecStart=%q puts no file in a directory of that name", d.key, name, val("ExecStart"))
+			return nil, fmt.Errorf("%s=%s: ExecStart=%q puts no file in a directory of that name", d.key, name, val("ExecStart"))
 		}
 		mode, err := strconv.ParseUint(modeText, 8, 32)
 		if err != nil {
-			t.Fatalf("%sMode=%q: %v", d.key, modeText, err)
+			return nil, fmt.Errorf("%sMode=%q: %v", d.key, modeText, err)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if err := os.Chmod(dir, os.FileMode(mode)); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 
@@ -439,21 +579,21 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 		unshare = append(unshare, "--net")
 	case "no", "":
 	default:
-		t.Fatalf("PrivateNetwork=%q", val("PrivateNetwork"))
+		return nil, fmt.Errorf("PrivateNetwork=%q", val("PrivateNetwork"))
 	}
 	switch val("ProtectProc") {
 	case "invisible":
 		procOpts = append(procOpts, "hidepid=invisible")
 	case "default", "":
 	default:
-		t.Fatalf("ProtectProc=%q", val("ProtectProc"))
+		return nil, fmt.Errorf("ProtectProc=%q", val("ProtectProc"))
 	}
 	switch val("ProcSubset") {
 	case "pid":
 		procOpts = append(procOpts, "subset=pid")
 	case "all", "":
 	default:
-		t.Fatalf("ProcSubset=%q", val("ProcSubset"))
+		return nil, fmt.Errorf("ProcSubset=%q", val("ProcSubset"))
 	}
 	var cmdline []string
 	if len(procOpts) > 0 {
@@ -470,7 +610,9 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 		"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all",
 		"--", "/bin/sh", "-c", `umask "$0" && exec "$@"`, umask)
 	if opts.Strace != "" {
-		Require(t, lookPath("strace"), "strace")
+		if !lookPath("strace") {
+			return nil, errors.New("strace not found")
+		}
 		cmdline = append(cmdline, "strace", "-D", "-f", "-qq", "-o", opts.Strace, "--")
 	}
 	cmdline = append(cmdline, argv...)
@@ -482,8 +624,10 @@ func StartService(t testing.TB, unitText string, opts ServiceOptions) *Daemon {
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=" + usr.HomeDir, "USER=" + usr.Username, "LOGNAME=" + usr.Username, "SHELL=" + NoLogin(),
 	}
-	startDaemon(t, d)
-	return d
+	if err := launch(c, d); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // WaitStrace waits until no strace writing to file runs any more (strace -D
@@ -522,16 +666,15 @@ func lookPath(name string) bool {
 // PID is the daemon's process id.
 func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
-// startDaemon starts d.cmd and waits for benchd's serving line, like
-// StartDaemon.
-func startDaemon(t testing.TB, d *Daemon) {
-	t.Helper()
+// launch starts d.cmd, registers its stop with c and waits for benchd's
+// serving line, like StartDaemon.
+func launch(c Cleaner, d *Daemon) error {
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", d.cmd.Path, err)
+		return fmt.Errorf("start %s: %w", d.cmd.Path, err)
 	}
 	ready := make(chan struct{})
 	go func() {
@@ -550,22 +693,30 @@ func startDaemon(t testing.TB, d *Daemon) {
 		}
 		_ = d.cmd.Wait()
 	}()
-	t.Cleanup(func() { d.Stop(t) })
+	c.Cleanup(func() {
+		if err := d.Terminate(); err != nil {
+			reportf(c, "%v", err)
+		}
+	})
 	select {
 	case <-ready:
+		return nil
 	case <-d.exited:
-		t.Fatalf("benchd exited before serving:\n%s", d.Log())
+		return fmt.Errorf("benchd exited before serving:\n%s", d.Log())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("benchd did not start serving within 30s:\n%s", d.Log())
+		return fmt.Errorf("benchd did not start serving within 30s:\n%s", d.Log())
 	}
 }
 
 // SSHDConfig is what StartSSHD runs sshd with: the harness's own global lines
-// (loopback port, host key, UsePAM no, StrictModes yes, LogLevel DEBUG1,
+// (loopback port, host key, UsePAM no, StrictModes yes, LogLevel,
 // Subsystem sftp internal-sftp), then Global, then Fragment verbatim.
 type SSHDConfig struct {
 	Global   []string
 	Fragment string
+	// LogLevel is sshd's; empty means DEBUG1 (the e2e tests' evidence
+	// needs it). bench/ uses INFO, a stock sshd's level.
+	LogLevel string
 }
 
 // SSHD is a running sshd -D -e.
@@ -586,30 +737,59 @@ type SSHD struct {
 func StartSSHD(t testing.TB, cfg SSHDConfig) *SSHD {
 	t.Helper()
 	Require(t, os.Geteuid() == 0, "root (to run sshd)")
-	sshdPath, err := exec.LookPath("sshd")
-	if err != nil {
-		sshdPath, err = exec.LookPath("/usr/sbin/sshd")
-	}
+	_, err := sshdPath()
 	Require(t, err == nil, "sshd (openssh-server)")
 	Require(t, lookPath("ssh-keygen"), "ssh-keygen (openssh-client)")
-	// Debian's sshd insists on its privilege separation directory.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+	s, err := LaunchSSHD(t, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	return s
+}
+
+func sshdPath() (string, error) {
+	p, err := exec.LookPath("sshd")
+	if err != nil {
+		p, err = exec.LookPath("/usr/sbin/sshd")
+	}
+	return p, err
+}
+
+// LaunchSSHD is StartSSHD's core; c stops sshd and removes its files.
+func LaunchSSHD(c Cleaner, cfg SSHDConfig) (*SSHD, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("running sshd needs root")
+	}
+	sshdPath, err := sshdPath()
+	if err != nil {
+		return nil, fmt.Errorf("sshd (openssh-server): %w", err)
+	}
+	// Debian's sshd insists on its privilege separation directory.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "bd-sshd-")
+	if err != nil {
+		return nil, err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	logLevel := cfg.LogLevel
+	if logLevel == "" {
+		logLevel = "DEBUG1"
+	}
 	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "benchd-e2e-host", "-f", hostKey).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		return nil, fmt.Errorf("ssh-keygen: %v\n%s", err, out)
 	}
 	pub, err := os.ReadFile(hostKey + ".pub")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		conf := fmt.Sprintf(`# written by internal/testrig/sshd.go
 ListenAddress 127.0.0.1:%d
@@ -617,35 +797,35 @@ HostKey %s
 PidFile none
 UsePAM no
 StrictModes yes
-LogLevel DEBUG1
+LogLevel %s
 Subsystem sftp internal-sftp
 %s
-%s`, port, hostKey, strings.Join(cfg.Global, "\n"), cfg.Fragment)
+%s`, port, hostKey, logLevel, strings.Join(cfg.Global, "\n"), cfg.Fragment)
 		s := &SSHD{Port: port, ConfigFile: filepath.Join(dir, "sshd_config"), exited: make(chan struct{}), changed: make(chan struct{})}
 		if err := os.WriteFile(s.ConfigFile, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		s.knownHosts = filepath.Join(dir, "known_hosts")
 		if err := os.WriteFile(s.knownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s", port, pub)), 0o644); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if out, err := exec.Command(sshdPath, "-t", "-f", s.ConfigFile).CombinedOutput(); err != nil {
-			t.Fatalf("sshd -t rejects the config: %v\n%s\n%s", err, out, conf)
+			return nil, fmt.Errorf("sshd -t rejects the config: %v\n%s\n%s", err, out, conf)
 		}
 		s.cmd = exec.Command(sshdPath, "-D", "-e", "-f", s.ConfigFile)
 		s.cmd.WaitDelay = 5 * time.Second
 		stderr, err := s.cmd.StderrPipe()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("start sshd: %v", err)
+			return nil, fmt.Errorf("start sshd: %v", err)
 		}
 		go s.read(stderr)
 		line, err := s.WaitFor(0, "Server listening on 127.0.0.1 port", 20*time.Second)
 		if err == nil && strings.Contains(line, strconv.Itoa(port)) {
-			t.Cleanup(s.stop)
-			return s
+			c.Cleanup(s.stop)
+			return s, nil
 		}
 		s.stop()
 		lastErr = fmt.Errorf("sshd did not start listening: %v\n%s", err, strings.Join(s.Lines(0), "\n"))
@@ -653,8 +833,7 @@ Subsystem sftp internal-sftp
 			break
 		}
 	}
-	t.Fatal(lastErr)
-	return nil
+	return nil, lastErr
 }
 
 func freePort() (int, error) {
@@ -760,15 +939,24 @@ func (s *SSHD) SSH(key, userName string, env, opts []string, remote ...string) *
 // private key's path and the public key line.
 func GenerateKey(t testing.TB, dir, name string) (string, string) {
 	t.Helper()
-	key := filepath.Join(dir, name)
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
-	pub, err := os.ReadFile(key + ".pub")
+	key, pub, err := NewKeyPair(dir, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key, strings.TrimSpace(string(pub))
+	return key, pub
+}
+
+// NewKeyPair is GenerateKey's core.
+func NewKeyPair(dir, name string) (string, string, error) {
+	key := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		return "", "", err
+	}
+	return key, strings.TrimSpace(string(pub)), nil
 }
 
 // AuthorizedKeysDir makes a root-owned directory for sshd's AuthorizedKeysFile
@@ -777,28 +965,42 @@ func GenerateKey(t testing.TB, dir, name string) (string, string) {
 // ends. Files written with WriteAuthorizedKeys go in it.
 func AuthorizedKeysDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("/run", "benchd-e2e-keys-")
+	dir, err := NewAuthorizedKeysDir(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	return dir
+}
+
+// NewAuthorizedKeysDir is AuthorizedKeysDir's core; c removes the directory.
+func NewAuthorizedKeysDir(c Cleaner) (string, error) {
+	dir, err := os.MkdirTemp("/run", "benchd-e2e-keys-")
+	if err != nil {
+		return "", err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // WriteAuthorizedKeys writes dir/userName (root-owned, 0644, like NixOS's
 // /etc/ssh/authorized_keys.d/<user>) with lines.
 func WriteAuthorizedKeys(t testing.TB, dir, userName string, lines ...string) {
 	t.Helper()
+	if err := WriteAuthorizedKeysFile(dir, userName, lines...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteAuthorizedKeysFile is WriteAuthorizedKeys' core.
+func WriteAuthorizedKeysFile(dir, userName string, lines ...string) error {
 	var b bytes.Buffer
 	for _, l := range lines {
 		b.WriteString(l + "\n")
 	}
-	if err := os.WriteFile(filepath.Join(dir, userName), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(filepath.Join(dir, userName), b.Bytes(), 0o644)
 }
 
 // CopyTree copies the regular files and directories under src to dst, world

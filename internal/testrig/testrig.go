@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,11 +64,20 @@ var (
 func Ollama(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	rigOnce.Do(func() { rigErr = rig("ensure", Container) })
-	if rigErr != nil {
-		t.Fatalf("start ollama rig: %v", rigErr)
+	if err := EnsureOllama(); err != nil {
+		t.Fatal(err)
 	}
 	return Container
+}
+
+// EnsureOllama is Ollama's core: `rig.sh ensure` once per process (it builds
+// the image if needed, and keeps a container that already runs this rig).
+func EnsureOllama() error {
+	rigOnce.Do(func() { rigErr = rig("ensure", Container) })
+	if rigErr != nil {
+		return fmt.Errorf("start ollama rig: %w", rigErr)
+	}
+	return nil
 }
 
 // RestartOllama brings the shared container back after a test stopped it.
@@ -169,37 +179,8 @@ func StartDaemon(t testing.TB, args ...string) *Daemon {
 		args = append([]string{"--socket", d.Socket}, args...)
 	}
 	d.cmd = exec.Command(Binary(t, "benchd"), args...)
-	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
+	if err := launch(t, d); err != nil {
 		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start benchd: %v", err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		defer close(d.exited)
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Text()
-			d.logMu.Lock()
-			d.log.WriteString(line + "\n")
-			d.logMu.Unlock()
-			if !signalled && strings.Contains(line, `msg="benchd serving"`) {
-				signalled = true
-				close(ready)
-			}
-		}
-		_ = d.cmd.Wait()
-	}()
-	t.Cleanup(func() { d.Stop(t) })
-	select {
-	case <-ready:
-	case <-d.exited:
-		t.Fatalf("benchd exited before serving:\n%s", d.Log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("benchd did not start serving within 30s:\n%s", d.Log())
 	}
 	return d
 }
@@ -213,18 +194,27 @@ func (d *Daemon) Log() string {
 
 // Stop sends SIGTERM and waits for the process to exit.
 func (d *Daemon) Stop(t testing.TB) {
+	if err := d.Terminate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// Terminate sends SIGTERM and waits for the process to exit, killing it
+// after 20s (which it reports as an error).
+func (d *Daemon) Terminate() error {
 	select {
 	case <-d.exited:
-		return
+		return nil
 	default:
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
+		return nil
 	case <-time.After(20 * time.Second):
 		_ = d.cmd.Process.Kill()
 		<-d.exited
-		t.Errorf("benchd did not exit within 20s of SIGTERM")
+		return errors.New("benchd did not exit within 20s of SIGTERM")
 	}
 }
 
