@@ -3,48 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/benchd/benchd/client"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
-
-func printResult(w io.Writer, r *client.Result) {
-	s := r.Started
-	fmt.Fprintf(w, "benchmark %s  model %s  digest %.12s  %s %s  ollama %s\n\n",
-		s.BenchmarkID, s.Model, trimDigest(s.ModelInfo.Digest), s.ModelInfo.ParameterSize, s.ModelInfo.QuantizationLevel, s.OllamaVersion)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "trial\tkind\tprompt tok\tprompt tok/s\tgen tok\tgen tok/s\tttft\tload\ttotal\twall\tpeak VRAM\t")
-	for _, t := range r.Trials {
-		kind := "measured"
-		if t.Warmup {
-			kind = "warm-up"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n",
-			t.Index, kind, t.PromptEvalCount, t.PromptEvalRate, t.EvalCount, t.EvalRate,
-			ms(t.TTFT), ms(t.LoadDuration), ms(t.TotalDuration), ms(t.Wall), bytesIEC(t.PeakVRAMUsedBytes))
-	}
-	tw.Flush()
-	if r.Summary == nil {
-		return
-	}
-	sm := r.Summary
-	fmt.Fprintf(w, "\nsummary over %d measured trials\n", sm.Trials)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "metric\tmean\tstddev\tmin\tp50\tp95\tmax\t")
-	row := func(name string, st client.Stats, f func(float64) string) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, f(st.Mean), f(st.Stddev), f(st.Min), f(st.P50), f(st.P95), f(st.Max))
-	}
-	rate := func(v float64) string { return fmt.Sprintf("%.1f", v) }
-	dur := func(v float64) string { return ms(time.Duration(v)) }
-	row("gen tok/s", sm.EvalRate, rate)
-	row("prompt tok/s", sm.PromptEvalRate, rate)
-	row("ttft", sm.TTFTNs, dur)
-	row("total", sm.TotalDurationNs, dur)
-	row("wall", sm.WallNs, dur)
-	row("peak VRAM", sm.PeakVRAMUsedBytes, func(v float64) string { return bytesIEC(uint64(v)) })
-	tw.Flush()
-}
 
 func printGPUs(w io.Writer, gpus []client.GPU) {
 	if len(gpus) == 0 {
@@ -59,7 +24,21 @@ func printGPUs(w io.Writer, gpus []client.GPU) {
 	tw.Flush()
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+// printGPULine prints one WatchVRAM sample on one line.
+func printGPULine(w io.Writer, gpus []*benchdv1.GPU) {
+	at := time.Now()
+	parts := make([]string, 0, len(gpus))
+	for _, g := range gpus {
+		if g.GetSampledAt() != nil {
+			at = g.GetSampledAt().AsTime()
+		}
+		parts = append(parts, fmt.Sprintf("gpu%d %s / %s", g.GetIndex(), bytesIEC(g.GetUsedBytes()), bytesIEC(g.GetTotalBytes())))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no GPUs")
+	}
+	fmt.Fprintf(w, "%s  %s\n", at.Local().Format("15:04:05.000"), strings.Join(parts, "  "))
+}
 
 func bytesIEC(b uint64) string {
 	const unit = 1024
@@ -72,11 +51,4 @@ func bytesIEC(b uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}
-
-func trimDigest(d string) string {
-	if len(d) > 7 && d[:7] == "sha256:" {
-		return d[7:]
-	}
-	return d
 }

@@ -1,6 +1,7 @@
-// Command benchctl is the command line for benchd: run a benchmark, sample
-// VRAM, check health. It talks to benchd's socket (or the local end of an SSH
-// forward of it) with the client package.
+// Command benchctl is the command line for benchd: run a benchmark, follow
+// or cancel one, read and compare the history, export it and chart it,
+// sample VRAM, check health. It talks to benchd's socket (or the local end
+// of an SSH forward of it) with the client package.
 package main
 
 import (
@@ -16,29 +17,67 @@ import (
 
 	"golang.org/x/term"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 const usage = `usage: benchctl [--socket PATH] COMMAND [flags]
 
 commands:
-  run MODEL [--reps N] [--warmup N] [--max-tokens N] [--prompt TEXT]... [--json]
-  vram [--json]
+  run MODEL [--reps N] [--warmup N] [--max-tokens N] [--prompt TEXT]... [--prompt-tokens N] [--cold]
+            [--num-ctx N] [--temperature T] [--seed N] [--timeout D] [--vram-interval D]
+            [--format F | --json] [--on-interrupt ask|cancel|detach]
+  watch ID [--format F | --json] [--on-interrupt ask|cancel|detach]   re-attach to a benchmark
+  cancel ID                                                           stop a running benchmark
+  history [--model M] [--since DUR|TIME] [--until DUR|TIME] [--limit N] [--page-size N] [--format F]
+  show ID... [--format F]
+  compare BASE ID... [--format table|json|markdown] [--alpha P]       per-metric Welch's t-test and verdict
+  chart ID... -o FILE.png|FILE.svg [--vram ID]                        rates ± stddev per run, VRAM timeline
+  vram [--json] [--watch INTERVAL]
   health
   certs init DIR [--server-san NAME]... [--client-name NAME] [--days N]   (and certs client|server; certs help)
 
+Where an ID is expected (show, compare, chart) a FILE.json that
+"show ID --format json" wrote will do, e.g. a run from another host.
+F is one of table (default), json, csv, benchstat, markdown. --json prints
+run's and watch's events as protojson, one per line; --format json prints the
+stored benchmark. Ctrl-C during run or watch asks whether to cancel the
+benchmark on benchd or detach from it (it keeps running; benchctl watch ID
+re-attaches); without a terminal on stdin it detaches.
+
 The socket defaults to $BENCHD_SOCKET, else /run/benchd/benchd.sock.
-Exit status: 0 on success, 1 with benchd's message on failure, 2 on bad usage.
+Exit status: 0 on success, 1 with benchd's message on failure, 2 on bad usage,
+130 after Ctrl-C (detached or cancelled).
 `
 
+const defaultSocket = "/run/benchd/benchd.sock"
+
+// env is what a command may use of the process: its streams, its signals
+// and whether a person sits at stdin.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// signals delivers SIGINT and SIGTERM.
+	signals <-chan os.Signal
+	// interactive is true when stdin is a terminal, so a question can be
+	// asked and answered.
+	interactive bool
+	// self is how to invoke benchctl again with the same socket, for
+	// hints ("benchctl --socket /tmp/b.sock watch ID").
+	self string
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	e := &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, signals: sigs,
+		interactive: term.IsTerminal(int(os.Stdin.Fd())),
+	}
+	os.Exit(run(context.Background(), os.Args[1:], e))
 }
 
 // repeated collects a flag given several times.
@@ -47,173 +86,200 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+func run(ctx context.Context, args []string, e *env) int {
 	top := flag.NewFlagSet("benchctl", flag.ContinueOnError)
-	top.SetOutput(stderr)
-	top.Usage = func() { fmt.Fprint(stderr, usage) }
+	top.SetOutput(e.stderr)
+	top.Usage = func() { fmt.Fprint(e.stderr, usage) }
 	defSock := os.Getenv("BENCHD_SOCKET")
 	if defSock == "" {
-		defSock = "/run/benchd/benchd.sock"
+		defSock = defaultSocket
 	}
 	socket := top.String("socket", defSock, "benchd's unix socket")
 	if err := top.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
 	}
 	if top.NArg() == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	e.self = "benchctl"
+	if *socket != defaultSocket {
+		e.self += " --socket " + *socket
 	}
 	c, err := client.New(*socket)
 	if err != nil {
-		fmt.Fprintln(stderr, "benchctl:", err)
-		return 1
+		fmt.Fprintln(e.stderr, "benchctl:", err)
+		return exitFailed
 	}
 	defer c.Close()
 
 	cmd, rest := top.Arg(0), top.Args()[1:]
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cmd != "run" && cmd != "watch" {
+		// run and watch decide themselves what a signal means; for the
+		// others it ends the call.
+		go func() {
+			select {
+			case <-e.signals:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	switch cmd {
 	case "run":
-		err = runCmd(ctx, c, rest, stdout, stderr)
+		err = runCmd(ctx, c, rest, e)
+	case "watch":
+		err = watchCmd(ctx, c, rest, e)
+	case "cancel":
+		err = cancelCmd(ctx, c, rest, e)
+	case "history":
+		err = historyCmd(ctx, c, rest, e)
+	case "show":
+		err = showCmd(ctx, c, rest, e)
+	case "compare":
+		err = compareCmd(ctx, c, rest, e)
+	case "chart":
+		err = chartCmd(ctx, c, rest, e)
 	case "vram":
-		err = vramCmd(ctx, c, rest, stdout)
+		err = vramCmd(ctx, c, rest, e)
 	case "certs":
-		err = certsCmd(rest, stdout, stderr)
+		err = certsCmd(rest, e.stdout, e.stderr)
 	case "health":
 		var st string
 		if st, err = c.Health(ctx); err == nil {
-			fmt.Fprintln(stdout, st)
+			fmt.Fprintln(e.stdout, st)
 			if st != "SERVING" {
-				return 1
+				return exitFailed
 			}
 		}
+	case "help":
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
 	default:
-		fmt.Fprintf(stderr, "benchctl: unknown command %q\n%s", cmd, usage)
-		return 2
+		fmt.Fprintf(e.stderr, "benchctl: unknown command %q\n%s", cmd, usage)
+		return exitUsage
 	}
-	var ue usageError
+	var (
+		ue usageError
+		ie interrupted
+	)
 	switch {
 	case err == nil:
-		return 0
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, "benchctl:", err)
-		return 2
+		fmt.Fprintln(e.stderr, "benchctl:", err)
+		return exitUsage
+	case errors.As(err, &ie):
+		fmt.Fprintln(e.stderr, err)
+		return exitInterrupted
 	}
 	if st, ok := status.FromError(err); ok {
-		fmt.Fprintf(stderr, "benchctl: %s: %s\n", st.Code(), st.Message())
+		fmt.Fprintf(e.stderr, "benchctl: %s: %s\n", st.Code(), st.Message())
 	} else {
-		fmt.Fprintln(stderr, "benchctl:", err)
+		fmt.Fprintln(e.stderr, "benchctl:", err)
 	}
-	return 1
+	return exitFailed
 }
 
 type usageError struct{ error }
 
-func runCmd(ctx context.Context, c *client.Client, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		prompts   repeated
-		reps      = fs.Int("reps", 0, "measured trials (default 3)")
-		warmup    = fs.Int("warmup", -1, "warm-up trials (default 1)")
-		maxTokens = fs.Int("max-tokens", 0, "tokens per trial (default 128)")
-		numCtx    = fs.Int("num-ctx", 0, "context window (default: the model's)")
-		temp      = fs.Float64("temperature", 0, "sampling temperature")
-		seed      = fs.Int64("seed", 0, "sampling seed (default: benchd's fixed seed)")
-		timeout   = fs.Duration("timeout", 0, "deadline for the whole benchmark (default 10m)")
-		asJSON    = fs.Bool("json", false, "print each event as protojson, one per line")
-	)
-	fs.Var(&prompts, "prompt", "prompt text; repeat for several (default: a built-in prompt)")
-	// Flags may follow the model name, as in `benchctl run tiny --reps 5`.
-	model := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		model, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if model == "" && fs.NArg() > 0 {
-		model = fs.Arg(0)
-	}
-	if model == "" {
-		return usageError{errors.New("run: MODEL is required")}
-	}
-	req := client.BenchmarkRequest{
-		Model: model, Prompts: prompts, Repetitions: *reps, MaxTokens: *maxTokens,
-		NumCtx: *numCtx, Temperature: *temp, Timeout: *timeout,
-	}
-	if *warmup >= 0 {
-		req.Warmup = warmup
-	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			req.Seed = seed
-		}
-	})
+// interrupted ends a command that a signal stopped; its text says what
+// became of the benchmark.
+type interrupted struct{ msg string }
 
-	live := !*asJSON && isTerminal(stderr)
-	res, err := c.RunBenchmark(ctx, req, func(ev client.Event) {
-		switch {
-		case *asJSON:
-			if ev.Progress == nil {
-				printJSON(stdout, ev.Raw)
+func (i interrupted) Error() string { return i.msg }
+
+// parseArgs parses fs's flags wherever they stand among the positional
+// arguments ("show ID --format csv" and "show --format csv ID" alike) and
+// returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
 			}
-		case live && ev.Progress != nil:
-			p := ev.Progress
-			kind := "trial"
-			if p.Warmup {
-				kind = "warm-up"
-			}
-			fmt.Fprintf(stderr, "\r\033[K%s %d: %d/%d tokens", kind, p.Index, p.Tokens, p.MaxTokens)
-		case live && ev.Trial != nil:
-			t := ev.Trial
-			fmt.Fprintf(stderr, "\r\033[Ktrial %d done: %.1f tok/s\n", t.Index, t.EvalRate)
-		case live && ev.Started != nil:
-			fmt.Fprintf(stderr, "benchmark %s: %s (ollama %s)\n", ev.Started.BenchmarkID, ev.Started.Model, ev.Started.OllamaVersion)
+			return nil, usageError{err}
 		}
-	})
-	if live {
-		fmt.Fprint(stderr, "\r\033[K")
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
 	}
-	if err != nil {
-		return err
-	}
-	if !*asJSON {
-		printResult(stdout, res)
-	}
-	return nil
 }
 
-func vramCmd(ctx context.Context, c *client.Client, args []string, stdout io.Writer) error {
+// formatFlag registers --format.
+func formatFlag(fs *flag.FlagSet) *string {
+	return fs.String("format", "table", "output: table, json, csv, benchstat or markdown")
+}
+
+func parseFormat(s string) (report.Format, error) {
+	f, err := report.ParseFormat(s)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return f, nil
+}
+
+func vramCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
 	fs := flag.NewFlagSet("vram", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
 	asJSON := fs.Bool("json", false, "print the response as protojson")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	every := fs.Duration("watch", 0, "sample at this interval until interrupted (50ms to 60s)")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *every > 0 {
+		stream, err := c.Raw().WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(*every)})
+		if err != nil {
+			return err
+		}
+		for {
+			m, err := stream.Recv()
+			if ctx.Err() != nil {
+				return nil // interrupted: the watch is over
+			}
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				if err := report.WriteJSONLine(e.stdout, m); err != nil {
+					return err
+				}
+				continue
+			}
+			printGPULine(e.stdout, m.GetGpus())
+		}
 	}
 	if *asJSON {
 		res, err := c.Raw().SampleVRAM(ctx, &benchdv1.SampleVRAMRequest{})
 		if err != nil {
 			return err
 		}
-		printJSON(stdout, res)
-		return nil
+		return report.WriteJSONLine(e.stdout, res)
 	}
 	gpus, err := c.SampleVRAM(ctx)
 	if err != nil {
 		return err
 	}
-	printGPUs(stdout, gpus)
+	printGPUs(e.stdout, gpus)
 	return nil
-}
-
-func printJSON(w io.Writer, m proto.Message) {
-	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	if err != nil {
-		// Marshalling a message we just received cannot fail in practice;
-		// say so rather than print half a line.
-		fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
-		return
-	}
-	fmt.Fprintf(w, "%s\n", b)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -445,11 +445,16 @@ func (r *Run) finish(err error) {
 	close(r.done)
 }
 
-// newID returns a sortable, unique benchmark id: start time plus randomness.
+// newID returns a unique benchmark id that sorts by start time: the UTC
+// second, then 4 hex digits of the fraction of that second (1/65536 s) and
+// 4 random ones. The history store lists by id, so ids started within one
+// second must still sort in order.
 func newID() string {
-	var b [4]byte
+	now := time.Now().UTC()
+	var b [2]byte
 	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	frac := uint16(uint64(now.Nanosecond()) * 65536 / uint64(time.Second))
+	return fmt.Sprintf("%s-%04x%s", now.Format("20060102T150405Z"), frac, hex.EncodeToString(b[:]))
 }
 
 func summarize(ts []*Trial) Summary {

@@ -1,0 +1,71 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+)
+
+// WriteBenchstat writes the measured trials of the benchmarks in the Go
+// benchmark format (golang.org/design/14313-benchmark-format), one result
+// line per trial, so that `benchstat old.txt new.txt` compares two sets of
+// runs:
+//
+//	BenchmarkEval/model=tiny 1 53500000 ns/op 2233.8 tok/s 6013 prompt-tok/s 26500000 ttft-ns 5100000 load-ns 1073741824 peak-vram-B
+//
+// One iteration is one generation: ns/op is its wall time. Unit lines tell
+// benchstat that higher rates are better. Details of each run go on "#"
+// lines, which the format ignores; no per-run configuration line is
+// written, because benchstat puts results whose file-level configuration
+// differs into separate tables and would then compare nothing.
+func WriteBenchstat(w io.Writer, bs ...*benchdv1.Benchmark) error {
+	fmt.Fprintln(w, "# benchd results in the Go benchmark format; compare two files with: benchstat old.txt new.txt")
+	fmt.Fprintln(w, "Unit tok/s better=higher")
+	fmt.Fprintln(w, "Unit prompt-tok/s better=higher")
+	for _, b := range bs {
+		fmt.Fprintf(w, "# benchmark %s: %s", ID(b), modelLine(b))
+		if v := b.GetStarted().GetOllamaVersion(); v != "" {
+			fmt.Fprintf(w, ", ollama %s", v)
+		}
+		if s := settingsLine(b); s != "" {
+			fmt.Fprintf(w, "; %s", s)
+		}
+		fmt.Fprintln(w)
+		if m := machineLine(b); m != "" {
+			fmt.Fprintf(w, "# %s\n", m)
+		}
+		name := BenchstatName(Model(b))
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+		for _, t := range Measured(b) {
+			if _, err := fmt.Fprintf(w, "%s\t1\t%d ns/op\t%s tok/s\t%s prompt-tok/s\t%d ttft-ns\t%d load-ns\t%d peak-vram-B\n",
+				name, t.GetWallNs(), f(t.GetEvalRate()), f(t.GetPromptEvalRate()), t.GetTtftNs(), t.GetLoadDurationNs(),
+				t.GetPeakVramUsedBytes()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var trailingProcs = regexp.MustCompile(`-[0-9]+$`)
+
+// BenchstatName is the benchmark name of a model's results:
+// "BenchmarkEval/model=NAME". A "/" in the name (a namespace) would start a
+// new sub-benchmark key, so it becomes "_"; a name ending in "-DIGITS"
+// gets "-1" appended so that the format's GOMAXPROCS suffix does not eat it.
+func BenchstatName(model string) string {
+	n := "BenchmarkEval/model=" + strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' || r == '\t' {
+			return '_'
+		}
+		return r
+	}, model)
+	if trailingProcs.MatchString(n) {
+		n += "-1"
+	}
+	return n
+}

@@ -1,0 +1,98 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+)
+
+// TrialsCSVHeader is the header of WriteTrialsCSV: one row per trial,
+// ollama's counts and durations as it reported them (nanoseconds), rates in
+// tokens per second.
+var TrialsCSVHeader = []string{
+	"benchmark_id", "model", "trial", "warmup", "prompt_index", "model_loaded_at_start",
+	"prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate",
+	"eval_count", "eval_duration_ns", "eval_rate",
+	"load_duration_ns", "total_duration_ns", "ttft_ns", "wall_ns",
+	"peak_vram_used_bytes", "done_reason",
+}
+
+// WriteTrialsCSV writes every trial of the benchmarks as CSV with
+// TrialsCSVHeader.
+func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(TrialsCSVHeader); err != nil {
+		return err
+	}
+	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
+	f64 := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for _, b := range bs {
+		for _, t := range b.GetTrials() {
+			if err := cw.Write([]string{
+				ID(b), Model(b), strconv.Itoa(int(t.GetIndex())), strconv.FormatBool(t.GetWarmup()),
+				strconv.Itoa(int(t.GetPromptIndex())), strconv.FormatBool(t.GetModelLoadedAtStart()),
+				i64(t.GetPromptEvalCount()), i64(t.GetPromptEvalDurationNs()), f64(t.GetPromptEvalRate()),
+				i64(t.GetEvalCount()), i64(t.GetEvalDurationNs()), f64(t.GetEvalRate()),
+				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
+				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// HistoryCSVHeader is the header of WriteHistoryCSV: one row per benchmark
+// with its settings and the summary over its measured trials.
+var HistoryCSVHeader = []string{
+	"benchmark_id", "created_at", "model", "state", "measured_trials",
+	"eval_rate_mean", "eval_rate_stddev", "prompt_eval_rate_mean", "prompt_eval_rate_stddev",
+	"ttft_ns_mean", "wall_ns_mean", "load_duration_ns_mean", "peak_vram_used_bytes_max",
+	"repetitions", "warmup", "max_tokens", "cold", "model_digest", "ollama_version", "error",
+}
+
+// WriteHistoryCSV writes a listing as CSV with HistoryCSVHeader. Summary
+// fields are empty for benchmarks that did not finish.
+func WriteHistoryCSV(w io.Writer, bs []*benchdv1.Benchmark) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(HistoryCSVHeader); err != nil {
+		return err
+	}
+	for _, b := range bs {
+		f := b.GetFinished()
+		num := func(s *benchdv1.Summary, v float64) string {
+			if s.GetN() == 0 {
+				return ""
+			}
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		created := ""
+		if t := createdAt(b); !t.IsZero() {
+			created = t.UTC().Format(time.RFC3339Nano)
+		}
+		trials := ""
+		if f != nil {
+			trials = strconv.Itoa(int(f.GetTrials()))
+		}
+		s := settings(b)
+		if err := cw.Write([]string{
+			ID(b), created, Model(b), State(b), trials,
+			num(f.GetEvalRate(), f.GetEvalRate().GetMean()), num(f.GetEvalRate(), f.GetEvalRate().GetStddev()),
+			num(f.GetPromptEvalRate(), f.GetPromptEvalRate().GetMean()), num(f.GetPromptEvalRate(), f.GetPromptEvalRate().GetStddev()),
+			num(f.GetTtftNs(), f.GetTtftNs().GetMean()), num(f.GetWallNs(), f.GetWallNs().GetMean()),
+			num(f.GetLoadDurationNs(), f.GetLoadDurationNs().GetMean()), num(f.GetPeakVramUsedBytes(), f.GetPeakVramUsedBytes().GetMax()),
+			strconv.Itoa(int(s.GetRepetitions())), strconv.Itoa(int(s.GetWarmup())), strconv.Itoa(int(s.GetMaxTokens())),
+			strconv.FormatBool(s.GetCold()), b.GetStarted().GetModelInfo().GetDigest(), b.GetStarted().GetOllamaVersion(),
+			b.GetErrorMessage(),
+		}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
