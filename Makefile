@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: demo test generate generate-python lint check-generated build rig
+.PHONY: demo test generate generate-python lint check-generated build rig perf
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -45,3 +45,9 @@ rig:
 test: lint check-generated rig
 	$(GO) test -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -race -timeout 20m ./service/vram/... ./service/stats/... ./service/unixsock/... ./client/...
+
+# benchd side by side with the seed's ssh + docker exec path on the real
+# deployment (rig, unit, sshd policy, ssh -N -L), then the Go benchmarks
+# (-count 6, benchstat's input). Needs what `make test` needs; see bench/.
+perf: rig
+	$(GO) run ./bench

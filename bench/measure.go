@@ -1,0 +1,675 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/dockerx"
+	"github.com/benchd/benchd/service/ollama"
+	"github.com/benchd/benchd/service/vram"
+)
+
+// ---- /proc ----
+
+var clkTck = func() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && n > 0 {
+			return float64(n)
+		}
+	}
+	return 100
+}()
+
+// cpuTime is utime+stime of pid (all its threads, alive or exited) from
+// /proc/PID/stat, at clock-tick resolution.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces; the fields after it do not.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(float64(ut+st) / clkTck * float64(time.Second)), nil
+}
+
+// mem is a process's memory from /proc/PID/status, in KiB.
+type mem struct {
+	rss, hwm, anon, file int64
+}
+
+func memKiB(pid int) (mem, error) {
+	var m mem
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			m.rss = n
+		case "VmHWM":
+			m.hwm = n
+		case "RssAnon":
+			m.anon = n
+		case "RssFile":
+			m.file = n
+		}
+	}
+	return m, nil
+}
+
+// machineBusy is the busy time of all CPUs together (everything but idle
+// and iowait) from /proc/stat.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 7 { // guest time is already in user
+			break
+		}
+		n, _ := strconv.ParseUint(v, 10, 64)
+		busy += n
+	}
+	return time.Duration(float64(busy) / clkTck * float64(time.Second))
+}
+
+// ---- statistics ----
+
+type series []time.Duration
+
+func (s series) sorted() series {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// q is the nearest-rank quantile: the smallest sample with at least
+// p of the samples at or below it.
+func (s series) q(p float64) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	c := s.sorted()
+	i := int(math.Ceil(p*float64(len(c)))) - 1
+	return c[max(0, min(i, len(c)-1))]
+}
+
+func (s series) median() time.Duration { return s.q(0.5) }
+func (s series) p99() time.Duration    { return s.q(0.99) }
+
+// ---- 1. VRAM sample latency ----
+
+type vramResult struct {
+	seed, smi, sysfsTunnel, sysfsDirect series
+	// benchd's sysfs samples back to back, with nothing else running in
+	// between: what benchd costs without the seed path's processes
+	// competing for the same cores.
+	aloneTunnel, aloneDirect series
+	// benchd's own time for the interleaved sysfs calls: grpc.time_ms of
+	// its audit lines, from the interceptor's entry to its exit.
+	serverTunnel, serverDirect series
+	// The seed path taken apart: the SSH session alone, the docker CLI's
+	// exec alone, and one exec through the Engine API (what benchd does).
+	sshOnly, dockerCLI, engineExec series
+}
+
+func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) (*vramResult, error) {
+	res := &vramResult{}
+	direct, err := client.New(r.sysfs.cfg.Socket)
+	if err != nil {
+		return nil, err
+	}
+	defer direct.Close()
+	dc, err := dockerx.New(smiContainer)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
+	fixture, err := vram.ParseNvidiaSMI(mustRead(testrig.RepoRoot() + "/testdata/fixtures/nvidia-smi/" + smiFixture))
+	if err != nil {
+		return nil, err
+	}
+	sameAsFixture := func(what string, gpus []vram.GPU, cg []client.GPU) error {
+		if gpus != nil {
+			if len(gpus) != len(fixture) || gpus[0].TotalBytes != fixture[0].TotalBytes {
+				return fmt.Errorf("%s read %+v, want the fixture's %+v", what, gpus, fixture)
+			}
+		}
+		if cg != nil && (len(cg) != len(fixture) || cg[0].TotalBytes != fixture[0].TotalBytes || cg[0].Source != vram.SourceNvidiaSMI) {
+			return fmt.Errorf("%s read %+v, want the fixture's %+v", what, cg, fixture)
+		}
+		return nil
+	}
+	timed := func(dst *series, f func() error) func() error {
+		return func() error {
+			t0 := time.Now()
+			err := f()
+			*dst = append(*dst, time.Since(t0))
+			return err
+		}
+	}
+	seedCmd := append([]string{"docker", "exec", smiContainer}, nvidiaSMIArgv...)
+	ssh := r.sysfs.sshd
+	seed := timed(&res.seed, func() error {
+		var out, errb bytes.Buffer
+		cmd := ssh.SSH(r.seedKey, seedUser, nil, nil, seedCmd...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("seed path: %v\n%s", err, errb.String())
+		}
+		gpus, err := vram.ParseNvidiaSMI(out.Bytes())
+		if err != nil {
+			return fmt.Errorf("seed path: %w", err)
+		}
+		return sameAsFixture("seed path", gpus, nil)
+	})
+	smi := timed(&res.smi, func() error {
+		gpus, err := r.smi.tunnel.SampleVRAM(ctx)
+		if err != nil {
+			return fmt.Errorf("benchd nvidia-smi through the tunnel: %w", err)
+		}
+		return sameAsFixture("benchd nvidia-smi", nil, gpus)
+	})
+	sysfsT := timed(&res.sysfsTunnel, func() error {
+		gpus, err := r.sysfs.tunnel.SampleVRAM(ctx)
+		if err == nil && (len(gpus) != 1 || gpus[0].Source != vram.SourceSysfs) {
+			err = fmt.Errorf("got %+v, want the sysfs fixture's one GPU", gpus)
+		}
+		if err != nil {
+			return fmt.Errorf("benchd sysfs through the tunnel: %w", err)
+		}
+		return nil
+	})
+	sysfsD := timed(&res.sysfsDirect, func() error {
+		_, err := direct.SampleVRAM(ctx)
+		return err
+	})
+	sshOnly := timed(&res.sshOnly, func() error {
+		out, err := ssh.SSH(r.seedKey, seedUser, nil, nil, "true").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ssh true: %v\n%s", err, out)
+		}
+		return nil
+	})
+	dockerCLI := timed(&res.dockerCLI, func() error {
+		out, err := exec.CommandContext(ctx, "docker", seedCmd[1:]...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("docker exec: %v\n%s", err, out)
+		}
+		return nil
+	})
+	engine := timed(&res.engineExec, func() error {
+		_, err := dc.Exec(ctx, nvidiaSMIArgv, false)
+		return err
+	})
+	// Warm every path once (connections, page cache), unrecorded.
+	for _, f := range []func() error{seed, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine} {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	*res = vramResult{}
+	aloneT := timed(&res.aloneTunnel, func() error { _, err := r.sysfs.tunnel.SampleVRAM(ctx); return err })
+	aloneD := timed(&res.aloneDirect, func() error { _, err := direct.SampleVRAM(ctx); return err })
+	for range n {
+		for _, f := range []func() error{aloneT, aloneD} {
+			if err := f(); err != nil {
+				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
+			}
+		}
+	}
+	mark := len(r.sysfs.d.Log())
+	defer func() {
+		res.serverTunnel, res.serverDirect = auditTimes(r.sysfs.d.Log()[mark:], r.agent.UID, os.Getuid())
+	}()
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fs := []func() error{seed, smi, sysfsT, sysfsD}
+		if i < nFloor {
+			fs = append(fs, sshOnly, dockerCLI, engine)
+		}
+		// Interleaved, and the order rotated each round so no path always
+		// follows the same one. A pause between samples lets the processes
+		// one sample started (sshd's session, docker's exec, containerd's
+		// shim) wind down before the next sample is timed, as the seed's
+		// cron had between its samples.
+		for j := range fs {
+			time.Sleep(gap)
+			if err := fs[(i+j)%len(fs)](); err != nil {
+				return nil, err
+			}
+		}
+		if (i+1)%50 == 0 {
+			step("vram: %d/%d rounds", i+1, n)
+		}
+	}
+	return res, nil
+}
+
+// auditTimes collects grpc.time_ms of the SampleVRAM audit lines in log, for
+// the callers with uid a and uid b.
+func auditTimes(log string, a, b int) (series, series) {
+	var sa, sb series
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, `msg="finished call"`) || !strings.Contains(l, " grpc.method=SampleVRAM ") {
+			continue
+		}
+		var uid int = -1
+		var ms float64 = -1
+		for _, f := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(f, "caller.uid="); ok {
+				uid, _ = strconv.Atoi(v)
+			}
+			if v, ok := strings.CutPrefix(f, "grpc.time_ms="); ok {
+				ms, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if ms < 0 {
+			continue
+		}
+		d := time.Duration(ms * float64(time.Millisecond))
+		switch uid {
+		case a:
+			sa = append(sa, d)
+		case b:
+			sb = append(sb, d)
+		}
+	}
+	return sa, sb
+}
+
+func mustRead(p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// ---- 2. per-trial overhead ----
+
+type trialResult struct {
+	seed, benchd series // wall - ollama's total duration
+	seedWall     series
+	benchdSetup  series // RunBenchmark call -> started event
+	seedEval     []int
+	benchdEval   []int
+	benchdWall   series // per trial
+	failures     int    // failed attempts, retried
+}
+
+// tail is the end of b without terminal escape sequences.
+func tail(b []byte, n int) string {
+	s := ansiEscape.ReplaceAllString(string(b), "")
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialResult, error) {
+	res := &trialResult{}
+	prompt := bench.DefaultPrompt
+	seed := func() error {
+		var out, errb bytes.Buffer
+		cmd := r.sysfs.sshd.SSH(r.seedKey, seedUser, nil, nil,
+			"docker", "exec", testrig.Container, "ollama", "run", "--verbose", testrig.Model, shellQuote(prompt))
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		t0 := time.Now()
+		err := cmd.Run()
+		wall := time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("seed: ollama run: %v\n%s", err, errb.String())
+		}
+		t, err := ollama.ParseVerbose(errb.Bytes())
+		if err != nil {
+			return fmt.Errorf("seed: %w; the output ended with %q", err, tail(errb.Bytes(), 300))
+		}
+		res.seed = append(res.seed, wall-t.TotalDuration)
+		res.seedWall = append(res.seedWall, wall)
+		res.seedEval = append(res.seedEval, t.EvalCount)
+		return nil
+	}
+	zero := 0
+	run := func() error {
+		t0 := time.Now()
+		var setup time.Duration
+		out, err := r.sysfs.tunnel.RunBenchmark(ctx, client.BenchmarkRequest{
+			Model: testrig.Model, Prompts: []string{prompt}, Repetitions: perRound, Warmup: &zero, MaxTokens: 128,
+		}, func(ev client.Event) {
+			if ev.Started != nil {
+				setup = time.Since(t0)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("benchd: RunBenchmark: %w", err)
+		}
+		res.benchdSetup = append(res.benchdSetup, setup)
+		for _, t := range out.Trials {
+			res.benchd = append(res.benchd, t.Wall-t.TotalDuration)
+			res.benchdWall = append(res.benchdWall, t.Wall)
+			res.benchdEval = append(res.benchdEval, int(t.EvalCount))
+		}
+		return nil
+	}
+	// The shared ollama container may be busy with, or restarted by, other
+	// jobs on the machine: a failed run is retried (and counted), not fatal.
+	retry := func(f func() error) func() error {
+		return func() error {
+			var err error
+			for attempt := range 3 {
+				if err = f(); err == nil || ctx.Err() != nil {
+					return err
+				}
+				res.failures++
+				step("trials: attempt %d failed, retrying in 3s: %v", attempt+1, err)
+				time.Sleep(3 * time.Second)
+			}
+			return err
+		}
+	}
+	seed, run = retry(seed), retry(run)
+	// Warm-up: the model loaded, the bridge connection up.
+	if err := seed(); err != nil {
+		return nil, err
+	}
+	if err := run(); err != nil {
+		return nil, err
+	}
+	*res = trialResult{}
+	for i := range rounds {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Alternate which side goes first.
+		steps := []func() error{func() error {
+			for range perRound {
+				if err := seed(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, run}
+		if i%2 == 1 {
+			steps[0], steps[1] = steps[1], steps[0]
+		}
+		for _, f := range steps {
+			if err := f(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// ---- 3. throughput ----
+
+type throughputResult struct {
+	clients   int
+	window    time.Duration
+	calls     int
+	lat       series
+	errors    int64
+	benchdCPU time.Duration
+	selfCPU   time.Duration
+	// busy is the whole machine's CPU time in the window (all cores).
+	busy time.Duration
+}
+
+func measureThroughput(ctx context.Context, socket string, pid, nClients int, window time.Duration) (*throughputResult, error) {
+	cs := make([]*client.Client, nClients)
+	for i := range cs {
+		c, err := client.New(socket)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		if _, err := c.SampleVRAM(ctx); err != nil {
+			return nil, err
+		}
+		cs[i] = c
+	}
+	var (
+		phase   atomic.Int32 // 0 warm-up, 1 measured, 2 stop
+		errs    atomic.Int64
+		wg      sync.WaitGroup
+		perConn = make([]series, nClients)
+	)
+	for i, c := range cs {
+		perConn[i] = make(series, 0, 1<<15)
+		wg.Go(func() {
+			for {
+				p := phase.Load()
+				if p == 2 {
+					return
+				}
+				t0 := time.Now()
+				_, err := c.SampleVRAM(ctx)
+				d := time.Since(t0)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				if p == 1 && phase.Load() == 1 {
+					perConn[i] = append(perConn[i], d)
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	c0, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	s0, _ := cpuTime(os.Getpid())
+	b0 := machineBusy()
+	t0 := time.Now()
+	phase.Store(1)
+	select {
+	case <-time.After(window):
+	case <-ctx.Done():
+	}
+	phase.Store(2)
+	elapsed := time.Since(t0)
+	c1, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	s1, _ := cpuTime(os.Getpid())
+	b1 := machineBusy()
+	wg.Wait()
+	res := &throughputResult{clients: nClients, window: elapsed, errors: errs.Load(), benchdCPU: c1 - c0, selfCPU: s1 - s0, busy: b1 - b0}
+	for _, s := range perConn {
+		res.lat = append(res.lat, s...)
+	}
+	res.calls = len(res.lat)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return res, nil
+}
+
+// ---- 4. sampler cost ----
+
+type samplerRun struct {
+	interval time.Duration // 0: off
+	wall     time.Duration
+	cpu      time.Duration
+	trials   int
+	tokens   int64
+	samples  int
+}
+
+func (s samplerRun) share() float64 { return s.cpu.Seconds() / s.wall.Seconds() }
+
+type samplerResult struct {
+	maxTokens, reps int
+	on, off         samplerRun
+}
+
+// measureSampler runs the same ~target-long benchmark with 4 Hz VRAM
+// sampling and with sampling off, and reads benchd's CPU time around each.
+func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target time.Duration) (*samplerResult, error) {
+	// Trials of about a second, as many as fill the target (the API allows
+	// 100 repetitions and 16384 tokens).
+	maxTokens := int(min(max(time.Second/max(perToken, time.Microsecond), 128), 2048))
+	trial := time.Duration(maxTokens) * perToken
+	reps := int(min(max(int64(target/max(trial, time.Millisecond)), 3), 100))
+	res := &samplerResult{maxTokens: maxTokens, reps: reps}
+	pid := r.sysfs.d.PID()
+	zero := 0
+	one := func(interval time.Duration) (samplerRun, error) {
+		req := client.BenchmarkRequest{Model: testrig.Model, Repetitions: reps, Warmup: &zero, MaxTokens: maxTokens,
+			Timeout: 10 * time.Minute}
+		if interval == 0 {
+			req.NoVRAMSampling = true
+		} else {
+			req.VRAMSampleInterval = interval
+		}
+		c0, err := cpuTime(pid)
+		if err != nil {
+			return samplerRun{}, err
+		}
+		t0 := time.Now()
+		out, err := r.sysfs.tunnel.RunBenchmark(ctx, req, nil)
+		wall := time.Since(t0)
+		c1, err2 := cpuTime(pid)
+		if err := errors.Join(err, err2); err != nil {
+			return samplerRun{}, err
+		}
+		run := samplerRun{interval: interval, wall: wall, cpu: c1 - c0, trials: len(out.Trials)}
+		for _, t := range out.Trials {
+			run.tokens += t.EvalCount
+		}
+		rec, err := r.sysfs.tunnel.Raw().GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: out.BenchmarkID})
+		if err != nil {
+			return samplerRun{}, err
+		}
+		run.samples = len(rec.GetBenchmark().GetVramTimeline())
+		return run, nil
+	}
+	var err error
+	step("sampler: %d trials of %d tokens with 4 Hz sampling", reps, maxTokens)
+	if res.on, err = one(250 * time.Millisecond); err != nil {
+		return nil, err
+	}
+	step("sampler: the same with sampling off")
+	if res.off, err = one(0); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ---- 5. footprint ----
+
+type footprint struct {
+	start, after, end mem
+	rpcs              int
+}
+
+// rpcs calls SampleVRAM n times on one connection to the socket.
+func rpcs(ctx context.Context, socket string, n int) error {
+	c, err := client.New(socket)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for range n {
+		if _, err := c.SampleVRAM(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- machine ----
+
+type machine struct {
+	cpu, kernel, docker, goVersion string
+	cores                          int
+	loadStart, loadEnd             string
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func machineInfo() machine {
+	m := machine{cores: runtime.NumCPU(), goVersion: runtime.Version(), loadStart: loadavg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").Output(); err == nil {
+		m.docker = strings.TrimSpace(string(out))
+	}
+	return m
+}

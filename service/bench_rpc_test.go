@@ -1,0 +1,167 @@
+package service_test
+
+// Benchmarks of one unary RPC round trip over a real unix socket, through
+// the daemon's whole gRPC stack: peer-credential transport, the interceptor
+// chain of NewGRPCServer (recovery, audit log line, uid policy,
+// protovalidate), the handler and the sysfs reader on the fixture tree, and
+// the Go client. The audit log goes to /dev/null through the daemon's own
+// slog text handler, so formatting and the write(2) are both paid, as they
+// are when benchd logs to journald's pipe. bench/ measures the same RPC
+// against the real daemon; these are for pprof and benchstat:
+//
+//	go test -run '^$' -bench RPC -count 6 -cpuprofile cpu.out ./service/
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
+	"github.com/benchd/benchd/service/bench"
+	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/service/unixsock"
+	"github.com/benchd/benchd/service/vram"
+)
+
+// rpcServer starts the daemon's gRPC stack on a unix socket in a temp dir,
+// as cmd/benchd wires it for --vram-source sysfs, and returns the socket.
+func rpcServer(b *testing.B) string {
+	b.Helper()
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { devnull.Close() })
+	log := slog.New(slog.NewTextHandler(devnull, nil))
+	reader := &vram.Sysfs{Root: testrig.SysfsFixture()}
+	runner := bench.NewRunner(bench.Config{VRAM: reader, Log: log})
+	st, err := store.Open(filepath.Join(b.TempDir(), "history.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	hs := health.NewServer()
+	hs.SetServingStatus(benchdv1.BenchmarkService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	gs, err := service.NewGRPCServer(service.New(runner, st, reader, log), hs, log, service.ServerOptions{
+		Policy: peercred.NewPolicy(uint32(os.Getuid())),
+		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "benchd.sock")
+	l, err := unixsock.Listen(context.Background(), sock, 0o750, 0o660)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go gs.Serve(l)
+	b.Cleanup(gs.Stop)
+	b.Cleanup(func() { runner.Shutdown(context.Canceled) })
+	return sock
+}
+
+func rpcClient(b *testing.B, sock string) *client.Client {
+	b.Helper()
+	c, err := client.New(sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	// Connect (and warm the connection) outside the timed loop.
+	if _, err := c.SampleVRAM(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// cpuPerOp reports the process's CPU time (user+system, client and server
+// together) per operation as cpu-ns/op: on a shared, noisy machine it moves
+// much less than wall time, which waits for other jobs' time slices. Call
+// it right before the loop and its result right after.
+func cpuPerOp(b *testing.B) func() {
+	b.Helper()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	c0 := cpu()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpu()-c0)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+// BenchmarkRPCSampleVRAM is one SampleVRAM call at a time on one
+// connection: the latency of the unary round trip.
+func BenchmarkRPCSampleVRAM(b *testing.B) {
+	c := rpcClient(b, rpcServer(b))
+	ctx := context.Background()
+	b.ReportAllocs()
+	done := cpuPerOp(b)
+	for b.Loop() {
+		if _, err := c.SampleVRAM(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done()
+}
+
+// BenchmarkRPCHealth is the same round trip with a handler that does
+// nothing (grpc.health.v1 Check): transport plus interceptors.
+func BenchmarkRPCHealth(b *testing.B) {
+	c := rpcClient(b, rpcServer(b))
+	ctx := context.Background()
+	b.ReportAllocs()
+	done := cpuPerOp(b)
+	for b.Loop() {
+		if _, err := c.Health(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done()
+}
+
+// BenchmarkRPCSampleVRAMParallel is 32 callers per GOMAXPROCS on 8
+// connections: throughput (ns/op is wall time per call across all callers,
+// so calls/s = 1e9 / ns/op).
+func BenchmarkRPCSampleVRAMParallel(b *testing.B) {
+	sock := rpcServer(b)
+	clients := make([]*client.Client, 8)
+	for i := range clients {
+		clients[i] = rpcClient(b, sock)
+	}
+	ctx := context.Background()
+	next := make(chan int, 1<<10)
+	for i := range cap(next) {
+		next <- i % len(clients)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	done := cpuPerOp(b)
+	b.RunParallel(func(pb *testing.PB) {
+		c := clients[<-next]
+		for pb.Next() {
+			if _, err := c.SampleVRAM(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	done()
+}
