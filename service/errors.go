@@ -52,12 +52,21 @@ func toStatus(err error) error {
 		code, hint = codes.FailedPrecondition, "the VRAM tool is not installed in the ollama container; choose another benchd --vram-source (sysfs needs no tool)"
 	case errors.Is(err, ollama.ErrModelNotFound):
 		code, hint = codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec ollama ollama pull MODEL`"
+	case errors.Is(err, ollama.ErrModelLoad):
+		code, hint = codes.FailedPrecondition, "ollama could not load the model (corrupt or unsupported file, or too little memory); check it with `ollama run MODEL` in the container and re-create or re-pull it"
+	case errors.Is(err, ollama.ErrRunnerFailed):
+		code, hint = codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"
 	case errors.Is(err, ollama.ErrIncomplete):
 		code, hint = codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"
 	case errors.Is(err, vram.ErrNoSource), errors.Is(err, vram.ErrNoGPU):
 		code, hint = codes.FailedPrecondition, "no VRAM source works on this host; pick one with benchd --vram-source"
 	case errors.Is(err, dockerx.ErrOutputTooLarge):
 		code, hint = codes.Internal, "the VRAM tool printed far more than expected; check the tool in the container"
+	case errors.Is(err, vram.ErrToolFailed):
+		// A failing or garbling nvidia-smi/rocm-smi/amd-smi is the host's
+		// problem; INTERNAL ("see benchd's log") sent people to benchd.
+		// (Found by internal/faults TestVRAMToolGarbage.)
+		code, hint = codes.FailedPrecondition, "the VRAM tool in the container failed or printed output benchd cannot read; run it there by hand to see why, or choose another benchd --vram-source"
 	default:
 		code, hint = codes.Internal, "see benchd's log for details"
 	}

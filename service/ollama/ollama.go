@@ -9,10 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -24,6 +27,12 @@ var (
 	// ErrIncomplete: the connection ended before ollama's final response,
 	// as when ollama or its container stops mid-generation.
 	ErrIncomplete = errors.New("ollama closed the connection before the final response")
+	// ErrModelLoad: ollama could not load the model (a corrupt or
+	// unsupported file, or not enough memory for it).
+	ErrModelLoad = errors.New("ollama could not load the model")
+	// ErrRunnerFailed: ollama's model runner failed mid-generation (it
+	// crashed or was killed); ollama itself is still up.
+	ErrRunnerFailed = errors.New("ollama's model runner failed")
 )
 
 // Dialer opens one connection to the ollama server.
@@ -48,7 +57,7 @@ func New(base *url.URL, dial Dialer) *Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Client{api: api.NewClient(base, &http.Client{Transport: tr}), transport: tr}
+	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr}
 }
 
 // NewHTTP returns a client for an ollama server reachable over the network.
@@ -66,7 +75,7 @@ func (c *Client) Close() { c.transport.CloseIdleConnections() }
 func (c *Client) Version(ctx context.Context) (string, error) {
 	v, err := c.api.Version(ctx)
 	if err != nil {
-		return "", fmt.Errorf("get ollama version: %w", err)
+		return "", fmt.Errorf("get ollama version: %w", classify(err))
 	}
 	return v, nil
 }
@@ -85,7 +94,7 @@ type ModelInfo struct {
 func (c *Client) Model(ctx context.Context, name string) (ModelInfo, error) {
 	list, err := c.api.List(ctx)
 	if err != nil {
-		return ModelInfo{}, fmt.Errorf("list ollama models: %w", err)
+		return ModelInfo{}, fmt.Errorf("list ollama models: %w", classify(err))
 	}
 	want := normalize(name)
 	for _, m := range list.Models {
@@ -171,7 +180,8 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		final  *api.GenerateResponse
 	)
 	start := time.Now()
-	err := c.api.Generate(ctx, req, func(r api.GenerateResponse) error {
+	body := &bodyState{}
+	err := c.api.Generate(context.WithValue(ctx, bodyStateKey{}, body), req, func(r api.GenerateResponse) error {
 		if chunks == 0 {
 			t.TTFT = time.Since(start)
 		}
@@ -189,6 +199,16 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	if err != nil {
 		if ctx.Err() != nil {
 			return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, context.Cause(ctx))
+		}
+		if final == nil && body.err() != nil {
+			// ollama's client ignores the stream's read error, so a
+			// connection that broke off mid-line (ollama or its container
+			// killed while a chunk was in flight) shows up only as the
+			// partial last line failing to decode. It is the same fault as
+			// a stream that ends between lines: ErrIncomplete, not a
+			// malformed answer (INTERNAL). (Found by FuzzOllamaResponses'
+			// seeds; TestEveryCutOfTheStreamIsIncomplete.)
+			return Trial{}, fmt.Errorf("generate with %q: %v (the response broke off: %v): %w", o.Model, err, body.err(), ErrIncomplete)
 		}
 		return Trial{}, fmt.Errorf("generate with %q: %w", o.Model, classify(err))
 	}
@@ -209,24 +229,104 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	return t, nil
 }
 
+// bodyTracker wraps the transport so that Generate can tell a response
+// body that broke off (a read error other than the clean end) from one
+// that ended: ollama's streaming client hides that difference.
+type bodyTracker struct{ http.RoundTripper }
+
+type bodyStateKey struct{}
+
+// bodyState records the first read error of a tracked response body.
+type bodyState struct {
+	mu      sync.Mutex
+	readErr error
+}
+
+func (b *bodyState) err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.readErr
+}
+
+func (t bodyTracker) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.RoundTripper.RoundTrip(req)
+	if st, ok := req.Context().Value(bodyStateKey{}).(*bodyState); ok && err == nil {
+		resp.Body = &trackedBody{ReadCloser: resp.Body, st: st}
+	}
+	return resp, err
+}
+
+type trackedBody struct {
+	io.ReadCloser
+	st *bodyState
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.st.mu.Lock()
+		if b.st.readErr == nil {
+			b.st.readErr = err
+		}
+		b.st.mu.Unlock()
+	}
+	return n, err
+}
+
 // classify recognises ollama's "not found" answers, which its streaming
 // client reports as plain errors without the HTTP status.
 func classify(err error) error {
+	// A kept-alive bridge whose far end died between requests (the
+	// container stopped, ollama restarted) fails the next request with a
+	// bare EOF or reset from net/http: the same fault as a stream that
+	// breaks off, so the same error. Without this a container stopped
+	// between two trials reached the client as INTERNAL. (Found by
+	// internal/faults TestContainerStoppedMidRun.)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return fmt.Errorf("%v: %w", err, ErrIncomplete)
+	}
 	var se api.StatusError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
 	}
-	if strings.Contains(err.Error(), "not found, try pulling it first") {
+	// ollama's streaming client returns the body's "error" text before it
+	// looks at the status, so a 404 arrives as a plain error: "model 'X'
+	// not found" from ollama 0.9.x (e.g. the model removed between the
+	// /api/tags check and the generate), "... not found, try pulling it
+	// first" from older servers.
+	if msg := err.Error(); strings.Contains(msg, "not found, try pulling it first") ||
+		(strings.HasPrefix(msg, "model '") && strings.HasSuffix(msg, "' not found")) {
 		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
 	}
+	// ollama reports failures of its model runner only as text in the
+	// stream's "error" field (v0.9.6: llama/llama.go, llm/server.go,
+	// runner/llamarunner). Without these a model that fails to load, or a
+	// runner killed mid-trial, reached the client as INTERNAL ("see
+	// benchd's log") although benchd is fine. (Found by internal/faults.)
+	if msg := err.Error(); containsAny(msg, "unable to load model", "error loading model",
+		"llama runner process has terminated", "failed to load model") {
+		return fmt.Errorf("%v: %w", err, ErrModelLoad)
+	} else if strings.Contains(msg, "an error was encountered while running the model") {
+		return fmt.Errorf("%v: %w", err, ErrRunnerFailed)
+	}
 	return err
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // Loaded reports whether ollama has the model in memory (/api/ps).
 func (c *Client) Loaded(ctx context.Context, model string) (bool, error) {
 	ps, err := c.api.ListRunning(ctx)
 	if err != nil {
-		return false, fmt.Errorf("list loaded models: %w", err)
+		return false, fmt.Errorf("list loaded models: %w", classify(err))
 	}
 	want := normalize(model)
 	for _, m := range ps.Models {

@@ -54,7 +54,13 @@ func (r *toolReader) Read(ctx context.Context) ([]GPU, error) {
 	argv, _, _ := toolCommand(r.source)
 	out, err := r.ex.Exec(ctx, argv, r.privileged)
 	if err != nil {
-		return nil, fmt.Errorf("read VRAM with %s: exec: %w", r.source, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read VRAM with %s: exec: %w", r.source, err)
+		}
+		// The Execer's own sentinels (Docker unreachable, container
+		// stopped, tool missing, output too large, …) stay reachable and
+		// are matched first; what is left is the tool failing.
+		return nil, fmt.Errorf("read VRAM with %s: exec: %w: %w", r.source, err, ErrToolFailed)
 	}
 	// Stamp when the tool returned rather than when we asked: the exec
 	// round trip (container exec plus tool start-up) can take tens of
@@ -62,7 +68,7 @@ func (r *toolReader) Read(ctx context.Context) ([]GPU, error) {
 	at := r.now()
 	gpus, err := r.parse(out)
 	if err != nil {
-		return nil, fmt.Errorf("read VRAM with %s: %w", r.source, err)
+		return nil, fmt.Errorf("read VRAM with %s: %w: %w", r.source, err, ErrToolFailed)
 	}
 	for i := range gpus {
 		gpus[i].SampledAt = at

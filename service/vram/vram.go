@@ -43,6 +43,12 @@ var (
 	// can be read.
 	ErrNoGPU = errors.New("vram: no GPU with readable VRAM")
 
+	// ErrToolFailed is wrapped by a tool reader's errors when the tool ran
+	// but failed (a non-zero exit) or printed output that is not what it
+	// documents (truncated, binary, malformed): a problem of the tool or
+	// the GPU driver on the host, not of benchd.
+	ErrToolFailed = errors.New("VRAM tool failed")
+
 	// ErrPrivilegedRefused is for [Execer] implementations to wrap when policy
 	// forbids a privileged exec, so that callers can tell a refusal apart from
 	// a tool that ran and failed.

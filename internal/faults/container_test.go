@@ -1,0 +1,216 @@
+package faults_test
+
+// Faults of the ollama container and of ollama inside it, on the shared
+// Docker Engine but always on a container of this test's own.
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/benchd/benchd/client"
+)
+
+func TestContainerStoppedMidRun(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+	d.waitHealth(t, "SERVING", 10*time.Second)
+
+	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
+		if _, err := tryDocker("", "stop", "-t", "5", c.name); err != nil {
+			t.Error(err)
+		}
+	})
+	wantCodeIn(t, fr.err, map[codes.Code]string{
+		codes.Unavailable:        "check the ollama container", // stopped during a trial
+		codes.FailedPrecondition: "not running",                // between two trials
+	})
+	assertStored(t, d.cl, fr.id, "FAILED", 1)
+	// Generation stopped: the container (and ollama's runner in it) is
+	// gone, and the next request says what to do.
+	if st := trimNL(docker(t, "", "inspect", "-f", "{{.State.Status}}", c.name)); st != "exited" {
+		t.Errorf("container state %q after docker stop", st)
+	}
+	c.assertExitedWithin(t, fr.injectedAt, 2*time.Second)
+	d.waitHealth(t, "NOT_SERVING", 10*time.Second)
+	_, err := d.cl.RunBenchmark(context.Background(), quickRun(), nil)
+	wantCode(t, err, codes.FailedPrecondition, "not running", "start")
+
+	docker(t, "", "start", c.name)
+	c.waitReady(t)
+	d.waitHealth(t, "SERVING", 10*time.Second)
+	assertServes(t, d.cl)
+}
+
+func TestContainerRemovedMidRun(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+
+	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
+		if _, err := tryDocker("", "rm", "-f", c.name); err != nil {
+			t.Error(err)
+		}
+	})
+	wantCodeIn(t, fr.err, map[codes.Code]string{
+		codes.Unavailable:        "check the ollama container", // removed during a trial
+		codes.FailedPrecondition: "does not exist",             // between two trials
+	})
+	assertStored(t, d.cl, fr.id, "FAILED", 1)
+	d.waitHealth(t, "NOT_SERVING", 10*time.Second)
+	_, err := d.cl.RunBenchmark(context.Background(), quickRun(), nil)
+	wantCode(t, err, codes.FailedPrecondition, "does not exist", "create")
+
+	c.recreate(t)
+	d.waitHealth(t, "SERVING", 10*time.Second)
+	assertServes(t, d.cl)
+}
+
+// A paused container hangs every request instead of failing it: the
+// benchmark's own timeout ends the run, and once the container runs again
+// ollama sees the closed connection and stops.
+func TestContainerPausedMidRunHitsTheTimeout(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+	paused := false
+	t.Cleanup(func() {
+		if paused {
+			_, _ = tryDocker("", "unpause", c.name)
+		}
+	})
+
+	req := longRun()
+	req.Warmup, req.Timeout = ptr(0), 6*time.Second
+	start := time.Now()
+	fr := runWithFault(t, d.cl, context.Background(), req, func() {
+		if _, err := tryDocker("", "pause", c.name); err != nil {
+			t.Error(err)
+			return
+		}
+		paused = true
+	})
+	wantCode(t, fr.err, codes.DeadlineExceeded, "raise the request's timeout")
+	if el := time.Since(start); el > req.Timeout+5*time.Second {
+		t.Errorf("the run ended %v after it started; its timeout is %v", el, req.Timeout)
+	}
+	if !paused {
+		t.Fatal("the container was not paused")
+	}
+	assertStored(t, d.cl, fr.id, "FAILED", 0)
+	d.waitHealth(t, "NOT_SERVING", 10*time.Second)
+	_, err := d.cl.RunBenchmark(context.Background(), quickRun(), nil)
+	wantCode(t, err, codes.FailedPrecondition, "paused", "unpause")
+
+	unpausedAt := time.Now()
+	docker(t, "", "unpause", c.name)
+	paused = false
+	c.assertGenerationStopped(t, unpausedAt)
+	// The bridges of the timed-out run end too.
+	poll(t, 10*time.Second, "no exec bridges left in the container", func() bool { return c.bridgeProcesses(t) == 0 })
+	d.waitHealth(t, "SERVING", 10*time.Second)
+	assertServes(t, d.cl)
+}
+
+// killInContainer SIGKILLs the processes whose argv starts with argv0 argv1.
+func killInContainer(c *rigContainer, arg0Suffix, arg1 string) error {
+	script := `n=0; for p in /proc/[0-9]*; do
+  mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue
+  case "${a[0]}" in *"$1") ;; *) continue;; esac
+  [ "${a[1]}" = "$2" ] || continue
+  kill -9 "${p#/proc/}" && n=$((n+1))
+done; [ $n -gt 0 ] || { echo "no $1 $2 process" >&2; exit 1; }`
+	_, err := tryDocker(c.host, "exec", c.name, "bash", "-c", script, "kill", arg0Suffix, arg1)
+	return err
+}
+
+// The ollama server process is SIGKILLed mid-trial. The container runs
+// with --init so that the server is not PID 1 (which SIGKILL cannot reach
+// from inside), and with a restart policy so that it comes back.
+func TestOllamaServerKilledMidTrial(t *testing.T) {
+	c := startRig(t, "", "--init", "--restart", "always")
+	d := startDaemon(t, c.name)
+
+	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
+		if err := killInContainer(c, "ollama", "serve"); err != nil {
+			t.Error(err)
+		}
+	})
+	wantCode(t, fr.err, codes.Unavailable, "ollama stopped answering mid-trial")
+	if el := fr.endedAt.Sub(fr.injectedAt); el > 5*time.Second {
+		t.Errorf("the client learned of the kill %v after it", el)
+	}
+	assertStored(t, d.cl, fr.id, "FAILED", 1)
+	c.waitReady(t) // back by its restart policy
+	c.assertExitedWithin(t, fr.injectedAt, 2*time.Second)
+	d.waitHealth(t, "SERVING", 10*time.Second)
+	assertServes(t, d.cl)
+}
+
+// ollama's model runner (the process that generates) is SIGKILLed
+// mid-trial; the ollama server stays up and reports the failure in the
+// stream.
+func TestOllamaRunnerKilledMidTrial(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+
+	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
+		if err := killInContainer(c, "ollama", "runner"); err != nil {
+			t.Error(err)
+		}
+	})
+	wantCode(t, fr.err, codes.Unavailable, "model runner failed")
+	assertStored(t, d.cl, fr.id, "FAILED", 1)
+	c.assertRunnerIdle(t) // nothing generates until the next request starts a runner
+	assertServes(t, d.cl)
+}
+
+func TestUnknownModelIsNotFoundAndNothingRuns(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+	_, err := d.cl.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: "no-such-model:7b"}, nil)
+	wantCode(t, err, codes.NotFound, "pull")
+	if n := c.bridgeProcesses(t); n > 4 {
+		t.Errorf("%d exec bridges open after a refused model", n)
+	}
+	bs, _, err := d.cl.ListBenchmarks(context.Background(), client.ListOptions{})
+	if err != nil || len(bs) != 1 || bs[0].State != "FAILED" || len(bs[0].Trials) != 0 {
+		t.Errorf("history after an unknown model: %v %+v", err, bs)
+	}
+	assertServes(t, d.cl)
+}
+
+// A model whose GGUF file is cut short: ollama creates it (only the header
+// is read then) but cannot load it.
+func TestModelThatFailsToLoad(t *testing.T) {
+	c := startRig(t, "")
+	d := startDaemon(t, c.name)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "tiny.gguf")
+	docker(t, "", "cp", c.name+":/models/tiny.gguf", good)
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.gguf"), b[:len(b)/5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Modelfile.broken"), []byte("FROM /tmp/broken.gguf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docker(t, "", "cp", filepath.Join(dir, "broken.gguf"), c.name+":/tmp/broken.gguf")
+	docker(t, "", "cp", filepath.Join(dir, "Modelfile.broken"), c.name+":/tmp/Modelfile.broken")
+	c.exec(t, "ollama", "create", "broken", "-f", "/tmp/Modelfile.broken")
+
+	req := quickRun()
+	req.Model = "broken"
+	_, err = d.cl.RunBenchmark(context.Background(), req, nil)
+	wantCode(t, err, codes.FailedPrecondition, "could not load the model")
+	if strings.Contains(err.Error(), "see benchd's log") {
+		t.Errorf("a model ollama cannot load is not benchd's internal error: %v", err)
+	}
+	assertServes(t, d.cl)
+}
