@@ -24,17 +24,23 @@ import (
 //   - ollama closes the connection → the reading cat ends → kill 0 → the exec
 //     ends even though stdin is still open.
 //
-// The background job needs an explicit <&0: non-interactive bash gives
+// Every process reaps its children before it exits: the ollama image runs
+// `ollama serve` as PID 1, which never reaps, so an orphan would stay a
+// zombie for the container's lifetime. bash runs a trap only after its
+// foreground child has exited, so each shell first collects the cat that
+// kill 0 also hit, then exits (the outer one after `wait` for the writer).
+// The background writer needs an explicit <&0: non-interactive bash gives
 // background jobs /dev/null as stdin. The port arrives as $1 and must be a
 // number, so no caller text is ever parsed by the shell. Connection errors
 // reach stderr (and the daemon's error message) before 2 is silenced.
 const bridgeScript = `case "$1" in ''|*[!0-9]*) echo "bad port" >&2; exit 2;; esac
 exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 exec 2>/dev/null
-trap "exit 0" TERM
-{ cat >&3; kill 0; } <&0 &
+trap 'wait; exit 0' TERM
+{ trap 'exit 0' TERM; cat >&3; kill 0; } <&0 &
 cat <&3
-kill 0`
+kill 0
+wait`
 
 // BridgeArgv is the fixed command each bridged connection execs.
 func BridgeArgv(port int) []string {

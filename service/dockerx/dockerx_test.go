@@ -3,7 +3,11 @@ package dockerx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +140,103 @@ func TestMissingCommandIsRecognised(t *testing.T) {
 	if !errors.Is(err, dockerx.ErrCommandNotFound) {
 		t.Fatalf("got %v, want ErrCommandNotFound", err)
 	}
+}
+
+// zombies counts defunct processes in the container (read with bash
+// builtins; the image has no ps).
+func zombies(t *testing.T, c *dockerx.Client) int {
+	t.Helper()
+	out, err := c.Exec(context.Background(), []string{"bash", "-c",
+		`n=0; for p in /proc/[0-9]*/stat; do read -r s < "$p" 2>/dev/null || continue; s=${s##*) }; [ "${s%% *}" = Z ] && n=$((n+1)); done; echo $n`}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("zombie count %q: %v", out, err)
+	}
+	return n
+}
+
+func TestBridgesLeaveNoZombies(t *testing.T) {
+	testrig.Ollama(t) // builds the rig image
+	// A container of its own: other tests' bridges in the shared one would
+	// blur both counts.
+	name := fmt.Sprintf("benchd-test-zombies-%d", os.Getpid())
+	testrig.Docker(t, "run", "-d", "--name", name, "--network", "none", "benchd-test/ollama:0.9.6", "ollama", "serve")
+	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", name) })
+	c, err := dockerx.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	get := func(closeHdr string) (net.Conn, error) {
+		conn, err := c.DialBridge(context.Background(), 11434)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.WriteString(conn, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n"+closeHdr+"\r\n")
+		return conn, err
+	}
+	// Wait (bounded) for ollama serve to listen.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := get("Connection: close\r\n")
+		if err == nil {
+			_, err = io.ReadAll(conn)
+			conn.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ollama in %s not answering: %v", name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := zombies(t, c)
+	for i := range 10 {
+		if i%2 == 0 {
+			// ollama closes: the bridge must end by itself.
+			conn, err := get("Connection: close\r\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadAll(conn); err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+		} else {
+			// benchd closes mid-exchange: a request sent, the answer not read.
+			conn, err := get("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+		}
+	}
+	// The bridges end asynchronously after Close; wait (bounded) until none
+	// is left, then count what they left behind.
+	deadline = time.Now().Add(10 * time.Second)
+	for bridgesRunning(t, c) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := bridgesRunning(t, c); n > 0 {
+		t.Fatalf("%d bridge processes still running 10s after Close", n)
+	}
+	if after := zombies(t, c); after != before {
+		t.Errorf("10 bridges left %d zombie processes (before %d, after %d)", after-before, before, after)
+	}
+}
+
+// bridgesRunning counts live bridge shells in the container.
+func bridgesRunning(t *testing.T, c *dockerx.Client) int {
+	t.Helper()
+	out, err := c.Exec(context.Background(), []string{"bash", "-c",
+		`n=0; for p in /proc/[0-9]*; do mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue; [ "${a[3]}" = benchd-bridge ] && n=$((n+1)); done; echo $n`}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
 }
