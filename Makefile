@@ -43,7 +43,10 @@ rig:
 
 # Everything CI runs. Tests that need Docker fail (not skip) under CI=true.
 test: lint check-generated rig
-	$(GO) test -count=1 -timeout 45m ./...
+	# -p 1: the integration packages share one ollama container, and cold
+	# trials need the model to themselves; in parallel they unload each
+	# other's model.
+	$(GO) test -count=1 -p 1 -timeout 60m ./...
 	$(GO) test -count=1 -race -timeout 20m ./service/vram/... ./service/stats/... ./service/unixsock/... ./client/...
 
 # benchd side by side with the seed's ssh + docker exec path on the real

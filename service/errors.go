@@ -52,6 +52,8 @@ func toStatus(err error) error {
 		code, hint = codes.FailedPrecondition, "the VRAM tool is not installed in the ollama container; choose another benchd --vram-source (sysfs needs no tool)"
 	case errors.Is(err, ollama.ErrModelNotFound):
 		code, hint = codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec ollama ollama pull MODEL`"
+	case errors.Is(err, ollama.ErrModelInUse):
+		code, hint = codes.FailedPrecondition, "run cold benchmarks while nothing else uses ollama, or drop cold"
 	case errors.Is(err, ollama.ErrModelLoad):
 		code, hint = codes.FailedPrecondition, "ollama could not load the model (corrupt or unsupported file, or too little memory); check it with `ollama run MODEL` in the container and re-create or re-pull it"
 	case errors.Is(err, ollama.ErrRunnerFailed):

@@ -27,6 +27,9 @@ var (
 	// ErrIncomplete: the connection ended before ollama's final response,
 	// as when ollama or its container stops mid-generation.
 	ErrIncomplete = errors.New("ollama closed the connection before the final response")
+	// ErrModelInUse: the model cannot be unloaded because another client
+	// of ollama keeps loading it.
+	ErrModelInUse = errors.New("model in use by another ollama client")
 	// ErrModelLoad: ollama could not load the model (a corrupt or
 	// unsupported file, or not enough memory for it).
 	ErrModelLoad = errors.New("ollama could not load the model")
@@ -337,6 +340,10 @@ func (c *Client) Loaded(ctx context.Context, model string) (bool, error) {
 	return false, nil
 }
 
+// unloadTimeout bounds how long a cold trial waits for the model to leave
+// memory.
+const unloadTimeout = 30 * time.Second
+
 // unloadPoll is how often /api/ps is asked whether an unload has finished.
 const unloadPoll = 50 * time.Millisecond
 
@@ -344,9 +351,20 @@ const unloadPoll = 50 * time.Millisecond
 // waits until /api/ps no longer lists it, so a cold trial really loads.
 func (c *Client) Unload(ctx context.Context, model string) error {
 	zero := api.Duration{Duration: 0}
-	if err := c.api.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero}, func(api.GenerateResponse) error { return nil }); err != nil {
-		return fmt.Errorf("unload %q: %w", model, classify(err))
+	unload := func() error {
+		if err := c.api.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero}, func(api.GenerateResponse) error { return nil }); err != nil {
+			return fmt.Errorf("unload %q: %w", model, classify(err))
+		}
+		return nil
 	}
+	if err := unload(); err != nil {
+		return err
+	}
+	// Another client of the same ollama may load the model again at any
+	// moment; ask again now and then, and give up with a clear error
+	// rather than wait for the benchmark's whole timeout.
+	deadline := time.Now().Add(unloadTimeout)
+	asked := time.Now()
 	t := time.NewTicker(unloadPoll)
 	defer t.Stop()
 	for {
@@ -356,6 +374,16 @@ func (c *Client) Unload(ctx context.Context, model string) error {
 		}
 		if !loaded {
 			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("unload %q: still loaded %s after keep_alive 0; another client keeps using it, and cold trials need the model to themselves: %w",
+				model, unloadTimeout, ErrModelInUse)
+		}
+		if time.Since(asked) >= time.Second {
+			if err := unload(); err != nil {
+				return err
+			}
+			asked = time.Now()
 		}
 		select {
 		case <-ctx.Done():
