@@ -19,7 +19,7 @@ import (
 
 	"github.com/benchd/benchd/certs"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/tlsconfig"
+	"github.com/benchd/benchd/internal/tlsconfig"
 )
 
 // pkiFiles makes a CA, a server certificate and a client certificate.

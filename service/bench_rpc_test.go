@@ -28,11 +28,11 @@ import (
 	"github.com/benchd/benchd/internal/testrig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/peercred"
-	"github.com/benchd/benchd/service/store"
-	"github.com/benchd/benchd/service/unixsock"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // rpcServer starts the daemon's gRPC stack on a unix socket in a temp dir,
@@ -46,7 +46,7 @@ func rpcServer(b *testing.B) string {
 	b.Cleanup(func() { devnull.Close() })
 	log := slog.New(slog.NewTextHandler(devnull, nil))
 	reader := &vram.Sysfs{Root: testrig.SysfsFixture()}
-	runner := bench.NewRunner(bench.Config{VRAM: reader, Log: log})
+	runner := runner.NewRunner(runner.Config{VRAM: reader, Log: log})
 	st, err := store.Open(filepath.Join(b.TempDir(), "history.db"))
 	if err != nil {
 		b.Fatal(err)

@@ -5,13 +5,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // Resolve fills a validated request's unset fields with the defaults.
-func Resolve(req *benchdv1.RunBenchmarkRequest) bench.Settings {
-	s := bench.Settings{
+func Resolve(req *benchdv1.RunBenchmarkRequest) runner.Settings {
+	s := runner.Settings{
 		Model:        req.GetModel(),
 		Prompts:      req.GetPrompts(),
 		Repetitions:  DefaultRepetitions,
@@ -22,7 +22,7 @@ func Resolve(req *benchdv1.RunBenchmarkRequest) bench.Settings {
 		VRAMInterval: DefaultVRAMInterval,
 	}
 	if len(s.Prompts) == 0 {
-		s.Prompts = []string{bench.DefaultPrompt}
+		s.Prompts = []string{runner.DefaultPrompt}
 	}
 	if req.Repetitions != nil {
 		s.Repetitions = int(req.GetRepetitions())
@@ -55,7 +55,7 @@ func Resolve(req *benchdv1.RunBenchmarkRequest) bench.Settings {
 	return s
 }
 
-func settingsToProto(s bench.Settings) *benchdv1.RunBenchmarkRequest {
+func settingsToProto(s runner.Settings) *benchdv1.RunBenchmarkRequest {
 	r := &benchdv1.RunBenchmarkRequest{
 		Model:              s.Model,
 		Prompts:            s.Prompts,
@@ -79,7 +79,7 @@ func settingsToProto(s bench.Settings) *benchdv1.RunBenchmarkRequest {
 
 func ptr[T any](v T) *T { return &v }
 
-func eventToProto(ev bench.Event) *benchdv1.BenchmarkEvent {
+func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 	switch {
 	case ev.Started != nil:
 		st := ev.Started
@@ -133,7 +133,7 @@ func eventToProto(ev bench.Event) *benchdv1.BenchmarkEvent {
 }
 
 // TrialToProto converts one trial.
-func TrialToProto(t *bench.Trial) *benchdv1.Trial {
+func TrialToProto(t *runner.Trial) *benchdv1.Trial {
 	out := &benchdv1.Trial{
 		Index:                uint32(t.Index),
 		Warmup:               t.Warmup,
@@ -153,7 +153,7 @@ func TrialToProto(t *bench.Trial) *benchdv1.Trial {
 		ModelLoadedAtStart:   t.LoadedAtStart,
 		PromptPrefix:         t.PromptPrefix,
 	}
-	for _, i := range bench.SortedPeaks(t.PeakVRAM) {
+	for _, i := range runner.SortedPeaks(t.PeakVRAM) {
 		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})
 	}
 	return out
@@ -182,7 +182,7 @@ func gpusToProto(gpus []vram.GPU) []*benchdv1.GPU {
 }
 
 // vramTimeline converts a trial's samples for the stored timeline.
-func vramTimeline(t *bench.Trial) []*benchdv1.VRAMSample {
+func vramTimeline(t *runner.Trial) []*benchdv1.VRAMSample {
 	out := make([]*benchdv1.VRAMSample, 0, len(t.VRAM))
 	for _, smp := range t.VRAM {
 		v := &benchdv1.VRAMSample{SampledAt: timestamppb.New(smp.At), TrialIndex: uint32(t.Index)}

@@ -34,13 +34,13 @@ import (
 	"github.com/benchd/benchd/internal/testrig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/dockerx"
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/peercred"
-	"github.com/benchd/benchd/service/store"
-	"github.com/benchd/benchd/service/unixsock"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // stack is a running in-process benchd.
@@ -103,7 +103,7 @@ func newStackWith(t *testing.T, container string, so service.ServerOptions) *sta
 	t.Cleanup(oc.Close)
 	log := slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil))
 	reader := &vram.Sysfs{Root: filepath.Join(testrig.RepoRoot(), "testdata", "sysfs")}
-	runner := bench.NewRunner(bench.Config{Ollama: oc, Container: dc, VRAM: reader, Log: log})
+	runner := runner.NewRunner(runner.Config{Ollama: oc, Container: dc, VRAM: reader, Log: log})
 	st.store, err = store.Open(filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,11 +8,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/dockerx"
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/stats"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/stats"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 type statsSummary = stats.Summary
@@ -27,7 +27,7 @@ func toStatus(err error) error {
 		// Already a status (e.g. the stream's Send failed).
 		return err
 	}
-	if b, ok := bench.IsBusy(err); ok {
+	if b, ok := runner.IsBusy(err); ok {
 		return status.Errorf(codes.ResourceExhausted,
 			"benchmark %s of model %q is running; one benchmark runs at a time: wait for it to finish and retry", b.ID, b.Model)
 	}

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/internal/store"
 )
 
 // WatchBenchmark follows a running benchmark, or replays a stored one.

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/store"
 )
 
 // recorder keeps each run's record up to date in the store. It runs in the
@@ -29,9 +29,9 @@ func newRecorder(st *store.Store, log *slog.Logger) *recorder {
 	return &recorder{store: st, log: log, recs: map[string]*benchdv1.Benchmark{}}
 }
 
-var _ bench.Observer = (*recorder)(nil)
+var _ runner.Observer = (*recorder)(nil)
 
-func (r *recorder) record(run *bench.Run) *benchdv1.Benchmark {
+func (r *recorder) record(run *runner.Run) *benchdv1.Benchmark {
 	rec, ok := r.recs[run.ID]
 	if !ok {
 		now := timestamppb.Now()
@@ -48,7 +48,7 @@ func (r *recorder) record(run *bench.Run) *benchdv1.Benchmark {
 }
 
 // Event applies one event to the run's record and writes it.
-func (r *recorder) Event(run *bench.Run, ev bench.Event) {
+func (r *recorder) Event(run *runner.Run, ev runner.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.record(run)
@@ -67,7 +67,7 @@ func (r *recorder) Event(run *bench.Run, ev bench.Event) {
 }
 
 // End records the run's outcome and forgets it.
-func (r *recorder) End(run *bench.Run, err error) {
+func (r *recorder) End(run *runner.Run, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.record(run)

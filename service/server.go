@@ -26,11 +26,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/peercred"
-	"github.com/benchd/benchd/service/store"
-	"github.com/benchd/benchd/service/tlsconfig"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/tlsconfig"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // Request defaults; the bounds live in the proto.
@@ -56,7 +56,7 @@ const (
 type Server struct {
 	benchdv1.UnimplementedBenchmarkServiceServer
 
-	runner *bench.Runner
+	runner *runner.Runner
 	store  *store.Store
 	rec    *recorder
 	vram   vram.Reader // nil: --vram-source none
@@ -66,7 +66,7 @@ type Server struct {
 var _ benchdv1.BenchmarkServiceServer = (*Server)(nil)
 
 // New returns the service. reader may be nil when VRAM sampling is off.
-func New(runner *bench.Runner, st *store.Store, reader vram.Reader, log *slog.Logger) *Server {
+func New(runner *runner.Runner, st *store.Store, reader vram.Reader, log *slog.Logger) *Server {
 	return &Server{runner: runner, store: st, rec: newRecorder(st, log), vram: reader, log: log}
 }
 
@@ -146,7 +146,7 @@ var (
 // follow sends a run's events — those so far, then live ones — until the
 // run ends (returning its outcome) or the caller leaves (cancelling the run
 // only if asked to).
-func follow(ctx context.Context, run *bench.Run, cancelOnLeave bool, send func(*benchdv1.BenchmarkEvent) error) error {
+func follow(ctx context.Context, run *runner.Run, cancelOnLeave bool, send func(*benchdv1.BenchmarkEvent) error) error {
 	replay, sub := run.Subscribe()
 	defer sub.Close()
 	for _, ev := range replay {
@@ -161,7 +161,7 @@ func follow(ctx context.Context, run *bench.Run, cancelOnLeave bool, send func(*
 				if sub.Lagged() {
 					return status.Errorf(codes.ResourceExhausted,
 						"this stream fell %d events behind and was cut off; benchmark %s continues: re-attach with WatchBenchmark",
-						bench.SubscriberBuffer, run.ID)
+						runner.SubscriberBuffer, run.ID)
 				}
 				<-run.Done()
 				return toStatus(run.Err())
@@ -175,7 +175,7 @@ func follow(ctx context.Context, run *bench.Run, cancelOnLeave bool, send func(*
 	}
 }
 
-func leave(ctx context.Context, run *bench.Run, cancelOnLeave bool, err error) error {
+func leave(ctx context.Context, run *runner.Run, cancelOnLeave bool, err error) error {
 	if cancelOnLeave {
 		run.Cancel(errClientLeft)
 	}

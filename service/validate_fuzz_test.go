@@ -37,9 +37,9 @@ import (
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/store"
 )
 
 // recordingOllama is a test double for ollama (see the file comment).
@@ -101,7 +101,7 @@ func newValidationRig(tb testing.TB) *validationRig {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o := &recordingOllama{}
-	runner := bench.NewRunner(bench.Config{Ollama: o, Log: log})
+	runner := runner.NewRunner(runner.Config{Ollama: o, Log: log})
 	gs, err := service.NewGRPCServer(service.New(runner, st, nil, log), health.NewServer(), log, service.ServerOptions{})
 	if err != nil {
 		tb.Fatal(err)

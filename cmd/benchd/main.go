@@ -25,14 +25,14 @@ import (
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/dockerx"
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/peercred"
-	"github.com/benchd/benchd/service/store"
-	"github.com/benchd/benchd/service/tlsconfig"
-	"github.com/benchd/benchd/service/unixsock"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/tlsconfig"
+	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 type config struct {
@@ -125,7 +125,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 
 	var (
 		oc        *ollama.Client
-		container bench.Container
+		container runner.Container
 	)
 	switch {
 	case c.ollama == "docker-exec":
@@ -155,7 +155,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	runner := bench.NewRunner(bench.Config{Ollama: oc, Container: container, VRAM: reader, Log: log, Machine: machineInfo()})
+	runner := runner.NewRunner(runner.Config{Ollama: oc, Container: container, VRAM: reader, Log: log, Machine: machineInfo()})
 	svc := service.New(runner, st, reader, log)
 	hs := health.NewServer()
 	allowed := append([]uint32{uint32(os.Getuid())}, c.allowUIDs...)
@@ -245,8 +245,8 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 var errShuttingDown = fmt.Errorf("benchd is shutting down (SIGTERM): %w", context.Canceled)
 
 // machineInfo describes this host for each benchmark's record.
-func machineInfo() bench.Machine {
-	m := bench.Machine{BenchdVersion: "(devel)"}
+func machineInfo() runner.Machine {
+	m := runner.Machine{BenchdVersion: "(devel)"}
 	m.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/benchd/benchd/certs"
-	"github.com/benchd/benchd/service/tlsconfig"
+	"github.com/benchd/benchd/internal/tlsconfig"
 )
 
 // tlsHandshakeTimeout bounds a TCP connection's TLS handshake.

@@ -11,13 +11,13 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 FUZZTIME=${FUZZTIME:-10m}
 targets=(
-	"./service/ollama FuzzOllamaResponses"
+	"./internal/ollama FuzzOllamaResponses"
 	"./service FuzzRunBenchmarkRequest"
-	"./service/vram FuzzParseRocmSMI"
-	"./service/vram FuzzParseAMDSMI"
-	"./service/vram FuzzParseNvidiaSMI"
-	"./service/vram FuzzSysfsAttributes"
-	"./service/ollama FuzzParseVerbose"
+	"./internal/vram FuzzParseRocmSMI"
+	"./internal/vram FuzzParseAMDSMI"
+	"./internal/vram FuzzParseNvidiaSMI"
+	"./internal/vram FuzzSysfsAttributes"
+	"./internal/ollama FuzzParseVerbose"
 )
 rc=0
 for t in "${targets[@]}"; do

@@ -23,7 +23,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/stats"
+	"github.com/benchd/benchd/internal/stats"
 )
 
 // ChartFormat is an image format of Chart.

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/stats"
+	"github.com/benchd/benchd/internal/stats"
 )
 
 // DefaultAlpha is the significance level of Compare: a difference with a

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/stats"
+	"github.com/benchd/benchd/internal/stats"
 )
 
 func u32(v uint32) *uint32 { return &v }

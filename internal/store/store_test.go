@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service/store"
+	"github.com/benchd/benchd/internal/store"
 )
 
 // writerEnv makes the test binary a store writer instead of running tests

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/benchd/benchd/internal/testrig"
-	"github.com/benchd/benchd/service/dockerx"
+	"github.com/benchd/benchd/internal/dockerx"
 )
 
 func newClient(t *testing.T) *dockerx.Client {

@@ -1,8 +1,8 @@
-// Package bench runs one benchmark: warm-up and measured trials of a model,
+// Package runner runs one benchmark: warm-up and measured trials of a model,
 // VRAM sampled during each trial, statistics over the measured ones. It
 // admits one benchmark at a time, because two would share the GPU and spoil
 // each other's numbers.
-package bench
+package runner
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/stats"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/stats"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // DefaultPrompt is used when a request names none.

@@ -1,4 +1,4 @@
-package bench_test
+package runner_test
 
 // Unit tests of the runner's goroutine hygiene: every run, sampler and
 // subscription goroutine ends (goleak checks the whole package at exit),
@@ -20,9 +20,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/benchd/benchd/service/bench"
-	"github.com/benchd/benchd/service/ollama"
-	"github.com/benchd/benchd/service/vram"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -81,26 +81,26 @@ type recordingObserver struct {
 }
 
 func newObserver() *recordingObserver { return &recordingObserver{end: make(chan struct{})} }
-func (o *recordingObserver) Event(*bench.Run, bench.Event) {
+func (o *recordingObserver) Event(*runner.Run, runner.Event) {
 	o.mu.Lock()
 	o.events++
 	o.mu.Unlock()
 }
-func (o *recordingObserver) End(_ *bench.Run, err error) {
+func (o *recordingObserver) End(_ *runner.Run, err error) {
 	o.mu.Lock()
 	o.ended = err
 	o.mu.Unlock()
 	close(o.end)
 }
 
-func settings(reps int) bench.Settings {
-	return bench.Settings{Model: "tiny", Prompts: []string{"hi"}, Repetitions: reps, Warmup: 1, MaxTokens: 8,
+func settings(reps int) runner.Settings {
+	return runner.Settings{Model: "tiny", Prompts: []string{"hi"}, Repetitions: reps, Warmup: 1, MaxTokens: 8,
 		Timeout: time.Minute, VRAMInterval: 10 * time.Millisecond}
 }
 
-func newRunner(o bench.Ollama) (*bench.Runner, *constVRAM) {
+func newRunner(o runner.Ollama) (*runner.Runner, *constVRAM) {
 	v := &constVRAM{}
-	return bench.NewRunner(bench.Config{Ollama: o, VRAM: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), v
+	return runner.NewRunner(runner.Config{Ollama: o, VRAM: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), v
 }
 
 func TestRunCompletesAndEveryGoroutineEnds(t *testing.T) {
@@ -174,7 +174,7 @@ func TestOneRunAtATimeAndShutdownRefusesNew(t *testing.T) {
 	<-f.started
 	if _, err := r.Start(settings(1), nil); err == nil {
 		t.Fatal("a second run started beside the first")
-	} else if b, ok := bench.IsBusy(err); !ok || b.ID != run.ID {
+	} else if b, ok := runner.IsBusy(err); !ok || b.ID != run.ID {
 		t.Fatalf("second run: %v, want BusyError naming %s", err, run.ID)
 	}
 	r.Shutdown(fmt.Errorf("shutting down: %w", context.Canceled))
@@ -210,8 +210,8 @@ func TestSubscriberThatNeverReadsDoesNotBlockTheRun(t *testing.T) {
 	if stalled.Lagged() || trials != 110 {
 		t.Fatalf("stalled subscriber: lagged %v, %d trials read afterwards; want all 110", stalled.Lagged(), trials)
 	}
-	if 110+2 > bench.SubscriberBuffer {
-		t.Fatalf("the largest run (110 trials) no longer fits SubscriberBuffer %d", bench.SubscriberBuffer)
+	if 110+2 > runner.SubscriberBuffer {
+		t.Fatalf("the largest run (110 trials) no longer fits SubscriberBuffer %d", runner.SubscriberBuffer)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/benchd/benchd/certs"
-	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/internal/peercred"
 )
 
 // ExpiryWarning is how close to its end a server certificate makes Server

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/benchd/benchd/certs"
-	"github.com/benchd/benchd/service/peercred"
+	"github.com/benchd/benchd/internal/peercred"
 )
 
 type files struct{ dir string }
