@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/benchd/benchd/client"
-	"github.com/benchd/benchd/internal/testrig"
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/testrig"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // ---- /proc ----

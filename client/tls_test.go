@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/benchd/benchd/certs"
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/tlsconfig"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // pkiFiles makes a CA, a server certificate and a client certificate.

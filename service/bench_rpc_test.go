@@ -25,14 +25,14 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/benchd/benchd/client"
-	"github.com/benchd/benchd/internal/testrig"
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/testrig"
 	"github.com/benchd/benchd/internal/unixsock"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
 )
 
 // rpcServer starts the daemon's gRPC stack on a unix socket in a temp dir,

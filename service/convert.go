@@ -4,9 +4,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // Resolve fills a validated request's unset fields with the defaults.

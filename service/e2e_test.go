@@ -31,16 +31,16 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/client"
-	"github.com/benchd/benchd/internal/testrig"
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/testrig"
 	"github.com/benchd/benchd/internal/unixsock"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
 )
 
 // stack is a running in-process benchd.

@@ -8,9 +8,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
 )

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/store"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // WatchBenchmark follows a running benchmark, or replays a stored one.

@@ -9,9 +9,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/store"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // recorder keeps each run's record up to date in the store. It runs in the

@@ -25,12 +25,12 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/store"
 	"github.com/benchd/benchd/internal/tlsconfig"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // Request defaults; the bounds live in the proto.

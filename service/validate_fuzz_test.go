@@ -35,11 +35,11 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/store"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/internal/runner"
-	"github.com/benchd/benchd/internal/ollama"
-	"github.com/benchd/benchd/internal/store"
 )
 
 // recordingOllama is a test double for ollama (see the file comment).

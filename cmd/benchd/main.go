@@ -23,16 +23,16 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/store"
 	"github.com/benchd/benchd/internal/tlsconfig"
 	"github.com/benchd/benchd/internal/unixsock"
 	"github.com/benchd/benchd/internal/vram"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/service"
 )
 
 type config struct {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchd/benchd/internal/testrig"
 	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 func newClient(t *testing.T) *dockerx.Client {

@@ -22,8 +22,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/stats"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // ChartFormat is an image format of Chart.

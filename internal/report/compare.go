@@ -9,8 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/stats"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // DefaultAlpha is the significance level of Compare: a difference with a

@@ -14,8 +14,8 @@ import (
 	"golang.org/x/perf/benchfmt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/stats"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 func u32(v uint32) *uint32 { return &v }

@@ -20,8 +20,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/vram"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/internal/store"
+	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
 // writerEnv makes the test binary a store writer instead of running tests
