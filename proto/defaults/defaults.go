@@ -1,0 +1,40 @@
+// Package defaults holds what benchd assumes when a request leaves a field
+// unset, and the connection settings both ends must agree on. The daemon
+// applies these values, the client documents them and benchctl prints them
+// in its help, all from here: a default changed here changes everywhere.
+package defaults
+
+import "time"
+
+// RunBenchmark request defaults; the bounds live in the proto as
+// protovalidate rules.
+const (
+	Repetitions  = 3
+	Warmup       = 1
+	MaxTokens    = 128
+	Seed         = 42
+	Temperature  = 0.0
+	Timeout      = 10 * time.Minute
+	VRAMInterval = 250 * time.Millisecond
+	// Prompt is used when a request names none.
+	Prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+)
+
+// ListPageSize is the page size of ListBenchmarks when the request sets none.
+const ListPageSize = 50
+
+// WatchVRAMInterval is WatchVRAM's interval when the request sets none.
+const WatchVRAMInterval = time.Second
+
+// Socket is the daemon's unix socket when it runs as the system service.
+const Socket = "/run/benchd/benchd.sock"
+
+// Keepalive: the client pings an idle connection every KeepaliveTime so a
+// dead SSH forward is noticed within KeepaliveTime+KeepaliveTimeout; the
+// server admits pings as often as KeepaliveMinTime, or it would close the
+// connection with ENHANCE_YOUR_CALM.
+const (
+	KeepaliveTime    = 30 * time.Second
+	KeepaliveTimeout = 10 * time.Second
+	KeepaliveMinTime = 10 * time.Second
+)
