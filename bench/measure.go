@@ -20,10 +20,10 @@ import (
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
-	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/testrig"
 	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // ---- /proc ----
@@ -362,7 +362,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialResult, error) {
 	res := &trialResult{}
-	prompt := runner.DefaultPrompt
+	prompt := defaults.Prompt
 	seed := func() error {
 		var out, errb bytes.Buffer
 		cmd := r.sysfs.sshd.SSH(r.seedKey, seedUser, nil, nil,

@@ -15,28 +15,17 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
 	"github.com/benchd/benchd/client"
-	"github.com/benchd/benchd/internal/peercred"
-	"github.com/benchd/benchd/internal/runner"
-	"github.com/benchd/benchd/internal/store"
+	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/testrig"
-	"github.com/benchd/benchd/internal/unixsock"
-	"github.com/benchd/benchd/internal/vram"
-	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service"
 )
 
-// rpcServer starts the daemon's gRPC stack on a unix socket in a temp dir,
-// as cmd/benchd wires it for --vram-source sysfs, and returns the socket.
+// rpcServer starts benchd in this process, wired as cmd/benchd wires it
+// for --vram-source sysfs, and returns its socket.
 func rpcServer(b *testing.B) string {
 	b.Helper()
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
@@ -44,32 +33,12 @@ func rpcServer(b *testing.B) string {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { devnull.Close() })
-	log := slog.New(slog.NewTextHandler(devnull, nil))
-	reader := &vram.Sysfs{Root: testrig.SysfsFixture()}
-	runner := runner.NewRunner(runner.Config{VRAM: reader, Log: log})
-	st, err := store.Open(filepath.Join(b.TempDir(), "history.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	hs := health.NewServer()
-	hs.SetServingStatus(benchdv1.BenchmarkService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	gs, err := service.NewGRPCServer(service.New(runner, st, reader, log), hs, log, service.ServerOptions{
-		Policy: peercred.NewPolicy(uint32(os.Getuid())),
-		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
+	return startDaemon(b, daemon.Config{
+		Ollama:     "http://127.0.0.1:1", // never dialled: these benchmarks run no model
+		VRAMSource: "sysfs",
+		SysfsRoot:  testrig.SysfsFixture(),
+		Log:        slog.New(slog.NewTextHandler(devnull, nil)),
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sock := filepath.Join(b.TempDir(), "benchd.sock")
-	l, err := unixsock.Listen(context.Background(), sock, 0o750, 0o660)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go gs.Serve(l)
-	b.Cleanup(gs.Stop)
-	b.Cleanup(func() { runner.Shutdown(context.Canceled) })
-	return sock
 }
 
 func rpcClient(b *testing.B, sock string) *client.Client {

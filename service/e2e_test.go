@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,29 +23,21 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/client"
-	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/peercred"
-	"github.com/benchd/benchd/internal/runner"
-	"github.com/benchd/benchd/internal/store"
 	"github.com/benchd/benchd/internal/testrig"
-	"github.com/benchd/benchd/internal/unixsock"
-	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-	"github.com/benchd/benchd/service"
 )
 
 // stack is a running in-process benchd.
 type stack struct {
 	client *client.Client
-	store  *store.Store
 	// dials counts bridge connections opened to ollama.
 	dials atomic.Int64
 	// wire holds every byte ollama sent, in order.
@@ -78,50 +69,29 @@ func (c recordingConn) Read(p []byte) (int, error) {
 }
 
 func newStack(t *testing.T, container string) *stack {
-	return newStackWith(t, container, service.ServerOptions{
-		Policy: peercred.NewPolicy(uint32(os.Getuid())),
-		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
-	})
+	return newStackWith(t, container)
 }
 
-func newStackWith(t *testing.T, container string, so service.ServerOptions) *stack {
+func newStackWith(t *testing.T, container string, opts ...daemon.Option) *stack {
 	t.Helper()
 	st := &stack{}
-	dc, err := dockerx.New(container)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	oc := ollama.New(&url.URL{Scheme: "http", Host: "127.0.0.1:11434"}, func(ctx context.Context) (net.Conn, error) {
-		st.dials.Add(1)
-		conn, err := dc.DialBridge(ctx, 11434)
-		if err != nil {
-			return nil, err
+	record := daemon.WithOllamaDialer(func(dial ollama.Dialer) ollama.Dialer {
+		return func(ctx context.Context) (net.Conn, error) {
+			st.dials.Add(1)
+			conn, err := dial(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return recordingConn{Conn: conn, s: st}, nil
 		}
-		return recordingConn{Conn: conn, s: st}, nil
 	})
-	t.Cleanup(oc.Close)
-	log := slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil))
-	reader := &vram.Sysfs{Root: filepath.Join(testrig.RepoRoot(), "testdata", "sysfs")}
-	runner := runner.NewRunner(runner.Config{Ollama: oc, Container: dc, VRAM: reader, Log: log})
-	st.store, err = store.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.store.Close() })
-	gs, err := service.NewGRPCServer(service.New(runner, st.store, reader, log), health.NewServer(), log, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "benchd.sock")
-	l, err := unixsock.Listen(context.Background(), sock, 0o750, 0o660)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(l)
-	t.Cleanup(gs.Stop)
-	// Runs outlive calls: end them before the store closes.
-	t.Cleanup(func() { runner.Shutdown(context.Canceled) })
+	sock := startDaemon(t, daemon.Config{
+		Container:  container,
+		VRAMSource: "sysfs",
+		SysfsRoot:  testrig.SysfsFixture(),
+		Log:        slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil)),
+	}, append([]daemon.Option{record}, opts...)...)
+	var err error
 	st.client, err = client.New(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -569,10 +539,7 @@ func durpb(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
 func TestCallerUIDNotAllowedIsPermissionDenied(t *testing.T) {
 	testrig.RequireDocker(t)
 	other := uint32(os.Getuid()) + 4242
-	st := newStackWith(t, "ollama", service.ServerOptions{
-		Policy: peercred.NewPolicy(other),
-		Extra:  []grpc.ServerOption{grpc.Creds(peercred.Credentials())},
-	})
+	st := newStackWith(t, "ollama", daemon.WithPolicy(peercred.NewPolicy(other)))
 	_, err := st.client.SampleVRAM(context.Background())
 	if status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("SampleVRAM from a uid not allowed: %v, want PermissionDenied", err)

@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,14 +29,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/ollama"
-	"github.com/benchd/benchd/internal/runner"
-	"github.com/benchd/benchd/internal/store"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/service"
 )
@@ -95,32 +91,19 @@ func newValidationRig(tb testing.TB) *validationRig {
 			tb.Cleanup(func() { os.RemoveAll(d) })
 		}
 	}
-	st, err := store.Open(filepath.Join(dir, "history.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o := &recordingOllama{}
-	runner := runner.NewRunner(runner.Config{Ollama: o, Log: log})
-	gs, err := service.NewGRPCServer(service.New(runner, st, nil, log), health.NewServer(), log, service.ServerOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l := bufconn.Listen(1 << 20)
-	go gs.Serve(l)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
+	sock := startDaemon(tb, daemon.Config{
+		Store:      filepath.Join(dir, "history.db"),
+		VRAMSource: "none",
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, daemon.WithOllama(o))
+	conn, err := grpc.NewClient("unix:"+sock,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		conn.Close()
-		gs.Stop()
-		runner.Shutdown(context.Canceled)
-		st.Close()
-	})
+	tb.Cleanup(func() { conn.Close() })
 	return &validationRig{raw: benchdv1.NewBenchmarkServiceClient(conn), ollama: o}
 }
 

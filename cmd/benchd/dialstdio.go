@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // dialStdio bridges stdin/stdout to the daemon's socket, so an SSH key
@@ -16,7 +18,7 @@ import (
 // `docker system dial-stdio` and buildkit's connhelpers).
 func dialStdio(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("benchd dial-stdio", flag.ContinueOnError)
-	socket := fs.String("socket", "/run/benchd/benchd.sock", "benchd's unix socket")
+	socket := fs.String("socket", defaults.Socket, "benchd's unix socket")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -63,17 +63,6 @@ func New(container string) (*Client, error) {
 // Close releases the client's idle connections.
 func (c *Client) Close() error { return c.api.Close() }
 
-// Container is the name of the container this client is bound to.
-func (c *Client) Container() string { return c.container }
-
-// Ping checks that the engine answers.
-func (c *Client) Ping(ctx context.Context) error {
-	if _, err := c.api.Ping(ctx, client.PingOptions{}); err != nil {
-		return c.wrap("ping docker engine", err)
-	}
-	return nil
-}
-
 // CheckContainer returns nil when the container exists and is running.
 func (c *Client) CheckContainer(ctx context.Context) error {
 	res, err := c.api.ContainerInspect(ctx, c.container, client.ContainerInspectOptions{})

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -307,22 +308,14 @@ func classify(err error) error {
 	// runner/llamarunner). Without these a model that fails to load, or a
 	// runner killed mid-trial, reached the client as INTERNAL ("see
 	// benchd's log") although benchd is fine. (Found by internal/faults.)
-	if msg := err.Error(); containsAny(msg, "unable to load model", "error loading model",
-		"llama runner process has terminated", "failed to load model") {
+	msg := err.Error()
+	if slices.ContainsFunc([]string{"unable to load model", "error loading model",
+		"llama runner process has terminated", "failed to load model"}, func(s string) bool { return strings.Contains(msg, s) }) {
 		return fmt.Errorf("%v: %w", err, ErrModelLoad)
 	} else if strings.Contains(msg, "an error was encountered while running the model") {
 		return fmt.Errorf("%v: %w", err, ErrRunnerFailed)
 	}
 	return err
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 // Loaded reports whether ollama has the model in memory (/api/ps).

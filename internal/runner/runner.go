@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -20,9 +19,6 @@ import (
 	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
 )
-
-// DefaultPrompt is used when a request names none.
-const DefaultPrompt = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 // Settings is a request with every default resolved.
 type Settings struct {
@@ -139,9 +135,12 @@ type Summary struct {
 	EvalCount, PromptEvalCount, PeakVRAMUsed stats.Summary
 }
 
-// Observer is told of a run's events synchronously, before subscribers see
-// them, so that a store can make each trial durable before anyone reads it.
+// Observer is told of a run synchronously, in order: Begin before Start
+// returns, each event as it happens (progress included), End once the run
+// has stopped. The history package records and fans out runs through it, so
+// each trial is durable before anyone reads it.
 type Observer interface {
+	Begin(run *Run)
 	Event(run *Run, ev Event)
 	End(run *Run, err error)
 }
@@ -195,7 +194,7 @@ func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
 	ctx, cancel := context.WithCancelCause(r.base)
 	run := &Run{
 		ID: newID(), Model: s.Model, Settings: s,
-		cancel: cancel, done: make(chan struct{}), subs: map[*Subscription]struct{}{},
+		cancel: cancel, done: make(chan struct{}),
 	}
 	r.mu.Lock()
 	if r.active != nil {
@@ -212,6 +211,9 @@ func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
 	r.active = run
 	r.runs.Add(1)
 	r.mu.Unlock()
+	if obs != nil {
+		obs.Begin(run)
+	}
 
 	go func() {
 		defer r.runs.Done()
@@ -244,10 +246,9 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 		fmt.Errorf("benchmark timeout of %s reached: %w", s.Timeout, context.DeadlineExceeded))
 	defer cancel()
 	emit := func(ev Event) {
-		if obs != nil && ev.Progress == nil {
+		if obs != nil {
 			obs.Event(run, ev)
 		}
-		run.broadcast(ev)
 	}
 
 	if r.container != nil {
@@ -337,9 +338,8 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 	return t, nil
 }
 
-// Run is one benchmark in progress. Subscribers get every event; events
-// other than progress are also kept so that a late subscriber (a client
-// re-attaching after a dropped tunnel) sees the run from its start.
+// Run is one benchmark in progress. Its events go to the Observer given to
+// Start; the Run itself is the handle to stop it and learn how it ended.
 type Run struct {
 	ID       string
 	Model    string
@@ -348,10 +348,8 @@ type Run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
-	mu   sync.Mutex
-	log  []Event
-	subs map[*Subscription]struct{}
-	err  error
+	mu  sync.Mutex
+	err error
 }
 
 // Cancel stops the run; cause is what it ends with.
@@ -367,81 +365,10 @@ func (r *Run) Err() error {
 	return r.err
 }
 
-// SubscriberBuffer bounds what a subscriber may fall behind by. A client
-// that stops reading is cut off instead of growing the daemon's memory or
-// slowing the run; it can re-attach with WatchBenchmark.
-const SubscriberBuffer = 256
-
-// Subscription is one consumer of a run's events.
-type Subscription struct {
-	C      <-chan Event
-	c      chan Event
-	run    *Run
-	lagged bool
-}
-
-// Lagged reports whether the subscription was cut off for falling behind.
-func (s *Subscription) Lagged() bool {
-	s.run.mu.Lock()
-	defer s.run.mu.Unlock()
-	return s.lagged
-}
-
-// Close stops delivery to this subscription.
-func (s *Subscription) Close() {
-	s.run.mu.Lock()
-	defer s.run.mu.Unlock()
-	if _, ok := s.run.subs[s]; ok {
-		delete(s.run.subs, s)
-		close(s.c)
-	}
-}
-
-// Subscribe returns the events so far and a subscription for the rest. The
-// subscription's channel is closed when the run ends, or early if the
-// subscriber lags.
-func (r *Run) Subscribe() ([]Event, *Subscription) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := make(chan Event, SubscriberBuffer)
-	sub := &Subscription{C: c, c: c, run: r}
-	select {
-	case <-r.done:
-		close(c)
-	default:
-		r.subs[sub] = struct{}{}
-	}
-	return slices.Clone(r.log), sub
-}
-
-func (r *Run) broadcast(ev Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ev.Progress == nil {
-		r.log = append(r.log, ev)
-	}
-	for sub := range r.subs {
-		select {
-		case sub.c <- ev:
-		default:
-			if ev.Progress != nil {
-				continue // progress is disposable; the trial event follows
-			}
-			sub.lagged = true
-			delete(r.subs, sub)
-			close(sub.c)
-		}
-	}
-}
-
 func (r *Run) finish(err error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.err = err
-	for sub := range r.subs {
-		delete(r.subs, sub)
-		close(sub.c)
-	}
+	r.mu.Unlock()
 	close(r.done)
 }
 

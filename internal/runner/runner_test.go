@@ -80,7 +80,8 @@ type recordingObserver struct {
 	end    chan struct{}
 }
 
-func newObserver() *recordingObserver { return &recordingObserver{end: make(chan struct{})} }
+func newObserver() *recordingObserver          { return &recordingObserver{end: make(chan struct{})} }
+func (o *recordingObserver) Begin(*runner.Run) {}
 func (o *recordingObserver) Event(*runner.Run, runner.Event) {
 	o.mu.Lock()
 	o.events++
@@ -111,18 +112,13 @@ func TestRunCompletesAndEveryGoroutineEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replay, sub := run.Subscribe()
-	defer sub.Close()
-	n := len(replay)
-	for range sub.C {
-		n++
-	}
 	<-run.Done()
 	if run.Err() != nil || v.reads.Load() == 0 {
 		t.Fatalf("run ended with %v after %d VRAM reads", run.Err(), v.reads.Load())
 	}
-	if n < 1+6+1 {
-		t.Errorf("subscriber saw %d events, want started, 6 trials, finished (and progress)", n)
+	<-obs.end
+	if obs.events < 1+6+1 {
+		t.Errorf("observer saw %d events, want started, 6 trials, finished (and progress)", obs.events)
 	}
 }
 
@@ -186,37 +182,8 @@ func TestOneRunAtATimeAndShutdownRefusesNew(t *testing.T) {
 	}
 }
 
-// A subscriber that never reads must not slow the run: the run completes
-// while it sleeps, and it can still read every event afterwards (the
-// buffer holds more events than the largest run has).
-func TestSubscriberThatNeverReadsDoesNotBlockTheRun(t *testing.T) {
-	r, _ := newRunner(&fakeOllama{})
-	defer r.Shutdown(context.Canceled)
-	s := settings(100)
-	s.Warmup = 10
-	run, err := r.Start(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stalled := run.Subscribe()
-	defer stalled.Close()
-	<-run.Done() // completes without the subscriber reading
-	var trials int
-	for ev := range stalled.C {
-		if ev.Trial != nil {
-			trials++
-		}
-	}
-	if stalled.Lagged() || trials != 110 {
-		t.Fatalf("stalled subscriber: lagged %v, %d trials read afterwards; want all 110", stalled.Lagged(), trials)
-	}
-	if 110+2 > runner.SubscriberBuffer {
-		t.Fatalf("the largest run (110 trials) no longer fits SubscriberBuffer %d", runner.SubscriberBuffer)
-	}
-}
-
-// Many runs, cancelled at once or left to finish, with subscribers that
-// leave early: nothing may be left running (goleak at exit).
+// Many runs, cancelled at once or left to finish: nothing may be left
+// running (goleak at exit).
 func TestManyRunsLeaveNoGoroutines(t *testing.T) {
 	r, _ := newRunner(&fakeOllama{})
 	defer r.Shutdown(context.Canceled)
@@ -225,11 +192,9 @@ func TestManyRunsLeaveNoGoroutines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, sub := run.Subscribe()
 		if i%2 == 0 {
 			run.Cancel(context.Canceled)
 		}
-		sub.Close()
 		<-run.Done()
 	}
 }

@@ -15,7 +15,7 @@ import (
 func open(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "h.db")
-	s, err := Open(path)
+	s, err := Open(path, markFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestReopenMarksInterruptedRunsFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s2, err := Open(path)
+	s2, err := Open(path, markFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,3 +109,13 @@ func TestReopenMarksInterruptedRunsFailed(t *testing.T) {
 		t.Errorf("after reopen: %v", got)
 	}
 }
+
+// markFailed stands in for the daemon's history, which decides how a run
+// interrupted by a dead daemon ended; store only has to apply it.
+func markFailed(rec *benchdv1.Benchmark) {
+	rec.State = benchdv1.BenchmarkState_BENCHMARK_STATE_FAILED
+	rec.ErrorCode, rec.ErrorMessage = 14, "interrupted"
+}
+
+// MarkFailed is markFailed for the external test package.
+var MarkFailed = markFailed

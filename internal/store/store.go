@@ -23,7 +23,7 @@ import (
 )
 
 // ErrNotFound: no benchmark has that id.
-var ErrNotFound = errors.New("benchmark not found")
+var ErrNotFound = errors.New("not in benchd's history")
 
 var bucket = []byte("benchmarks")
 
@@ -32,9 +32,11 @@ type Store struct {
 	db *bolt.DB
 }
 
-// Open opens (creating if needed) the store at path. Runs that were RUNNING
-// when the previous daemon died are marked FAILED: nothing will finish them.
-func Open(path string) (*Store, error) {
+// Open opens (creating if needed) the store at path. Records still RUNNING
+// belong to a daemon that died: nothing will finish them, so each is passed
+// to interrupted (which says how it ended) and written back. A nil
+// interrupted leaves them as they are.
+func Open(path string, interrupted func(*benchdv1.Benchmark)) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
@@ -43,7 +45,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db}
-	if err := s.recover(); err != nil {
+	if err := s.recover(interrupted); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func Open(path string) (*Store, error) {
 // Close closes the database file.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) recover() error {
+func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
@@ -65,7 +67,7 @@ func (s *Store) recover() error {
 			if err := proto.Unmarshal(v, rec); err != nil {
 				return fmt.Errorf("decode benchmark %s: %w", k, err)
 			}
-			if rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
+			if interrupted != nil && rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
 				stale = append(stale, rec)
 			}
 			return nil
@@ -74,9 +76,7 @@ func (s *Store) recover() error {
 			return err
 		}
 		for _, rec := range stale {
-			rec.State = benchdv1.BenchmarkState_BENCHMARK_STATE_FAILED
-			rec.ErrorCode = 14 // UNAVAILABLE
-			rec.ErrorMessage = "benchd stopped while this benchmark ran; the trials before that are kept"
+			interrupted(rec)
 			rec.UpdatedAt = timestamppb.Now()
 			if err := put(b, rec); err != nil {
 				return err

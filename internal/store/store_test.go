@@ -46,7 +46,7 @@ func trial(i int) *benchdv1.Trial {
 // fsync'd), until it is killed.
 func writer(spec string) error {
 	path, id, _ := strings.Cut(spec, "|")
-	st, err := store.Open(path)
+	st, err := store.Open(path, store.MarkFailed)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 			t.Fatalf("round %d: writer stopped after %d writes: %s", round, acked[id], stderr.String())
 		}
 
-		st, err := store.Open(path)
+		st, err := store.Open(path, store.MarkFailed)
 		if err != nil {
 			t.Fatalf("round %d: store after SIGKILL: %v", round, err)
 		}
@@ -146,7 +146,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 // TestRecoveryTouchesOnlyRunningRecords: what ended stays as it ended.
 func TestRecoveryTouchesOnlyRunningRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	st, err := store.Open(path)
+	st, err := store.Open(path, store.MarkFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRecoveryTouchesOnlyRunningRecords(t *testing.T) {
 		}
 	}
 	st.Close()
-	if st, err = store.Open(path); err != nil {
+	if st, err = store.Open(path, store.MarkFailed); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
@@ -190,7 +190,7 @@ func TestGarbageFileIsAnErrorNotAPanic(t *testing.T) {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		st, err := store.Open(path)
+		st, err := store.Open(path, store.MarkFailed)
 		if err == nil {
 			st.Close()
 			t.Errorf("%s: opened a garbage file", name)

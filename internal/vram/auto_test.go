@@ -55,7 +55,7 @@ func TestAutoPrefersSysfs(t *testing.T) {
 }
 
 func TestAutoFirstWorkingTool(t *testing.T) {
-	broken := &stubReader{source: SourceRocmSMI, err: ErrPrivilegedRefused}
+	broken := &stubReader{source: SourceRocmSMI, err: errRefused}
 	works := &stubReader{source: SourceAMDSMI, gpus: []GPU{{Index: 0, UsedBytes: 7}}}
 	unused := &stubReader{source: SourceNvidiaSMI, gpus: []GPU{{Index: 9}}}
 	// An empty sysfs tree: Detect is false and sysfs is not tried.
@@ -83,10 +83,10 @@ func TestAutoFirstWorkingTool(t *testing.T) {
 func TestAutoNothingWorks(t *testing.T) {
 	a := Auto(nil, []Reader{
 		&stubReader{source: SourceRocmSMI, err: errors.New("rocm-smi: not found")},
-		&stubReader{source: SourceNvidiaSMI, err: ErrPrivilegedRefused},
+		&stubReader{source: SourceNvidiaSMI, err: errRefused},
 	})
 	_, err := a.Read(context.Background())
-	if !errors.Is(err, ErrNoSource) || !errors.Is(err, ErrPrivilegedRefused) {
+	if !errors.Is(err, ErrNoSource) || !errors.Is(err, errRefused) {
 		t.Fatalf("err %v, want ErrNoSource and each cause", err)
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "rocm-smi: rocm-smi: not found") {

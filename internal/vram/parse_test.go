@@ -2,6 +2,7 @@ package vram
 
 import (
 	"errors"
+	"github.com/benchd/benchd/internal/dockerx"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -257,7 +258,7 @@ func TestParseNvidiaSMI(t *testing.T) {
 		{name: "empty", in: "\n", noGPU: true, wantErr: "empty"},
 		{name: "not found", in: "No devices were found\n", wantErr: "got 1 comma-separated fields"},
 		{name: "escape", in: "\x1b[0m0, A, 2, 1\n", wantErr: "control byte 0x1b"},
-		{name: "too big", in: strings.Repeat("0, A, 2, 1\n", maxOutputBytes/10), wantErr: "over the 1048576-byte limit"},
+		{name: "too big", in: strings.Repeat("0, A, 2, 1\n", dockerx.MaxOutput/10), wantErr: "over the 1048576-byte limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

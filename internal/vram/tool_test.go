@@ -89,11 +89,11 @@ func TestNewToolReaderRejects(t *testing.T) {
 }
 
 func TestToolReaderErrors(t *testing.T) {
-	refused := &recordingExecer{err: ErrPrivilegedRefused}
+	refused := &recordingExecer{err: errRefused}
 	r, _ := NewToolReader(SourceAMDSMI, refused, true)
 	_, err := r.Read(context.Background())
-	if !errors.Is(err, ErrPrivilegedRefused) || !strings.Contains(err.Error(), "read VRAM with amd-smi: exec") {
-		t.Errorf("exec failure: err %v, want wrapped ErrPrivilegedRefused", err)
+	if !errors.Is(err, errRefused) || !strings.Contains(err.Error(), "read VRAM with amd-smi: exec") {
+		t.Errorf("exec failure: err %v, want wrapped errRefused", err)
 	}
 
 	garbage := &recordingExecer{stdout: readFixture(t, "nvidia-smi/nvsmi-plain.txt")}
@@ -109,3 +109,6 @@ func TestToolReaderErrors(t *testing.T) {
 		t.Errorf("cancelled: err %v, want context.Canceled", err)
 	}
 }
+
+// errRefused stands in for an engine refusing a privileged exec.
+var errRefused = errors.New("privileged exec refused")

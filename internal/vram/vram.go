@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/benchd/benchd/internal/dockerx"
 	"time"
 	"unicode/utf8"
 )
@@ -29,12 +30,6 @@ const (
 	VendorNvidia = "nvidia"
 )
 
-// maxOutputBytes bounds what a parser accepts. Real outputs for a handful of
-// GPUs are well under 10 KiB; anything near this size is not what we asked
-// the tool for, and refusing it keeps a misbehaving tool from costing us
-// memory or CPU in a hot path.
-const maxOutputBytes = 1 << 20
-
 var (
 	// ErrNoSource is returned when no VRAM source works on this host.
 	ErrNoSource = errors.New("vram: no usable VRAM source")
@@ -49,10 +44,8 @@ var (
 	// the GPU driver on the host, not of benchd.
 	ErrToolFailed = errors.New("VRAM tool failed")
 
-	// ErrPrivilegedRefused is for [Execer] implementations to wrap when policy
-	// forbids a privileged exec, so that callers can tell a refusal apart from
-	// a tool that ran and failed.
-	ErrPrivilegedRefused = errors.New("vram: privileged exec refused")
+	// ErrOff: benchd runs with --vram-source none.
+	ErrOff = errors.New("VRAM sampling is off (benchd --vram-source none)")
 )
 
 // GPU is one VRAM reading of one GPU.
@@ -94,8 +87,10 @@ type Execer interface {
 // format parsers only ever see bounded, printable text and can report
 // "not what we expected" rather than a confusing syntax error.
 func checkText(b []byte) error {
-	if len(b) > maxOutputBytes {
-		return fmt.Errorf("output is %d bytes, over the %d-byte limit", len(b), maxOutputBytes)
+	// The bound of an exec's output is also what a parser accepts: real
+	// outputs for a handful of GPUs are well under 10 KiB.
+	if len(b) > dockerx.MaxOutput {
+		return fmt.Errorf("output is %d bytes, over the %d-byte limit", len(b), dockerx.MaxOutput)
 	}
 	if !utf8.Valid(b) {
 		return errors.New("output is not UTF-8 text")

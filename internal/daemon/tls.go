@@ -1,9 +1,8 @@
-package main
+package daemon
 
 import (
 	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,40 +16,36 @@ import (
 // tlsHandshakeTimeout bounds a TCP connection's TLS handshake.
 const tlsHandshakeTimeout = 10 * time.Second
 
-// tlsFlags are the TCP listener and mutual-TLS flags.
-type tlsFlags struct {
-	listen              string
-	cert, key, clientCA string
-	unix                bool
-}
-
-func (t *tlsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.listen, "listen", "", "also serve on tcp://HOST:PORT, with mutual TLS only (needs --tls-cert, --tls-key, --tls-client-ca)")
-	fs.StringVar(&t.cert, "tls-cert", "", "PEM server certificate for --listen and --unix-tls (benchctl certs init makes server.crt)")
-	fs.StringVar(&t.key, "tls-key", "", "PEM private key of --tls-cert (server.key)")
-	fs.StringVar(&t.clientCA, "tls-client-ca", "", "PEM CA certificate(s) a client certificate must chain to (ca.crt; old+new CA bundle while rotating)")
-	fs.BoolVar(&t.unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
+// TLS is the TCP listener and its mutual TLS.
+type TLS struct {
+	// Listen is tcp://HOST:PORT; empty for no TCP listener.
+	Listen string
+	// Cert and Key are the server's PEM certificate and key; ClientCA the
+	// CA certificate(s) a client certificate must chain to.
+	Cert, Key, ClientCA string
+	// Unix requires the same mutual TLS on the unix socket too.
+	Unix bool
 }
 
 // check validates the flags before anything starts: a TCP listener
 // without mutual TLS is refused, not started in plaintext.
-func (t *tlsFlags) check() error {
-	if t.listen != "" {
-		if err := checkListen(t.listen); err != nil {
+func (t TLS) check() error {
+	if t.Listen != "" {
+		if err := checkListen(t.Listen); err != nil {
 			return err
 		}
 	}
 	var missing []string
-	for _, f := range []struct{ name, val string }{{"--tls-cert", t.cert}, {"--tls-key", t.key}, {"--tls-client-ca", t.clientCA}} {
+	for _, f := range []struct{ name, val string }{{"--tls-cert", t.Cert}, {"--tls-key", t.Key}, {"--tls-client-ca", t.ClientCA}} {
 		if f.val == "" {
 			missing = append(missing, f.name)
 		}
 	}
 	var users []string
-	if t.listen != "" {
-		users = append(users, "--listen "+t.listen)
+	if t.Listen != "" {
+		users = append(users, "--listen "+t.Listen)
 	}
-	if t.unix {
+	if t.Unix {
 		users = append(users, "--unix-tls")
 	}
 	switch {
@@ -75,15 +70,15 @@ func checkListen(v string) error {
 	return nil
 }
 
-func (t *tlsFlags) addr() string { return strings.TrimPrefix(t.listen, "tcp://") }
+func (t TLS) addr() string { return strings.TrimPrefix(t.Listen, "tcp://") }
 
 // load reads the TLS files when a listener needs them, and logs what it
 // loaded so the operator sees the expiry date in the journal.
-func (t *tlsFlags) load(log *slog.Logger) (*tls.Config, error) {
-	if t.listen == "" && !t.unix {
+func (t TLS) load(log *slog.Logger) (*tls.Config, error) {
+	if t.Listen == "" && !t.Unix {
 		return nil, nil
 	}
-	cfg, info, err := tlsconfig.Server(t.cert, t.key, t.clientCA)
+	cfg, info, err := tlsconfig.Server(t.Cert, t.Key, t.ClientCA)
 	if err != nil {
 		return nil, err
 	}

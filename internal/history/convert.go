@@ -1,59 +1,14 @@
-package service
+package history
 
 import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
-
-// Resolve fills a validated request's unset fields with the defaults.
-func Resolve(req *benchdv1.RunBenchmarkRequest) runner.Settings {
-	s := runner.Settings{
-		Model:        req.GetModel(),
-		Prompts:      req.GetPrompts(),
-		Repetitions:  DefaultRepetitions,
-		Warmup:       DefaultWarmup,
-		MaxTokens:    DefaultMaxTokens,
-		Seed:         DefaultSeed,
-		Timeout:      DefaultTimeout,
-		VRAMInterval: DefaultVRAMInterval,
-	}
-	if len(s.Prompts) == 0 {
-		s.Prompts = []string{runner.DefaultPrompt}
-	}
-	if req.Repetitions != nil {
-		s.Repetitions = int(req.GetRepetitions())
-	}
-	if req.Warmup != nil {
-		s.Warmup = int(req.GetWarmup())
-	}
-	if req.MaxTokens != nil {
-		s.MaxTokens = int(req.GetMaxTokens())
-	}
-	if req.NumCtx != nil {
-		s.NumCtx = int(req.GetNumCtx())
-	}
-	if req.Temperature != nil {
-		s.Temperature = req.GetTemperature()
-	}
-	if req.Seed != nil {
-		s.Seed = req.GetSeed()
-	}
-	if req.Timeout != nil {
-		s.Timeout = req.GetTimeout().AsDuration()
-	}
-	if req.VramSampleInterval != nil {
-		s.VRAMInterval = req.GetVramSampleInterval().AsDuration()
-	}
-	s.Cold = req.GetCold()
-	if req.PromptTokens != nil {
-		s.PromptTokens = int(req.GetPromptTokens())
-	}
-	return s
-}
 
 func settingsToProto(s runner.Settings) *benchdv1.RunBenchmarkRequest {
 	r := &benchdv1.RunBenchmarkRequest{
@@ -79,6 +34,7 @@ func settingsToProto(s runner.Settings) *benchdv1.RunBenchmarkRequest {
 
 func ptr[T any](v T) *T { return &v }
 
+// eventToProto converts a domain event: the one place it happens.
 func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 	switch {
 	case ev.Started != nil:
@@ -94,12 +50,12 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 				Format:            st.Info.Format,
 			},
 			OllamaVersion: st.OllamaVersion,
-			Gpus:          gpusToProto(st.GPUs),
+			Gpus:          GPUsToProto(st.GPUs),
 			Settings:      settingsToProto(st.Settings),
 			StartedAt:     timestamppb.New(st.At),
 			Machine: &benchdv1.MachineInfo{
 				Hostname: st.Machine.Hostname, Kernel: st.Machine.Kernel, BenchdVersion: st.Machine.BenchdVersion,
-				OllamaVersion: st.OllamaVersion, Gpus: gpusToProto(st.GPUs),
+				OllamaVersion: st.OllamaVersion, Gpus: GPUsToProto(st.GPUs),
 			},
 		}}}
 	case ev.Progress != nil:
@@ -108,7 +64,7 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 			Index: uint32(p.Index), Warmup: p.Warmup, Tokens: uint32(p.Tokens), MaxTokens: uint32(p.MaxTokens),
 		}}}
 	case ev.Trial != nil:
-		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: TrialToProto(ev.Trial)}}
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: trialToProto(ev.Trial)}}
 	case ev.Finished != nil:
 		f := ev.Finished
 		sm := f.Summary
@@ -132,8 +88,7 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 	panic("bench: event with no field set")
 }
 
-// TrialToProto converts one trial.
-func TrialToProto(t *runner.Trial) *benchdv1.Trial {
+func trialToProto(t *runner.Trial) *benchdv1.Trial {
 	out := &benchdv1.Trial{
 		Index:                uint32(t.Index),
 		Warmup:               t.Warmup,
@@ -159,13 +114,14 @@ func TrialToProto(t *runner.Trial) *benchdv1.Trial {
 	return out
 }
 
-func summaryToProto(s statsSummary) *benchdv1.Summary {
+func summaryToProto(s stats.Summary) *benchdv1.Summary {
 	return &benchdv1.Summary{
 		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
 	}
 }
 
-func gpusToProto(gpus []vram.GPU) []*benchdv1.GPU {
+// GPUsToProto converts VRAM readings, for events and for SampleVRAM.
+func GPUsToProto(gpus []vram.GPU) []*benchdv1.GPU {
 	out := make([]*benchdv1.GPU, 0, len(gpus))
 	for _, g := range gpus {
 		out = append(out, &benchdv1.GPU{

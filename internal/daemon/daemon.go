@@ -1,0 +1,355 @@
+// Package daemon builds the whole of benchd from a Config — history store,
+// Docker client, ollama transport, VRAM source, runner, gRPC servers,
+// health watcher — and runs it. cmd/benchd turns flags into a Config;
+// in-process tests build their daemon here too, so there is one wiring.
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+
+	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/history"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/peercred"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/tlsconfig"
+	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/service"
+)
+
+// Config is what benchd's flags say.
+type Config struct {
+	// Socket is the absolute path of the unix socket to serve on.
+	Socket string
+	// Container is the Docker container running ollama.
+	Container string
+	// Ollama is "docker-exec" (a stdio bridge through the Docker API per
+	// connection; the daemon needs no network) or an http:// URL.
+	Ollama string
+	// OllamaPort is ollama's port inside the container (docker-exec).
+	OllamaPort int
+	// VRAMSource is auto, sysfs, rocm-smi, amd-smi, nvidia-smi or none.
+	VRAMSource     string
+	SysfsRoot      string
+	VRAMPrivileged bool
+	// Store is the history database file.
+	Store string
+	// AllowUIDs are callers admitted besides the daemon's own uid.
+	AllowUIDs       []uint32
+	TLS             TLS
+	ShutdownTimeout time.Duration
+	HealthInterval  time.Duration
+	Log             *slog.Logger
+}
+
+// Defaults of the daemon's own settings, used for a Config's zero fields and
+// by benchd's flags (request defaults are in proto/defaults).
+const (
+	DefaultContainer       = "ollama"
+	DefaultOllama          = "docker-exec"
+	DefaultOllamaPort      = 11434
+	DefaultVRAMSource      = "auto"
+	DefaultSysfsRoot       = "/sys"
+	DefaultStore           = "/var/lib/benchd/history.db"
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultHealthInterval  = 5 * time.Second
+)
+
+// Option replaces a part the daemon would otherwise build from its Config;
+// tests use them to put a recording or fake part in place.
+type Option func(*parts)
+
+type parts struct {
+	ollama   runner.Ollama
+	wrapDial func(ollama.Dialer) ollama.Dialer
+	policy   *peercred.Policy
+}
+
+// WithOllama uses o instead of an ollama client (and no container check).
+func WithOllama(o runner.Ollama) Option { return func(p *parts) { p.ollama = o } }
+
+// WithOllamaDialer wraps the dialer of the ollama client, e.g. to count or
+// record its connections.
+func WithOllamaDialer(wrap func(ollama.Dialer) ollama.Dialer) Option {
+	return func(p *parts) { p.wrapDial = wrap }
+}
+
+// WithPolicy replaces the peer uid policy of the unix socket.
+func WithPolicy(pol *peercred.Policy) Option { return func(p *parts) { p.policy = pol } }
+
+// Daemon is a built benchd, ready to Run.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	closers []func()
+
+	docker  *dockerx.Client
+	checker runner.Container // nil: ollama over plain HTTP
+	history *history.History
+	runner  *runner.Runner
+	health  *health.Server
+	servers []*listener
+}
+
+// listener is one gRPC server and what it serves on.
+type listener struct {
+	name string
+	gs   *grpc.Server
+	l    net.Listener
+}
+
+// New builds the daemon and opens its sockets; nothing is served until
+// Run. On error everything opened so far is closed again.
+func New(ctx context.Context, cfg Config, opts ...Option) (d *Daemon, err error) {
+	var p parts
+	for _, o := range opts {
+		o(&p)
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d = &Daemon{cfg: cfg, log: cfg.Log}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	// TLS files first: a bad certificate fails the start before anything
+	// listens.
+	tlsCfg, err := cfg.TLS.load(d.log)
+	if err != nil {
+		return nil, err
+	}
+	if d.docker, err = dockerx.New(cfg.Container); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { d.docker.Close() })
+	oc := p.ollama
+	if oc == nil {
+		oc, err = d.ollamaClient(p.wrapDial)
+		if err != nil {
+			return nil, err
+		}
+	}
+	reader, err := vramReader(cfg, d.docker)
+	if err != nil {
+		return nil, err
+	}
+	if d.history, err = history.Open(cfg.Store, service.StatusOf, d.log); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { d.history.Close() })
+	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo()})
+	svc := service.New(d.runner, d.history, reader, d.log)
+	d.health = health.NewServer()
+	if err := d.listen(ctx, svc, tlsCfg, p.policy); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ollamaClient builds the transport to ollama the Config asks for.
+func (d *Daemon) ollamaClient(wrap func(ollama.Dialer) ollama.Dialer) (*ollama.Client, error) {
+	base, dial, viaContainer, err := d.cfg.ollamaTransport(d.docker)
+	if err != nil {
+		return nil, err
+	}
+	if viaContainer {
+		d.checker = d.docker
+	}
+	if wrap != nil {
+		dial = wrap(dial)
+	}
+	oc := ollama.New(base, dial)
+	d.closers = append(d.closers, oc.Close)
+	return oc, nil
+}
+
+// listen creates the gRPC servers and their listeners: the unix socket
+// always, TCP with mutual TLS when configured.
+func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Config, policy *peercred.Policy) error {
+	if policy == nil {
+		policy = peercred.NewPolicy(append([]uint32{uint32(uidSelf())}, d.cfg.AllowUIDs...)...)
+	}
+	unixCreds := peercred.Credentials()
+	if d.cfg.TLS.Unix {
+		unixCreds = tlsconfig.UnixCredentials(tlsCfg, d.log)
+	}
+	gs, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
+		Policy: policy,
+		Extra:  []grpc.ServerOption{grpc.Creds(unixCreds)},
+	})
+	if err != nil {
+		return err
+	}
+	l, err := unixsock.Listen(ctx, d.cfg.Socket, 0o750, 0o660)
+	if err != nil {
+		return err
+	}
+	d.servers = append(d.servers, &listener{name: d.cfg.Socket, gs: gs, l: l})
+	d.closers = append(d.closers, func() { l.Close() })
+	if d.cfg.TLS.Listen == "" {
+		return nil
+	}
+	// The same service behind a second server: peer credentials mean
+	// nothing on TCP (the policy passes such calls), the client
+	// certificate is the identity. A short handshake deadline keeps
+	// unauthenticated peers from holding connections open.
+	ts, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
+		Extra: []grpc.ServerOption{
+			grpc.Creds(tlsconfig.Credentials(tlsCfg, d.log)),
+			grpc.ConnectionTimeout(tlsHandshakeTimeout),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	tl, err := lc.Listen(ctx, "tcp", d.cfg.TLS.addr())
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", d.cfg.TLS.Listen, err)
+	}
+	d.servers = append(d.servers, &listener{name: d.cfg.TLS.Listen, gs: ts, l: tl})
+	d.closers = append(d.closers, func() { tl.Close() })
+	return nil
+}
+
+// TCPAddr is the bound address of the TCP listener ("" without one), so
+// that --listen tcp://HOST:0 can be found.
+func (d *Daemon) TCPAddr() string {
+	if len(d.servers) < 2 {
+		return ""
+	}
+	return d.servers[1].l.Addr().String()
+}
+
+// errShuttingDown is what a running benchmark is cancelled with.
+var errShuttingDown = fmt.Errorf("benchd is shutting down (SIGTERM): %w", context.Canceled)
+
+// Run serves until ctx ends or a server fails, then stops gracefully: health
+// goes NOT_SERVING, a running benchmark is cancelled and recorded, and open
+// RPCs get ShutdownTimeout to finish before they are cut.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.close()
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	if d.checker != nil {
+		go watchHealth(hctx, d.health, d.checker, d.cfg.HealthInterval, d.log)
+	} else {
+		setHealth(d.health, servingStatus(nil))
+	}
+	errc := make(chan error, len(d.servers))
+	for _, s := range d.servers {
+		go func() {
+			if err := s.gs.Serve(s.l); err != nil {
+				errc <- fmt.Errorf("serve %s: %w", s.name, err)
+			}
+		}()
+	}
+	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource}
+	if d.cfg.TLS.Unix {
+		attrs = append(attrs, "unix_tls", true)
+	}
+	if a := d.TCPAddr(); a != "" {
+		attrs = append(attrs, "tcp", a)
+	}
+	d.log.Info("benchd serving", attrs...)
+	if err := notifyReady(d.cfg.Socket, d.TCPAddr()); err != nil {
+		d.log.Warn("tell systemd benchd is ready", "err", err)
+	}
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	notifyStopping()
+	d.log.Info("shutting down", "grace", d.cfg.ShutdownTimeout)
+	d.health.Shutdown()
+	// A running benchmark is cancelled, not cut: its trials so far and its
+	// cancelled state are recorded before the RPCs following it end.
+	d.runner.Shutdown(errShuttingDown)
+	d.stopServers()
+	return serveErr
+}
+
+// stopServers stops every server gracefully and at the same time, and
+// closes the RPCs still running after the grace period.
+func (d *Daemon) stopServers() {
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, s := range d.servers {
+			wg.Go(s.gs.GracefulStop)
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d.cfg.ShutdownTimeout):
+		d.log.Warn("graceful stop timed out; closing remaining RPCs")
+		for _, s := range d.servers {
+			s.gs.Stop()
+		}
+		<-done
+	}
+}
+
+// close releases what New opened, in reverse order.
+func (d *Daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
+}
+
+// withDefaults fills the Config's zero fields with the defaults above.
+func (c Config) withDefaults() Config {
+	set := func(s *string, def string) {
+		if *s == "" {
+			*s = def
+		}
+	}
+	set(&c.Container, DefaultContainer)
+	set(&c.Ollama, DefaultOllama)
+	set(&c.VRAMSource, DefaultVRAMSource)
+	set(&c.SysfsRoot, DefaultSysfsRoot)
+	set(&c.Store, DefaultStore)
+	if c.OllamaPort == 0 {
+		c.OllamaPort = DefaultOllamaPort
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.HealthInterval == 0 {
+		c.HealthInterval = DefaultHealthInterval
+	}
+	return c
+}
+
+// Validate checks the Config before anything starts.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Socket == "" {
+		errs = append(errs, errors.New("no socket: set --socket"))
+	}
+	if err := c.TLS.check(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

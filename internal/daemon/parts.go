@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/benchd/benchd/internal/dockerx"
+	"github.com/benchd/benchd/internal/ollama"
+	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/vram"
+)
+
+// ollamaTransport is how the daemon reaches ollama: through a Docker exec
+// bridge per connection (viaContainer: the container's state then decides
+// health), or over plain HTTP.
+func (c Config) ollamaTransport(dc *dockerx.Client) (base *url.URL, dial ollama.Dialer, viaContainer bool, err error) {
+	switch {
+	case c.Ollama == "docker-exec":
+		base = &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", c.OllamaPort)}
+		return base, func(ctx context.Context) (net.Conn, error) { return dc.DialBridge(ctx, c.OllamaPort) }, true, nil
+	case strings.HasPrefix(c.Ollama, "http://"):
+		u, err := url.Parse(c.Ollama)
+		if err != nil || u.Host == "" {
+			return nil, nil, false, fmt.Errorf("--ollama %q: not a valid http:// URL", c.Ollama)
+		}
+		var d net.Dialer
+		return u, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", u.Host) }, false, nil
+	}
+	return nil, nil, false, fmt.Errorf("--ollama %q: want docker-exec or an http:// URL", c.Ollama)
+}
+
+// vramReader is the VRAM source the Config names; nil for none.
+func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
+	sysfs := &vram.Sysfs{Root: c.SysfsRoot}
+	switch c.VRAMSource {
+	case "none":
+		return nil, nil
+	case "sysfs":
+		return sysfs, nil
+	case vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI:
+		return vram.NewToolReader(c.VRAMSource, ex, c.VRAMPrivileged)
+	case "auto":
+		var tools []vram.Reader
+		for _, src := range []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI} {
+			r, err := vram.NewToolReader(src, ex, c.VRAMPrivileged)
+			if err != nil {
+				return nil, err
+			}
+			tools = append(tools, r)
+		}
+		return vram.Auto(sysfs, tools), nil
+	}
+	return nil, fmt.Errorf("--vram-source %q: want auto, sysfs, rocm-smi, amd-smi, nvidia-smi or none", c.VRAMSource)
+}
+
+// machineInfo describes this host for each benchmark's record.
+func machineInfo() runner.Machine {
+	m := runner.Machine{BenchdVersion: Version()}
+	m.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// Version is benchd's version as the build stamped it: the module version
+// (or "(devel)") and the VCS revision.
+func Version() string {
+	v := "(devel)"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	if bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += "+" + s.Value
+		}
+	}
+	return v
+}
+
+func uidSelf() int { return os.Getuid() }
