@@ -27,8 +27,14 @@ generate-python:
 	@test "$$(protoc --version)" = "$(PYTHON_PROTOC)" || { echo "generate-python: protoc is '$$(protoc --version)'; the committed code is from $(PYTHON_PROTOC) (Debian 12)"; exit 1; }
 	$(GO) tool buf generate --template buf.gen.python.yaml
 
+# The contract as it was before the architecture change (issue 10); the
+# wire contract may grow but never break against it. A fresh clone has the
+# history buf reads this from.
+BREAKING_AGAINST := .git\#ref=510f8a3df72b573a3f0a7515af5f2ee236c5afd2
+
 lint:
 	$(GO) tool buf lint
+	$(GO) tool buf breaking --against '$(BREAKING_AGAINST)'
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 

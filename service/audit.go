@@ -155,4 +155,3 @@ func appendCaller(attrs []slog.Attr, ctx context.Context) []slog.Attr {
 	}
 	return attrs
 }
-

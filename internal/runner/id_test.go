@@ -1,13 +1,13 @@
 package runner
 
 import (
-	"regexp"
 	"testing"
+
+	"github.com/benchd/benchd/proto/record"
 )
 
 func TestIDsSortByStartTime(t *testing.T) {
-	// The proto's pattern for benchmark ids.
-	pattern := regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$`)
+	pattern := record.IDPattern
 	var ids []string
 	for range 2000 {
 		id := newID()

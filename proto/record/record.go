@@ -6,7 +6,11 @@
 package record
 
 import (
+	"regexp"
 	"strings"
+
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	"google.golang.org/protobuf/proto"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -84,4 +88,15 @@ func Err(rec *benchdv1.Benchmark) error {
 // FAILED or CANCELLED.
 func State(s benchdv1.BenchmarkState) string {
 	return strings.TrimPrefix(s.String(), "BENCHMARK_STATE_")
+}
+
+// IDPattern matches a benchmark id. It is read from the contract's own
+// validation rule (GetBenchmarkRequest.benchmark_id), so the daemon's ids,
+// the server's validation and the client's argument checks agree.
+var IDPattern = regexp.MustCompile(idRule())
+
+func idRule() string {
+	fd := (&benchdv1.GetBenchmarkRequest{}).ProtoReflect().Descriptor().Fields().ByName("benchmark_id")
+	rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
+	return rules.GetString().GetPattern()
 }

@@ -84,3 +84,14 @@ func TestErrIsTheStoredStatus(t *testing.T) {
 		t.Errorf("Err = %v", st)
 	}
 }
+
+func TestIDPatternIsTheContractsRule(t *testing.T) {
+	if p := record.IDPattern.String(); p != "^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$" {
+		t.Fatalf("IDPattern %q", p)
+	}
+	for id, ok := range map[string]bool{"20260102T030405Z-0123abcd": true, "20260102T030405Z-0123ABCD": false, "latest": false} {
+		if record.IDPattern.MatchString(id) != ok {
+			t.Errorf("%q: match %v, want %v", id, !ok, ok)
+		}
+	}
+}
