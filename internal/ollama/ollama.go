@@ -64,14 +64,6 @@ func New(base *url.URL, dial Dialer) *Client {
 	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr}
 }
 
-// NewHTTP returns a client for an ollama server reachable over the network.
-func NewHTTP(base *url.URL) *Client {
-	var d net.Dialer
-	return New(base, func(ctx context.Context) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", base.Host)
-	})
-}
-
 // Close drops idle connections (ending their bridges).
 func (c *Client) Close() { c.transport.CloseIdleConnections() }
 
