@@ -40,6 +40,14 @@ func newRun(id string) *runner.Run {
 	return &runner.Run{ID: id, Model: "tiny", Settings: runner.Settings{Model: "tiny", Repetitions: 2, Warmup: 1, MaxTokens: 8}}
 }
 
+// begin opens a history in a temp dir and begins a run there.
+func begin(t *testing.T, id string) (*history.History, *runner.Run) {
+	h := open(t, filepath.Join(t.TempDir(), "h.db"))
+	run := newRun(id)
+	h.Begin(run)
+	return h, run
+}
+
 func started(run *runner.Run) runner.Event {
 	return runner.Event{Started: &runner.Started{ID: run.ID, Model: run.Model, Settings: run.Settings, At: time.Now()}}
 }
@@ -51,9 +59,7 @@ func trial(i int) runner.Event {
 // A watcher that never reads does not hold up the run, and afterwards reads
 // every event; the run's record is complete in the store.
 func TestWatcherThatNeverReadsDoesNotBlockTheRun(t *testing.T) {
-	h := open(t, filepath.Join(t.TempDir(), "h.db"))
-	run := newRun("20260102T030405Z-00000001")
-	h.Begin(run)
+	h, run := begin(t, "20260102T030405Z-00000001")
 	_, stalled, err := h.Watch(context.Background(), run.ID)
 	if err != nil || stalled == nil {
 		t.Fatalf("Watch of a live run: %v, %v", stalled, err)
@@ -84,9 +90,7 @@ func TestWatcherThatNeverReadsDoesNotBlockTheRun(t *testing.T) {
 // A watcher that falls more than SubscriberBuffer events behind is cut off
 // with ErrLagged; another watcher keeps every event.
 func TestLaggingWatcherIsCutOffAlone(t *testing.T) {
-	h := open(t, filepath.Join(t.TempDir(), "h.db"))
-	run := newRun("20260102T030405Z-00000002")
-	h.Begin(run)
+	h, run := begin(t, "20260102T030405Z-00000002")
 	_, slow, _ := h.Watch(context.Background(), run.ID)
 	defer slow.Close()
 	_, fast, _ := h.Watch(context.Background(), run.ID)
@@ -110,9 +114,7 @@ func TestLaggingWatcherIsCutOffAlone(t *testing.T) {
 
 // Each event is on disk before a watcher receives it.
 func TestEventIsStoredBeforeItIsDelivered(t *testing.T) {
-	h := open(t, filepath.Join(t.TempDir(), "h.db"))
-	run := newRun("20260102T030405Z-00000003")
-	h.Begin(run)
+	h, run := begin(t, "20260102T030405Z-00000003")
 	_, sub, _ := h.Watch(context.Background(), run.ID)
 	defer sub.Close()
 	h.Event(run, started(run))
@@ -139,9 +141,7 @@ func TestEventIsStoredBeforeItIsDelivered(t *testing.T) {
 
 // After the end, Watch replays the stored record and its outcome.
 func TestWatchAfterTheEndReplaysTheStore(t *testing.T) {
-	h := open(t, filepath.Join(t.TempDir(), "h.db"))
-	run := newRun("20260102T030405Z-00000004")
-	h.Begin(run)
+	h, run := begin(t, "20260102T030405Z-00000004")
 	h.Event(run, started(run))
 	h.Event(run, trial(0))
 	h.End(run, errors.New("ollama went away"))
