@@ -82,9 +82,14 @@ func TestNewTCPWithTLS(t *testing.T) {
 	serveHealth(t, l, tlsconfig.Credentials(cfg, quiet))
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 
-	// By IP, by name (both in the default SANs), with the tcp:// prefix.
-	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port, "tcp://127.0.0.1:" + port} {
-		c, err := NewTCP(addr, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
+	// By IP, by name (both in the default SANs), with the tcp:// prefix,
+	// through Dial.
+	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port, "tcp://127.0.0.1:" + port, "dial tcp://localhost:" + port} {
+		newTCP := NewTCP
+		if target, ok := strings.CutPrefix(addr, "dial "); ok {
+			newTCP = func(_ string, opts ...Option) (*Client, error) { return Dial(context.Background(), target, opts...) }
+		}
+		c, err := newTCP(addr, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +136,7 @@ func TestUnixWithTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveHealth(t, l, tlsconfig.UnixCredentials(cfg, quiet))
-	c, err := New(sock, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
+	c, err := Dial(context.Background(), "unix://"+sock, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +152,11 @@ func TestServerNameDefaults(t *testing.T) {
 		tcp  bool
 		want string
 	}{{false, "localhost"}, {true, ""}} {
-		o := options{tcp: tc.tcp}
-		WithTLS(f.ClientCert, f.ClientKey, f.CACert)(&o)
-		creds, err := o.transportCredentials()
-		if err != nil {
+		var o options
+		if err := WithTLS(f.ClientCert, f.ClientKey, f.CACert)(&o); err != nil {
 			t.Fatal(err)
 		}
+		creds := o.transportCredentials(tc.tcp)
 		//lint:ignore SA1019 ServerName is the simplest view of the config here.
 		if got := creds.Info().ServerName; got != tc.want {
 			t.Errorf("tcp=%v: server name %q, want %q", tc.tcp, got, tc.want)
