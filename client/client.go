@@ -182,24 +182,30 @@ func (c *Client) RunBenchmark(ctx context.Context, req BenchmarkRequest, onEvent
 	}, onEvent)
 }
 
-// BenchmarkRequest is what to benchmark. Zero values mean benchd's defaults.
+// BenchmarkRequest is what to benchmark. Zero values mean benchd's
+// defaults, which are the constants of package defaults.
 type BenchmarkRequest struct {
-	Model   string
-	Prompts []string // default: one built-in prompt
-	// Repetitions is the number of measured trials (default 3).
+	Model string
+	// Prompts; none means one built-in prompt ([defaults.Prompt]).
+	Prompts []string
+	// Repetitions is the number of measured trials ([defaults.Repetitions]).
 	Repetitions int
-	// Warmup trials are left out of the statistics; nil means the default (1).
+	// Warmup trials are left out of the statistics; nil means
+	// [defaults.Warmup].
 	Warmup *int
-	// MaxTokens to generate per trial (default 128).
+	// MaxTokens to generate per trial ([defaults.MaxTokens]).
 	MaxTokens int
 	// NumCtx is the context window; 0 keeps the model's.
-	NumCtx      int
+	NumCtx int
+	// Temperature ([defaults.Temperature]).
 	Temperature float64
-	// Seed; nil means benchd's fixed default.
+	// Seed; nil means [defaults.Seed].
 	Seed *int64
-	// Timeout bounds the whole benchmark (default 10m, at most 1h).
+	// Timeout bounds the whole benchmark ([defaults.Timeout]; the proto's
+	// validation rules bound it).
 	Timeout time.Duration
-	// VRAMSampleInterval (default 250ms); set NoVRAMSampling to turn it off.
+	// VRAMSampleInterval ([defaults.VRAMInterval]); set NoVRAMSampling to
+	// turn sampling off.
 	VRAMSampleInterval time.Duration
 	NoVRAMSampling     bool
 	// Cold unloads the model before every trial, so each measures a load.

@@ -21,6 +21,27 @@ type Result struct {
 	Started
 	Trials  []Trial
 	Summary *Summary
+	// Raw is the record the rest is converted from: as benchd stores it
+	// (GetBenchmark, ListBenchmarks, CancelBenchmark: with the settings and
+	// the VRAM timeline), or folded from the stream by [record.Apply]
+	// (RunBenchmark, WatchBenchmark: events carry no VRAM timeline).
+	Raw *benchdv1.Benchmark
+}
+
+// resultFromProto converts a record: the one conversion of a benchmark,
+// whether benchd sent it whole or as a stream of events.
+func resultFromProto(b *benchdv1.Benchmark) Result {
+	res := Result{Raw: b}
+	if s := b.GetStarted(); s != nil {
+		res.Started = startedFromProto(s)
+	}
+	for _, t := range b.GetTrials() {
+		res.Trials = append(res.Trials, TrialFromProto(t))
+	}
+	if f := b.GetFinished(); f != nil {
+		res.Summary = summaryFromProto(f)
+	}
+	return res
 }
 
 type Started struct {
@@ -94,35 +115,34 @@ type GPU struct {
 }
 
 func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
-	m := e
-	switch {
-	case m == nil:
-		return Event{}
-	case m.GetStarted() != nil:
-		s := m.GetStarted()
-		mi := s.GetModelInfo()
-		return Event{Started: &Started{
-			BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
-			ModelInfo: ModelInfo{
-				Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
-				QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
-			},
-			OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
-			Machine: Machine{
-				Hostname: s.GetMachine().GetHostname(), Kernel: s.GetMachine().GetKernel(),
-				BenchdVersion: s.GetMachine().GetBenchdVersion(),
-			},
-		}}
-	case m.GetProgress() != nil:
-		p := m.GetProgress()
-		return Event{Progress: &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}}
-	case m.GetTrial() != nil:
-		t := TrialFromProto(m.GetTrial())
-		return Event{Trial: &t}
-	case m.GetFinished() != nil:
-		return Event{Finished: summaryFromProto(m.GetFinished())}
+	ev := Event{Raw: e}
+	switch k := e.GetKind().(type) {
+	case *benchdv1.BenchmarkEvent_Started:
+		s := startedFromProto(k.Started)
+		ev.Started = &s
+	case *benchdv1.BenchmarkEvent_Progress:
+		p := k.Progress
+		ev.Progress = &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}
+	case *benchdv1.BenchmarkEvent_Trial:
+		t := TrialFromProto(k.Trial)
+		ev.Trial = &t
+	case *benchdv1.BenchmarkEvent_Finished:
+		ev.Finished = summaryFromProto(k.Finished)
 	}
-	return Event{}
+	return ev
+}
+
+func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
+	mi, m := s.GetModelInfo(), s.GetMachine()
+	return Started{
+		BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
+		ModelInfo: ModelInfo{
+			Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
+			QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
+		},
+		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
+		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+	}
 }
 
 // summaryFromProto converts a finished event.

@@ -22,6 +22,7 @@ import (
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 const usage = `usage: benchctl [--socket PATH] COMMAND [flags]
@@ -48,12 +49,10 @@ stored benchmark. Ctrl-C during run or watch asks whether to cancel the
 benchmark on benchd or detach from it (it keeps running; benchctl watch ID
 re-attaches); without a terminal on stdin it detaches.
 
-The socket defaults to $BENCHD_SOCKET, else /run/benchd/benchd.sock.
+The socket defaults to $BENCHD_SOCKET, else ` + defaults.Socket + `.
 Exit status: 0 on success, 1 with benchd's message on failure, 2 on bad usage,
 130 after Ctrl-C (detached or cancelled).
 `
-
-const defaultSocket = "/run/benchd/benchd.sock"
 
 // env is what a command may use of the process: its streams, its signals
 // and whether a person sits at stdin.
@@ -100,7 +99,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	top.Usage = func() { fmt.Fprint(e.stderr, usage) }
 	defSock := os.Getenv("BENCHD_SOCKET")
 	if defSock == "" {
-		defSock = defaultSocket
+		defSock = defaults.Socket
 	}
 	socket := top.String("socket", defSock, "benchd's unix socket")
 	if err := top.Parse(args); err != nil {
@@ -114,7 +113,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		return exitUsage
 	}
 	e.self = "benchctl"
-	if *socket != defaultSocket {
+	if *socket != defaults.Socket {
 		e.self += " --socket " + *socket
 	}
 	c, err := client.New(*socket)
