@@ -35,8 +35,8 @@ func benchmarkFromProto(b *benchdv1.Benchmark) Benchmark {
 		State:        record.State(b.GetState()),
 		ErrorCode:    int(b.GetErrorCode()),
 		ErrorMessage: b.GetErrorMessage(),
-		CreatedAt:    b.GetCreatedAt().AsTime(),
-		UpdatedAt:    b.GetUpdatedAt().AsTime(),
+		CreatedAt:    timeOf(b.GetCreatedAt()),
+		UpdatedAt:    timeOf(b.GetUpdatedAt()),
 	}
 }
 

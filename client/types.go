@@ -3,6 +3,8 @@ package client
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -111,7 +113,10 @@ type GPU struct {
 	Index                 int
 	Name, Vendor, Source  string
 	TotalBytes, UsedBytes uint64
-	SampledAt             time.Time
+	// SampledAt is zero when benchd did not stamp the reading.
+	SampledAt time.Time
+	// Raw is the message as received, for protojson output or new fields.
+	Raw *benchdv1.GPU
 }
 
 func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
@@ -140,7 +145,7 @@ func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
 			Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
 			QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
 		},
-		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
+		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
 		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
 	}
 }
@@ -154,7 +159,7 @@ func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
 		TotalDurationNs: statsFromProto(f.GetTotalDurationNs()), LoadDurationNs: statsFromProto(f.GetLoadDurationNs()),
 		PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
 		EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
-		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: f.GetFinishedAt().AsTime(),
+		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: timeOf(f.GetFinishedAt()),
 	}
 }
 
@@ -181,8 +186,17 @@ func gpusFromProto(gs []*benchdv1.GPU) []GPU {
 	for _, g := range gs {
 		out = append(out, GPU{
 			Index: int(g.GetIndex()), Name: g.GetName(), Vendor: g.GetVendor(), Source: g.GetSource(),
-			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: g.GetSampledAt().AsTime(),
+			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: timeOf(g.GetSampledAt()),
+			Raw: g,
 		})
 	}
 	return out
+}
+
+// timeOf is a timestamp's time; zero (not 1970) for none.
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }
