@@ -2,8 +2,7 @@ package client
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"crypto/tls"
 	"net"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/benchd/benchd/certs"
-	"github.com/benchd/benchd/internal/tlsconfig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -51,7 +49,18 @@ func health5s(t *testing.T, c *Client) (string, error) {
 	return c.Health(ctx)
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// serverCreds are benchd's TLS policy in brief (the daemon's
+// internal/tlsconfig has it whole): TLS 1.3 and a client certificate from
+// caFile. The client's loader reads the files; only the roles differ.
+func serverCreds(t *testing.T, certFile, keyFile, caFile string) credentials.TransportCredentials {
+	t.Helper()
+	cfg, err := loadTLS(certFile, keyFile, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientCAs, cfg.RootCAs, cfg.ClientAuth = cfg.RootCAs, nil, tls.RequireAndVerifyClientCert
+	return credentials.NewTLS(cfg)
+}
 
 func TestNewTCPNeedsTLS(t *testing.T) {
 	if _, err := NewTCP("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "WithTLS") {
@@ -71,15 +80,11 @@ func TestNewTCPNeedsTLS(t *testing.T) {
 
 func TestNewTCPWithTLS(t *testing.T) {
 	f := pkiFiles(t)
-	cfg, _, err := tlsconfig.Server(f.ServerCert, f.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l, tlsconfig.Credentials(cfg, quiet))
+	serveHealth(t, l, serverCreds(t, f.ServerCert, f.ServerKey, f.CACert))
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 
 	// By IP, by name (both in the default SANs), with the tcp:// prefix,
@@ -105,15 +110,11 @@ func TestNewTCPWithTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg2, _, err := tlsconfig.Server(other.ServerCert, other.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l2, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l2, tlsconfig.Credentials(cfg2, quiet))
+	serveHealth(t, l2, serverCreds(t, other.ServerCert, other.ServerKey, f.CACert))
 	c, err := NewTCP(l2.Addr().String(), WithTLS(f.ClientCert, f.ClientKey, other.CACert))
 	if err != nil {
 		t.Fatal(err)
@@ -126,16 +127,12 @@ func TestNewTCPWithTLS(t *testing.T) {
 
 func TestUnixWithTLS(t *testing.T) {
 	f := pkiFiles(t)
-	cfg, _, err := tlsconfig.Server(f.ServerCert, f.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sock := filepath.Join(t.TempDir(), "b.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l, tlsconfig.UnixCredentials(cfg, quiet))
+	serveHealth(t, l, serverCreds(t, f.ServerCert, f.ServerKey, f.CACert))
 	c, err := Dial(context.Background(), "unix://"+sock, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
 	if err != nil {
 		t.Fatal(err)
