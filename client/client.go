@@ -1,13 +1,12 @@
-// Package client is the Go library for benchd. It dials benchd's unix socket,
-// directly or through the local end of an SSH forward
-// (ssh -N -L /tmp/benchd.sock:/run/benchd/benchd.sock ai-worker@host), and
-// exposes the API with plain Go types. The generated stub stays reachable
-// through [Client.Raw] for anything this package does not wrap. Where benchd
-// also listens on TCP, [NewTCP] with [WithTLS] reaches it over mutual TLS.
+// Package client is the Go library for benchd. [Dial] reaches benchd by
+// its unix socket, over SSH (running `benchd dial-stdio` on the host, no
+// forward needed) or over TCP with mutual TLS, and the client exposes the
+// API with plain Go types. The generated stub stays reachable through
+// [Client.Raw] for anything this package does not wrap.
 //
 // Example:
 //
-//	c, err := client.New("/tmp/benchd.sock")
+//	c, err := client.Dial(ctx, "ssh://ai-worker@gpu-host")
 //	if err != nil {
 //		return err
 //	}
@@ -37,14 +36,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
-)
-
-// Keepalive defaults. The client pings an idle connection so that a dead SSH
-// forward is detected within KeepaliveTime+KeepaliveTimeout instead of
-// hanging; benchd's server policy admits pings this frequent.
-const (
-	KeepaliveTime    = 30 * time.Second
-	KeepaliveTimeout = 10 * time.Second
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // Client is a connection to benchd. It is safe for concurrent use.
@@ -59,48 +51,87 @@ type options struct {
 	keepaliveTime    time.Duration
 	keepaliveTimeout time.Duration
 	// tls, when set, makes the connection mutual TLS (see WithTLS).
-	tls func() (*tls.Config, error)
-	tcp bool
+	tls *tls.Config
 }
 
-// Option configures New.
-type Option func(*options)
+// Option configures a client. Applying one can fail (WithTLS reads its
+// files then), and that error is Dial's.
+type Option func(*options) error
 
-// WithKeepalive overrides the keepalive ping interval and timeout.
+// WithKeepalive overrides the keepalive ping interval and timeout
+// ([defaults.KeepaliveTime], [defaults.KeepaliveTimeout]). benchd closes
+// connections that ping more often than [defaults.KeepaliveMinTime].
 func WithKeepalive(interval, timeout time.Duration) Option {
-	return func(o *options) { o.keepaliveTime, o.keepaliveTimeout = interval, timeout }
+	return func(o *options) error { o.keepaliveTime, o.keepaliveTimeout = interval, timeout; return nil }
 }
 
 // WithDialOptions appends raw gRPC dial options (interceptors, a custom
 // dialer, …); they are applied after the defaults.
 func WithDialOptions(opts ...grpc.DialOption) Option {
-	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
+	return func(o *options) error { o.dialOpts = append(o.dialOpts, opts...); return nil }
 }
 
-// New returns a client for the unix socket at socketPath. It does not
-// connect until the first call.
-func New(socketPath string, opts ...Option) (*Client, error) {
-	return newClient("unix:"+socketPath, opts...)
-}
-
-func newClient(target string, opts ...Option) (*Client, error) {
-	o := options{keepaliveTime: KeepaliveTime, keepaliveTimeout: KeepaliveTimeout}
-	for _, opt := range opts {
-		opt(&o)
+// Dial returns a client for benchd at target, one of
+//
+//   - unix:///ABS/PATH, or just /ABS/PATH: benchd's socket, or the local end
+//     of an SSH forward of it ([defaults.Socket] on the host);
+//   - ssh://[USER@]HOST[:PORT]: runs `ssh -T [-p PORT] -- USER@HOST benchd
+//     dial-stdio` for each connection, with the local ssh, so ~/.ssh/config
+//     and the agent apply;
+//   - tcp://HOST:PORT: benchd's TCP listener, which needs [WithTLS] or
+//     [WithTLSConfig] (benchd serves TCP only with mutual TLS).
+//
+// Dial does not connect: the first call does, and a connection that fails
+// is that call's error (a gRPC status, codes.Unavailable). What Dial
+// checks is the target and the options, so a malformed target or a
+// certificate that does not load fails here. ctx is not kept.
+func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	creds, err := o.transportCredentials()
+	ep, err := parseTarget(target)
 	if err != nil {
 		return nil, err
 	}
-	dial := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
+	return newClient(ep, opts)
+}
+
+// New returns a client for the unix socket at socketPath; it is
+// Dial("unix://"+socketPath) except that a relative path is accepted.
+func New(socketPath string, opts ...Option) (*Client, error) {
+	return newClient(endpoint{path: socketPath}, opts)
+}
+
+// newClient is every constructor's one code path.
+func newClient(ep endpoint, opts []Option) (*Client, error) {
+	o := options{keepaliveTime: defaults.KeepaliveTime, keepaliveTimeout: defaults.KeepaliveTimeout}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	var target string
+	var dial []grpc.DialOption
+	switch {
+	case ep.addr != "":
+		if o.tls == nil {
+			return nil, fmt.Errorf("benchd client: tcp://%s needs WithTLS or WithTLSConfig (benchd serves TCP only with mutual TLS)", ep.addr)
+		}
+		target = "dns:///" + ep.addr
+	case len(ep.argv) > 0:
+		target = "passthrough:///benchd"
+		dial = append(dial, grpc.WithContextDialer(commandDialer(ep.argv)))
+	default:
+		target = "unix:" + ep.path
+	}
+	dial = append(dial,
+		grpc.WithTransportCredentials(o.transportCredentials(ep.addr != "")),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:                o.keepaliveTime,
 			Timeout:             o.keepaliveTimeout,
 			PermitWithoutStream: true,
-		}),
-	}, o.dialOpts...)
-	conn, err := grpc.NewClient(target, dial...)
+		}))
+	conn, err := grpc.NewClient(target, append(dial, o.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("create benchd client for %s: %w", target, err)
 	}
@@ -151,24 +182,30 @@ func (c *Client) RunBenchmark(ctx context.Context, req BenchmarkRequest, onEvent
 	}, onEvent)
 }
 
-// BenchmarkRequest is what to benchmark. Zero values mean benchd's defaults.
+// BenchmarkRequest is what to benchmark. Zero values mean benchd's
+// defaults, which are the constants of package defaults.
 type BenchmarkRequest struct {
-	Model   string
-	Prompts []string // default: one built-in prompt
-	// Repetitions is the number of measured trials (default 3).
+	Model string
+	// Prompts; none means one built-in prompt ([defaults.Prompt]).
+	Prompts []string
+	// Repetitions is the number of measured trials ([defaults.Repetitions]).
 	Repetitions int
-	// Warmup trials are left out of the statistics; nil means the default (1).
+	// Warmup trials are left out of the statistics; nil means
+	// [defaults.Warmup].
 	Warmup *int
-	// MaxTokens to generate per trial (default 128).
+	// MaxTokens to generate per trial ([defaults.MaxTokens]).
 	MaxTokens int
 	// NumCtx is the context window; 0 keeps the model's.
-	NumCtx      int
+	NumCtx int
+	// Temperature ([defaults.Temperature]).
 	Temperature float64
-	// Seed; nil means benchd's fixed default.
+	// Seed; nil means [defaults.Seed].
 	Seed *int64
-	// Timeout bounds the whole benchmark (default 10m, at most 1h).
+	// Timeout bounds the whole benchmark ([defaults.Timeout]; the proto's
+	// validation rules bound it).
 	Timeout time.Duration
-	// VRAMSampleInterval (default 250ms); set NoVRAMSampling to turn it off.
+	// VRAMSampleInterval ([defaults.VRAMInterval]); set NoVRAMSampling to
+	// turn sampling off.
 	VRAMSampleInterval time.Duration
 	NoVRAMSampling     bool
 	// Cold unloads the model before every trial, so each measures a load.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/record"
 )
 
 // Benchmark is a stored benchmark.
@@ -24,37 +25,19 @@ type Benchmark struct {
 	ErrorMessage string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	// Raw is the stored message, with the settings and VRAM timeline.
-	Raw *benchdv1.Benchmark
 }
 
 func benchmarkFromProto(b *benchdv1.Benchmark) Benchmark {
-	out := Benchmark{
-		ID: b.GetBenchmarkId(), Model: b.GetModel(),
-		State:     stateName(b.GetState()),
-		ErrorCode: int(b.GetErrorCode()), ErrorMessage: b.GetErrorMessage(),
-		CreatedAt: b.GetCreatedAt().AsTime(), UpdatedAt: b.GetUpdatedAt().AsTime(),
-		Raw: b,
+	return Benchmark{
+		Result:       resultFromProto(b),
+		ID:           b.GetBenchmarkId(),
+		Model:        b.GetModel(),
+		State:        record.State(b.GetState()),
+		ErrorCode:    int(b.GetErrorCode()),
+		ErrorMessage: b.GetErrorMessage(),
+		CreatedAt:    timeOf(b.GetCreatedAt()),
+		UpdatedAt:    timeOf(b.GetUpdatedAt()),
 	}
-	if b.GetStarted() != nil {
-		out.Started = *eventFromProto(&benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: b.GetStarted()}}).Started
-	}
-	for _, t := range b.GetTrials() {
-		out.Trials = append(out.Trials, TrialFromProto(t))
-	}
-	if b.GetFinished() != nil {
-		out.Summary = summaryFromProto(b.GetFinished())
-	}
-	return out
-}
-
-func stateName(s benchdv1.BenchmarkState) string {
-	const prefix = "BENCHMARK_STATE_"
-	n := s.String()
-	if len(n) > len(prefix) {
-		return n[len(prefix):]
-	}
-	return n
 }
 
 // GetBenchmark reads one benchmark, running or stored, with every trial.
@@ -71,8 +54,9 @@ func (c *Client) GetBenchmark(ctx context.Context, id string) (*Benchmark, error
 type ListOptions struct {
 	Model        string
 	Since, Until time.Time
-	PageSize     int
-	PageToken    string
+	// PageSize; 0 means [defaults.ListPageSize].
+	PageSize  int
+	PageToken string
 }
 
 // ListBenchmarks returns one page of the history, newest first, without
@@ -119,12 +103,17 @@ func (c *Client) WatchBenchmark(ctx context.Context, id string, onEvent func(Eve
 	}, onEvent)
 }
 
-// WatchVRAM calls fn with a sample every interval until ctx ends or fn
-// returns an error (which WatchVRAM then returns).
+// WatchVRAM calls fn with a sample every interval (0 means
+// [defaults.WatchVRAMInterval]) until ctx ends or fn returns an error
+// (which WatchVRAM then returns).
 func (c *Client) WatchVRAM(ctx context.Context, interval time.Duration, fn func([]GPU) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.raw.WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(interval)})
+	req := &benchdv1.WatchVRAMRequest{}
+	if interval != 0 {
+		req.Interval = durationpb.New(interval)
+	}
+	stream, err := c.raw.WatchVRAM(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -139,32 +128,25 @@ func (c *Client) WatchVRAM(ctx context.Context, interval time.Duration, fn func(
 	}
 }
 
-// collect reads a benchmark's events into a Result.
+// collect folds a benchmark's events into its record, with [record.Apply]
+// as benchd does, and returns the record as a Result.
 func collect(recv func() (*benchdv1.BenchmarkEvent, error), onEvent func(Event)) (*Result, error) {
-	res := &Result{}
+	rec := record.FromEvents(nil)
 	for {
 		msg, err := recv()
-		if errors.Is(err, io.EOF) {
-			if res.Summary == nil {
-				return res, errors.New("benchd ended the stream without a finished event")
-			}
-			return res, nil
-		}
 		if err != nil {
-			return res, err
+			if errors.Is(err, io.EOF) {
+				err = nil
+				if rec.GetFinished() == nil {
+					err = errors.New("benchd ended the stream without a finished event")
+				}
+			}
+			res := resultFromProto(rec)
+			return &res, err
 		}
-		ev := eventFromProto(msg)
-		ev.Raw = msg
-		switch {
-		case ev.Started != nil:
-			res.Started = *ev.Started
-		case ev.Trial != nil:
-			res.Trials = append(res.Trials, *ev.Trial)
-		case ev.Finished != nil:
-			res.Summary = ev.Finished
-		}
+		record.Apply(rec, msg)
 		if onEvent != nil {
-			onEvent(ev)
+			onEvent(eventFromProto(msg))
 		}
 	}
 }

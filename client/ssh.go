@@ -9,19 +9,24 @@ import (
 	"os/exec"
 	"sync"
 	"time"
-
-	"google.golang.org/grpc"
 )
 
 // NewSSH returns a client that reaches benchd by running
-// `ssh -T [sshArgs...] destination benchd dial-stdio` for each connection and
-// speaking gRPC over the command's stdio — the docker/buildkit connhelper
-// pattern. It needs no local socket; the agent's key may be restricted to
-// command="benchd dial-stdio", in which case the remote command is forced
-// and the one sent here is ignored.
+// `ssh -T [sshArgs...] -- destination benchd dial-stdio` for each connection
+// and speaking gRPC over the command's stdio — the docker/buildkit
+// connhelper pattern. It needs no local socket; the agent's key may be
+// restricted to command="benchd dial-stdio", in which case the remote
+// command is forced and the one sent here is ignored. Dial with an ssh://
+// target is the same without extra ssh arguments.
 func NewSSH(destination string, sshArgs []string, opts ...Option) (*Client, error) {
-	argv := append(append([]string{"ssh", "-T"}, sshArgs...), "--", destination, "benchd", "dial-stdio")
-	return NewCommand(argv, opts...)
+	return newClient(endpoint{argv: sshArgv(destination, sshArgs)}, opts)
+}
+
+// sshArgv is the command line that runs dial-stdio on destination. It runs
+// the local ssh, so ~/.ssh/config (Host aliases, User, Port, IdentityFile,
+// ProxyJump) applies.
+func sshArgv(destination string, sshArgs []string) []string {
+	return append(append([]string{"ssh", "-T"}, sshArgs...), "--", destination, "benchd", "dial-stdio")
 }
 
 // NewCommand returns a client that runs argv for each connection and speaks
@@ -31,11 +36,14 @@ func NewCommand(argv []string, opts ...Option) (*Client, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("benchd client: empty command")
 	}
-	dial := func(ctx context.Context, _ string) (net.Conn, error) {
+	return newClient(endpoint{argv: argv}, opts)
+}
+
+// commandDialer starts argv for each connection gRPC makes.
+func commandDialer(argv []string) func(context.Context, string) (net.Conn, error) {
+	return func(ctx context.Context, _ string) (net.Conn, error) {
 		return dialCommand(ctx, argv[0], argv[1:]...)
 	}
-	opts = append([]Option{WithDialOptions(grpc.WithContextDialer(dial))}, opts...)
-	return newClient("passthrough:///benchd", opts...)
 }
 
 // commandConn is a net.Conn over a child process's stdin and stdout.

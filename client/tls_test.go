@@ -2,8 +2,7 @@ package client
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"crypto/tls"
 	"net"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/benchd/benchd/certs"
-	"github.com/benchd/benchd/internal/tlsconfig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -51,7 +49,18 @@ func health5s(t *testing.T, c *Client) (string, error) {
 	return c.Health(ctx)
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// serverCreds are benchd's TLS policy in brief (the daemon's
+// internal/tlsconfig has it whole): TLS 1.3 and a client certificate from
+// caFile. The client's loader reads the files; only the roles differ.
+func serverCreds(t *testing.T, certFile, keyFile, caFile string) credentials.TransportCredentials {
+	t.Helper()
+	cfg, err := loadTLS(certFile, keyFile, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientCAs, cfg.RootCAs, cfg.ClientAuth = cfg.RootCAs, nil, tls.RequireAndVerifyClientCert
+	return credentials.NewTLS(cfg)
+}
 
 func TestNewTCPNeedsTLS(t *testing.T) {
 	if _, err := NewTCP("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "WithTLS") {
@@ -71,20 +80,21 @@ func TestNewTCPNeedsTLS(t *testing.T) {
 
 func TestNewTCPWithTLS(t *testing.T) {
 	f := pkiFiles(t)
-	cfg, _, err := tlsconfig.Server(f.ServerCert, f.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l, tlsconfig.Credentials(cfg, quiet))
+	serveHealth(t, l, serverCreds(t, f.ServerCert, f.ServerKey, f.CACert))
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 
-	// By IP, by name (both in the default SANs), with the tcp:// prefix.
-	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port, "tcp://127.0.0.1:" + port} {
-		c, err := NewTCP(addr, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
+	// By IP, by name (both in the default SANs), with the tcp:// prefix,
+	// through Dial.
+	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port, "tcp://127.0.0.1:" + port, "dial tcp://localhost:" + port} {
+		newTCP := NewTCP
+		if target, ok := strings.CutPrefix(addr, "dial "); ok {
+			newTCP = func(_ string, opts ...Option) (*Client, error) { return Dial(context.Background(), target, opts...) }
+		}
+		c, err := newTCP(addr, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,15 +110,11 @@ func TestNewTCPWithTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg2, _, err := tlsconfig.Server(other.ServerCert, other.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l2, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l2, tlsconfig.Credentials(cfg2, quiet))
+	serveHealth(t, l2, serverCreds(t, other.ServerCert, other.ServerKey, f.CACert))
 	c, err := NewTCP(l2.Addr().String(), WithTLS(f.ClientCert, f.ClientKey, other.CACert))
 	if err != nil {
 		t.Fatal(err)
@@ -121,17 +127,13 @@ func TestNewTCPWithTLS(t *testing.T) {
 
 func TestUnixWithTLS(t *testing.T) {
 	f := pkiFiles(t)
-	cfg, _, err := tlsconfig.Server(f.ServerCert, f.ServerKey, f.CACert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sock := filepath.Join(t.TempDir(), "b.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHealth(t, l, tlsconfig.UnixCredentials(cfg, quiet))
-	c, err := New(sock, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
+	serveHealth(t, l, serverCreds(t, f.ServerCert, f.ServerKey, f.CACert))
+	c, err := Dial(context.Background(), "unix://"+sock, WithTLS(f.ClientCert, f.ClientKey, f.CACert))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +149,11 @@ func TestServerNameDefaults(t *testing.T) {
 		tcp  bool
 		want string
 	}{{false, "localhost"}, {true, ""}} {
-		o := options{tcp: tc.tcp}
-		WithTLS(f.ClientCert, f.ClientKey, f.CACert)(&o)
-		creds, err := o.transportCredentials()
-		if err != nil {
+		var o options
+		if err := WithTLS(f.ClientCert, f.ClientKey, f.CACert)(&o); err != nil {
 			t.Fatal(err)
 		}
+		creds := o.transportCredentials(tc.tcp)
 		//lint:ignore SA1019 ServerName is the simplest view of the config here.
 		if got := creds.Info().ServerName; got != tc.want {
 			t.Errorf("tcp=%v: server name %q, want %q", tc.tcp, got, tc.want)

@@ -3,6 +3,8 @@ package client
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -21,6 +23,27 @@ type Result struct {
 	Started
 	Trials  []Trial
 	Summary *Summary
+	// Raw is the record the rest is converted from: as benchd stores it
+	// (GetBenchmark, ListBenchmarks, CancelBenchmark: with the settings and
+	// the VRAM timeline), or folded from the stream by [record.Apply]
+	// (RunBenchmark, WatchBenchmark: events carry no VRAM timeline).
+	Raw *benchdv1.Benchmark
+}
+
+// resultFromProto converts a record: the one conversion of a benchmark,
+// whether benchd sent it whole or as a stream of events.
+func resultFromProto(b *benchdv1.Benchmark) Result {
+	res := Result{Raw: b}
+	if s := b.GetStarted(); s != nil {
+		res.Started = startedFromProto(s)
+	}
+	for _, t := range b.GetTrials() {
+		res.Trials = append(res.Trials, TrialFromProto(t))
+	}
+	if f := b.GetFinished(); f != nil {
+		res.Summary = summaryFromProto(f)
+	}
+	return res
 }
 
 type Started struct {
@@ -90,39 +113,41 @@ type GPU struct {
 	Index                 int
 	Name, Vendor, Source  string
 	TotalBytes, UsedBytes uint64
-	SampledAt             time.Time
+	// SampledAt is zero when benchd did not stamp the reading.
+	SampledAt time.Time
+	// Raw is the message as received, for protojson output or new fields.
+	Raw *benchdv1.GPU
 }
 
 func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
-	m := e
-	switch {
-	case m == nil:
-		return Event{}
-	case m.GetStarted() != nil:
-		s := m.GetStarted()
-		mi := s.GetModelInfo()
-		return Event{Started: &Started{
-			BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
-			ModelInfo: ModelInfo{
-				Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
-				QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
-			},
-			OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: s.GetStartedAt().AsTime(),
-			Machine: Machine{
-				Hostname: s.GetMachine().GetHostname(), Kernel: s.GetMachine().GetKernel(),
-				BenchdVersion: s.GetMachine().GetBenchdVersion(),
-			},
-		}}
-	case m.GetProgress() != nil:
-		p := m.GetProgress()
-		return Event{Progress: &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}}
-	case m.GetTrial() != nil:
-		t := TrialFromProto(m.GetTrial())
-		return Event{Trial: &t}
-	case m.GetFinished() != nil:
-		return Event{Finished: summaryFromProto(m.GetFinished())}
+	ev := Event{Raw: e}
+	switch k := e.GetKind().(type) {
+	case *benchdv1.BenchmarkEvent_Started:
+		s := startedFromProto(k.Started)
+		ev.Started = &s
+	case *benchdv1.BenchmarkEvent_Progress:
+		p := k.Progress
+		ev.Progress = &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}
+	case *benchdv1.BenchmarkEvent_Trial:
+		t := TrialFromProto(k.Trial)
+		ev.Trial = &t
+	case *benchdv1.BenchmarkEvent_Finished:
+		ev.Finished = summaryFromProto(k.Finished)
 	}
-	return Event{}
+	return ev
+}
+
+func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
+	mi, m := s.GetModelInfo(), s.GetMachine()
+	return Started{
+		BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
+		ModelInfo: ModelInfo{
+			Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
+			QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
+		},
+		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
+		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+	}
 }
 
 // summaryFromProto converts a finished event.
@@ -134,7 +159,7 @@ func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
 		TotalDurationNs: statsFromProto(f.GetTotalDurationNs()), LoadDurationNs: statsFromProto(f.GetLoadDurationNs()),
 		PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
 		EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
-		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: f.GetFinishedAt().AsTime(),
+		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: timeOf(f.GetFinishedAt()),
 	}
 }
 
@@ -161,8 +186,17 @@ func gpusFromProto(gs []*benchdv1.GPU) []GPU {
 	for _, g := range gs {
 		out = append(out, GPU{
 			Index: int(g.GetIndex()), Name: g.GetName(), Vendor: g.GetVendor(), Source: g.GetSource(),
-			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: g.GetSampledAt().AsTime(),
+			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: timeOf(g.GetSampledAt()),
+			Raw: g,
 		})
 	}
 	return out
+}
+
+// timeOf is a timestamp's time; zero (not 1970) for none.
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }

@@ -11,13 +11,14 @@ buildGo126Module {
   pname = "benchd";
   version = "0.1.0";
 
-  # Only what `go build` reads: go.mod, go.sum and the non-test Go files.
-  # Keeping tests out also keeps test-only dependencies out of vendorHash.
+  # Only what `go build` reads: every go.mod and go.sum (proto/, certs/ and
+  # client/ are modules of their own, replaced by their directories in
+  # go.mod) and the non-test Go files. Keeping tests out also keeps
+  # test-only dependencies out of vendorHash.
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [
-      ../go.mod
-      ../go.sum
+      (lib.fileset.fileFilter (f: f.name == "go.mod" || f.name == "go.sum") ../.)
       (lib.fileset.fileFilter (f: f.hasExt "go" && !(lib.hasSuffix "_test.go" f.name)) ../.)
     ];
   };
@@ -27,7 +28,7 @@ buildGo126Module {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-IJG7HCRIhnb4UtwcuAzYudlgALGHEQveasnsugo/9Wo=";
+  vendorHash = "sha256-57PhGDhQwwz+g2J+PnOT8DD8fIkfEGQVsRX9NV2jxa0=";
 
   subPackages = [
     "cmd/benchd"

@@ -97,10 +97,11 @@ func certsCmd(args []string, stdout, stderr io.Writer) error {
 			printFile(stdout, p)
 		}
 		fmt.Fprintf(stdout, `
-benchd:  --listen tcp://HOST:PORT --tls-cert %s --tls-key %s --tls-client-ca %s
-client:  client.NewTCP("HOST:PORT", client.WithTLS(%q, %q, %q))
-Keep %s offline once you have issued what you need; it signs every identity benchd trusts.
-`, f.ServerCert, f.ServerKey, f.CACert, f.ClientCert, f.ClientKey, f.CACert, f.CAKey)
+benchd:    --listen tcp://HOST:PORT --tls-cert %[1]s --tls-key %[2]s --tls-client-ca %[3]s
+benchctl:  --host tcp://HOST:PORT --tls-cert %[4]s --tls-key %[5]s --tls-ca %[3]s
+client:    client.Dial(ctx, "tcp://HOST:PORT", client.WithTLS(%[4]q, %[5]q, %[3]q))
+Keep %[6]s offline once you have issued what you need; it signs every identity benchd trusts.
+`, f.ServerCert, f.ServerKey, f.CACert, f.ClientCert, f.ClientKey, f.CAKey)
 		return nil
 	}
 

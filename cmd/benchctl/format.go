@@ -25,19 +25,28 @@ func printGPUs(w io.Writer, gpus []client.GPU) {
 }
 
 // printGPULine prints one WatchVRAM sample on one line.
-func printGPULine(w io.Writer, gpus []*benchdv1.GPU) {
+func printGPULine(w io.Writer, gpus []client.GPU) {
 	at := time.Now()
 	parts := make([]string, 0, len(gpus))
 	for _, g := range gpus {
-		if g.GetSampledAt() != nil {
-			at = g.GetSampledAt().AsTime()
+		if !g.SampledAt.IsZero() {
+			at = g.SampledAt
 		}
-		parts = append(parts, fmt.Sprintf("gpu%d %s / %s", g.GetIndex(), bytesIEC(g.GetUsedBytes()), bytesIEC(g.GetTotalBytes())))
+		parts = append(parts, fmt.Sprintf("gpu%d %s / %s", g.Index, bytesIEC(g.UsedBytes), bytesIEC(g.TotalBytes)))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no GPUs")
 	}
 	fmt.Fprintf(w, "%s  %s\n", at.Local().Format("15:04:05.000"), strings.Join(parts, "  "))
+}
+
+// rawGPUs are the messages benchd sent, for protojson output.
+func rawGPUs(gpus []client.GPU) []*benchdv1.GPU {
+	out := make([]*benchdv1.GPU, len(gpus))
+	for i, g := range gpus {
+		out[i] = g.Raw
+	}
+	return out
 }
 
 func bytesIEC(b uint64) string {

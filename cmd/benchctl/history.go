@@ -31,7 +31,7 @@ func historyCmd(ctx context.Context, c *client.Client, args []string, e *env) er
 		since  = fs.String("since", "", "only benchmarks started at or after this: a duration back from now (36h, 7d) or a time (RFC 3339, or 2006-01-02)")
 		until  = fs.String("until", "", "only benchmarks started before this (same forms as --since)")
 		limit  = fs.Int("limit", 20, "at most this many, newest first (0: all)")
-		page   = fs.Int("page-size", maxPageSize, "benchmarks per ListBenchmarks call (1 to 1000)")
+		page   = fs.Int("page-size", maxPageSize, fmt.Sprintf("benchmarks per ListBenchmarks call (1 to %d)", maxPageSize))
 		format = formatFlag(fs)
 	)
 	pos, err := parseArgs(fs, args)

@@ -17,14 +17,14 @@ import (
 
 	"golang.org/x/term"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
-const usage = `usage: benchctl [--socket PATH] COMMAND [flags]
+const usage = `usage: benchctl [--host TARGET | --socket PATH] [--tls-cert F --tls-key F --tls-ca F] COMMAND [flags]
 
 commands:
   run MODEL [--reps N] [--warmup N] [--max-tokens N] [--prompt TEXT]... [--prompt-tokens N] [--cold]
@@ -48,12 +48,14 @@ stored benchmark. Ctrl-C during run or watch asks whether to cancel the
 benchmark on benchd or detach from it (it keeps running; benchctl watch ID
 re-attaches); without a terminal on stdin it detaches.
 
-The socket defaults to $BENCHD_SOCKET, else /run/benchd/benchd.sock.
+--host is where benchd is: unix:///PATH; ssh://[USER@]HOST[:PORT], which runs
+"ssh HOST benchd dial-stdio" (so ~/.ssh/config applies); or tcp://HOST:PORT,
+which needs mutual TLS (--tls-cert, --tls-key, --tls-ca, from benchctl certs).
+It defaults to $BENCHD_HOST. --socket PATH is --host unix://PATH; without
+either, the socket is $BENCHD_SOCKET, else ` + defaults.Socket + `.
 Exit status: 0 on success, 1 with benchd's message on failure, 2 on bad usage,
 130 after Ctrl-C (detached or cancelled).
 `
-
-const defaultSocket = "/run/benchd/benchd.sock"
 
 // env is what a command may use of the process: its streams, its signals
 // and whether a person sits at stdin.
@@ -98,11 +100,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	top := flag.NewFlagSet("benchctl", flag.ContinueOnError)
 	top.SetOutput(e.stderr)
 	top.Usage = func() { fmt.Fprint(e.stderr, usage) }
-	defSock := os.Getenv("BENCHD_SOCKET")
-	if defSock == "" {
-		defSock = defaultSocket
-	}
-	socket := top.String("socket", defSock, "benchd's unix socket")
+	conn := addConnFlags(top)
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -113,16 +111,12 @@ func run(ctx context.Context, args []string, e *env) int {
 		fmt.Fprint(e.stderr, usage)
 		return exitUsage
 	}
-	e.self = "benchctl"
-	if *socket != defaultSocket {
-		e.self += " --socket " + *socket
-	}
-	c, err := client.New(*socket)
+	c, self, err := conn.dial(ctx, top)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "benchctl:", err)
-		return exitFailed
+		return exitCode(err, e)
 	}
 	defer c.Close()
+	e.self = self
 
 	cmd, rest := top.Arg(0), top.Args()[1:]
 	ctx, cancel := context.WithCancel(ctx)
@@ -172,6 +166,11 @@ func run(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "benchctl: unknown command %q\n%s", cmd, usage)
 		return exitUsage
 	}
+	return exitCode(err, e)
+}
+
+// exitCode reports err, if any, and returns the exit status it means.
+func exitCode(err error, e *env) int {
 	var (
 		ue usageError
 		ie interrupted
@@ -246,37 +245,24 @@ func vramCmd(ctx context.Context, c *client.Client, args []string, e *env) error
 		return err
 	}
 	if *every > 0 {
-		stream, err := c.Raw().WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(*every)})
-		if err != nil {
-			return err
-		}
-		for {
-			m, err := stream.Recv()
-			if ctx.Err() != nil {
-				return nil // interrupted: the watch is over
-			}
-			if err != nil {
-				return err
-			}
+		err := c.WatchVRAM(ctx, *every, func(gpus []client.GPU) error {
 			if *asJSON {
-				if err := report.WriteJSONLine(e.stdout, m); err != nil {
-					return err
-				}
-				continue
+				return report.WriteJSONLine(e.stdout, &benchdv1.WatchVRAMResponse{Gpus: rawGPUs(gpus)})
 			}
-			printGPULine(e.stdout, m.GetGpus())
+			printGPULine(e.stdout, gpus)
+			return nil
+		})
+		if ctx.Err() != nil {
+			return nil // interrupted: the watch is over
 		}
-	}
-	if *asJSON {
-		res, err := c.Raw().SampleVRAM(ctx, &benchdv1.SampleVRAMRequest{})
-		if err != nil {
-			return err
-		}
-		return report.WriteJSONLine(e.stdout, res)
+		return err
 	}
 	gpus, err := c.SampleVRAM(ctx)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return report.WriteJSONLine(e.stdout, &benchdv1.SampleVRAMResponse{Gpus: rawGPUs(gpus)})
 	}
 	printGPUs(e.stdout, gpus)
 	return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // streamFlags are the output and interrupt flags of run and watch.
@@ -60,16 +61,16 @@ func runCmd(ctx context.Context, c *client.Client, args []string, e *env) error 
 	fs.SetOutput(e.stderr)
 	var (
 		prompts      repeated
-		reps         = fs.Int("reps", 0, "measured trials (default 3)")
-		warmup       = fs.Int("warmup", -1, "warm-up trials (default 1)")
-		maxTokens    = fs.Int("max-tokens", 0, "tokens per trial (default 128)")
+		reps         = fs.Int("reps", 0, fmt.Sprintf("measured trials (default %d)", defaults.Repetitions))
+		warmup       = fs.Int("warmup", -1, fmt.Sprintf("warm-up trials (default %d)", defaults.Warmup))
+		maxTokens    = fs.Int("max-tokens", 0, fmt.Sprintf("tokens per trial (default %d)", defaults.MaxTokens))
 		promptTokens = fs.Int("prompt-tokens", 0, "use a synthetic prompt of about N tokens instead of --prompt")
 		cold         = fs.Bool("cold", false, "unload the model before every trial, so each measures a cold load")
 		numCtx       = fs.Int("num-ctx", 0, "context window (default: the model's)")
-		temp         = fs.Float64("temperature", 0, "sampling temperature")
-		seed         = fs.Int64("seed", 0, "sampling seed (default: benchd's fixed seed)")
-		timeout      = fs.Duration("timeout", 0, "deadline for the whole benchmark (default 10m)")
-		vramEvery    = fs.Duration("vram-interval", -1, "VRAM sampling interval during trials (default 250ms; 0 turns it off)")
+		temp         = fs.Float64("temperature", defaults.Temperature, "sampling temperature")
+		seed         = fs.Int64("seed", 0, fmt.Sprintf("sampling seed (default %d)", defaults.Seed))
+		timeout      = fs.Duration("timeout", 0, fmt.Sprintf("deadline for the whole benchmark (default %s)", defaults.Timeout))
+		vramEvery    = fs.Duration("vram-interval", -1, fmt.Sprintf("VRAM sampling interval during trials (default %s; 0 turns it off)", defaults.VRAMInterval))
 		sf           = addStreamFlags(fs)
 	)
 	fs.Var(&prompts, "prompt", "prompt text; repeat for several (default: a built-in prompt)")
@@ -141,7 +142,6 @@ type display struct {
 
 	mu       sync.Mutex
 	id       string
-	events   []*benchdv1.BenchmarkEvent
 	paused   bool
 	lineOpen bool // a progress line is on screen
 }
@@ -149,9 +149,6 @@ type display struct {
 func (d *display) event(ev client.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ev.Raw != nil && ev.Progress == nil {
-		d.events = append(d.events, ev.Raw)
-	}
 	if ev.Started != nil {
 		d.id = ev.Started.BenchmarkID
 	}
@@ -220,12 +217,6 @@ func (d *display) clear() {
 	}
 }
 
-func (d *display) record() *benchdv1.Benchmark {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return report.FromEvents(d.events)
-}
-
 type streamResult struct {
 	res *client.Result
 	err error
@@ -252,7 +243,7 @@ func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id s
 		select {
 		case r := <-done:
 			d.clear()
-			return finish(ctx, c, e, o, d, r)
+			return finish(ctx, c, e, o, r)
 		case sig := <-e.signals:
 			id := d.benchmarkID()
 			if id == "" {
@@ -269,7 +260,7 @@ func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id s
 			select {
 			case r := <-done:
 				d.clear()
-				return finish(ctx, c, e, o, d, r)
+				return finish(ctx, c, e, o, r)
 			default:
 			}
 			if act == detach {
@@ -316,14 +307,14 @@ func detachMessage(self, id string) string {
 }
 
 // finish prints a followed benchmark that ended.
-func finish(ctx context.Context, c *client.Client, e *env, o streamOptions, d *display, r streamResult) error {
+func finish(ctx context.Context, c *client.Client, e *env, o streamOptions, r streamResult) error {
 	if r.err != nil {
 		return r.err
 	}
 	if o.jsonEvents {
 		return nil
 	}
-	b := d.record()
+	b := r.res.Raw
 	if o.format == report.JSON {
 		// The stored record: settings, machine, every trial, the VRAM
 		// timeline. The events make do if the store cannot be read.

@@ -363,9 +363,10 @@ func TestSSHDAcceptsFragment(t *testing.T) {
 var reVendorHash = regexp.MustCompile(`vendorHash = "(sha256-[A-Za-z0-9+/=]+)";`)
 
 // TestVendorHash recomputes nix/package.nix's vendorHash the way nixpkgs'
-// buildGoModule does (go mod vendor on the package's source: go.mod, go.sum
-// and the non-test .go files; the NAR hash of the vendor directory) and fails
-// with the value to use when it is stale.
+// buildGoModule does (go mod vendor on the package's source: every go.mod
+// and go.sum, the nested modules' too, and the non-test .go files; the NAR
+// hash of the vendor directory) and fails with the value to use when it is
+// stale.
 func TestVendorHash(t *testing.T) {
 	nixHash := requireTool(t, "nix-hash", "nix-bin")
 	pkg, err := os.ReadFile(filepath.Join(testrig.NixDir(), "package.nix"))
@@ -389,7 +390,8 @@ func TestVendorHash(t *testing.T) {
 			}
 			return nil
 		}
-		keep := rel == "go.mod" || rel == "go.sum" || (strings.HasSuffix(rel, ".go") && !strings.HasSuffix(rel, "_test.go"))
+		name := filepath.Base(rel)
+		keep := name == "go.mod" || name == "go.sum" || (strings.HasSuffix(rel, ".go") && !strings.HasSuffix(rel, "_test.go"))
 		if !keep || !e.Type().IsRegular() {
 			return nil
 		}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/record"
 )
 
 // Format is an output format of run, show and history.
@@ -45,27 +46,6 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q: want one of %s", s, strings.Join(names, ", "))
 }
 
-// FromEvents assembles a record from a benchmark's events, for output
-// right after a run without asking benchd for the stored copy. It has no
-// VRAM timeline (events do not carry one).
-func FromEvents(evs []*benchdv1.BenchmarkEvent) *benchdv1.Benchmark {
-	b := &benchdv1.Benchmark{State: benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING}
-	for _, ev := range evs {
-		switch {
-		case ev.GetStarted() != nil:
-			s := ev.GetStarted()
-			b.Started, b.BenchmarkId, b.Model, b.Settings, b.CreatedAt = s, s.GetBenchmarkId(), s.GetModel(), s.GetSettings(), s.GetStartedAt()
-		case ev.GetTrial() != nil:
-			b.Trials = append(b.Trials, ev.GetTrial())
-		case ev.GetFinished() != nil:
-			b.Finished = ev.GetFinished()
-			b.UpdatedAt = ev.GetFinished().GetFinishedAt()
-			b.State = benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED
-		}
-	}
-	return b
-}
-
 // Measured returns the trials that count: those after the warm-ups.
 func Measured(b *benchdv1.Benchmark) []*benchdv1.Trial {
 	var out []*benchdv1.Trial
@@ -80,7 +60,7 @@ func Measured(b *benchdv1.Benchmark) []*benchdv1.Trial {
 // State is a benchmark's state without the enum's prefix: RUNNING,
 // SUCCEEDED, FAILED or CANCELLED.
 func State(b *benchdv1.Benchmark) string {
-	return strings.TrimPrefix(b.GetState().String(), "BENCHMARK_STATE_")
+	return record.State(b.GetState())
 }
 
 // ID is the benchmark's id, wherever the record has it.

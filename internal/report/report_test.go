@@ -16,6 +16,7 @@ import (
 
 	"github.com/benchd/benchd/internal/stats"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/record"
 )
 
 func u32(v uint32) *uint32 { return &v }
@@ -333,14 +334,10 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
+// TestFromEvents: a record folded from a run's events (what benchctl
+// prints right after a run) reads like the stored one.
 func TestFromEvents(t *testing.T) {
-	var evs []*benchdv1.BenchmarkEvent
-	evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: runA.Started}})
-	for _, tr := range runA.Trials {
-		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: tr}})
-	}
-	evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: runA.Finished}})
-	b := FromEvents(evs)
+	b := record.FromEvents(record.Events(runA))
 	if ID(b) != ID(runA) || len(b.Trials) != 6 || State(b) != "SUCCEEDED" || b.GetSettings().GetMaxTokens() != 64 {
 		t.Errorf("FromEvents: %v", b)
 	}

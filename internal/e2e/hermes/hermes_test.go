@@ -167,7 +167,7 @@ func deploy(t *testing.T) *deployment {
 		}
 		kept = append(kept, shellQuote(args[i]))
 	}
-	wrapper := fmt.Sprintf("#!/bin/sh\n# ssh to the test's sshd (written by client/hermes/hermes_test.go)\nexec %s %s \"$@\"\n",
+	wrapper := fmt.Sprintf("#!/bin/sh\n# ssh to the test's sshd (written by internal/e2e/hermes/hermes_test.go)\nexec %s %s \"$@\"\n",
 		shellQuote(d.sshPath), strings.Join(kept, " "))
 	if err := os.WriteFile(filepath.Join(d.sshDir, "ssh"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)

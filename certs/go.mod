@@ -1,0 +1,3 @@
+module github.com/benchd/benchd/certs
+
+go 1.23
