@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/history"
@@ -247,8 +248,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	hctx, hcancel := context.WithCancel(ctx)
 	defer hcancel()
+	// Health is known before the socket serves: a client that connects the
+	// moment benchd is ready gets SERVING or NOT_SERVING, never "unknown
+	// service".
 	if d.checker != nil {
-		go watchHealth(hctx, d.health, d.checker, d.cfg.HealthInterval, d.log)
+		last := checkHealth(hctx, d.health, d.checker, d.cfg.HealthInterval, healthpb.HealthCheckResponse_UNKNOWN, d.log)
+		go watchHealth(hctx, d.health, d.checker, d.cfg.HealthInterval, last, d.log)
 	} else {
 		setHealth(d.health, servingStatus(nil))
 	}

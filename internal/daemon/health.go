@@ -14,32 +14,39 @@ import (
 
 // watchHealth reports NOT_SERVING while the ollama container cannot be used,
 // so monitoring and `benchctl health` tell a Docker problem from a benchd one.
-func watchHealth(ctx context.Context, hs *health.Server, c runner.Container, every time.Duration, log *slog.Logger) {
+func watchHealth(ctx context.Context, hs *health.Server, c runner.Container, every time.Duration,
+	last healthpb.HealthCheckResponse_ServingStatus, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := healthpb.HealthCheckResponse_UNKNOWN
 	for {
-		cctx, cancel := context.WithTimeout(ctx, every)
-		err := c.CheckContainer(cctx)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			return
-		}
-		if st := servingStatus(err); st != last {
-			attrs := []any{"status", st.String()}
-			if err != nil {
-				attrs = append(attrs, "err", err)
-			}
-			log.Info("health changed", attrs...)
-			setHealth(hs, st)
-			last = st
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		last = checkHealth(ctx, hs, c, every, last, log)
 	}
+}
+
+// checkHealth checks the container once and publishes a changed status.
+func checkHealth(ctx context.Context, hs *health.Server, c runner.Container, every time.Duration,
+	last healthpb.HealthCheckResponse_ServingStatus, log *slog.Logger) healthpb.HealthCheckResponse_ServingStatus {
+	cctx, cancel := context.WithTimeout(ctx, every)
+	err := c.CheckContainer(cctx)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return last
+	}
+	st := servingStatus(err)
+	if st != last {
+		attrs := []any{"status", st.String()}
+		if err != nil {
+			attrs = append(attrs, "err", err)
+		}
+		log.Info("health changed", attrs...)
+		setHealth(hs, st)
+	}
+	return st
 }
 
 func servingStatus(containerErr error) healthpb.HealthCheckResponse_ServingStatus {
