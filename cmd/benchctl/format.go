@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -19,7 +20,7 @@ func printGPUs(w io.Writer, gpus []client.GPU) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "gpu\tname\tvendor\tused\ttotal\tsource")
 	for _, g := range gpus {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", g.Index, g.Name, g.Vendor, bytesIEC(g.UsedBytes), bytesIEC(g.TotalBytes), g.Source)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", g.Index, g.Name, g.Vendor, report.BytesIEC(g.UsedBytes), report.BytesIEC(g.TotalBytes), g.Source)
 	}
 	tw.Flush()
 }
@@ -32,7 +33,7 @@ func printGPULine(w io.Writer, gpus []client.GPU) {
 		if !g.SampledAt.IsZero() {
 			at = g.SampledAt
 		}
-		parts = append(parts, fmt.Sprintf("gpu%d %s / %s", g.Index, bytesIEC(g.UsedBytes), bytesIEC(g.TotalBytes)))
+		parts = append(parts, fmt.Sprintf("gpu%d %s / %s", g.Index, report.BytesIEC(g.UsedBytes), report.BytesIEC(g.TotalBytes)))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no GPUs")
@@ -47,17 +48,4 @@ func rawGPUs(gpus []client.GPU) []*benchdv1.GPU {
 		out[i] = g.Raw
 	}
 	return out
-}
-
-func bytesIEC(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }

@@ -8,7 +8,6 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/record"
 )
 
 // maxPageSize is the most ListBenchmarks returns in one page.
@@ -126,14 +126,11 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither a duration (36h, 7d) nor a time (2006-01-02T15:04:05Z07:00, 2006-01-02)", s)
 }
 
-// idPattern is the grammar of benchmark ids.
-var idPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$`)
-
 // load reads a benchmark: by id from benchd, or from a file that
 // `benchctl show ID --format json` wrote (so that runs from different
 // hosts, or from two benchds, can be shown, compared and charted together).
 func load(ctx context.Context, c *client.Client, arg string) (*benchdv1.Benchmark, error) {
-	if idPattern.MatchString(arg) {
+	if record.IDPattern.MatchString(arg) {
 		b, err := c.GetBenchmark(ctx, arg)
 		if err != nil {
 			return nil, err

@@ -71,7 +71,7 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 				fmt.Sprint(t.GetPromptEvalCount()), fmt.Sprintf("%.1f", t.GetPromptEvalRate()),
 				fmt.Sprint(t.GetEvalCount()), fmt.Sprintf("%.1f", t.GetEvalRate()),
 				ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())), ms(float64(t.GetTotalDurationNs())),
-				ms(float64(t.GetWallNs())), bytesIEC(t.GetPeakVramUsedBytes()))
+				ms(float64(t.GetWallNs())), BytesIEC(t.GetPeakVramUsedBytes()))
 		}
 		fmt.Fprintln(w)
 	}
@@ -101,7 +101,7 @@ func WriteHistoryMarkdown(w io.Writer, bs []*benchdv1.Benchmark) error {
 			ttft = ms(s.GetMean())
 		}
 		if s := f.GetPeakVramUsedBytes(); s.GetN() > 0 {
-			vram = bytesIEC(uint64(s.GetMax()))
+			vram = BytesIEC(uint64(s.GetMax()))
 		}
 		if t := createdAt(b); !t.IsZero() {
 			started = t.UTC().Format(time.DateTime)

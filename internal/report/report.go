@@ -105,8 +105,8 @@ func createdAt(b *benchdv1.Benchmark) time.Time {
 
 func ms(ns float64) string { return fmt.Sprintf("%.1fms", ns/float64(time.Millisecond)) }
 
-// bytesIEC prints a byte count with a binary prefix.
-func bytesIEC(b uint64) string {
+// BytesIEC prints a byte count with a binary prefix.
+func BytesIEC(b uint64) string {
 	const unit = 1024
 	if b < unit {
 		return fmt.Sprintf("%d B", b)
@@ -182,7 +182,7 @@ func machineLine(b *benchdv1.Benchmark) string {
 		gpus = m.GetGpus()
 	}
 	for _, g := range gpus {
-		parts = append(parts, fmt.Sprintf("GPU %d %s (%s total, via %s)", g.GetIndex(), g.GetName(), bytesIEC(g.GetTotalBytes()), g.GetSource()))
+		parts = append(parts, fmt.Sprintf("GPU %d %s (%s total, via %s)", g.GetIndex(), g.GetName(), BytesIEC(g.GetTotalBytes()), g.GetSource()))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -38,9 +38,9 @@ func (k unitKind) format(v float64) string {
 		return ms(v)
 	case bytesKind:
 		if v < 0 {
-			return "-" + bytesIEC(uint64(-v))
+			return "-" + BytesIEC(uint64(-v))
 		}
-		return bytesIEC(uint64(v))
+		return BytesIEC(uint64(v))
 	}
 	return fmt.Sprintf("%.1f", v)
 }
@@ -76,7 +76,7 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n",
 				t.GetIndex(), trialKind(t), yesNo(t.GetModelLoadedAtStart()), t.GetPromptEvalCount(), t.GetPromptEvalRate(),
 				t.GetEvalCount(), t.GetEvalRate(), ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())),
-				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), bytesIEC(t.GetPeakVramUsedBytes()))
+				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), BytesIEC(t.GetPeakVramUsedBytes()))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -132,7 +132,7 @@ func WriteHistoryTable(w io.Writer, bs []*benchdv1.Benchmark) error {
 		}
 		vram := "-"
 		if s := f.GetPeakVramUsedBytes(); s.GetN() > 0 {
-			vram = bytesIEC(uint64(s.GetMax()))
+			vram = BytesIEC(uint64(s.GetMax()))
 		}
 		ttft := "-"
 		if s := f.GetTtftNs(); s.GetN() > 0 {
