@@ -1,33 +1,29 @@
 package testrig
 
+// The rig: testdata/rig/rig.sh's ollama image and the container the test
+// packages share.
+
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"fmt"
-	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 )
 
-// RequireDocker needs a reachable Docker Engine.
-func RequireDocker(t TB) {
-	t.Helper()
-	err := exec.Command("docker", "info").Run()
-	Require(t, err == nil, "a running Docker Engine (docker info)")
-}
+// RigImage is the image testdata/rig builds: ollama and the tiny model.
+const RigImage = "benchd-test/ollama:0.9.6"
 
 var (
-	rigOnce sync.Once
-	rigErr  error
+	rigOnce, imageOnce sync.Once
+	rigErr, imageErr   error
 )
 
 // Ollama makes sure the rig's ollama container runs with the tiny model and
 // returns the container's name. The container is shared by the tests of one
-// package run; tests that break it must call Ollama's Restart.
+// package run; tests that break it must call RestartOllama.
 func Ollama(t TB) string {
 	t.Helper()
 	RequireDocker(t)
@@ -55,49 +51,30 @@ func RestartOllama(t TB) {
 	}
 }
 
-func rigScript() string { return filepath.Join(RepoRoot(), "testdata", "rig", "rig.sh") }
+// EnsureRigImage builds RigImage on the shared engine if needed, once per
+// process (`rig.sh build`: cached, no container is touched), for tests that
+// run containers of their own from it.
+func EnsureRigImage(t TB) {
+	t.Helper()
+	RequireDocker(t)
+	imageOnce.Do(func() { imageErr = rig("build") })
+	if imageErr != nil {
+		t.Fatal(imageErr)
+	}
+}
 
+// RigScript is testdata/rig/rig.sh.
+func RigScript() string { return filepath.Join(RepoRoot(), "testdata", "rig", "rig.sh") }
+
+// rig runs rig.sh on the shared engine, even while a test has pointed
+// DOCKER_HOST elsewhere.
 func rig(args ...string) error {
-	cmd := exec.Command("bash", append([]string{rigScript()}, args...)...)
+	cmd := exec.Command("bash", append([]string{RigScript()}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+SharedDockerHost)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("rig.sh %s: %w\n%s", strings.Join(args, " "), err, out.String())
 	}
 	return nil
-}
-
-// Docker runs the docker CLI for test setup and inspection and returns its
-// combined output.
-func Docker(t TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("docker", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// FollowLogs streams `docker logs -f --since now` of a container and calls
-// match on each line until it returns true or ctx ends. It returns the time
-// the matching line was read.
-func FollowLogs(ctx context.Context, container string, since time.Time, match func(string) bool) (time.Time, error) {
-	cmd := exec.CommandContext(ctx, "docker", "logs", "-f", "--since", since.UTC().Format(time.RFC3339Nano), container)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		return time.Time{}, err
-	}
-	go func() { _ = cmd.Wait(); pw.Close() }()
-	defer func() { _ = cmd.Process.Kill() }()
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if match(sc.Text()) {
-			return time.Now(), nil
-		}
-	}
-	if ctx.Err() != nil {
-		return time.Time{}, ctx.Err()
-	}
-	return time.Time{}, fmt.Errorf("docker logs of %s ended without a matching line", container)
 }

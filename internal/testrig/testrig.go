@@ -9,7 +9,10 @@
 //
 //	testrig.go  Require, RepoRoot, the TB interface
 //	cleanup.go  Cleaner, Cleanups (teardown for programs that are not tests)
-//	rig.go      the rig's ollama container (testdata/rig/rig.sh), the docker CLI
+//	rig.go      the rig's image and ollama container (testdata/rig/rig.sh)
+//	engine.go   the docker CLI against one engine (Engine)
+//	dockerd.go  a private dockerd of a test's own (Dockerd)
+//	proc.go     polling; a process's memory, descriptors, socket peer
 //	tools.go    building this module's commands, grpcurl, fixtures
 //	daemon.go   a benchd process (StartDaemon) and its readiness
 //	deploy.go   rendering nix/'s templates as nix/render.nix does
