@@ -27,7 +27,7 @@ type AccountOptions struct {
 	// Shell is the login shell; empty means nologin.
 	Shell string
 	// Groups are supplementary groups (e.g. "docker" for the seed's
-	// baseline account in bench/; never for the agent's account).
+	// baseline account in cmd/benchperf; never for the agent's account).
 	Groups []string
 }
 

@@ -27,7 +27,7 @@ type SSHDConfig struct {
 	Global   []string
 	Fragment string
 	// LogLevel is sshd's; empty means DEBUG1 (the e2e tests' evidence
-	// needs it). bench/ uses INFO, a stock sshd's level.
+	// needs it). cmd/benchperf uses INFO, a stock sshd's level.
 	LogLevel string
 }
 

@@ -46,13 +46,13 @@ const (
 	smiFixture   = "nvsmi-20g-noheader.csv"
 )
 
-// nvidiaSMIArgv is benchd's fixed nvidia-smi command (service/vram/tool.go);
+// nvidiaSMIArgv is benchd's fixed nvidia-smi command (internal/vram/tool.go);
 // the seed's path runs the same words.
 var nvidiaSMIArgv = []string{"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}
 
 // fakeNvidiaSMI is installed as /usr/bin/nvidia-smi in smiContainer only.
 const fakeNvidiaSMI = `#!/bin/bash
-# FAKE nvidia-smi, installed by benchd's performance harness (bench/) in its
+# FAKE nvidia-smi, installed by benchd's performance harness (cmd/benchperf) in its
 # own throwaway container ` + smiContainer + `. There is no GPU here: it
 # prints a recorded real output of
 #   nvidia-smi --query-gpu=index,name,memory.total,memory.used --format=csv,noheader,nounits
@@ -84,7 +84,7 @@ type rig struct {
 }
 
 func step(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "benchperf: "+format+"\n", args...)
 }
 
 // setupRig builds the deployment, with the benchd binary at prebuilt if

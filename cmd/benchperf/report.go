@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 type report struct {
@@ -85,7 +87,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Machine: %s, %d cores, Linux %s, Docker Engine %s, %s. "+
 		"Load average (1/5/15 min) at start %s, at end %s (the harness itself keeps about one core busy while it measures; "+
 		"more than that is other work on the machine).\n", m.cpu, m.cores, m.kernel, m.docker, m.goVersion, m.loadStart, m.loadEnd)
-	b.WriteString("Command: `make perf` (`go run ./bench`, as root). Deployment: benchd built as nix/package.nix builds it, started per " +
+	b.WriteString("Command: `make perf` (`go run ./cmd/benchperf`, as root). Deployment: benchd built as nix/package.nix builds it, started per " +
 		"nix/benchd.service as ai-worker; Debian's sshd with nix/sshd-benchd.conf and the key options; clients use `ssh -N -L`. " +
 		"The seed's path logs in as a separate account (benchd-seed: bash, docker group) because the shipped ai-worker policy refuses commands.\n\n")
 
@@ -171,14 +173,14 @@ func (r *report) markdown() string {
 			fmt.Sprintf("%.2f%% of a core", 100*diff), "< 1% of a core", met(diff < 0.01))
 	}
 	if f := r.footprint; f != nil {
-		split := func(x mem) string {
-			return fmt.Sprintf("%s anonymous (Go heap, stacks, runtime) + %s file-backed (pages of the %s binary)", mib(x.anon), mib(x.file), r.binarySize)
+		split := func(x testrig.Mem) string {
+			return fmt.Sprintf("%s anonymous (Go heap, stacks, runtime) + %s file-backed (pages of the %s binary)", mib(x.Anon), mib(x.File), r.binarySize)
 		}
-		row("5", "benchd RSS (VmRSS), idle after start: "+split(f.start), 0, "", "", mib(f.start.rss), "≤ 25 MiB", met(f.start.rss <= rssTarget))
-		row("5", fmt.Sprintf("benchd RSS, idle 2 s after %s `SampleVRAM` calls: %s; peak VmHWM %s", thousands(f.rpcs), split(f.after), mib(f.after.hwm)), 0, "", "",
-			mib(f.after.rss), "≤ 25 MiB", met(f.after.rss <= rssTarget))
-		if f.end.rss > 0 {
-			row("5", fmt.Sprintf("benchd RSS at the end of this run, after everything above: %s; peak %s (for reference)", split(f.end), mib(f.end.hwm)), 0, "", "", mib(f.end.rss), "", "")
+		row("5", "benchd RSS (VmRSS), idle after start: "+split(f.start), 0, "", "", mib(f.start.RSS), "≤ 25 MiB", met(f.start.RSS <= rssTarget))
+		row("5", fmt.Sprintf("benchd RSS, idle 2 s after %s `SampleVRAM` calls: %s; peak VmHWM %s", thousands(f.rpcs), split(f.after), mib(f.after.HWM)), 0, "", "",
+			mib(f.after.RSS), "≤ 25 MiB", met(f.after.RSS <= rssTarget))
+		if f.end.RSS > 0 {
+			row("5", fmt.Sprintf("benchd RSS at the end of this run, after everything above: %s; peak %s (for reference)", split(f.end), mib(f.end.HWM)), 0, "", "", mib(f.end.RSS), "", "")
 		}
 	}
 	return b.String()
