@@ -2,7 +2,7 @@ package testrig
 
 // A benchd process: started from the checkout's build with test flags
 // (StartDaemon) or from the rendered unit (LaunchService, service.go), both
-// through Daemon.start.
+// through Daemon.start, which waits for its READY=1 (notify.go).
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,10 +23,17 @@ import (
 type Daemon struct {
 	Socket string // --socket
 	Store  string // --store
+	// TCPAddr is the address benchd bound for --listen tcp://HOST:PORT (the
+	// port chosen for :0), from X_BENCHD_TCP of its READY=1; "" without
+	// --listen.
+	TCPAddr string
+	// Status is the STATUS= of its READY=1.
+	Status string
 
 	cmdline []string // what start runs: benchd's argv, perhaps behind a sandboxing wrapper
-	env     []string // nil: this process's environment
+	env     []string // nil: this process's environment at each start
 	dir     string
+	notify  *notifySocket
 
 	mu     sync.Mutex // guards cmd and exited, replaced by each start
 	cmd    *exec.Cmd
@@ -36,8 +44,8 @@ type Daemon struct {
 }
 
 // StartDaemon starts benchd with args (plus --socket in a temp dir unless
-// args set one) and returns once it logs that it serves. It is stopped with
-// SIGTERM when the test ends.
+// args set one, and --store likewise) and returns once it reports READY=1
+// on its NOTIFY_SOCKET. It is stopped with SIGTERM when the test ends.
 func StartDaemon(t TB, args ...string) *Daemon {
 	t.Helper()
 	if flagValue(args, "--store") == "" {
@@ -85,11 +93,23 @@ func (d *Daemon) Restart(t TB) {
 	}
 }
 
-// start runs the command line, registers its stop with c and waits for
-// benchd's serving line.
+// start runs the command line with NOTIFY_SOCKET set, registers its stop
+// with c and waits for its READY=1 (or its exit, or 30s).
 func (d *Daemon) start(c Cleaner) error {
+	if d.notify == nil {
+		n, err := listenNotify(c)
+		if err != nil {
+			return err
+		}
+		d.notify = n
+	}
+	env := d.env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = slices.DeleteFunc(slices.Clone(env), func(e string) bool { return strings.HasPrefix(e, "NOTIFY_SOCKET=") })
 	cmd := exec.Command(d.cmdline[0], d.cmdline[1:]...)
-	cmd.Env, cmd.Dir = d.env, d.dir
+	cmd.Env, cmd.Dir = append(env, d.notify.env()), d.dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -101,21 +121,14 @@ func (d *Daemon) start(c Cleaner) error {
 	d.mu.Lock()
 	d.cmd, d.exited = cmd, exited
 	d.mu.Unlock()
-	ready := make(chan struct{})
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		signalled := false
 		for sc.Scan() {
-			line := sc.Text()
 			d.logMu.Lock()
-			d.log.WriteString(line + "\n")
+			d.log.WriteString(sc.Text() + "\n")
 			d.logMu.Unlock()
-			if !signalled && strings.Contains(line, `msg="benchd serving"`) {
-				signalled = true
-				close(ready)
-			}
 		}
 		_ = cmd.Wait()
 	}()
@@ -124,14 +137,12 @@ func (d *Daemon) start(c Cleaner) error {
 			reportf(c, "%v", err)
 		}
 	})
-	select {
-	case <-ready:
-		return nil
-	case <-exited:
-		return fmt.Errorf("benchd exited before serving:\n%s", d.Log())
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("benchd did not start serving within 30s:\n%s", d.Log())
+	fields, err := d.notify.waitReady(cmd.Process.Pid, exited, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("benchd %v:\n%s", err, d.Log())
 	}
+	d.TCPAddr, d.Status = fields["X_BENCHD_TCP"], fields["STATUS"]
+	return nil
 }
 
 func (d *Daemon) proc() (*exec.Cmd, chan struct{}) {

@@ -32,10 +32,12 @@ type ServiceOptions struct {
 // --net), ProtectProc=invisible and ProcSubset=pid (a procfs mounted with
 // hidepid=invisible,subset=pid in a private mount namespace, as systemd
 // does), RuntimeDirectory= and StateDirectory= (the directories of
-// --socket and --store, created owned by the user with their modes) and
-// systemd's clean environment. It fails the test on any other value of those lines, so that
-// a change to the unit cannot silently make this emulation wrong. The other
-// sandboxing directives need systemd itself; systemd-analyze checks them.
+// --socket and --store, created owned by the user with their modes),
+// systemd's clean environment, and Type=notify with NotifyAccess=main
+// (started once the main process sends READY=1 to its NOTIFY_SOCKET). It
+// fails the test on any other value of those lines, so that a change to
+// the unit cannot silently make this emulation wrong. The other sandboxing
+// directives need systemd itself; systemd-analyze checks them.
 func StartService(t TB, unitText string, opts ServiceOptions) *Daemon {
 	t.Helper()
 	for _, tool := range []string{"setpriv", "unshare"} {
@@ -64,6 +66,9 @@ func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, er
 		return nil, err
 	}
 	val := func(k string) string { return u.Value("Service", k) }
+	if val("Type") != "notify" || val("NotifyAccess") != "main" {
+		return nil, fmt.Errorf("unit: Type=%q NotifyAccess=%q: want Type=notify and NotifyAccess=main; the harness emulates only that", val("Type"), val("NotifyAccess"))
+	}
 	argv := strings.Fields(val("ExecStart"))
 	if len(argv) == 0 || strings.ContainsAny(val("ExecStart"), `"'\%$`) {
 		return nil, fmt.Errorf("ExecStart=%q: want a plain command line", val("ExecStart"))
