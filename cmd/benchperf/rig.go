@@ -8,14 +8,15 @@ package main
 // forwards to benchd's socket. Two daemons run side by side:
 //
 //   - "sysfs": --vram-source sysfs on a copy of testdata/sysfs (the fixture
-//     tree standing in for /sys), --container ollama. Trials, throughput,
-//     sampler cost and footprint are measured on this one.
+//     tree standing in for /sys), --container benchd-rig (the rig's own
+//     container, testrig.Container). Trials, throughput, sampler cost and
+//     footprint are measured on this one.
 //   - "smi": --vram-source nvidia-smi, --container benchd-perf-smi: a
 //     throwaway container of the rig image with a labelled fake nvidia-smi
 //     that prints the recorded real output
 //     testdata/fixtures/nvidia-smi/nvsmi-20g-noheader.csv. The seed's path
 //     execs the very same command in the very same container, so the two
-//     sides of that comparison run the same reader. The shared `ollama`
+//     sides of that comparison run the same reader. The shared rig
 //     container is never modified.
 //
 // The seed's baseline logs in as a separate account, benchd-seed, with a
@@ -143,7 +144,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		return nil, err
 	}
 
-	step("container %s: the rig image with a labelled fake nvidia-smi (the shared ollama container is not touched)", smiContainer)
+	step("container %s: the rig image with a labelled fake nvidia-smi (the shared rig container is not touched)", smiContainer)
 	if err := startSMIContainer(ctx, cl, r.base); err != nil {
 		return nil, err
 	}

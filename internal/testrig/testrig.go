@@ -36,8 +36,9 @@ import (
 // Model is the tiny model the rig creates in ollama.
 const Model = "tiny"
 
-// Container is the name of the rig's ollama container.
-const Container = "ollama"
+// Container is the name of the rig's ollama container, its own so that a
+// host's own ollama container is never touched (rig.sh's default name).
+const Container = "benchd-rig"
 
 // Require skips the test, or fails it under CI=true, when cond is false.
 func Require(t TB, ok bool, what string) {
