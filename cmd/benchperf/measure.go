@@ -374,7 +374,7 @@ func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialRes
 		}
 		return nil
 	}
-	// The shared ollama container may be busy with, or restarted by, other
+	// The shared rig container may be busy with, or restarted by, other
 	// jobs on the machine: a failed run is retried (and counted), not fatal.
 	retry := func(f func() error) func() error {
 		return func() error {

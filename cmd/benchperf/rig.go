@@ -124,11 +124,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 			return nil, err
 		}
 	}
-	if r.base, err = os.MkdirTemp("", "bd-perf-"); err != nil {
-		return nil, err
-	}
-	cl.Cleanup(func() { os.RemoveAll(r.base) })
-	if err := os.Chmod(r.base, 0o755); err != nil {
+	if r.base, err = testrig.ReadableDir(cl, "", "bd-perf-"); err != nil {
 		return nil, err
 	}
 	sysfs := filepath.Join(r.base, "sysfs")
@@ -232,12 +228,8 @@ func copyBinary(cl *testrig.Cleanups, src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "benchd-pkg-")
+	dir, err := testrig.ReadableDir(cl, "", "benchd-pkg-")
 	if err != nil {
-		return "", err
-	}
-	cl.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
 	}
 	dst := filepath.Join(dir, "benchd")

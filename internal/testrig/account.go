@@ -43,10 +43,7 @@ func CreateAccount(t TB, name string) *Account {
 		Require(t, err == nil, tool)
 	}
 	a, err := NewAccount(t, name, AccountOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return must(t, a, err)
 }
 
 // NewAccount is CreateAccount's core: it creates the account (holding the
@@ -84,12 +81,8 @@ func NewAccount(c Cleaner, name string, o AccountOptions) (*Account, error) {
 		}
 	}
 
-	dir, err := os.MkdirTemp("", "bd-home-")
+	dir, err := ReadableDir(c, "", "bd-home-")
 	if err != nil {
-		return nil, err
-	}
-	c.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
 	home := filepath.Join(dir, name)

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -169,20 +168,10 @@ func (d *Daemon) Stop(t TB) {
 // after 20s (which it reports as an error).
 func (d *Daemon) Terminate() error {
 	cmd, exited := d.proc()
-	select {
-	case <-exited:
-		return nil
-	default:
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if !stopProcess(cmd.Process, exited, 20*time.Second) {
 		return errors.New("benchd did not exit within 20s of SIGTERM")
 	}
+	return nil
 }
 
 // Signal sends sig to the daemon.

@@ -115,12 +115,7 @@ func (e *Dockerd) Stop(t TB) {
 	e.mu.Lock()
 	cmd, exited := e.cmd, e.exited
 	e.mu.Unlock()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if !stopProcess(cmd.Process, exited, 60*time.Second) {
 		t.Errorf("private dockerd did not stop within 60s of SIGTERM")
 	}
 }

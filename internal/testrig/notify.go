@@ -33,12 +33,8 @@ var errNotReady = errors.New("exited before it sent READY=1")
 // send to it; c removes it.
 func listenNotify(c Cleaner) (*notifySocket, error) {
 	// A short path: unix socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "bd-notify-")
+	dir, err := ReadableDir(c, "", "bd-notify-")
 	if err != nil {
-		return nil, err
-	}
-	c.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
 	n := &notifySocket{path: filepath.Join(dir, "notify")}

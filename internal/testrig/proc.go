@@ -120,3 +120,22 @@ func (d *Daemon) ServingPID(t TB) int {
 	}
 	return pid
 }
+
+// stopProcess sends p SIGTERM, unless exited is already closed, and waits
+// for exited; after grace it kills p, waits, and returns false.
+func stopProcess(p *os.Process, exited <-chan struct{}, grace time.Duration) bool {
+	select {
+	case <-exited:
+		return true
+	default:
+	}
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-exited
+		return false
+	}
+}

@@ -48,10 +48,7 @@ func StartService(t TB, unitText string, opts ServiceOptions) *Daemon {
 		Require(t, lookPath("strace"), "strace")
 	}
 	d, err := LaunchService(t, unitText, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return must(t, d, err)
 }
 
 // LaunchService is StartService's core; c stops the daemon.
@@ -143,26 +140,28 @@ func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, er
 	// Namespaces: a network namespace for PrivateNetwork=yes; a mount
 	// namespace with a procfs mounted like ProtectProc=/ProcSubset= want it.
 	var unshare, procOpts []string
-	switch val("PrivateNetwork") {
-	case "yes":
+	on := map[string]bool{}
+	for _, d := range []struct{ key, yes, no string }{
+		{"PrivateNetwork", "yes", "no"},
+		{"ProtectProc", "invisible", "default"},
+		{"ProcSubset", "pid", "all"},
+	} {
+		switch v := val(d.key); v {
+		case d.yes:
+			on[d.key] = true
+		case d.no, "":
+		default:
+			return nil, fmt.Errorf("%s=%q: the harness emulates only %s and %s", d.key, v, d.yes, d.no)
+		}
+	}
+	if on["PrivateNetwork"] {
 		unshare = append(unshare, "--net")
-	case "no", "":
-	default:
-		return nil, fmt.Errorf("PrivateNetwork=%q", val("PrivateNetwork"))
 	}
-	switch val("ProtectProc") {
-	case "invisible":
+	if on["ProtectProc"] {
 		procOpts = append(procOpts, "hidepid=invisible")
-	case "default", "":
-	default:
-		return nil, fmt.Errorf("ProtectProc=%q", val("ProtectProc"))
 	}
-	switch val("ProcSubset") {
-	case "pid":
+	if on["ProcSubset"] {
 		procOpts = append(procOpts, "subset=pid")
-	case "all", "":
-	default:
-		return nil, fmt.Errorf("ProcSubset=%q", val("ProcSubset"))
 	}
 	var cmdline []string
 	if len(procOpts) > 0 {

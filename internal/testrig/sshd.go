@@ -1,10 +1,11 @@
 package testrig
 
-// Debian's sshd with a rendered Match block on a loopback port, and ssh
-// clients of it. Everything here needs root.
+// Debian's sshd with a rendered Match block on a loopback port, ssh clients
+// of it, key pairs and authorized_keys files. Running sshd needs root.
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -53,10 +53,7 @@ func StartSSHD(t TB, cfg SSHDConfig) *SSHD {
 	Require(t, err == nil, "sshd (openssh-server)")
 	Require(t, lookPath("ssh-keygen"), "ssh-keygen (openssh-client)")
 	s, err := LaunchSSHD(t, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return must(t, s, err)
 }
 
 func sshdPath() (string, error) {
@@ -170,20 +167,7 @@ func (s *SSHD) read(r io.Reader) {
 	_ = s.cmd.Wait()
 }
 
-func (s *SSHD) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func (s *SSHD) stop() { stopProcess(s.cmd.Process, s.exited, 10*time.Second) }
 
 // Mark is the number of log lines so far; pass it to WaitFor and Lines to
 // look only at what came after.
@@ -245,4 +229,61 @@ func (s *SSHD) SSH(key, userName string, env, opts []string, remote ...string) *
 	cmd := exec.Command("ssh", args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	return cmd
+}
+
+// GenerateKey writes a new ed25519 key pair to dir/name and returns the
+// private key's path and the public key line.
+func GenerateKey(t TB, dir, name string) (string, string) {
+	t.Helper()
+	key, pub, err := NewKeyPair(dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pub
+}
+
+// NewKeyPair is GenerateKey's core.
+func NewKeyPair(dir, name string) (string, string, error) {
+	key := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		return "", "", err
+	}
+	return key, strings.TrimSpace(string(pub)), nil
+}
+
+// AuthorizedKeysDir makes a root-owned directory for sshd's AuthorizedKeysFile
+// in /run (StrictModes wants every directory up to / owned by root and not
+// group- or world-writable, which rules out /tmp) and removes it when the test
+// ends. Files written with WriteAuthorizedKeys go in it.
+func AuthorizedKeysDir(t TB) string {
+	t.Helper()
+	dir, err := NewAuthorizedKeysDir(t)
+	return must(t, dir, err)
+}
+
+// NewAuthorizedKeysDir is AuthorizedKeysDir's core; c removes the directory.
+func NewAuthorizedKeysDir(c Cleaner) (string, error) {
+	return ReadableDir(c, "/run", "benchd-e2e-keys-")
+}
+
+// WriteAuthorizedKeys writes dir/userName (root-owned, 0644, like NixOS's
+// /etc/ssh/authorized_keys.d/<user>) with lines.
+func WriteAuthorizedKeys(t TB, dir, userName string, lines ...string) {
+	t.Helper()
+	if err := WriteAuthorizedKeysFile(dir, userName, lines...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteAuthorizedKeysFile is WriteAuthorizedKeys' core.
+func WriteAuthorizedKeysFile(dir, userName string, lines ...string) error {
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	return os.WriteFile(filepath.Join(dir, userName), b.Bytes(), 0o644)
 }

@@ -14,13 +14,14 @@
 //	dockerd.go  a private dockerd of a test's own (Dockerd)
 //	proc.go     polling; a process's memory, descriptors, socket peer
 //	tools.go    building this module's commands, grpcurl, fixtures
-//	daemon.go   a benchd process (StartDaemon) and its readiness
+//	daemon.go   a benchd process (StartDaemon)
+//	notify.go   its readiness: the service manager's end of sd_notify
 //	deploy.go   rendering nix/'s templates as nix/render.nix does
 //	unit.go     parsing the rendered systemd unit
 //	service.go  starting benchd as the unit says (LaunchService)
 //	account.go  login accounts like the NixOS module's
-//	sshd.go     Debian's sshd with the rendered Match block, ssh clients
-//	keys.go     ssh key pairs and authorized_keys files
+//	sshd.go     Debian's sshd with the rendered Match block, ssh clients,
+//	            key pairs and authorized_keys files
 //
 // Every setup function has an error-returning core taking a Cleaner, which
 // the performance harness (cmd/benchperf) calls with a Cleanups, and a
@@ -50,6 +51,16 @@ func Require(t TB, ok bool, what string) {
 		t.Fatalf("%s is required under CI=true", what)
 	}
 	t.Skipf("%s not available; skipping (CI=true makes this a failure)", what)
+}
+
+// must is v, or the end of the test if err is not nil: the TB wrappers of
+// the error-returning cores.
+func must[T any](t TB, v T, err error) T {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // RepoRoot is the repository's top directory.

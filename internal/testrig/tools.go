@@ -74,20 +74,13 @@ func SysfsFixture() string { return filepath.Join(RepoRoot(), "testdata", "sysfs
 func PackageBinary(t TB) string {
 	t.Helper()
 	p, err := BuildPackage(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return must(t, p, err)
 }
 
 // BuildPackage is PackageBinary's core; c removes the directory.
 func BuildPackage(c Cleaner) (string, error) {
-	dir, err := os.MkdirTemp("", "benchd-pkg-")
+	dir, err := ReadableDir(c, "", "benchd-pkg-")
 	if err != nil {
-		return "", err
-	}
-	c.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
 	}
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/", "./cmd/benchd")
@@ -126,4 +119,19 @@ func CopyTree(src, dst string) error {
 		}
 		return os.WriteFile(to, b, 0o644)
 	})
+}
+
+// ReadableDir makes a new directory in parent (the temp dir if "") that
+// every user may enter and read (0755), for what a service user or a test
+// account must reach; c removes it.
+func ReadableDir(c Cleaner, parent, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(parent, pattern)
+	if err != nil {
+		return "", err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
