@@ -64,6 +64,6 @@ test: lint check-generated rig
 
 # benchd side by side with the seed's ssh + docker exec path on the real
 # deployment (rig, unit, sshd policy, ssh -N -L), then the Go benchmarks
-# (-count 6, benchstat's input). Needs what `make test` needs; see bench/.
+# (-count 6, benchstat's input). Needs what `make test` needs; see cmd/benchperf.
 perf: rig
-	$(GO) run ./bench
+	$(GO) run ./cmd/benchperf

@@ -69,7 +69,7 @@ func TestRelativeSocketRejected(t *testing.T) {
 
 func TestDialStdioCarriesGRPC(t *testing.T) {
 	testrig.RequireDocker(t)
-	d := testrig.StartDaemon(t, "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
+	d := testrig.StartDaemon(t, "--container", testrig.Ollama(t), "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
 	c, err := client.NewCommand([]string{testrig.Binary(t, "benchd"), "dial-stdio", "--socket", d.Socket})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,8 +92,6 @@ func (p *pki) tlsArgs() []string {
 	return []string{"--tls-cert", p.serverCert, "--tls-key", p.serverKey, "--tls-client-ca", p.ca}
 }
 
-var tcpRE = regexp.MustCompile(`msg="benchd serving".* tcp=(\S+)`)
-
 // startTLSDaemon starts benchd with a TCP listener on a free loopback port
 // and returns it with that port's address.
 func startTLSDaemon(t *testing.T, p *pki, extra ...string) (*testrig.Daemon, string) {
@@ -102,11 +99,10 @@ func startTLSDaemon(t *testing.T, p *pki, extra ...string) (*testrig.Daemon, str
 	args := append([]string{"--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture(),
 		"--listen", "tcp://127.0.0.1:0"}, p.tlsArgs()...)
 	d := testrig.StartDaemon(t, append(args, extra...)...)
-	m := tcpRE.FindStringSubmatch(d.Log())
-	if m == nil {
-		t.Fatalf("no tcp address in benchd's serving line:\n%s", d.Log())
+	if d.TCPAddr == "" {
+		t.Fatalf("benchd's READY=1 carried no X_BENCHD_TCP address:\n%s", d.Log())
 	}
-	return d, m[1]
+	return d, d.TCPAddr
 }
 
 func sampleVRAM(t *testing.T, c *client.Client) error {

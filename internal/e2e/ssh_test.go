@@ -133,6 +133,7 @@ func setup(t *testing.T) *rig {
 		Benchd:       testrig.PackageBinary(t),
 		Socket:       filepath.Join(r.base, "benchd", "benchd.sock"),
 		Store:        filepath.Join(r.base, "state", "benchd", "history.db"),
+		Container:    testrig.Container,
 		VRAMSource:   "sysfs",
 		ExtraArgs:    []string{"--sysfs-root", filepath.Join(r.base, "sysfs")},
 		User:         agentUser,

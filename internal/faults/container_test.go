@@ -14,15 +14,16 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 func TestContainerStoppedMidRun(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 	d.waitHealth(t, "SERVING", 10*time.Second)
 
 	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
-		if _, err := tryDocker("", "stop", "-t", "5", c.name); err != nil {
+		if _, err := shared.Run("stop", "-t", "5", c.name); err != nil {
 			t.Error(err)
 		}
 	})
@@ -33,7 +34,7 @@ func TestContainerStoppedMidRun(t *testing.T) {
 	assertStored(t, d.cl, fr.id, "FAILED", 1)
 	// Generation stopped: the container (and ollama's runner in it) is
 	// gone, and the next request says what to do.
-	if st := trimNL(docker(t, "", "inspect", "-f", "{{.State.Status}}", c.name)); st != "exited" {
+	if st := trimNL(shared.Docker(t, "inspect", "-f", "{{.State.Status}}", c.name)); st != "exited" {
 		t.Errorf("container state %q after docker stop", st)
 	}
 	c.assertExitedWithin(t, fr.injectedAt, 2*time.Second)
@@ -41,18 +42,18 @@ func TestContainerStoppedMidRun(t *testing.T) {
 	_, err := d.cl.RunBenchmark(context.Background(), quickRun(), nil)
 	wantCode(t, err, codes.FailedPrecondition, "not running", "start")
 
-	docker(t, "", "start", c.name)
+	shared.Docker(t, "start", c.name)
 	c.waitReady(t)
 	d.waitHealth(t, "SERVING", 10*time.Second)
 	assertServes(t, d.cl)
 }
 
 func TestContainerRemovedMidRun(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 
 	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
-		if _, err := tryDocker("", "rm", "-f", c.name); err != nil {
+		if _, err := shared.Run("rm", "-f", c.name); err != nil {
 			t.Error(err)
 		}
 	})
@@ -74,12 +75,12 @@ func TestContainerRemovedMidRun(t *testing.T) {
 // benchmark's own timeout ends the run, and once the container runs again
 // ollama sees the closed connection and stops.
 func TestContainerPausedMidRunHitsTheTimeout(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 	paused := false
 	t.Cleanup(func() {
 		if paused {
-			_, _ = tryDocker("", "unpause", c.name)
+			_, _ = shared.Run("unpause", c.name)
 		}
 	})
 
@@ -87,7 +88,7 @@ func TestContainerPausedMidRunHitsTheTimeout(t *testing.T) {
 	req.Warmup, req.Timeout = ptr(0), 6*time.Second
 	start := time.Now()
 	fr := runWithFault(t, d.cl, context.Background(), req, func() {
-		if _, err := tryDocker("", "pause", c.name); err != nil {
+		if _, err := shared.Run("pause", c.name); err != nil {
 			t.Error(err)
 			return
 		}
@@ -106,11 +107,11 @@ func TestContainerPausedMidRunHitsTheTimeout(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition, "paused", "unpause")
 
 	unpausedAt := time.Now()
-	docker(t, "", "unpause", c.name)
+	shared.Docker(t, "unpause", c.name)
 	paused = false
 	c.assertGenerationStopped(t, unpausedAt)
 	// The bridges of the timed-out run end too.
-	poll(t, 10*time.Second, "no exec bridges left in the container", func() bool { return c.bridgeProcesses(t) == 0 })
+	testrig.Poll(t, 10*time.Second, "no exec bridges left in the container", func() bool { return c.bridgeProcesses(t) == 0 })
 	d.waitHealth(t, "SERVING", 10*time.Second)
 	assertServes(t, d.cl)
 }
@@ -123,7 +124,7 @@ func killInContainer(c *rigContainer, arg0Suffix, arg1 string) error {
   [ "${a[1]}" = "$2" ] || continue
   kill -9 "${p#/proc/}" && n=$((n+1))
 done; [ $n -gt 0 ] || { echo "no $1 $2 process" >&2; exit 1; }`
-	_, err := tryDocker(c.host, "exec", c.name, "bash", "-c", script, "kill", arg0Suffix, arg1)
+	_, err := c.eng.Run("exec", c.name, "bash", "-c", script, "kill", arg0Suffix, arg1)
 	return err
 }
 
@@ -131,7 +132,7 @@ done; [ $n -gt 0 ] || { echo "no $1 $2 process" >&2; exit 1; }`
 // with --init so that the server is not PID 1 (which SIGKILL cannot reach
 // from inside), and with a restart policy so that it comes back.
 func TestOllamaServerKilledMidTrial(t *testing.T) {
-	c := startRig(t, "", "--init", "--restart", "always")
+	c := startRig(t, shared, "--init", "--restart", "always")
 	d := startDaemon(t, c.name)
 
 	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
@@ -154,7 +155,7 @@ func TestOllamaServerKilledMidTrial(t *testing.T) {
 // mid-trial; the ollama server stays up and reports the failure in the
 // stream.
 func TestOllamaRunnerKilledMidTrial(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 
 	fr := runWithFault(t, d.cl, context.Background(), longRun(), func() {
@@ -169,7 +170,7 @@ func TestOllamaRunnerKilledMidTrial(t *testing.T) {
 }
 
 func TestUnknownModelIsNotFoundAndNothingRuns(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 	_, err := d.cl.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: "no-such-model:7b"}, nil)
 	wantCode(t, err, codes.NotFound, "pull")
@@ -186,11 +187,11 @@ func TestUnknownModelIsNotFoundAndNothingRuns(t *testing.T) {
 // A model whose GGUF file is cut short: ollama creates it (only the header
 // is read then) but cannot load it.
 func TestModelThatFailsToLoad(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "tiny.gguf")
-	docker(t, "", "cp", c.name+":/models/tiny.gguf", good)
+	shared.Docker(t, "cp", c.name+":/models/tiny.gguf", good)
 	b, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -201,8 +202,8 @@ func TestModelThatFailsToLoad(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Modelfile.broken"), []byte("FROM /tmp/broken.gguf\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	docker(t, "", "cp", filepath.Join(dir, "broken.gguf"), c.name+":/tmp/broken.gguf")
-	docker(t, "", "cp", filepath.Join(dir, "Modelfile.broken"), c.name+":/tmp/Modelfile.broken")
+	shared.Docker(t, "cp", filepath.Join(dir, "broken.gguf"), c.name+":/tmp/broken.gguf")
+	shared.Docker(t, "cp", filepath.Join(dir, "Modelfile.broken"), c.name+":/tmp/Modelfile.broken")
 	c.exec(t, "ollama", "create", "broken", "-f", "/tmp/Modelfile.broken")
 
 	req := quickRun()

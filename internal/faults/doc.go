@@ -5,8 +5,8 @@
 // sees, that benchd still serves the next request, that generation stopped
 // and that the history store is intact.
 //
-// The shared Docker Engine and its shared "ollama" container are never
-// touched: engine-level faults run a private dockerd (its own socket, data
+// The shared Docker Engine and its shared rig container (benchd-rig) are
+// never touched: engine-level faults run a private dockerd (its own socket, data
 // and exec roots), container-level faults a uniquely named container. See
 // README-section.md for the table of faults and the tests that prove them.
 package faults

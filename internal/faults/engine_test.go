@@ -5,15 +5,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchd/benchd/internal/testrig"
 	"google.golang.org/grpc/codes"
 )
 
 // TestDockerEngineFaults runs benchd against a private dockerd that is
 // missing when benchd starts and is later restarted mid-benchmark.
 func TestDockerEngineFaults(t *testing.T) {
-	ensureImage(t) // the rig image, on the shared engine
-	e := newEngine(t)
-	t.Setenv("DOCKER_HOST", e.host) // benchd (a child process) inherits it
+	testrig.EnsureRigImage(t) // the rig image, on the shared engine
+	e := testrig.NewDockerd(t)
+	t.Setenv("DOCKER_HOST", e.Host) // benchd (a child process) inherits it
 	name := uniqueName("engine")
 
 	// 1. The Docker socket is missing at start: benchd starts anyway,
@@ -28,11 +29,10 @@ func TestDockerEngineFaults(t *testing.T) {
 	}
 
 	// Docker comes up, the container is created: SERVING, benchmarks run.
-	e.start(t)
-	e.loadImage(t)
-	c := &rigContainer{host: e.host, name: name}
-	docker(t, e.host, "run", "-d", "--name", name, "--network", "none", "--restart", "always", rigImage, "ollama", "serve")
-	c.waitReady(t)
+	e.Start(t)
+	e.LoadImage(t, testrig.RigImage)
+	c := &rigContainer{eng: e.Engine, name: name}
+	c.run(t, "--restart", "always")
 	d.waitHealth(t, "SERVING", 10*time.Second)
 	assertServes(t, d.cl)
 
@@ -40,7 +40,7 @@ func TestDockerEngineFaults(t *testing.T) {
 	// container, as a package upgrade or `systemctl restart docker` does).
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	fr := runWithFault(t, d.cl, ctx, longRun(), func() { e.stop(t) })
+	fr := runWithFault(t, d.cl, ctx, longRun(), func() { e.Stop(t) })
 	wantCode(t, fr.err, codes.Unavailable)
 	if d := fr.endedAt.Sub(fr.injectedAt); d > 15*time.Second {
 		t.Errorf("the client learned of the restart %v after it began", d)
@@ -49,7 +49,7 @@ func TestDockerEngineFaults(t *testing.T) {
 	_, err = d.cl.RunBenchmark(context.Background(), quickRun(), nil)
 	wantCode(t, err, codes.Unavailable, "start Docker")
 
-	e.start(t) // the container comes back by its restart policy
+	e.Start(t) // the container comes back by its restart policy
 	c.waitReady(t)
 	// Generation stopped: dockerd's shutdown stopped the container itself.
 	c.assertExitedWithin(t, fr.injectedAt, 2*time.Second)

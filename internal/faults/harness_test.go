@@ -1,24 +1,20 @@
 package faults_test
 
-// The harness: a private Docker Engine, uniquely named rig containers, a
-// benchd process pointed at them, and the checks every fault test shares.
-// Nothing here touches the shared dockerd or its "ollama" container.
+// The fault tests' own harness: uniquely named rig containers and what the
+// tests read inside them, a benchd process with a client, and the checks
+// every fault test shares. Engines (the shared one and private dockerds),
+// the daemon process and polling are internal/testrig's. Nothing here
+// touches the shared rig container.
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,18 +25,6 @@ import (
 	"github.com/benchd/benchd/internal/testrig"
 )
 
-// sharedDockerHost is the engine the process started with (DOCKER_HOST, or
-// the default socket when empty); tests may repoint DOCKER_HOST.
-var sharedDockerHost = func() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return "unix:///var/run/docker.sock"
-}()
-
-// rigImage is the image testdata/rig builds (testrig.Ollama builds it).
-const rigImage = "benchd-test/ollama:0.9.6"
-
 var nameSeq atomic.Int64
 
 // uniqueName is a container name no other test or engineer uses.
@@ -48,253 +32,66 @@ func uniqueName(what string) string {
 	return fmt.Sprintf("benchd-faults-%s-%d-%d", what, os.Getpid(), nameSeq.Add(1))
 }
 
-// dockerCmd runs the docker CLI against host ("" is the shared engine).
-func dockerCmd(ctx context.Context, host string, args ...string) *exec.Cmd {
-	if host == "" {
-		host = sharedDockerHost
-	}
-	return exec.CommandContext(ctx, "docker", append([]string{"-H", host}, args...)...)
-}
-
-func tryDocker(host string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := dockerCmd(ctx, host, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
-func docker(t testing.TB, host string, args ...string) string {
-	t.Helper()
-	out, err := tryDocker(host, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// poll calls cond until it returns true or the deadline passes; it is how
-// these tests wait for a state, never a bare sleep.
-func poll(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
-}
-
-// --- a private Docker Engine ---
-
-// engine is a dockerd of this test's own: its own socket, data root, exec
-// root (and so its own managed containerd) and no networking. Stopping it
-// is a real "dockerd restarted" for whatever uses it, and nothing else.
-type engine struct {
-	dir  string
-	host string // unix://…/docker.sock
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func newEngine(t *testing.T) *engine {
-	t.Helper()
-	testrig.RequireDocker(t)
-	_, err := exec.LookPath("dockerd")
-	testrig.Require(t, err == nil, "dockerd on PATH (a private engine for Docker-level faults)")
-	// A short path: unix socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "bdf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &engine{dir: dir, host: "unix://" + filepath.Join(dir, "docker.sock")}
-	t.Cleanup(func() {
-		if e.running() {
-			if out, err := tryDocker(e.host, "ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
-				_, _ = tryDocker(e.host, append([]string{"rm", "-f"}, strings.Fields(out)...)...)
-			}
-			e.stop(t)
-		}
-		_ = os.RemoveAll(dir)
-	})
-	return e
-}
-
-func (e *engine) sockPath() string { return strings.TrimPrefix(e.host, "unix://") }
-
-func (e *engine) running() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.exited == nil {
-		return false
-	}
-	select {
-	case <-e.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// start runs dockerd and waits until it answers.
-func (e *engine) start(t testing.TB) {
-	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(e.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dockerd",
-		"--host", e.host,
-		"--data-root", filepath.Join(e.dir, "data"),
-		"--exec-root", filepath.Join(e.dir, "exec"),
-		"--pidfile", filepath.Join(e.dir, "docker.pid"),
-		"--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own process group: a Ctrl-C of the test does not reach it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("start private dockerd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	e.mu.Lock()
-	e.cmd, e.exited = cmd, exited
-	e.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := tryDocker(e.host, "version", "--format", "{{.Server.Version}}"); err == nil {
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("private dockerd exited while starting:\n%s", e.log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private dockerd did not answer within 60s:\n%s", e.log())
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
-}
-
-// stop sends dockerd SIGTERM (its normal shutdown: it stops the containers)
-// and waits for it to exit.
-func (e *engine) stop(t testing.TB) {
-	t.Helper()
-	e.mu.Lock()
-	cmd, exited := e.cmd, e.exited
-	e.mu.Unlock()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-		t.Errorf("private dockerd did not stop within 60s of SIGTERM")
-	}
-}
-
-func (e *engine) log() string {
-	b, _ := os.ReadFile(filepath.Join(e.dir, "dockerd.log"))
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// loadImage copies the rig image from the shared engine into this one.
-func (e *engine) loadImage(t testing.TB) {
-	t.Helper()
-	cmd := exec.Command("bash", "-o", "pipefail", "-c", `docker save "$1" | docker -H "$2" load`, "load", rigImage, e.host)
-	// The image comes from the shared engine even while a test has
-	// pointed DOCKER_HOST at the private one.
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+sharedDockerHost)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("load rig image into private dockerd: %v\n%s", err, out)
-	}
-}
-
 // --- rig containers ---
 
-var (
-	imageOnce sync.Once
-	imageErr  error
-)
-
-// ensureImage builds the rig image on the shared engine if needed
-// (rig.sh build: cached, no container is touched).
-func ensureImage(t testing.TB) {
-	t.Helper()
-	testrig.RequireDocker(t)
-	imageOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(testrig.RepoRoot(), "testdata", "rig", "rig.sh"), "build")
-		cmd.Env = append(os.Environ(), "DOCKER_HOST="+sharedDockerHost)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			imageErr = fmt.Errorf("rig.sh build: %w\n%s", err, out)
-		}
-	})
-	if imageErr != nil {
-		t.Fatal(imageErr)
-	}
-}
+// shared is the Docker Engine the test process started with.
+var shared = testrig.Engine{}
 
 // rigContainer is a container of the rig image with a unique name.
 type rigContainer struct {
-	host, name string
+	eng  testrig.Engine
+	name string
 }
 
-// startRig runs a rig container on host ("" is the default engine) with
-// extra docker-run flags, waits for ollama and creates the tiny model. It
-// is removed when the test ends.
-func startRig(t *testing.T, host string, runFlags ...string) *rigContainer {
+// startRig runs a rig container on eng with extra docker-run flags, waits
+// for ollama and creates the tiny model. It is removed when the test ends.
+func startRig(t *testing.T, eng testrig.Engine, runFlags ...string) *rigContainer {
 	t.Helper()
-	ensureImage(t)
-	c := &rigContainer{host: host, name: uniqueName(strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))}
+	testrig.EnsureRigImage(t)
+	c := &rigContainer{eng: eng, name: uniqueName(strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))}
 	if len(c.name) > 120 {
 		c.name = uniqueName("rig")
 	}
-	args := append([]string{"run", "-d", "--name", c.name, "--network", "none"}, runFlags...)
-	docker(t, host, append(args, rigImage, "ollama", "serve")...)
-	t.Cleanup(func() { _, _ = tryDocker(host, "rm", "-f", c.name) })
-	c.waitReady(t)
+	t.Cleanup(func() { _, _ = eng.Run("rm", "-f", c.name) })
+	c.run(t, runFlags...)
 	return c
+}
+
+// run starts the container and waits until ollama serves tiny.
+func (c *rigContainer) run(t testing.TB, runFlags ...string) {
+	t.Helper()
+	args := append([]string{"run", "-d", "--name", c.name, "--network", "none"}, runFlags...)
+	c.eng.Docker(t, append(args, testrig.RigImage, "ollama", "serve")...)
+	c.waitReady(t)
 }
 
 // waitReady polls until ollama answers in the container, then creates tiny.
 func (c *rigContainer) waitReady(t testing.TB) {
 	t.Helper()
-	poll(t, 60*time.Second, "ollama in "+c.name, func() bool {
-		_, err := tryDocker(c.host, "exec", c.name, "ollama", "list")
+	testrig.Poll(t, 60*time.Second, "ollama in "+c.name, func() bool {
+		_, err := c.eng.Run("exec", c.name, "ollama", "list")
 		return err == nil
 	})
-	docker(t, c.host, "exec", c.name, "ollama", "create", "tiny", "-f", "/models/Modelfile")
+	c.eng.Docker(t, "exec", c.name, "ollama", "create", "tiny", "-f", "/models/Modelfile")
 }
 
 func (c *rigContainer) exec(t testing.TB, args ...string) string {
 	t.Helper()
-	return docker(t, c.host, append([]string{"exec", c.name}, args...)...)
+	return c.eng.Docker(t, append([]string{"exec", c.name}, args...)...)
 }
 
 // recreate removes the container and starts a fresh one with the same name.
 func (c *rigContainer) recreate(t *testing.T, runFlags ...string) {
 	t.Helper()
-	_, _ = tryDocker(c.host, "rm", "-f", c.name)
-	args := append([]string{"run", "-d", "--name", c.name, "--network", "none"}, runFlags...)
-	docker(t, c.host, append(args, rigImage, "ollama", "serve")...)
-	c.waitReady(t)
+	_, _ = c.eng.Run("rm", "-f", c.name)
+	c.run(t, runFlags...)
 }
 
 // assertExitedWithin checks that the container's processes (ollama and
 // its runner with them) ended within d of at: its State.FinishedAt.
 func (c *rigContainer) assertExitedWithin(t testing.TB, at time.Time, d time.Duration) {
 	t.Helper()
-	out := strings.TrimSpace(docker(t, c.host, "inspect", "-f", "{{.State.FinishedAt}}", c.name))
+	out := strings.TrimSpace(c.eng.Docker(t, "inspect", "-f", "{{.State.FinishedAt}}", c.name))
 	fin, err := time.Parse(time.RFC3339Nano, out)
 	if err != nil {
 		t.Fatalf("container FinishedAt %q: %v", out, err)
@@ -362,29 +159,6 @@ done; echo $n`
 	return n
 }
 
-// followLogs reads the container's log from since on and returns when a
-// line matches (the time it was read) or ctx ends.
-func (c *rigContainer) followLogs(ctx context.Context, since time.Time, match func(string) bool) (time.Time, error) {
-	cmd := dockerCmd(ctx, c.host, "logs", "-f", "--since", since.UTC().Format(time.RFC3339Nano), c.name)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		return time.Time{}, err
-	}
-	go func() { _ = cmd.Wait(); pw.Close() }()
-	defer func() { _ = cmd.Process.Kill() }()
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if match(sc.Text()) {
-			return time.Now(), nil
-		}
-	}
-	if ctx.Err() != nil {
-		return time.Time{}, ctx.Err()
-	}
-	return time.Time{}, errors.New("docker logs ended without a matching line")
-}
-
 // assertGenerationStopped checks from the container's side that ollama
 // stopped generating within 2 s of at: it logs the generate request (gin's
 // line for /api/generate) when its handler returns, and afterwards its
@@ -393,7 +167,7 @@ func (c *rigContainer) assertGenerationStopped(t *testing.T, at time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	endedAt, err := c.followLogs(ctx, at, func(line string) bool { return strings.Contains(line, `"/api/generate"`) })
+	endedAt, err := c.eng.FollowLogs(ctx, c.name, at, func(line string) bool { return strings.Contains(line, `"/api/generate"`) })
 	if err != nil {
 		t.Fatalf("ollama did not log the generate request as ended: %v", err)
 	}
@@ -416,71 +190,29 @@ func (c *rigContainer) assertRunnerIdle(t *testing.T) {
 
 // --- benchd ---
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
-// benchdBinary builds ./cmd/benchd once per test process. (testrig.Binary
-// builds every command; these tests need only the daemon.)
-func benchdBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "benchd-faults-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "benchd")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/benchd")
-		cmd.Dir = testrig.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/benchd: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildPath
-}
-
 // daemon is a benchd process and a client of it.
 type daemon struct {
-	Socket, Store string
-	args          []string
-	cl            *client.Client
-
-	cmd    *exec.Cmd
-	logMu  sync.Mutex
-	log    strings.Builder
-	exited chan struct{}
+	*testrig.Daemon
+	cl *client.Client
 }
 
 // startDaemon starts benchd against the container (on the engine in the
 // process environment's DOCKER_HOST) with fast health checks and the
 // simulated sysfs tree as VRAM source, unless args say otherwise. It is
-// stopped with SIGTERM when the test ends.
+// stopped with SIGTERM when the test ends; Restart starts it again on the
+// same store.
 func startDaemon(t *testing.T, container string, args ...string) *daemon {
 	t.Helper()
-	// A short path: unix socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "bdf-d-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &daemon{Socket: filepath.Join(dir, "run", "benchd.sock"), Store: filepath.Join(dir, "history.db")}
-	base := []string{"--socket", d.Socket, "--store", d.Store, "--container", container,
-		"--health-interval", "100ms", "--shutdown-timeout", "5s"}
-	hasVRAM := false
-	for _, a := range args {
-		hasVRAM = hasVRAM || a == "--vram-source"
-	}
-	if !hasVRAM {
+	base := []string{"--container", container, "--health-interval", "100ms", "--shutdown-timeout", "5s"}
+	if !slices.Contains(args, "--vram-source") {
 		base = append(base, "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
 	}
-	d.args = append(base, args...)
-	d.start(t)
+	d := &daemon{Daemon: testrig.StartDaemon(t, append(base, args...)...)}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("benchd log:\n%s", d.Log())
+		}
+	})
 	cl, err := client.New(d.Socket)
 	if err != nil {
 		t.Fatal(err)
@@ -488,131 +220,6 @@ func startDaemon(t *testing.T, container string, args ...string) *daemon {
 	t.Cleanup(func() { cl.Close() })
 	d.cl = cl
 	return d
-}
-
-// start runs the daemon process (again, after a kill) and waits until it
-// logs that it serves.
-func (d *daemon) start(t *testing.T) {
-	t.Helper()
-	cmd := exec.Command(benchdBinary(t), d.args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start benchd: %v", err)
-	}
-	d.cmd, d.exited = cmd, make(chan struct{})
-	ready, exited := make(chan struct{}), d.exited
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Text()
-			d.logMu.Lock()
-			d.log.WriteString(line + "\n")
-			d.logMu.Unlock()
-			if !signalled && strings.Contains(line, `msg="benchd serving"`) {
-				signalled = true
-				close(ready)
-			}
-		}
-		_ = cmd.Wait()
-	}()
-	t.Cleanup(func() { d.stop(t) })
-	select {
-	case <-ready:
-	case <-exited:
-		t.Fatalf("benchd exited before serving:\n%s", d.Log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("benchd did not start serving within 30s:\n%s", d.Log())
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("benchd log:\n%s", d.Log())
-		}
-	})
-}
-
-// Log is what the daemon wrote to stderr, over all its starts.
-func (d *daemon) Log() string {
-	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	return d.log.String()
-}
-
-// stop sends SIGTERM and waits for the process to exit.
-func (d *daemon) stop(t testing.TB) {
-	select {
-	case <-d.exited:
-		return
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(20 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-		t.Errorf("benchd did not exit within 20s of SIGTERM")
-	}
-}
-
-// pid is the daemon's process id, cross-checked with the socket's peer
-// credentials (SO_PEERCRED): the process serving the socket.
-func (d *daemon) pid(t testing.TB) int {
-	t.Helper()
-	c, err := net.Dial("unix", d.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	raw, err := c.(*net.UnixConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		cred *syscall.Ucred
-		cerr error
-	)
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil || cerr != nil {
-		t.Fatalf("SO_PEERCRED of benchd's socket: %v %v", err, cerr)
-	}
-	if int(cred.Pid) != d.cmd.Process.Pid {
-		t.Fatalf("socket served by pid %d, started pid %d", cred.Pid, d.cmd.Process.Pid)
-	}
-	return int(cred.Pid)
-}
-
-// rssKiB is VmRSS of a process.
-func rssKiB(t testing.TB, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
-		}
-	}
-	t.Fatalf("no VmRSS for pid %d", pid)
-	return 0
-}
-
-// fdCount is the number of open file descriptors of a process.
-func fdCount(t testing.TB, pid int) int {
-	t.Helper()
-	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(es)
 }
 
 func (d *daemon) health(t testing.TB) string {
@@ -628,7 +235,7 @@ func (d *daemon) health(t testing.TB) string {
 
 func (d *daemon) waitHealth(t testing.TB, want string, within time.Duration) {
 	t.Helper()
-	poll(t, within, "health "+want, func() bool { return d.health(t) == want })
+	testrig.Poll(t, within, "health "+want, func() bool { return d.health(t) == want })
 }
 
 // --- benchmarks under fault ---
@@ -731,7 +338,7 @@ func assertStored(t testing.TB, cl *client.Client, id, state string, minTrials i
 	var b *client.Benchmark
 	// The recorder writes the outcome before the run's subscribers are
 	// released, but a fault on the client side can end the RPC first.
-	poll(t, 10*time.Second, "benchmark "+id+" stored as "+state, func() bool {
+	testrig.Poll(t, 10*time.Second, "benchmark "+id+" stored as "+state, func() bool {
 		var err error
 		b, err = cl.GetBenchmark(ctx, id)
 		return err == nil && b.State == state
@@ -755,7 +362,7 @@ func assertStored(t testing.TB, cl *client.Client, id, state string, minTrials i
 // down after the call that cancelled it returns).
 func waitIdle(t testing.TB, cl *client.Client) {
 	t.Helper()
-	poll(t, 30*time.Second, "no benchmark running", func() bool {
+	testrig.Poll(t, 30*time.Second, "no benchmark running", func() bool {
 		bs, _, err := cl.ListBenchmarks(context.Background(), client.ListOptions{PageSize: 5})
 		if err != nil {
 			return false

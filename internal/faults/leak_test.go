@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	benchd "github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 // maxIdleBridges is ollama.Client's idle-connection pool
@@ -44,16 +45,16 @@ func runningExecs(t testing.TB, api *client.Client, container string) (running, 
 // in the container and the running Docker exec instances come back to
 // where they were, and that every run is recorded as CANCELLED.
 func TestNoLeaksAfter100CancelledBenchmarks(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
-	api, err := client.New(client.FromEnv, client.WithHost(sharedDockerHost))
+	api, err := client.New(client.FromEnv, client.WithHost(testrig.SharedDockerHost))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	pid := d.pid(t)
+	pid := d.ServingPID(t)
 	assertServes(t, d.cl) // warm: model loaded, a bridge pooled
-	fds0, bridges0, zombies0 := fdCount(t, pid), c.bridgeProcesses(t), c.zombies(t)
+	fds0, bridges0, zombies0 := testrig.FDCount(t, pid), c.bridgeProcesses(t), c.zombies(t)
 	execs0, listed0 := runningExecs(t, api, c.name)
 	t.Logf("baseline: benchd %d fds; container %d bridges, %d running execs (%d listed)", fds0, bridges0, execs0, listed0)
 
@@ -99,7 +100,7 @@ func TestNoLeaksAfter100CancelledBenchmarks(t *testing.T) {
 			// test unwedges ollama by killing its runner (ollama starts a
 			// new one) and goes on with the same benchmark number.
 			wedged++
-			logs, _ := tryDocker("", "logs", "--tail", "8", c.name)
+			logs, _ := shared.Run("logs", "--tail", "8", c.name)
 			t.Logf("benchmark %d: ollama wedged, benchd answered %v; ollama's log ends:\n%s", i, err, logs)
 			if err := killInContainer(c, "ollama", "runner"); err != nil {
 				t.Fatalf("unwedge ollama: %v", err)
@@ -114,7 +115,7 @@ func TestNoLeaksAfter100CancelledBenchmarks(t *testing.T) {
 
 	var fds, bridges, execs, listed int
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		fds, bridges = fdCount(t, pid), c.bridgeProcesses(t)
+		fds, bridges = testrig.FDCount(t, pid), c.bridgeProcesses(t)
 		execs, listed = runningExecs(t, api, c.name)
 		if fds <= fds0+maxIdleBridges && bridges <= maxIdleBridges && execs <= maxIdleBridges && execs == bridges {
 			break

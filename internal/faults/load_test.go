@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 // loadDuration is how long TestLoad runs: 60 s in CI, longer for a soak,
@@ -40,9 +41,9 @@ const (
 // memory must stay flat.
 func TestLoad(t *testing.T) {
 	dur := loadDuration(t)
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
-	pid := d.pid(t)
+	pid := d.ServingPID(t)
 	assertServes(t, d.cl) // warm: model loaded, bridges pooled
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur+2*time.Minute)
@@ -104,7 +105,7 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	})
-	poll(t, 30*time.Second, "the benchmark to start", func() bool { return runID.Load() != nil })
+	testrig.Poll(t, 30*time.Second, "the benchmark to start", func() bool { return runID.Load() != nil })
 
 	for range loadSamplers {
 		cl, err := client.New(d.Socket)
@@ -177,19 +178,19 @@ func TestLoad(t *testing.T) {
 	start := time.Now()
 	warm := min(dur/10, 10*time.Second)
 	time.Sleep(warm) // the load runs meanwhile; this is its measurement schedule
-	rssWarm, fdWarm := rssKiB(t, pid), fdCount(t, pid)
+	rssWarm, fdWarm := testrig.RSSKiB(t, pid), testrig.FDCount(t, pid)
 	rssPeak := rssWarm
 	every := max(dur/12, time.Second)
 	for time.Since(start) < dur {
 		time.Sleep(min(every, dur-time.Since(start))) // measurement schedule, not synchronisation
-		rssPeak = max(rssPeak, rssKiB(t, pid))
+		rssPeak = max(rssPeak, testrig.RSSKiB(t, pid))
 	}
-	rssEnd, fdEnd := rssKiB(t, pid), fdCount(t, pid)
+	rssEnd, fdEnd := testrig.RSSKiB(t, pid), testrig.FDCount(t, pid)
 	elapsed := time.Since(start)
 	close(stop)
 	// Cancel the running benchmark; again if the loop had just started a
 	// new one, until the loop has seen its run cancelled.
-	poll(t, 30*time.Second, "the benchmark loop to end", func() bool {
+	testrig.Poll(t, 30*time.Second, "the benchmark loop to end", func() bool {
 		select {
 		case <-mainDone:
 			return true

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/testrig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -24,10 +25,10 @@ import (
 // completes all its trials; benchd's memory stays bounded; and when the
 // stalled client finally reads, nothing is lost.
 func TestClientThatNeverReads(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
-	pid := d.pid(t)
-	rssBefore := rssKiB(t, pid)
+	pid := d.ServingPID(t)
+	rssBefore := testrig.RSSKiB(t, pid)
 
 	stalled := func() *client.Client {
 		cl, err := client.New(d.Socket)
@@ -62,7 +63,7 @@ func TestClientThatNeverReads(t *testing.T) {
 
 	// The run's id, from the history (the non-reader cannot tell us).
 	var id string
-	poll(t, 30*time.Second, "the run to be stored as RUNNING", func() bool {
+	testrig.Poll(t, 30*time.Second, "the run to be stored as RUNNING", func() bool {
 		bs, _, err := d.cl.ListBenchmarks(ctx, client.ListOptions{})
 		if err == nil && len(bs) == 1 && bs[0].State == "RUNNING" {
 			id = bs[0].ID
@@ -101,7 +102,7 @@ func TestClientThatNeverReads(t *testing.T) {
 	if samples.Load() == 0 {
 		t.Error("no SampleVRAM answered while the stalled client held its stream")
 	}
-	rssAfter := rssKiB(t, pid)
+	rssAfter := testrig.RSSKiB(t, pid)
 	t.Logf("run of %d trials completed beside 2 stalled streams; %d SampleVRAM calls answered, %d failed; benchd RSS %d KiB -> %d KiB",
 		reps+1, samples.Load(), sampleErrs.Load(), rssBefore, rssAfter)
 	if rssAfter-rssBefore > 64<<10 {

@@ -19,7 +19,7 @@ import (
 // error, benchd's memory stays put, benchmarks still run (VRAM is context,
 // not a reason to fail), and a good reading works again afterwards.
 func TestVRAMToolGarbage(t *testing.T) {
-	c := startRig(t, "")
+	c := startRig(t, shared)
 	// docker cp keeps the file's mode: make sure it is executable
 	// whatever the checkout did with the bit.
 	script, err := os.ReadFile(filepath.Join(testrig.RepoRoot(), "internal", "faults", "testdata", "nvidia-smi"))
@@ -30,7 +30,7 @@ func TestVRAMToolGarbage(t *testing.T) {
 	if err := os.WriteFile(double, script, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	docker(t, "", "cp", double, c.name+":/usr/bin/nvidia-smi")
+	shared.Docker(t, "cp", double, c.name+":/usr/bin/nvidia-smi")
 	d := startDaemon(t, c.name, "--vram-source", "nvidia-smi")
 	mode := func(m string) { c.exec(t, "bash", "-c", "echo "+m+" > /tmp/nvsmi-mode") }
 	sample := func() error {
@@ -45,8 +45,8 @@ func TestVRAMToolGarbage(t *testing.T) {
 	if err != nil || len(gpus) != 1 || gpus[0].TotalBytes != 81559<<20 || gpus[0].UsedBytes != 1024<<20 {
 		t.Fatalf("the double's good output: %+v, %v", gpus, err)
 	}
-	pid := d.pid(t)
-	rssBefore := rssKiB(t, pid)
+	pid := d.ServingPID(t)
+	rssBefore := testrig.RSSKiB(t, pid)
 
 	for _, tc := range []struct {
 		mode string
@@ -77,12 +77,12 @@ func TestVRAMToolGarbage(t *testing.T) {
 			}
 		})
 	}
-	rssAfter := rssKiB(t, pid)
+	rssAfter := testrig.RSSKiB(t, pid)
 	t.Logf("benchd RSS %d KiB before 24 broken reads (6 of them 2.4 MB), %d KiB after", rssBefore, rssAfter)
 	if rssAfter-rssBefore > 32<<10 {
 		t.Errorf("benchd grew by %d KiB reading broken tool output", rssAfter-rssBefore)
 	}
-	poll(t, 10*time.Second, "no nvidia-smi left running", func() bool {
+	testrig.Poll(t, 10*time.Second, "no nvidia-smi left running", func() bool {
 		return c.exec(t, "bash", "-c", `for p in /proc/[0-9]*; do read -r n < $p/comm 2>/dev/null; [ "$n" = nvidia-smi ] && echo x; done; true`) == ""
 	})
 	mode("good")

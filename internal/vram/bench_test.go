@@ -2,7 +2,7 @@ package vram
 
 // Benchmarks of the VRAM hot paths beyond the parsers (parse_test.go) and
 // BenchmarkSysfsRead (sysfs_test.go): the sysfs reader on the repository's
-// fixture tree, which bench/ also serves, and the sampler's cost per sample.
+// fixture tree, which cmd/benchperf also serves, and the sampler's cost per sample.
 // Each reports cpu-ns/op (process CPU time per operation), which the shared
 // test machines disturb far less than wall time.
 

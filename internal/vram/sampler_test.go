@@ -1,53 +1,26 @@
-package vram
+package vram_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/benchd/benchd/internal/fakes"
+	"github.com/benchd/benchd/internal/vram"
 )
 
-// scriptedReader is a test double for Reader: it plays back a script of
-// readings (nil entries are failures), then repeats the last step. Each
-// call is announced on calls so tests can pace themselves without sleeps.
-type scriptedReader struct {
-	mu     sync.Mutex
-	script [][]GPU
-	n      int
-	calls  chan int
-}
-
-func (s *scriptedReader) Source() string { return "script" }
-
-func (s *scriptedReader) Read(ctx context.Context) ([]GPU, error) {
-	s.mu.Lock()
-	step := s.script[min(s.n, len(s.script)-1)]
-	s.n++
-	n := s.n
-	s.mu.Unlock()
-	select {
-	case s.calls <- n:
-	default:
-	}
-	if step == nil {
-		return nil, errors.New("scripted failure")
-	}
-	return append([]GPU(nil), step...), nil
-}
-
-func used(pairs ...uint64) []GPU {
-	var gpus []GPU
+func used(pairs ...uint64) []vram.GPU {
+	var gpus []vram.GPU
 	for i := 0; i < len(pairs); i += 2 {
-		gpus = append(gpus, GPU{Index: int(pairs[i]), UsedBytes: pairs[i+1], TotalBytes: 1 << 40})
+		gpus = append(gpus, vram.GPU{Index: int(pairs[i]), UsedBytes: pairs[i+1], TotalBytes: 1 << 40})
 	}
 	return gpus
 }
 
 func TestSamplerPeak(t *testing.T) {
-	r := &scriptedReader{
-		script: [][]GPU{
+	r := &fakes.ScriptedVRAM{
+		Script: [][]vram.GPU{
 			used(0, 10, 1, 5),
 			nil,
 			used(0, 30, 1, 4),
@@ -55,13 +28,13 @@ func TestSamplerPeak(t *testing.T) {
 			used(0, 20, 1, 50, 2, 1), // a GPU appearing late is tracked too
 			used(0, 20, 1, 6),
 		},
-		calls: make(chan int, 100),
+		Calls: make(chan int, 100),
 	}
-	s, err := StartSampler(context.Background(), r, time.Millisecond)
+	s, err := vram.StartSampler(context.Background(), r, time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := range r.calls {
+	for n := range r.Calls {
 		if n >= 8 {
 			break
 		}
@@ -88,7 +61,7 @@ func TestSamplerPeak(t *testing.T) {
 		}
 	}
 	if got := res.Samples[1].GPUs[0].UsedBytes; got != 30 {
-		t.Errorf("timeline sample 1 GPU 0 used %d, want 30", got)
+		t.Errorf("timeline sample 1 vram.GPU 0 used %d, want 30", got)
 	}
 	// Stop is idempotent.
 	if again := s.Stop(); again.Failures != res.Failures || len(again.Samples) != len(res.Samples) {
@@ -97,12 +70,12 @@ func TestSamplerPeak(t *testing.T) {
 }
 
 func TestSamplerFirstSampleImmediate(t *testing.T) {
-	r := &scriptedReader{script: [][]GPU{used(0, 42)}, calls: make(chan int, 1)}
-	s, err := StartSampler(context.Background(), r, time.Hour)
+	r := &fakes.ScriptedVRAM{Script: [][]vram.GPU{used(0, 42)}, Calls: make(chan int, 1)}
+	s, err := vram.StartSampler(context.Background(), r, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-r.calls
+	<-r.Calls
 	res := s.Stop()
 	if len(res.Samples) != 1 || res.Peak[0] != 42 {
 		t.Fatalf("got %d samples, peak %v; want the one immediate sample", len(res.Samples), res.Peak)
@@ -110,12 +83,12 @@ func TestSamplerFirstSampleImmediate(t *testing.T) {
 }
 
 func TestSamplerStopCancelsInflightRead(t *testing.T) {
-	blocked := &stubReader{source: "slow", block: make(chan struct{})}
-	s, err := StartSampler(context.Background(), blocked, time.Millisecond)
+	blocked := &fakes.StubVRAM{Name: "slow", Block: make(chan struct{})}
+	s, err := vram.StartSampler(context.Background(), blocked, time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for blocked.calls.Load() == 0 {
+	for blocked.Calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	res := s.Stop() // returns only once the goroutine has exited
@@ -126,15 +99,15 @@ func TestSamplerStopCancelsInflightRead(t *testing.T) {
 
 func TestSamplerParentContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &scriptedReader{script: [][]GPU{used(0, 1)}, calls: make(chan int, 1)}
-	s, err := StartSampler(ctx, r, time.Millisecond)
+	r := &fakes.ScriptedVRAM{Script: [][]vram.GPU{used(0, 1)}, Calls: make(chan int, 1)}
+	s, err := vram.StartSampler(ctx, r, time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-r.calls
+	<-r.Calls
 	cancel()
 	select {
-	case <-s.done:
+	case <-vram.SamplerDone(s):
 	case <-time.After(10 * time.Second):
 		t.Fatal("sampler still running after its context was cancelled")
 	}
@@ -146,7 +119,7 @@ func TestSamplerParentContext(t *testing.T) {
 func TestSamplerNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for range 50 {
-		s, err := StartSampler(context.Background(), &stubReader{gpus: used(0, 1)}, time.Microsecond)
+		s, err := vram.StartSampler(context.Background(), &fakes.StubVRAM{GPUs: used(0, 1)}, time.Microsecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,10 +137,10 @@ func TestSamplerNoGoroutineLeak(t *testing.T) {
 }
 
 func TestStartSamplerRejects(t *testing.T) {
-	if _, err := StartSampler(context.Background(), nil, time.Second); err == nil {
+	if _, err := vram.StartSampler(context.Background(), nil, time.Second); err == nil {
 		t.Error("nil Reader: want error")
 	}
-	if _, err := StartSampler(context.Background(), &stubReader{}, 0); err == nil {
+	if _, err := vram.StartSampler(context.Background(), &fakes.StubVRAM{}, 0); err == nil {
 		t.Error("zero interval: want error")
 	}
 }

@@ -3,12 +3,17 @@
 # tiny random-weight model "tiny". See README.md.
 #
 #   rig.sh build        build ollama + tiny.gguf, docker import the image
-#   rig.sh up [NAME]    (re)start container NAME (default "ollama"), create "tiny"
+#   rig.sh up [NAME]    (re)start container NAME (default "benchd-rig"), create "tiny"
 #   rig.sh ensure [NAME] like up, but keep NAME if it already runs this rig
 #   rig.sh down [NAME]  remove container NAME
 #   rig.sh bridge [NAME] connect stdin/stdout to ollama's TCP port in NAME
 #                       (the same docker exec bridge the daemon uses)
 #   rig.sh hash         print the rig source hash (cache key / image label)
+#
+# The rig only ever removes, restarts or execs into containers it created:
+# those carrying the label benchd.rig.owner=rig.sh. A container of the
+# requested name without it (say, the host's own ollama) is left alone and
+# the command fails.
 #
 # Env: BENCHD_RIG_CACHE (default $HOME/.cache/benchd-rig),
 #      BENCHD_RIG_IMAGE (default benchd-test/ollama:0.9.6),
@@ -21,6 +26,10 @@ IMAGE=${BENCHD_RIG_IMAGE:-benchd-test/ollama:${OLLAMA_VERSION}}
 CACHE_ROOT=${BENCHD_RIG_CACHE:-${HOME:-/root}/.cache/benchd-rig}
 TIMEOUT=${BENCHD_RIG_TIMEOUT:-60}
 LABEL=benchd.rig.hash
+# OWNER marks the containers rig.sh creates (not the image: a container
+# someone else made from the rig's image inherits the image's labels).
+OWNER=benchd.rig.owner=rig.sh
+DEFAULT_NAME=benchd-rig
 
 # BRIDGE is the recommended bridge script: run as
 #   docker exec -i NAME bash -c "$BRIDGE"
@@ -45,6 +54,22 @@ rig_hash() {
 			sha256sum <"$f"
 		done
 	) | sha256sum | cut -c1-16
+}
+
+# claim NAME sets cid to the id of the container named NAME, "" if there is
+# none, and dies if that container is not one rig.sh created.
+claim() {
+	local name=$1 info
+	cid=
+	info=$(docker container inspect -f "{{.Name}} {{.Id}} {{ index .Config.Labels \"${OWNER%%=*}\" }}" "$name" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086
+	set -- $info
+	# inspect also takes an id prefix: only the exact name counts.
+	[ "$1" = "/$name" ] || return 0
+	if [ "${3:-}" != "${OWNER#*=}" ]; then
+		die "container $name ($(printf %.12s "$2")) was not created by rig.sh (it lacks the label $OWNER): not touching it. It may be your own ollama; give the rig another name (rig.sh up OTHER) or remove that container yourself."
+	fi
+	cid=$2
 }
 
 ensure_docker() {
@@ -148,15 +173,17 @@ EOF
 }
 
 cmd_up() {
-	local name=${1:-ollama}
+	local name=${1:-$DEFAULT_NAME}
+	claim "$name"
 	cmd_build
-	if docker container inspect "$name" >/dev/null 2>&1; then
-		log "removing existing container $name"
-		docker rm -f "$name" >/dev/null
+	claim "$name"
+	if [ -n "$cid" ]; then
+		log "removing existing rig container $name"
+		docker rm -f "$cid" >/dev/null
 		prune_images
 	fi
-	log "docker run -d --name $name --network none $IMAGE ollama serve"
-	docker run -d --name "$name" --network none "$IMAGE" ollama serve >/dev/null
+	log "docker run -d --name $name --label $OWNER --network none $IMAGE ollama serve"
+	docker run -d --name "$name" --label "$OWNER" --network none "$IMAGE" ollama serve >/dev/null
 
 	log "waiting for ollama in $name (up to ${TIMEOUT}s)"
 	local deadline=$((SECONDS + TIMEOUT))
@@ -182,7 +209,8 @@ cmd_up() {
 # model, so test packages and the demo share one container instead of
 # recreating it under each other. flock makes check-and-start atomic.
 cmd_ensure() {
-	local name=${1:-ollama}
+	local name=${1:-$DEFAULT_NAME}
+	claim "$name"
 	mkdir -p "$CACHE_ROOT"
 	exec 9>"$CACHE_ROOT/ensure.lock"
 	flock 9
@@ -198,10 +226,11 @@ cmd_ensure() {
 }
 
 cmd_down() {
-	local name=${1:-ollama}
-	if docker container inspect "$name" >/dev/null 2>&1; then
+	local name=${1:-$DEFAULT_NAME}
+	claim "$name"
+	if [ -n "$cid" ]; then
 		log "docker rm -f $name"
-		docker rm -f "$name" >/dev/null
+		docker rm -f "$cid" >/dev/null
 	else
 		log "no container $name"
 	fi
@@ -209,7 +238,11 @@ cmd_down() {
 
 case ${1:-} in
 build) cmd_build ;;
-bridge) exec docker exec -i "${2:-ollama}" bash -c "$BRIDGE" ;;
+bridge)
+	claim "${2:-$DEFAULT_NAME}"
+	[ -n "$cid" ] || die "no container ${2:-$DEFAULT_NAME}"
+	exec docker exec -i "$cid" bash -c "$BRIDGE"
+	;;
 up) shift; cmd_up "$@" ;;
 ensure) shift; cmd_ensure "$@" ;;
 down) shift; cmd_down "$@" ;;

@@ -130,6 +130,7 @@ func deploy(t *testing.T) *deployment {
 		Benchd:             testrig.PackageBinary(t),
 		Socket:             filepath.Join(d.base, "benchd", "benchd.sock"),
 		Store:              filepath.Join(d.base, "state", "benchd", "history.db"),
+		Container:          testrig.Container,
 		VRAMSource:         "sysfs",
 		ExtraArgs:          []string{"--sysfs-root", filepath.Join(d.base, "sysfs")},
 		User:               agentUser,

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/benchd/benchd/internal/testrig"
 )
 
 type report struct {
@@ -85,7 +87,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Machine: %s, %d cores, Linux %s, Docker Engine %s, %s. "+
 		"Load average (1/5/15 min) at start %s, at end %s (the harness itself keeps about one core busy while it measures; "+
 		"more than that is other work on the machine).\n", m.cpu, m.cores, m.kernel, m.docker, m.goVersion, m.loadStart, m.loadEnd)
-	b.WriteString("Command: `make perf` (`go run ./bench`, as root). Deployment: benchd built as nix/package.nix builds it, started per " +
+	b.WriteString("Command: `make perf` (`go run ./cmd/benchperf`, as root). Deployment: benchd built as nix/package.nix builds it, started per " +
 		"nix/benchd.service as ai-worker; Debian's sshd with nix/sshd-benchd.conf and the key options; clients use `ssh -N -L`. " +
 		"The seed's path logs in as a separate account (benchd-seed: bash, docker group) because the shipped ai-worker policy refuses commands.\n\n")
 
@@ -97,51 +99,54 @@ func (r *report) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", num, what, ns, med, p99, result, target, status)
 	}
+	// srow is a row of a series: its size, median and p99.
+	srow := func(num, what string, s series, result, target, status string) {
+		row(num, what, len(s), dur(s.median()), dur(s.p99()), result, target, status)
+	}
 	if v := r.vram; v != nil {
 		seed := v.seed.median()
-		row("1", "VRAM sample, **seed**: `ssh benchd-seed@127.0.0.1 docker exec benchd-perf-smi nvidia-smi --query-gpu=… --format=csv,noheader,nounits` (new SSH connection and exec per sample)",
-			len(v.seed), dur(seed), dur(v.seed.p99()), "1×", "", "")
+		srow("1", "VRAM sample, **seed**: `ssh benchd-seed@127.0.0.1 docker exec benchd-perf-smi nvidia-smi --query-gpu=… --format=csv,noheader,nounits` (new SSH connection and exec per sample)",
+			v.seed, "1×", "", "")
 		x := times(seed, v.smi.median())
-		row("1", "VRAM sample, **benchd** `SampleVRAM`, the same nvidia-smi exec'd through the Engine API; one long-lived Go client through `ssh -N -L`",
-			len(v.smi), dur(v.smi.median()), dur(v.smi.p99()), ratio(x)+" faster", "faster than seed", met(x > 1))
+		srow("1", "VRAM sample, **benchd** `SampleVRAM`, the same nvidia-smi exec'd through the Engine API; one long-lived Go client through `ssh -N -L`",
+			v.smi, ratio(x)+" faster", "faster than seed", met(x > 1))
 		x = times(seed, v.sysfsTunnel.median())
-		row("1", "VRAM sample, **benchd** `SampleVRAM`, sysfs source (the testdata/sysfs fixture tree standing in for /sys); same client through `ssh -N -L`",
-			len(v.sysfsTunnel), dur(v.sysfsTunnel.median()), dur(v.sysfsTunnel.p99()), ratio(x)+" faster", "≥ 500× faster", met(x >= 500))
-		row("1", "VRAM sample, benchd sysfs, the unix socket directly (no SSH), for reference",
-			len(v.sysfsDirect), dur(v.sysfsDirect.median()), dur(v.sysfsDirect.p99()), ratio(times(seed, v.sysfsDirect.median()))+" faster", "", "")
-		row("1c", "benchd's own time for those interleaved sysfs calls (`grpc.time_ms` of its audit lines: interceptor entry to exit), through `ssh -N -L`",
-			len(v.serverTunnel), dur(v.serverTunnel.median()), dur(v.serverTunnel.p99()), "", "", "")
-		row("1c", "… the unix socket directly",
-			len(v.serverDirect), dur(v.serverDirect.median()), dur(v.serverDirect.p99()), "", "", "")
-		row("1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`",
-			len(v.aloneTunnel), dur(v.aloneTunnel.median()), dur(v.aloneTunnel.p99()), ratio(times(seed, v.aloneTunnel.median()))+" faster", "", "")
-		row("1b", "… the unix socket directly",
-			len(v.aloneDirect), dur(v.aloneDirect.median()), dur(v.aloneDirect.p99()), ratio(times(seed, v.aloneDirect.median()))+" faster", "", "")
-		row("1a", "the seed path's parts: `ssh benchd-seed@127.0.0.1 true` (SSH connection and session only)",
-			len(v.sshOnly), dur(v.sshOnly.median()), dur(v.sshOnly.p99()), "", "", "")
-		row("1a", "… `docker exec benchd-perf-smi nvidia-smi …` locally (docker CLI, no SSH)",
-			len(v.dockerCLI), dur(v.dockerCLI.median()), dur(v.dockerCLI.p99()), "", "", "")
-		row("1a", "… one exec of the same command through the Engine API from Go (create, attach, inspect: what benchd pays per nvidia-smi sample)",
-			len(v.engineExec), dur(v.engineExec.median()), dur(v.engineExec.p99()), "", "", "")
+		for _, rw := range []struct {
+			num, what              string
+			s                      series
+			result, target, status string
+		}{
+			{"1", "VRAM sample, **benchd** `SampleVRAM`, sysfs source (the testdata/sysfs fixture tree standing in for /sys); same client through `ssh -N -L`", v.sysfsTunnel, ratio(x) + " faster", "≥ 500× faster", met(x >= 500)},
+			{"1", "VRAM sample, benchd sysfs, the unix socket directly (no SSH), for reference", v.sysfsDirect, ratio(times(seed, v.sysfsDirect.median())) + " faster", "", ""},
+			{"1c", "benchd's own time for those interleaved sysfs calls (`grpc.time_ms` of its audit lines: interceptor entry to exit), through `ssh -N -L`", v.serverTunnel, "", "", ""},
+			{"1c", "… the unix socket directly", v.serverDirect, "", "", ""},
+			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(seed, v.aloneTunnel.median())) + " faster", "", ""},
+			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(seed, v.aloneDirect.median())) + " faster", "", ""},
+			{"1a", "the seed path's parts: `ssh benchd-seed@127.0.0.1 true` (SSH connection and session only)", v.sshOnly, "", "", ""},
+			{"1a", "… `docker exec benchd-perf-smi nvidia-smi …` locally (docker CLI, no SSH)", v.dockerCLI, "", "", ""},
+			{"1a", "… one exec of the same command through the Engine API from Go (create, attach, inspect: what benchd pays per nvidia-smi sample)", v.engineExec, "", "", ""},
+		} {
+			srow(rw.num, rw.what, rw.s, rw.result, rw.target, rw.status)
+		}
 	}
 	if t := r.trials; t != nil {
 		failed := ""
 		if t.failures > 0 {
-			failed = fmt.Sprintf(" (%d failed attempts were retried: the ollama container is shared)", t.failures)
+			failed = fmt.Sprintf(" (%d failed attempts were retried: the rig container is shared)", t.failures)
 		}
-		row("2", "per-trial overhead, **seed**: wall of `ssh … docker exec ollama ollama run --verbose tiny PROMPT` − the total duration ollama prints"+failed,
-			len(t.seed), dur(t.seed.median()), dur(t.seed.p99()), fmt.Sprintf("%d tokens", medianInt(t.seedEval)), "", "")
+		srow("2", "per-trial overhead, **seed**: wall of `ssh … docker exec benchd-rig ollama run --verbose tiny PROMPT` − the total duration ollama prints"+failed,
+			t.seed, fmt.Sprintf("%d tokens", medianInt(t.seedEval)), "", "")
 		ok := t.benchd.median() <= 2*time.Millisecond
 		status := met(ok)
 		if ok && t.benchd.p99() > 2*time.Millisecond {
 			status += " (median; p99 above)"
 		}
-		row("2", "per-trial overhead, **benchd**: trial `wall_ns` − `total_duration_ns`, same prompt, 128 tokens, through `ssh -N -L`",
-			len(t.benchd), dur(t.benchd.median()), dur(t.benchd.p99()),
+		srow("2", "per-trial overhead, **benchd**: trial `wall_ns` − `total_duration_ns`, same prompt, 128 tokens, through `ssh -N -L`",
+			t.benchd,
 			fmt.Sprintf("%s less; %d tokens", ratio(times(t.seed.median(), t.benchd.median())), medianInt(t.benchdEval)),
 			"≤ 2 ms per trial + one exec set-up per benchmark", status)
-		row("2", "benchd per-benchmark set-up: `RunBenchmark` call → started event (container check, /api/version, /api/tags, one VRAM read; the exec bridge to ollama is kept alive across trials and benchmarks)",
-			len(t.benchdSetup), dur(t.benchdSetup.median()), dur(t.benchdSetup.p99()), "", "", "")
+		srow("2", "benchd per-benchmark set-up: `RunBenchmark` call → started event (container check, /api/version, /api/tags, one VRAM read; the exec bridge to ollama is kept alive across trials and benchmarks)",
+			t.benchdSetup, "", "", "")
 	}
 	if th := r.throughput; th != nil {
 		rate := float64(th.calls) / th.window.Seconds()
@@ -171,14 +176,14 @@ func (r *report) markdown() string {
 			fmt.Sprintf("%.2f%% of a core", 100*diff), "< 1% of a core", met(diff < 0.01))
 	}
 	if f := r.footprint; f != nil {
-		split := func(x mem) string {
-			return fmt.Sprintf("%s anonymous (Go heap, stacks, runtime) + %s file-backed (pages of the %s binary)", mib(x.anon), mib(x.file), r.binarySize)
+		split := func(x testrig.Mem) string {
+			return fmt.Sprintf("%s anonymous (Go heap, stacks, runtime) + %s file-backed (pages of the %s binary)", mib(x.Anon), mib(x.File), r.binarySize)
 		}
-		row("5", "benchd RSS (VmRSS), idle after start: "+split(f.start), 0, "", "", mib(f.start.rss), "≤ 25 MiB", met(f.start.rss <= rssTarget))
-		row("5", fmt.Sprintf("benchd RSS, idle 2 s after %s `SampleVRAM` calls: %s; peak VmHWM %s", thousands(f.rpcs), split(f.after), mib(f.after.hwm)), 0, "", "",
-			mib(f.after.rss), "≤ 25 MiB", met(f.after.rss <= rssTarget))
-		if f.end.rss > 0 {
-			row("5", fmt.Sprintf("benchd RSS at the end of this run, after everything above: %s; peak %s (for reference)", split(f.end), mib(f.end.hwm)), 0, "", "", mib(f.end.rss), "", "")
+		row("5", "benchd RSS (VmRSS), idle after start: "+split(f.start), 0, "", "", mib(f.start.RSS), "≤ 25 MiB", met(f.start.RSS <= rssTarget))
+		row("5", fmt.Sprintf("benchd RSS, idle 2 s after %s `SampleVRAM` calls: %s; peak VmHWM %s", thousands(f.rpcs), split(f.after), mib(f.after.HWM)), 0, "", "",
+			mib(f.after.RSS), "≤ 25 MiB", met(f.after.RSS <= rssTarget))
+		if f.end.RSS > 0 {
+			row("5", fmt.Sprintf("benchd RSS at the end of this run, after everything above: %s; peak %s (for reference)", split(f.end), mib(f.end.HWM)), 0, "", "", mib(f.end.RSS), "", "")
 		}
 	}
 	return b.String()

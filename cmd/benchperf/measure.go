@@ -63,37 +63,6 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(float64(ut+st) / clkTck * float64(time.Second)), nil
 }
 
-// mem is a process's memory from /proc/PID/status, in KiB.
-type mem struct {
-	rss, hwm, anon, file int64
-}
-
-func memKiB(pid int) (mem, error) {
-	var m mem
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			m.rss = n
-		case "VmHWM":
-			m.hwm = n
-		case "RssAnon":
-			m.anon = n
-		case "RssFile":
-			m.file = n
-		}
-	}
-	return m, nil
-}
-
 // machineBusy is the busy time of all CPUs together (everything but idle
 // and iowait) from /proc/stat.
 func machineBusy() time.Duration {
@@ -405,7 +374,7 @@ func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialRes
 		}
 		return nil
 	}
-	// The shared ollama container may be busy with, or restarted by, other
+	// The shared rig container may be busy with, or restarted by, other
 	// jobs on the machine: a failed run is retried (and counted), not fatal.
 	retry := func(f func() error) func() error {
 		return func() error {
@@ -616,7 +585,7 @@ func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target 
 // ---- 5. footprint ----
 
 type footprint struct {
-	start, after, end mem
+	start, after, end testrig.Mem
 	rpcs              int
 }
 

@@ -1,5 +1,5 @@
-// Command bench is benchd's performance harness (issue 4): it measures benchd
-// side by side with the seed's way of doing the same work — a fresh
+// Command benchperf is benchd's performance harness (issue 4): it measures
+// benchd side by side with the seed's way of doing the same work — a fresh
 // `ssh ... docker exec ...` for every VRAM sample and every generation — on
 // the real deployment (the rig's ollama, benchd started per the shipped unit
 // as ai-worker, Debian's sshd with the shipped policy, an `ssh -N -L`
@@ -7,7 +7,7 @@
 // ratios. Then it runs the Go benchmarks of the hot paths (-count 6,
 // benchstat's input format).
 //
-//	sudo go run ./bench            # or: make perf
+//	sudo go run ./cmd/benchperf    # or: make perf
 //
 // It needs what `make test` needs (root, a running Docker Engine, sshd,
 // util-linux) and builds the ollama rig on first use. Nothing is asserted:
@@ -59,13 +59,13 @@ func main() {
 	flag.StringVar(&c.benchd, "benchd", "", "measure this benchd binary instead of building the checkout's (e.g. an older build, for a before/after comparison)")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
-	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "bench", "out"), "directory for the report and the raw Go benchmark output")
+	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "cmd", "benchperf", "out"), "directory for the report and the raw Go benchmark output")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, c); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		fmt.Fprintln(os.Stderr, "benchperf:", err)
 		os.Exit(1)
 	}
 }
@@ -132,7 +132,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 	// 5. Footprint first, before anything else has touched the daemon.
 	fp := &footprint{rpcs: c.footprintRPCs}
 	time.Sleep(time.Second)
-	if fp.start, err = memKiB(pid); err != nil {
+	if fp.start, err = testrig.ProcMem(pid); err != nil {
 		return err
 	}
 	step("footprint: %d SampleVRAM calls on the socket", c.footprintRPCs)
@@ -140,7 +140,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	if fp.after, err = memKiB(pid); err != nil {
+	if fp.after, err = testrig.ProcMem(pid); err != nil {
 		return err
 	}
 	rep.footprint = fp
@@ -162,7 +162,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	if fp.end, err = memKiB(pid); err != nil {
+	if fp.end, err = testrig.ProcMem(pid); err != nil {
 		return err
 	}
 	return nil
@@ -171,7 +171,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 // goBench runs the hot-path Go benchmarks, writes go test's output to raw
 // (what benchstat reads) and returns a markdown summary.
 func goBench(ctx context.Context, count int, raw string) (string, error) {
-	pkgs := []string{"./service/vram/", "./service/stats/", "./service/"}
+	pkgs := []string{"./internal/vram/", "./internal/stats/", "./service/"}
 	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", fmt.Sprint(count)}, pkgs...)
 	step("go %s", strings.Join(args, " "))
 	f, err := os.Create(raw)

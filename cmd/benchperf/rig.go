@@ -8,14 +8,15 @@ package main
 // forwards to benchd's socket. Two daemons run side by side:
 //
 //   - "sysfs": --vram-source sysfs on a copy of testdata/sysfs (the fixture
-//     tree standing in for /sys), --container ollama. Trials, throughput,
-//     sampler cost and footprint are measured on this one.
+//     tree standing in for /sys), --container benchd-rig (the rig's own
+//     container, testrig.Container). Trials, throughput, sampler cost and
+//     footprint are measured on this one.
 //   - "smi": --vram-source nvidia-smi, --container benchd-perf-smi: a
 //     throwaway container of the rig image with a labelled fake nvidia-smi
 //     that prints the recorded real output
 //     testdata/fixtures/nvidia-smi/nvsmi-20g-noheader.csv. The seed's path
 //     execs the very same command in the very same container, so the two
-//     sides of that comparison run the same reader. The shared `ollama`
+//     sides of that comparison run the same reader. The shared rig
 //     container is never modified.
 //
 // The seed's baseline logs in as a separate account, benchd-seed, with a
@@ -46,13 +47,13 @@ const (
 	smiFixture   = "nvsmi-20g-noheader.csv"
 )
 
-// nvidiaSMIArgv is benchd's fixed nvidia-smi command (service/vram/tool.go);
+// nvidiaSMIArgv is benchd's fixed nvidia-smi command (internal/vram/tool.go);
 // the seed's path runs the same words.
 var nvidiaSMIArgv = []string{"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}
 
 // fakeNvidiaSMI is installed as /usr/bin/nvidia-smi in smiContainer only.
 const fakeNvidiaSMI = `#!/bin/bash
-# FAKE nvidia-smi, installed by benchd's performance harness (bench/) in its
+# FAKE nvidia-smi, installed by benchd's performance harness (cmd/benchperf) in its
 # own throwaway container ` + smiContainer + `. There is no GPU here: it
 # prints a recorded real output of
 #   nvidia-smi --query-gpu=index,name,memory.total,memory.used --format=csv,noheader,nounits
@@ -84,7 +85,7 @@ type rig struct {
 }
 
 func step(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "benchperf: "+format+"\n", args...)
 }
 
 // setupRig builds the deployment, with the benchd binary at prebuilt if
@@ -123,11 +124,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 			return nil, err
 		}
 	}
-	if r.base, err = os.MkdirTemp("", "bd-perf-"); err != nil {
-		return nil, err
-	}
-	cl.Cleanup(func() { os.RemoveAll(r.base) })
-	if err := os.Chmod(r.base, 0o755); err != nil {
+	if r.base, err = testrig.ReadableDir(cl, "", "bd-perf-"); err != nil {
 		return nil, err
 	}
 	sysfs := filepath.Join(r.base, "sysfs")
@@ -143,7 +140,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		return nil, err
 	}
 
-	step("container %s: the rig image with a labelled fake nvidia-smi (the shared ollama container is not touched)", smiContainer)
+	step("container %s: the rig image with a labelled fake nvidia-smi (the shared rig container is not touched)", smiContainer)
 	if err := startSMIContainer(ctx, cl, r.base); err != nil {
 		return nil, err
 	}
@@ -231,12 +228,8 @@ func copyBinary(cl *testrig.Cleanups, src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "benchd-pkg-")
+	dir, err := testrig.ReadableDir(cl, "", "benchd-pkg-")
 	if err != nil {
-		return "", err
-	}
-	cl.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
 	}
 	dst := filepath.Join(dir, "benchd")

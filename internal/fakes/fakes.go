@@ -1,0 +1,14 @@
+// Package fakes holds the test doubles that more than one test uses, or
+// could. Everything here is a TEST DOUBLE, not the real thing:
+//
+//   - Ollama stands in for an ollama server behind the runner (it implements
+//     runner.Ollama): one model, "tiny", whose generations stream three
+//     tokens, or hang until their context ends.
+//   - ScriptedVRAM and StubVRAM stand in for a VRAM source (they implement
+//     vram.Reader: sysfs or an SMI tool on a real GPU host): ScriptedVRAM
+//     plays back a script of readings, StubVRAM returns one canned reading
+//     or error, optionally after a gate opens.
+//
+// Integration tests use the real parts instead (internal/testrig). A fake
+// that needs a package's unexported types stays in that package's tests.
+package fakes

@@ -1,0 +1,137 @@
+package testrig
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Binary builds a command of this module once per test process and returns
+// its path, e.g. Binary(t, "benchd").
+func Binary(t TB, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "benchd-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/...")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/...: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, name)
+}
+
+// Grpcurl installs grpcurl at version (e.g. "v1.9.3") once per test process
+// and returns its path. It is installed with its own go.mod (go install
+// pkg@version) so its dependencies are the ones its authors released with.
+func Grpcurl(t TB, version string) string {
+	t.Helper()
+	grpcurlMu.Lock()
+	defer grpcurlMu.Unlock()
+	if p, ok := grpcurlPaths[version]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "benchd-grpcurl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "install", "github.com/fullstorydev/grpcurl/cmd/grpcurl@"+version)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install grpcurl@%s: %v\n%s", version, err, out)
+	}
+	p := filepath.Join(dir, "grpcurl")
+	grpcurlPaths[version] = p
+	return p
+}
+
+var (
+	grpcurlMu    sync.Mutex
+	grpcurlPaths = map[string]string{}
+)
+
+// SysfsFixture is the simulated /sys tree with one AMD GPU.
+func SysfsFixture() string { return filepath.Join(RepoRoot(), "testdata", "sysfs") }
+
+// PackageBinary builds benchd the way nix/package.nix does (CGO_ENABLED=0,
+// -trimpath, -ldflags "-s -w": a static binary) into a directory every user
+// can read, removed when the test ends, and returns its path.
+func PackageBinary(t TB) string {
+	t.Helper()
+	p, err := BuildPackage(t)
+	return must(t, p, err)
+}
+
+// BuildPackage is PackageBinary's core; c removes the directory.
+func BuildPackage(c Cleaner) (string, error) {
+	dir, err := ReadableDir(c, "", "benchd-pkg-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/", "./cmd/benchd")
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/benchd (CGO_ENABLED=0): %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "benchd"), nil
+}
+
+func lookPath(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+// CopyTree copies the regular files and directories under src to dst, world
+// readable, so that a service user can read a fixture the test's checkout
+// may keep out of its reach.
+func CopyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		if e.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+}
+
+// ReadableDir makes a new directory in parent (the temp dir if "") that
+// every user may enter and read (0755), for what a service user or a test
+// account must reach; c removes it.
+func ReadableDir(c Cleaner, parent, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(parent, pattern)
+	if err != nil {
+		return "", err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
