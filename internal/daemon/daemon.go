@@ -111,7 +111,7 @@ type listener struct {
 
 // New builds the daemon and opens its sockets; nothing is served until
 // Run. On error everything opened so far is closed again.
-func New(ctx context.Context, cfg Config, opts ...Option) (d *Daemon, err error) {
+func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	var p parts
 	for _, o := range opts {
 		o(&p)
@@ -120,12 +120,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (d *Daemon, err error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d = &Daemon{cfg: cfg, log: cfg.Log}
+	d := &Daemon{cfg: cfg, log: cfg.Log}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	built := false
 	defer func() {
-		if err != nil {
+		if !built {
 			d.close()
 		}
 	}()
@@ -160,6 +161,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (d *Daemon, err error)
 	if err := d.listen(ctx, svc, tlsCfg, p.policy); err != nil {
 		return nil, err
 	}
+	built = true
 	return d, nil
 }
 
