@@ -5,7 +5,7 @@
 #
 # Pure builtins, no nixpkgs: module.nix calls it to install the files, and
 # internal/e2e evaluates it with `nix-instantiate --eval` to check that the Go
-# harness (internal/testrig/sshd.go), which renders the same templates for the
+# harness (internal/testrig/deploy.go), which renders the same templates for the
 # e2e tests, produces byte-for-byte the same text.
 {
   # Absolute path of the benchd binary.

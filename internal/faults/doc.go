@@ -8,5 +8,5 @@
 // The shared Docker Engine and its shared rig container (benchd-rig) are
 // never touched: engine-level faults run a private dockerd (its own socket, data
 // and exec roots), container-level faults a uniquely named container. See
-// README-section.md for the table of faults and the tests that prove them.
+// docs/reliability.md for the table of faults and the tests that prove them.
 package faults
