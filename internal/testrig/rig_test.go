@@ -1,6 +1,7 @@
 package testrig_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,46 +12,51 @@ import (
 
 // TestRigLeavesForeignContainersAlone is issue 11's first point: nothing the
 // project runs may remove, stop, restart or exec into a container it did
-// not create. A container named ollama that the rig did not make — the
-// host's own ollama — survives the rig's commands, with the rig's default
-// name and with its own name, and `make demo`'s script, with the same id,
-// state and times.
+// not create. A container named ollama that the rig did not make survives
+// the rig's commands, with the rig's default name and with its own name,
+// and `make demo`'s script, with the same id, state and times. On a host
+// that runs its own ollama, that one is watched too, but only the test's
+// own foreign container is ever named in a command.
 func TestRigLeavesForeignContainersAlone(t *testing.T) {
 	testrig.EnsureRigImage(t)
 	eng := testrig.Engine{}
-	const foreign = "ollama"
+	// The containers whose id, state and times must not change.
+	var watched []string
+	foreign := "ollama"
 	if _, err := eng.Run("container", "inspect", foreign); err == nil {
-		// This host already has one (its own ollama, or an older rig's):
-		// it is exactly the container to leave alone.
-		owner := strings.TrimSpace(eng.Docker(t, "container", "inspect", "-f", `{{ index .Config.Labels "benchd.rig.owner" }}`, foreign))
-		testrig.Require(t, owner != "rig.sh", "no rig-made container named "+foreign+" (rig.sh down "+foreign+" removes it)")
-		t.Logf("using the existing container %s as the foreign one", foreign)
-	} else {
-		// Made from the rig's image, so it carries the image's labels: only
-		// the owner label rig.sh puts on its own containers may count.
-		// benchd.test=foreign lets only this cleanup find it.
-		id := strings.TrimSpace(eng.Docker(t, "create", "--name", foreign, "--label", "benchd.test=foreign",
-			"--network", "none", testrig.RigImage, "ollama", "serve"))
-		t.Cleanup(func() {
-			if out, err := eng.Run("container", "inspect", "-f", `{{ index .Config.Labels "benchd.test" }}`, id); err == nil && strings.TrimSpace(out) == "foreign" {
-				eng.Docker(t, "rm", "-f", id)
-			}
-		})
+		// This host has its own ollama (or an older rig's). It is watched,
+		// but never named in a rig command: if a regression made rig.sh
+		// act on it, this test would be the thing that destroyed it. The
+		// named commands go to a foreign container of the test's own.
+		watched = append(watched, foreign)
+		foreign = fmt.Sprintf("benchd-test-foreign-%d", os.Getpid())
+		t.Logf("the host has a container named ollama: watching it, and testing refusals on %s", foreign)
 	}
+	// Made from the rig's image, so it carries the image's labels: only the
+	// owner label rig.sh puts on its own containers may count.
+	// benchd.test=foreign lets only this cleanup find it.
+	id := strings.TrimSpace(eng.Docker(t, "create", "--name", foreign, "--label", "benchd.test=foreign",
+		"--network", "none", testrig.RigImage, "ollama", "serve"))
+	t.Cleanup(func() {
+		if out, err := eng.Run("container", "inspect", "-f", `{{ index .Config.Labels "benchd.test" }}`, id); err == nil && strings.TrimSpace(out) == "foreign" {
+			eng.Docker(t, "rm", "-f", id)
+		}
+	})
+	watched = append(watched, foreign)
 	state := func() string {
 		t.Helper()
-		return strings.TrimSpace(eng.Docker(t, "container", "inspect", "-f",
-			"{{.Id}} created={{.Created}} status={{.State.Status}} started={{.State.StartedAt}} finished={{.State.FinishedAt}}", foreign))
+		return strings.TrimSpace(eng.Docker(t, append([]string{"container", "inspect", "-f",
+			"{{.Name}} {{.Id}} created={{.Created}} status={{.State.Status}} started={{.State.StartedAt}} finished={{.State.FinishedAt}}"}, watched...)...))
 	}
 	before := state()
-	t.Logf("%s: %s", foreign, before)
+	t.Logf("watched:\n%s", before)
 	run := func(what string, cmd *exec.Cmd) (string, error) {
 		t.Helper()
 		cmd.Dir = testrig.RepoRoot()
 		cmd.Env = append(os.Environ(), "DOCKER_HOST="+testrig.SharedDockerHost)
 		out, err := cmd.CombinedOutput()
 		if after := state(); after != before {
-			t.Fatalf("%s changed %s:\nbefore %s\nafter  %s\n%s", what, foreign, before, after, out)
+			t.Fatalf("%s changed a container it did not create:\nbefore %s\nafter  %s\n%s", what, before, after, out)
 		}
 		return string(out), err
 	}
