@@ -424,10 +424,11 @@ func TestSecondRunIsResourceExhausted(t *testing.T) {
 
 func TestContainerProblemsAreFailedPrecondition(t *testing.T) {
 	testrig.Ollama(t)
-	const stopped = "benchd-test-stopped"
-	testrig.Docker(t, "rm", "-f", stopped)
-	testrig.Docker(t, "create", "--name", stopped, "--network", "none", "benchd-test/ollama:0.9.6", "ollama", "serve")
-	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", stopped) })
+	// A container of this test's own: a unique name, removed by its id.
+	stopped := fmt.Sprintf("benchd-test-stopped-%d", os.Getpid())
+	id := strings.TrimSpace(testrig.Docker(t, "create", "--name", stopped, "--label", "benchd.test=stopped",
+		"--network", "none", testrig.RigImage, "ollama", "serve"))
+	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", id) })
 
 	for _, tc := range []struct{ container, want string }{
 		{stopped, "not running"},
@@ -458,7 +459,7 @@ func TestUnknownModelIsNotFound(t *testing.T) {
 func TestDockerUnreachableIsUnavailable(t *testing.T) {
 	testrig.RequireDocker(t)
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
-	st := newStack(t, "ollama")
+	st := newStack(t, testrig.Container)
 	_, err := st.client.RunBenchmark(context.Background(), client.BenchmarkRequest{Model: testrig.Model}, nil)
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("docker unreachable: %v, want Unavailable", err)
@@ -512,7 +513,7 @@ func TestBadRequestsAreInvalidArgumentAndExecNothing(t *testing.T) {
 
 func TestSampleVRAMFromSysfsTree(t *testing.T) {
 	testrig.RequireDocker(t) // the stack builds a Docker client; SampleVRAM itself does not use it
-	st := newStack(t, "ollama")
+	st := newStack(t, testrig.Container)
 	gpus, err := st.client.SampleVRAM(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -539,7 +540,7 @@ func durpb(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
 func TestCallerUIDNotAllowedIsPermissionDenied(t *testing.T) {
 	testrig.RequireDocker(t)
 	other := uint32(os.Getuid()) + 4242
-	st := newStackWith(t, "ollama", daemon.WithPolicy(peercred.NewPolicy(other)))
+	st := newStackWith(t, testrig.Container, daemon.WithPolicy(peercred.NewPolicy(other)))
 	_, err := st.client.SampleVRAM(context.Background())
 	if status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("SampleVRAM from a uid not allowed: %v, want PermissionDenied", err)
@@ -656,7 +657,7 @@ func TestSyntheticPromptTokensAreCalibrated(t *testing.T) {
 
 func TestWatchVRAMStreamsUntilTheClientLeaves(t *testing.T) {
 	testrig.RequireDocker(t)
-	st := newStack(t, "ollama")
+	st := newStack(t, testrig.Container)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -186,7 +187,7 @@ func (d *Daemon) ollamaClient(wrap func(ollama.Dialer) ollama.Dialer) (*ollama.C
 // always, TCP with mutual TLS when configured.
 func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Config, policy *peercred.Policy) error {
 	if policy == nil {
-		policy = peercred.NewPolicy(append([]uint32{uint32(uidSelf())}, d.cfg.AllowUIDs...)...)
+		policy = peercred.NewPolicy(append([]uint32{uint32(os.Getuid())}, d.cfg.AllowUIDs...)...)
 	}
 	unixCreds := peercred.Credentials()
 	if d.cfg.TLS.Unix {

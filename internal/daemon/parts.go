@@ -86,5 +86,3 @@ func Version() string {
 	}
 	return v
 }
-
-func uidSelf() int { return os.Getuid() }

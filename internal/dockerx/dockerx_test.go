@@ -88,7 +88,7 @@ func TestMissingContainerAndUnreachableEngine(t *testing.T) {
 		t.Errorf("absent container: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	c2, err := dockerx.New("ollama")
+	c2, err := dockerx.New("benchd-test-absent")
 	if err != nil {
 		t.Fatal(err)
 	}

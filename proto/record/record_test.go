@@ -85,11 +85,10 @@ func TestErrIsTheStoredStatus(t *testing.T) {
 	}
 }
 
+// The pattern is read from the contract, not typed in: an empty or wrong
+// read would accept the bad ids below.
 func TestIDPatternIsTheContractsRule(t *testing.T) {
-	if p := record.IDPattern.String(); p != "^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$" {
-		t.Fatalf("IDPattern %q", p)
-	}
-	for id, ok := range map[string]bool{"20260102T030405Z-0123abcd": true, "20260102T030405Z-0123ABCD": false, "latest": false} {
+	for id, ok := range map[string]bool{"20260102T030405Z-0123abcd": true, "20260102T030405Z-0123ABCD": false, "latest": false, "": false} {
 		if record.IDPattern.MatchString(id) != ok {
 			t.Errorf("%q: match %v, want %v", id, !ok, ok)
 		}
