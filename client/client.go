@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
@@ -150,11 +151,32 @@ func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 // Health returns the serving status of benchd's service ("SERVING",
 // "NOT_SERVING" while the ollama container is unusable, …).
 func (c *Client) Health(ctx context.Context) (string, error) {
-	res, err := c.health.Check(ctx, &healthpb.HealthCheckRequest{Service: benchdv1.BenchmarkService_ServiceDesc.ServiceName})
+	h, err := c.HealthInfo(ctx)
+	return h.Status, err
+}
+
+// Health is what benchd's health check says.
+type Health struct {
+	// Status is SERVING, NOT_SERVING (ollama or Docker is unreachable) or
+	// UNKNOWN.
+	Status string
+	// Version is the benchd that answered (its benchd-version header);
+	// empty from a benchd that does not send it.
+	Version string
+}
+
+// HealthInfo is Health with the version of the benchd that answered.
+func (c *Client) HealthInfo(ctx context.Context) (Health, error) {
+	var md metadata.MD
+	res, err := c.health.Check(ctx, &healthpb.HealthCheckRequest{Service: benchdv1.BenchmarkService_ServiceDesc.ServiceName}, grpc.Header(&md))
 	if err != nil {
-		return "", err
+		return Health{}, err
 	}
-	return res.GetStatus().String(), nil
+	h := Health{Status: res.GetStatus().String()}
+	if v := md.Get(defaults.VersionHeader); len(v) > 0 {
+		h.Version = v[0]
+	}
+	return h, nil
 }
 
 // SampleVRAM reads every GPU's memory once.

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // Target forms, for error messages.
@@ -99,4 +102,30 @@ func parseTarget(target string) (endpoint, error) {
 		sshArgs = []string{"-p", port}
 	}
 	return endpoint{argv: sshArgv(dest, sshArgs)}, nil
+}
+
+// DefaultTarget is where a client goes when told nothing: $BENCHD_HOST if
+// set, else DefaultSocket.
+func DefaultTarget() string {
+	if h := os.Getenv("BENCHD_HOST"); h != "" {
+		return h
+	}
+	return DefaultSocket()
+}
+
+// DefaultSocket is the socket a client uses when told no target:
+// $BENCHD_SOCKET if set; else the socket of the user's own benchd
+// ($XDG_RUNTIME_DIR/benchd/benchd.sock, where benchd listens when a user
+// runs it outside systemd) if it exists; else the system service's
+// (/run/benchd/benchd.sock).
+func DefaultSocket() string {
+	if s := os.Getenv("BENCHD_SOCKET"); s != "" {
+		return s
+	}
+	if s := defaults.UserSocket(os.Getenv("XDG_RUNTIME_DIR")); s != "" {
+		if _, err := os.Stat(s); err == nil {
+			return s
+		}
+	}
+	return defaults.Socket
 }

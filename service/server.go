@@ -90,7 +90,7 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOp
 	}, so.Extra...)
 	gs := grpc.NewServer(opts...)
 	benchdv1.RegisterBenchmarkServiceServer(gs, svc)
-	healthpb.RegisterHealthServer(gs, hs)
+	healthpb.RegisterHealthServer(gs, newVersionedHealth(hs))
 	reflection.Register(gs)
 	return gs, nil
 }

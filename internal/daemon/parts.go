@@ -6,9 +6,9 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"strings"
 
+	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/dockerx"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/runner"
@@ -60,29 +60,10 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 
 // machineInfo describes this host for each benchmark's record.
 func machineInfo() runner.Machine {
-	m := runner.Machine{BenchdVersion: Version()}
+	m := runner.Machine{BenchdVersion: buildinfo.Version()}
 	m.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
-}
-
-// Version is benchd's version as the build stamped it: the module version
-// (or "(devel)") and the VCS revision.
-func Version() string {
-	v := "(devel)"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return v
-	}
-	if bi.Main.Version != "" {
-		v = bi.Main.Version
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			v += "+" + s.Value
-		}
-	}
-	return v
 }

@@ -4,7 +4,10 @@
 // in its help, all from here: a default changed here changes everywhere.
 package defaults
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // RunBenchmark request defaults; the bounds live in the proto as
 // protovalidate rules.
@@ -28,6 +31,20 @@ const WatchVRAMInterval = time.Second
 
 // Socket is the daemon's unix socket when it runs as the system service.
 const Socket = "/run/benchd/benchd.sock"
+
+// UserSocket is the socket of a benchd that a user runs outside systemd:
+// benchd/benchd.sock under their $XDG_RUNTIME_DIR (runtimeDir); "" when
+// runtimeDir is.
+func UserSocket(runtimeDir string) string {
+	if runtimeDir == "" {
+		return ""
+	}
+	return filepath.Join(runtimeDir, "benchd", "benchd.sock")
+}
+
+// VersionHeader is the response header in which benchd's health check sends
+// benchd's version (the standard health messages have no field for it).
+const VersionHeader = "benchd-version"
 
 // Keepalive: the client pings an idle connection every KeepaliveTime so a
 // dead SSH forward is noticed within KeepaliveTime+KeepaliveTimeout; the
