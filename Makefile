@@ -5,7 +5,7 @@ GO ?= go
 .PHONY: demo test generate generate-python lint check-generated build rig perf
 
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -buildvcs=true -o bin/ ./cmd/...
 
 # Builds the ollama rig if needed, starts it, runs benchd and benchctl.
 demo:

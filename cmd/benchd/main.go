@@ -15,8 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/daemon"
-	"github.com/benchd/benchd/proto/defaults"
 )
 
 // uidList is a repeatable --allow-uid flag.
@@ -42,7 +42,11 @@ func main() {
 		}
 		return
 	}
-	c, logLevel := parseFlags(os.Args[1:])
+	c, logLevel, showVersion := parseFlags(os.Args[1:])
+	if showVersion {
+		fmt.Println("benchd", buildinfo.Version())
+		return
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "benchd: --log-level: %v\n", err)
@@ -66,16 +70,18 @@ func main() {
 	}
 }
 
-// parseFlags is the command line as a daemon.Config, and the log level.
-func parseFlags(args []string) (daemon.Config, string) {
+// parseFlags is the command line as a daemon.Config, the log level and
+// whether --version was asked for.
+func parseFlags(args []string) (daemon.Config, string, bool) {
 	var (
 		c         daemon.Config
 		allow     uidList
 		logLevel  string
 		fs        = flag.NewFlagSet("benchd", flag.ExitOnError)
 		tlsConfig = &c.TLS
+		paths     = daemon.DefaultPaths(os.Getenv, os.Geteuid())
 	)
-	fs.StringVar(&c.Socket, "socket", defaults.Socket, "absolute path of the unix socket to serve on")
+	fs.StringVar(&c.Socket, "socket", paths.Socket, "absolute path of the unix socket to serve on (default: the unit's RuntimeDirectory, /run/benchd as root, else $XDG_RUNTIME_DIR/benchd)")
 	fs.StringVar(&c.Container, "container", daemon.DefaultContainer, "name of the Docker container running ollama")
 	fs.StringVar(&c.Ollama, "ollama", daemon.DefaultOllama, "how to reach ollama: docker-exec (stdio bridge through the Docker API, no network needed) or an http:// URL")
 	fs.IntVar(&c.OllamaPort, "ollama-port", daemon.DefaultOllamaPort, "ollama's port inside the container (docker-exec mode)")
@@ -85,8 +91,9 @@ func parseFlags(args []string) (daemon.Config, string) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long SIGTERM waits for RPCs to finish before closing them")
 	fs.DurationVar(&c.HealthInterval, "health-interval", daemon.DefaultHealthInterval, "how often the Docker container is checked for the health service")
 	fs.Var(&allow, "allow-uid", "also allow callers with this uid (repeatable or comma-separated); benchd's own uid is always allowed")
-	fs.StringVar(&c.Store, "store", daemon.DefaultStore, "the benchmark history database (bbolt); its directory is created 0700")
+	fs.StringVar(&c.Store, "store", paths.Store, "the benchmark history database (bbolt; its directory is created 0700; default: the unit's StateDirectory, /var/lib/benchd as root, else $XDG_STATE_HOME/benchd)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug|info|warn|error")
+	version := fs.Bool("version", false, "print benchd's version and exit")
 	fs.StringVar(&tlsConfig.Listen, "listen", "", "also serve on tcp://HOST:PORT, with mutual TLS only (needs --tls-cert, --tls-key, --tls-client-ca)")
 	fs.StringVar(&tlsConfig.Cert, "tls-cert", "", "PEM server certificate for --listen and --unix-tls (benchctl certs init makes server.crt)")
 	fs.StringVar(&tlsConfig.Key, "tls-key", "", "PEM private key of --tls-cert (server.key)")
@@ -94,5 +101,5 @@ func parseFlags(args []string) (daemon.Config, string) {
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
-	return c, logLevel
+	return c, logLevel, *version
 }

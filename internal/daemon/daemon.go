@@ -62,7 +62,6 @@ const (
 	DefaultOllamaPort      = 11434
 	DefaultVRAMSource      = "auto"
 	DefaultSysfsRoot       = "/sys"
-	DefaultStore           = "/var/lib/benchd/history.db"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultHealthInterval  = 5 * time.Second
 )
@@ -337,7 +336,6 @@ func (c Config) withDefaults() Config {
 	set(&c.Ollama, DefaultOllama)
 	set(&c.VRAMSource, DefaultVRAMSource)
 	set(&c.SysfsRoot, DefaultSysfsRoot)
-	set(&c.Store, DefaultStore)
 	if c.OllamaPort == 0 {
 		c.OllamaPort = DefaultOllamaPort
 	}
@@ -354,7 +352,10 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Socket == "" {
-		errs = append(errs, errors.New("no socket: set --socket"))
+		errs = append(errs, errors.New("no socket: set --socket (the default, $XDG_RUNTIME_DIR/benchd/benchd.sock for a user, needs XDG_RUNTIME_DIR)"))
+	}
+	if c.Store == "" {
+		errs = append(errs, errors.New("no store: set --store (the default, $XDG_STATE_HOME/benchd/history.db for a user, needs XDG_STATE_HOME or HOME)"))
 	}
 	if err := c.TLS.check(); err != nil {
 		errs = append(errs, err)

@@ -3,7 +3,9 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -200,4 +202,38 @@ func TestGarbageFileIsAnErrorNotAPanic(t *testing.T) {
 			t.Errorf("%s: error %q should name the file", name, err)
 		}
 	}
+}
+
+// TestOpenInUseNamesTheHolder opens a store another process holds: the
+// error is ErrInUse and names that process's pid and command line, not
+// bbolt's bare "timeout".
+func TestOpenInUseNamesTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writerEnv+"="+path+"|"+benchID(0))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// Its first line comes after its first committed write: it holds
+	// the store from then on.
+	if !bufio.NewScanner(stdout).Scan() {
+		t.Fatal("the writer printed nothing")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+
+	_, err = store.Open(path, nil)
+	if !errors.Is(err, store.ErrInUse) {
+		t.Fatalf("Open of a held store: %v, want ErrInUse", err)
+	}
+	for _, want := range []string{path, fmt.Sprintf("process %d (%s", cmd.Process.Pid, os.Args[0]), "--store"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	t.Logf("second Open: %v", err)
 }

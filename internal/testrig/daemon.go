@@ -68,6 +68,19 @@ func StartDaemon(t TB, args ...string) *Daemon {
 	return d
 }
 
+// StartCommand starts a benchd from exactly argv (which may put benchd
+// behind a wrapper such as setpriv) in the environment env, adding no
+// flags, and returns once it reports READY=1: for tests of what benchd
+// chooses by itself. Socket and Store are what argv's flags say, if any.
+func StartCommand(t TB, env []string, argv ...string) *Daemon {
+	t.Helper()
+	d := &Daemon{Socket: flagValue(argv, "--socket"), Store: flagValue(argv, "--store"), cmdline: argv, env: env}
+	if err := d.start(t); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // flagValue is the word after the first name in args, "" if none.
 func flagValue(args []string, name string) string {
 	for i, a := range args {

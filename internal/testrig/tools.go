@@ -24,7 +24,9 @@ func Binary(t TB, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/...")
+		// -buildvcs=true overrides a GOFLAGS=-buildvcs=false: the binaries
+		// report the checkout's version, as `make build` stamps it.
+		cmd := exec.Command("go", "build", "-buildvcs=true", "-o", buildDir+"/", "./cmd/...")
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/...: %w\n%s", err, out)
