@@ -185,6 +185,12 @@ func (r *rig) testDialStdioLayer(t *testing.T, l layer) {
 		}
 	})
 
+	if l.name == "shipped" {
+		t.Run("benchctl --host ssh:// runs a benchmark from a person's ~/.ssh/config", func(t *testing.T) {
+			r.benchctlOverSSH(t, s, forced)
+		})
+	}
+
 	// Control without the block: `true` runs (as the bridge) and succeeds.
 	r.testOtherKeys(t, s, l, []string{"true"}, func(code int) bool { return code == 0 })
 
@@ -504,5 +510,54 @@ func TestNixRenderDialStdio(t *testing.T) {
 				t.Errorf("render.nix failed for another reason: %v", err)
 			}
 		})
+	}
+}
+
+// benchctlOverSSH is a person at another machine: their own account, an
+// ~/.ssh/config entry "gpu-host" (port, user, key, known host), and
+// `benchctl --host ssh://gpu-host run …` with no tunnel made by hand.
+// benchctl runs ssh, sshd hands the session to the forced bridge under the
+// shipped policy, and the benchmark runs on benchd as the agent's account.
+func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
+	human := testrig.CreateAccount(t, "benchd-e2e-human")
+	if err := s.WriteClientConfig(human, "gpu-host", r.key, agentUser); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := testrig.ReadableDir(t, "", "bd-benchctl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "benchctl")
+	b, err := os.ReadFile(testrig.Binary(t, "benchctl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark := s.Mark()
+	cmd := exec.Command("setpriv", "--reuid="+strconv.Itoa(human.UID), "--regid="+strconv.Itoa(human.GID), "--clear-groups", "--",
+		bin, "--host", "ssh://gpu-host", "run", testrig.Model, "--reps", "2", "--warmup", "0", "--max-tokens", "8")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + human.Home}
+	code, stdout, stderr := runSplit(t, cmd)
+	if code != 0 {
+		t.Fatalf("benchctl --host ssh://gpu-host run: exit %d\n%s%s\nsshd:\n%s\nbenchd:\n%s", code, stdout, stderr,
+			strings.Join(s.Lines(mark), "\n"), r.daemon.Log())
+	}
+	t.Logf("$ benchctl --host ssh://gpu-host run %s --reps 2 --warmup 0 --max-tokens 8   (as %s, ~/.ssh/config: Host gpu-host)\n%s%s",
+		testrig.Model, human.Name, stdout, stderr)
+	if !strings.Contains(string(stdout), testrig.Model) {
+		t.Errorf("benchctl printed no result for %s", testrig.Model)
+	}
+	if _, err := s.WaitFor(mark, forced, 15*time.Second); err != nil {
+		t.Errorf("%v: the session was not the forced bridge; sshd said:\n%s", err, strings.Join(s.Lines(mark), "\n"))
+	}
+	// benchd's audit line: the benchmark ran for the agent's account.
+	uid := fmt.Sprintf("caller.uid=%d", r.acct.UID)
+	ran := slices.ContainsFunc(strings.Split(r.daemon.Log(), "\n"), func(l string) bool {
+		return strings.Contains(l, "grpc.method=RunBenchmark") && strings.Contains(l, uid) && strings.Contains(l, "grpc.code=OK")
+	})
+	if !ran {
+		t.Errorf("benchd logged no RunBenchmark with %s:\n%s", uid, r.daemon.Log())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -229,6 +230,48 @@ func (s *SSHD) SSH(key, userName string, env, opts []string, remote ...string) *
 	cmd := exec.Command("ssh", args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	return cmd
+}
+
+// WriteClientConfig sets up account a's ~/.ssh as a person's would be for
+// this sshd: a copy of key, the host key in known_hosts, and a config
+// entry "Host alias" that reaches the sshd as user. Programs that run ssh
+// on a's behalf (benchctl --host ssh://alias) then need nothing else: ssh
+// reads ~/.ssh/config from the account's home in the password database,
+// not from $HOME.
+func (s *SSHD) WriteClientConfig(a *Account, alias, key, user string) error {
+	dir := filepath.Join(a.Home, ".ssh")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(key)
+	if err != nil {
+		return err
+	}
+	hosts, err := os.ReadFile(s.knownHosts)
+	if err != nil {
+		return err
+	}
+	conf := fmt.Sprintf(`Host %s
+	HostName 127.0.0.1
+	Port %d
+	User %s
+	IdentityFile %s
+	IdentitiesOnly yes
+	BatchMode yes
+	StrictHostKeyChecking yes
+	ConnectTimeout 10
+`, alias, s.Port, user, filepath.Join(dir, "id_ed25519"))
+	for name, data := range map[string][]byte{"id_ed25519": b, "known_hosts": hosts, "config": []byte(conf)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(path, a.UID, a.GID)
+	})
 }
 
 // GenerateKey writes a new ed25519 key pair to dir/name and returns the
