@@ -1,5 +1,5 @@
-// Command benchperf is benchd's performance harness (issue 4): it measures
-// benchd side by side with the seed's way of doing the same work — a fresh
+// Command benchperf is benchd's performance harness : it measures
+// benchd side by side with the legacy way of doing the same work — a fresh
 // `ssh ... docker exec ...` for every VRAM sample and every generation — on
 // the real deployment (the rig's ollama, benchd started per the shipped unit
 // as ai-worker, Debian's sshd with the shipped policy, an `ssh -N -L`
@@ -49,9 +49,9 @@ func main() {
 	var c config
 	flag.IntVar(&c.samples, "samples", 200, "VRAM samples per path (interleaved)")
 	flag.DurationVar(&c.gap, "gap", 50*time.Millisecond, "pause before each VRAM sample, so one path's teardown does not land in the next one's timing")
-	flag.IntVar(&c.floorSamples, "floor-samples", 50, "samples of each part of the seed's path (ssh alone, docker CLI alone, Engine API exec)")
+	flag.IntVar(&c.floorSamples, "floor-samples", 50, "samples of each part of the legacy path (ssh alone, docker CLI alone, Engine API exec)")
 	flag.IntVar(&c.trialRounds, "trial-rounds", 5, "rounds of the per-trial comparison")
-	flag.IntVar(&c.perRound, "per-round", 4, "seed runs and benchd trials per round")
+	flag.IntVar(&c.perRound, "per-round", 4, "legacy runs and benchd trials per round")
 	flag.IntVar(&c.clients, "clients", 32, "concurrent clients of the throughput test")
 	flag.DurationVar(&c.window, "window", 10*time.Second, "measured window of the throughput test")
 	flag.DurationVar(&c.samplerTarget, "sampler-benchmark", 30*time.Second, "length of the sampler-cost benchmark")
@@ -149,7 +149,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 	if rep.vram, err = measureVRAM(ctx, r, c.samples, c.floorSamples, c.gap); err != nil {
 		return err
 	}
-	step("trials: %d rounds of %d seed runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
+	step("trials: %d rounds of %d legacy runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
 	if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
 		return err
 	}

@@ -116,15 +116,15 @@ func (s series) p99() time.Duration    { return s.q(0.99) }
 // ---- 1. VRAM sample latency ----
 
 type vramResult struct {
-	seed, smi, sysfsTunnel, sysfsDirect series
+	legacy, smi, sysfsTunnel, sysfsDirect series
 	// benchd's sysfs samples back to back, with nothing else running in
-	// between: what benchd costs without the seed path's processes
+	// between: what benchd costs without the legacy path's processes
 	// competing for the same cores.
 	aloneTunnel, aloneDirect series
 	// benchd's own time for the interleaved sysfs calls: grpc.time_ms of
 	// its audit lines, from the interceptor's entry to its exit.
 	serverTunnel, serverDirect series
-	// The seed path taken apart: the SSH session alone, the docker CLI's
+	// The legacy path taken apart: the SSH session alone, the docker CLI's
 	// exec alone, and one exec through the Engine API (what benchd does).
 	sshOnly, dockerCLI, engineExec series
 }
@@ -164,20 +164,20 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 			return err
 		}
 	}
-	seedCmd := append([]string{"docker", "exec", smiContainer}, nvidiaSMIArgv...)
+	legacyCmd := append([]string{"docker", "exec", smiContainer}, nvidiaSMIArgv...)
 	ssh := r.sysfs.sshd
-	seed := timed(&res.seed, func() error {
+	legacy := timed(&res.legacy, func() error {
 		var out, errb bytes.Buffer
-		cmd := ssh.SSH(r.seedKey, seedUser, nil, nil, seedCmd...)
+		cmd := ssh.SSH(r.legacyKey, legacyUser, nil, nil, legacyCmd...)
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("seed path: %v\n%s", err, errb.String())
+			return fmt.Errorf("legacy path: %v\n%s", err, errb.String())
 		}
 		gpus, err := vram.ParseNvidiaSMI(out.Bytes())
 		if err != nil {
-			return fmt.Errorf("seed path: %w", err)
+			return fmt.Errorf("legacy path: %w", err)
 		}
-		return sameAsFixture("seed path", gpus, nil)
+		return sameAsFixture("legacy path", gpus, nil)
 	})
 	smi := timed(&res.smi, func() error {
 		gpus, err := r.smi.tunnel.SampleVRAM(ctx)
@@ -201,14 +201,14 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		return err
 	})
 	sshOnly := timed(&res.sshOnly, func() error {
-		out, err := ssh.SSH(r.seedKey, seedUser, nil, nil, "true").CombinedOutput()
+		out, err := ssh.SSH(r.legacyKey, legacyUser, nil, nil, "true").CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("ssh true: %v\n%s", err, out)
 		}
 		return nil
 	})
 	dockerCLI := timed(&res.dockerCLI, func() error {
-		out, err := exec.CommandContext(ctx, "docker", seedCmd[1:]...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "docker", legacyCmd[1:]...).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("docker exec: %v\n%s", err, out)
 		}
@@ -219,7 +219,7 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		return err
 	})
 	// Warm every path once (connections, page cache), unrecorded.
-	for _, f := range []func() error{seed, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine} {
+	for _, f := range []func() error{legacy, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine} {
 		if err := f(); err != nil {
 			return nil, err
 		}
@@ -242,14 +242,14 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs := []func() error{seed, smi, sysfsT, sysfsD}
+		fs := []func() error{legacy, smi, sysfsT, sysfsD}
 		if i < nFloor {
 			fs = append(fs, sshOnly, dockerCLI, engine)
 		}
 		// Interleaved, and the order rotated each round so no path always
 		// follows the same one. A pause between samples lets the processes
 		// one sample started (sshd's session, docker's exec, containerd's
-		// shim) wind down before the next sample is timed, as the seed's
+		// shim) wind down before the next sample is timed, as the legacy
 		// cron had between its samples.
 		for j := range fs {
 			time.Sleep(gap)
@@ -307,13 +307,13 @@ func mustRead(p string) []byte {
 // ---- 2. per-trial overhead ----
 
 type trialResult struct {
-	seed, benchd series // wall - ollama's total duration
-	seedWall     series
-	benchdSetup  series // RunBenchmark call -> started event
-	seedEval     []int
-	benchdEval   []int
-	benchdWall   series // per trial
-	failures     int    // failed attempts, retried
+	legacy, benchd series // wall - ollama's total duration
+	legacyWall     series
+	benchdSetup    series // RunBenchmark call -> started event
+	legacyEval     []int
+	benchdEval     []int
+	benchdWall     series // per trial
+	failures       int    // failed attempts, retried
 }
 
 // tail is the end of b without terminal escape sequences.
@@ -332,24 +332,24 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialResult, error) {
 	res := &trialResult{}
 	prompt := defaults.Prompt
-	seed := func() error {
+	legacy := func() error {
 		var out, errb bytes.Buffer
-		cmd := r.sysfs.sshd.SSH(r.seedKey, seedUser, nil, nil,
+		cmd := r.sysfs.sshd.SSH(r.legacyKey, legacyUser, nil, nil,
 			"docker", "exec", testrig.Container, "ollama", "run", "--verbose", testrig.Model, shellQuote(prompt))
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		t0 := time.Now()
 		err := cmd.Run()
 		wall := time.Since(t0)
 		if err != nil {
-			return fmt.Errorf("seed: ollama run: %v\n%s", err, errb.String())
+			return fmt.Errorf("legacy: ollama run: %v\n%s", err, errb.String())
 		}
 		t, err := ollama.ParseVerbose(errb.Bytes())
 		if err != nil {
-			return fmt.Errorf("seed: %w; the output ended with %q", err, tail(errb.Bytes(), 300))
+			return fmt.Errorf("legacy: %w; the output ended with %q", err, tail(errb.Bytes(), 300))
 		}
-		res.seed = append(res.seed, wall-t.TotalDuration)
-		res.seedWall = append(res.seedWall, wall)
-		res.seedEval = append(res.seedEval, t.EvalCount)
+		res.legacy = append(res.legacy, wall-t.TotalDuration)
+		res.legacyWall = append(res.legacyWall, wall)
+		res.legacyEval = append(res.legacyEval, t.EvalCount)
 		return nil
 	}
 	zero := 0
@@ -390,9 +390,9 @@ func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialRes
 			return err
 		}
 	}
-	seed, run = retry(seed), retry(run)
+	legacy, run = retry(legacy), retry(run)
 	// Warm-up: the model loaded, the bridge connection up.
-	if err := seed(); err != nil {
+	if err := legacy(); err != nil {
 		return nil, err
 	}
 	if err := run(); err != nil {
@@ -406,7 +406,7 @@ func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialRes
 		// Alternate which side goes first.
 		steps := []func() error{func() error {
 			for range perRound {
-				if err := seed(); err != nil {
+				if err := legacy(); err != nil {
 					return err
 				}
 			}

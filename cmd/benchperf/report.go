@@ -21,7 +21,7 @@ type report struct {
 	footprint  *footprint
 }
 
-// rssTarget is issue 4's footprint bound.
+// rssTarget is the footprint bound of the performance issue.
 const rssTarget = 25 << 10 // KiB
 
 func dur(d time.Duration) string {
@@ -83,13 +83,13 @@ func thousands(n int) string {
 func (r *report) markdown() string {
 	var b strings.Builder
 	m := r.machine
-	fmt.Fprintf(&b, "### benchd vs the seed's `ssh … docker exec …` path (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "### benchd vs the legacy `ssh … docker exec …` path (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, Linux %s, Docker Engine %s, %s. "+
 		"Load average (1/5/15 min) at start %s, at end %s (the harness itself keeps about one core busy while it measures; "+
 		"more than that is other work on the machine).\n", m.cpu, m.cores, m.kernel, m.docker, m.goVersion, m.loadStart, m.loadEnd)
 	b.WriteString("Command: `make perf` (`go run ./cmd/benchperf`, as root). Deployment: benchd built as nix/package.nix builds it, started per " +
 		"nix/benchd.service as ai-worker; Debian's sshd with nix/sshd-benchd.conf and the key options; clients use `ssh -N -L`. " +
-		"The seed's path logs in as a separate account (benchd-seed: bash, docker group) because the shipped ai-worker policy refuses commands.\n\n")
+		"The legacy's path logs in as a separate account (benchd-legacy: bash, docker group) because the shipped ai-worker policy refuses commands.\n\n")
 
 	b.WriteString("| # | measurement | n | median | p99 | result | target | |\n|---|---|---:|---:|---:|---:|---|---|\n")
 	row := func(num, what string, n int, med, p99, result, target, status string) {
@@ -104,25 +104,25 @@ func (r *report) markdown() string {
 		row(num, what, len(s), dur(s.median()), dur(s.p99()), result, target, status)
 	}
 	if v := r.vram; v != nil {
-		seed := v.seed.median()
-		srow("1", "VRAM sample, **seed**: `ssh benchd-seed@127.0.0.1 docker exec benchd-perf-smi nvidia-smi --query-gpu=… --format=csv,noheader,nounits` (new SSH connection and exec per sample)",
-			v.seed, "1×", "", "")
-		x := times(seed, v.smi.median())
+		legacy := v.legacy.median()
+		srow("1", "VRAM sample, **legacy**: `ssh benchd-legacy@127.0.0.1 docker exec benchd-perf-smi nvidia-smi --query-gpu=… --format=csv,noheader,nounits` (new SSH connection and exec per sample)",
+			v.legacy, "1×", "", "")
+		x := times(legacy, v.smi.median())
 		srow("1", "VRAM sample, **benchd** `SampleVRAM`, the same nvidia-smi exec'd through the Engine API; one long-lived Go client through `ssh -N -L`",
-			v.smi, ratio(x)+" faster", "faster than seed", met(x > 1))
-		x = times(seed, v.sysfsTunnel.median())
+			v.smi, ratio(x)+" faster", "faster than legacy", met(x > 1))
+		x = times(legacy, v.sysfsTunnel.median())
 		for _, rw := range []struct {
 			num, what              string
 			s                      series
 			result, target, status string
 		}{
 			{"1", "VRAM sample, **benchd** `SampleVRAM`, sysfs source (the testdata/sysfs fixture tree standing in for /sys); same client through `ssh -N -L`", v.sysfsTunnel, ratio(x) + " faster", "≥ 500× faster", met(x >= 500)},
-			{"1", "VRAM sample, benchd sysfs, the unix socket directly (no SSH), for reference", v.sysfsDirect, ratio(times(seed, v.sysfsDirect.median())) + " faster", "", ""},
+			{"1", "VRAM sample, benchd sysfs, the unix socket directly (no SSH), for reference", v.sysfsDirect, ratio(times(legacy, v.sysfsDirect.median())) + " faster", "", ""},
 			{"1c", "benchd's own time for those interleaved sysfs calls (`grpc.time_ms` of its audit lines: interceptor entry to exit), through `ssh -N -L`", v.serverTunnel, "", "", ""},
 			{"1c", "… the unix socket directly", v.serverDirect, "", "", ""},
-			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(seed, v.aloneTunnel.median())) + " faster", "", ""},
-			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(seed, v.aloneDirect.median())) + " faster", "", ""},
-			{"1a", "the seed path's parts: `ssh benchd-seed@127.0.0.1 true` (SSH connection and session only)", v.sshOnly, "", "", ""},
+			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(legacy, v.aloneTunnel.median())) + " faster", "", ""},
+			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(legacy, v.aloneDirect.median())) + " faster", "", ""},
+			{"1a", "the legacy path's parts: `ssh benchd-legacy@127.0.0.1 true` (SSH connection and session only)", v.sshOnly, "", "", ""},
 			{"1a", "… `docker exec benchd-perf-smi nvidia-smi …` locally (docker CLI, no SSH)", v.dockerCLI, "", "", ""},
 			{"1a", "… one exec of the same command through the Engine API from Go (create, attach, inspect: what benchd pays per nvidia-smi sample)", v.engineExec, "", "", ""},
 		} {
@@ -134,8 +134,8 @@ func (r *report) markdown() string {
 		if t.failures > 0 {
 			failed = fmt.Sprintf(" (%d failed attempts were retried: the rig container is shared)", t.failures)
 		}
-		srow("2", "per-trial overhead, **seed**: wall of `ssh … docker exec benchd-rig ollama run --verbose tiny PROMPT` − the total duration ollama prints"+failed,
-			t.seed, fmt.Sprintf("%d tokens", medianInt(t.seedEval)), "", "")
+		srow("2", "per-trial overhead, **legacy**: wall of `ssh … docker exec benchd-rig ollama run --verbose tiny PROMPT` − the total duration ollama prints"+failed,
+			t.legacy, fmt.Sprintf("%d tokens", medianInt(t.legacyEval)), "", "")
 		ok := t.benchd.median() <= 2*time.Millisecond
 		status := met(ok)
 		if ok && t.benchd.p99() > 2*time.Millisecond {
@@ -143,7 +143,7 @@ func (r *report) markdown() string {
 		}
 		srow("2", "per-trial overhead, **benchd**: trial `wall_ns` − `total_duration_ns`, same prompt, 128 tokens, through `ssh -N -L`",
 			t.benchd,
-			fmt.Sprintf("%s less; %d tokens", ratio(times(t.seed.median(), t.benchd.median())), medianInt(t.benchdEval)),
+			fmt.Sprintf("%s less; %d tokens", ratio(times(t.legacy.median(), t.benchd.median())), medianInt(t.benchdEval)),
 			"≤ 2 ms per trial + one exec set-up per benchmark", status)
 		srow("2", "benchd per-benchmark set-up: `RunBenchmark` call → started event (container check, /api/version, /api/tags, one VRAM read; the exec bridge to ollama is kept alive across trials and benchmarks)",
 			t.benchdSetup, "", "", "")

@@ -14,13 +14,13 @@ package main
 //   - "smi": --vram-source nvidia-smi, --container benchd-perf-smi: a
 //     throwaway container of the rig image with a labelled fake nvidia-smi
 //     that prints the recorded real output
-//     testdata/fixtures/nvidia-smi/nvsmi-20g-noheader.csv. The seed's path
+//     testdata/fixtures/nvidia-smi/nvsmi-20g-noheader.csv. The legacy's path
 //     execs the very same command in the very same container, so the two
 //     sides of that comparison run the same reader. The shared rig
 //     container is never modified.
 //
-// The seed's baseline logs in as a separate account, benchd-seed, with a
-// shell and the docker group (what the seed's cron had). ai-worker stays as
+// The legacy's baseline logs in as a separate account, benchd-legacy, with a
+// shell and the docker group (what the legacy cron had). ai-worker stays as
 // shipped: nologin, no docker group, forwards to one socket only.
 
 import (
@@ -39,8 +39,8 @@ import (
 )
 
 const (
-	agentUser = "ai-worker"
-	seedUser  = "benchd-seed"
+	agentUser  = "ai-worker"
+	legacyUser = "benchd-legacy"
 	// smiContainer is the harness's own container for the exec'd reader.
 	smiContainer = "benchd-perf-smi"
 	smiLabel     = "benchd.perf=fake-nvidia-smi"
@@ -48,7 +48,7 @@ const (
 )
 
 // nvidiaSMIArgv is benchd's fixed nvidia-smi command (internal/vram/tool.go);
-// the seed's path runs the same words.
+// the legacy path runs the same words.
 var nvidiaSMIArgv = []string{"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}
 
 // fakeNvidiaSMI is installed as /usr/bin/nvidia-smi in smiContainer only.
@@ -57,7 +57,7 @@ const fakeNvidiaSMI = `#!/bin/bash
 # own throwaway container ` + smiContainer + `. There is no GPU here: it
 # prints a recorded real output of
 #   nvidia-smi --query-gpu=index,name,memory.total,memory.used --format=csv,noheader,nounits
-# (testdata/fixtures/nvidia-smi/` + smiFixture + `), so that the seed's path
+# (testdata/fixtures/nvidia-smi/` + smiFixture + `), so that the legacy path
 # and benchd exec the same reader.
 exec cat /benchd-perf/` + smiFixture + `
 `
@@ -74,14 +74,14 @@ type daemon struct {
 }
 
 type rig struct {
-	cl      *testrig.Cleanups
-	base    string
-	agent   *testrig.Account
-	seed    *testrig.Account
-	seedKey string
-	sysfs   *daemon
-	smi     *daemon
-	binary  string
+	cl        *testrig.Cleanups
+	base      string
+	agent     *testrig.Account
+	legacy    *testrig.Account
+	legacyKey string
+	sysfs     *daemon
+	smi       *daemon
+	binary    string
 }
 
 func step(format string, args ...any) {
@@ -132,11 +132,11 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		return nil, err
 	}
 
-	step("accounts: %s (as shipped: nologin, no docker group), %s (the seed's baseline only: bash, docker group)", agentUser, seedUser)
+	step("accounts: %s (as shipped: nologin, no docker group), %s (the legacy baseline only: bash, docker group)", agentUser, legacyUser)
 	if r.agent, err = testrig.NewAccount(cl, agentUser, testrig.AccountOptions{}); err != nil {
 		return nil, err
 	}
-	if r.seed, err = testrig.NewAccount(cl, seedUser, testrig.AccountOptions{Shell: "/bin/bash", Groups: []string{"docker"}}); err != nil {
+	if r.legacy, err = testrig.NewAccount(cl, legacyUser, testrig.AccountOptions{Shell: "/bin/bash", Groups: []string{"docker"}}); err != nil {
 		return nil, err
 	}
 
@@ -149,8 +149,8 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 	if err := os.Mkdir(keys, 0o700); err != nil {
 		return nil, err
 	}
-	var seedPub string
-	if r.seedKey, seedPub, err = testrig.NewKeyPair(keys, "seed"); err != nil {
+	var legacyPub string
+	if r.legacyKey, legacyPub, err = testrig.NewKeyPair(keys, "legacy"); err != nil {
 		return nil, err
 	}
 	// The harness (root) calls the sysfs daemon's socket directly for the
@@ -164,7 +164,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		VRAMSource: "nvidia-smi", Container: smiContainer,
 	}}
 	for _, d := range []*daemon{r.sysfs, r.smi} {
-		if err := r.startDaemon(ctx, d, keys, seedPub); err != nil {
+		if err := r.startDaemon(ctx, d, keys, legacyPub); err != nil {
 			return nil, fmt.Errorf("%s daemon: %w", d.name, err)
 		}
 	}
@@ -173,7 +173,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 
 // startDaemon renders the shipped files for d, starts benchd from the unit,
 // an sshd with the Match block, and the forward.
-func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, seedPub string) error {
+func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, legacyPub string) error {
 	dir := filepath.Join(r.base, d.name)
 	akDir, err := testrig.NewAuthorizedKeysDir(r.cl)
 	if err != nil {
@@ -200,10 +200,10 @@ func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, seedPub string) 
 	if err := testrig.WriteAuthorizedKeysFile(akDir, agentUser, dep.KeyOptions+" "+pub); err != nil {
 		return err
 	}
-	if err := testrig.WriteAuthorizedKeysFile(akDir, seedUser, seedPub); err != nil {
+	if err := testrig.WriteAuthorizedKeysFile(akDir, legacyUser, legacyPub); err != nil {
 		return err
 	}
-	// LogLevel INFO as a stock sshd has it: the seed's path opens 200+
+	// LogLevel INFO as a stock sshd has it: the legacy path opens 200+
 	// sessions and should not pay for DEBUG1 logging.
 	if d.sshd, err = testrig.LaunchSSHD(r.cl, testrig.SSHDConfig{
 		Global:   []string{"AuthorizedKeysFile " + akDir + "/%u"},

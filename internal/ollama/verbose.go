@@ -19,7 +19,7 @@ const maxVerbose = 4 << 20
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
 // ParseVerbose reads the statistics block that `ollama run --verbose` prints
-// on stderr — the seed's way of measuring, kept for the side-by-side
+// on stderr — the legacy way of measuring (ssh + docker exec + ollama run --verbose), kept for the side-by-side
 // harness. ollama prints a line only when its value is > 0 (a cached prompt
 // drops the prompt-eval lines), so missing lines are zero; durations are Go
 // time.Duration strings at full precision. Rates are not read: they are

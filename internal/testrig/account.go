@@ -26,7 +26,7 @@ const accountMarker = "benchd e2e test account"
 type AccountOptions struct {
 	// Shell is the login shell; empty means nologin.
 	Shell string
-	// Groups are supplementary groups (e.g. "docker" for the seed's
+	// Groups are supplementary groups (e.g. "docker" for the legacy
 	// baseline account in cmd/benchperf; never for the agent's account).
 	Groups []string
 }
