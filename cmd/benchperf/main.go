@@ -1,4 +1,4 @@
-// Command benchperf is benchd's performance harness : it measures
+// Command benchperf is benchd's performance harness: it measures
 // benchd side by side with the legacy way of doing the same work — a fresh
 // `ssh ... docker exec ...` for every VRAM sample and every generation — on
 // the real deployment (the rig's ollama, benchd started per the shipped unit
