@@ -82,7 +82,7 @@ func parseFlags(args []string) (daemon.Config, string, bool) {
 		paths     = daemon.DefaultPaths(os.Getenv, os.Geteuid())
 	)
 	fs.StringVar(&c.Socket, "socket", paths.Socket, "absolute path of the unix socket to serve on (default: the unit's RuntimeDirectory, /run/benchd as root, else $XDG_RUNTIME_DIR/benchd)")
-	fs.StringVar(&c.Container, "container", daemon.DefaultContainer, "name of the Docker container running ollama")
+	fs.StringVar(&c.Container, "container", "", "the Docker container running ollama, which --ollama docker-exec and the VRAM tools exec into (default \""+daemon.DefaultContainer+"\" with docker-exec; none with an http:// --ollama: VRAM from sysfs only)")
 	fs.StringVar(&c.Ollama, "ollama", daemon.DefaultOllama, "how to reach ollama: docker-exec (stdio bridge through the Docker API, no network needed) or an http:// URL")
 	fs.IntVar(&c.OllamaPort, "ollama-port", daemon.DefaultOllamaPort, "ollama's port inside the container (docker-exec mode)")
 	fs.StringVar(&c.VRAMSource, "vram-source", daemon.DefaultVRAMSource, "VRAM source: auto|sysfs|rocm-smi|amd-smi|nvidia-smi|none")

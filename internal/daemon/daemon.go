@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,7 +34,9 @@ import (
 type Config struct {
 	// Socket is the absolute path of the unix socket to serve on.
 	Socket string
-	// Container is the Docker container running ollama.
+	// Container is the Docker container running ollama, which the
+	// docker-exec transport and the VRAM tools exec into. With an http://
+	// Ollama it may be empty: no container, VRAM from sysfs only.
 	Container string
 	// Ollama is "docker-exec" (a stdio bridge through the Docker API per
 	// connection; the daemon needs no network) or an http:// URL.
@@ -332,8 +335,10 @@ func (c Config) withDefaults() Config {
 			*s = def
 		}
 	}
-	set(&c.Container, DefaultContainer)
 	set(&c.Ollama, DefaultOllama)
+	if c.Ollama == DefaultOllama {
+		set(&c.Container, DefaultContainer)
+	}
 	set(&c.VRAMSource, DefaultVRAMSource)
 	set(&c.SysfsRoot, DefaultSysfsRoot)
 	if c.OllamaPort == 0 {
@@ -359,6 +364,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.TLS.check(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Container == "" && c.Ollama != "" && c.Ollama != DefaultOllama && slices.Contains(toolSources(), c.VRAMSource) {
+		errs = append(errs, fmt.Errorf("--vram-source %s runs the tool in ollama's container: name it with --container (with an http:// --ollama there is none by default)", c.VRAMSource))
 	}
 	return errors.Join(errs...)
 }

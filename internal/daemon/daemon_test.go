@@ -31,6 +31,7 @@ func TestNewFailsCleanly(t *testing.T) {
 		{"relative socket", func(c *daemon.Config) { c.Socket = "benchd.sock" }, "absolute"},
 		{"bad ollama", func(c *daemon.Config) { c.Ollama = "ftp://x" }, "--ollama"},
 		{"bad VRAM source", func(c *daemon.Config) { c.VRAMSource = "bogus" }, "--vram-source"},
+		{"VRAM tool without a container", func(c *daemon.Config) { c.VRAMSource = "nvidia-smi" }, "name it with --container"},
 		{"listen without TLS", func(c *daemon.Config) { c.TLS.Listen = "tcp://127.0.0.1:0" }, "mutual TLS"},
 		{"TCP port taken by nothing valid", func(c *daemon.Config) {
 			c.TLS = daemon.TLS{Listen: "tcp://127.0.0.1:0", Cert: "/nonexistent", Key: "/nonexistent", ClientCA: "/nonexistent"}

@@ -46,7 +46,12 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 		return vram.NewToolReader(c.VRAMSource, ex, c.VRAMPrivileged)
 	case "auto":
 		var tools []vram.Reader
-		for _, src := range []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI} {
+		if c.Container == "" {
+			// ollama over HTTP and no container named: sysfs is all there
+			// is, and no exec into a container that may not exist.
+			return vram.Auto(sysfs, nil), nil
+		}
+		for _, src := range toolSources() {
 			r, err := vram.NewToolReader(src, ex, c.VRAMPrivileged)
 			if err != nil {
 				return nil, err
@@ -56,6 +61,12 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 		return vram.Auto(sysfs, tools), nil
 	}
 	return nil, fmt.Errorf("--vram-source %q: want auto, sysfs, rocm-smi, amd-smi, nvidia-smi or none", c.VRAMSource)
+}
+
+// toolSources are the VRAM sources that exec a tool in ollama's container,
+// in the order auto tries them.
+func toolSources() []string {
+	return []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI}
 }
 
 // machineInfo describes this host for each benchmark's record.
