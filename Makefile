@@ -14,18 +14,30 @@ demo:
 generate:
 	$(GO) tool buf generate
 
-# The Python client's stubs (client/python/benchd_client/gen, see
+# The Python client's stubs (client/python/src/benchd_client/_gen, see
 # buf.gen.python.yaml): protoc's own python and pyi generators and gRPC's
 # python plugin, Debian's (protobuf-compiler, protobuf-compiler-grpc). Their
 # output depends on protoc's version, so the version is pinned here as the Go
 # plugins are in go.mod.
 PYTHON_PROTOC := libprotoc 3.21.12
-PYTHON_GEN := client/python/benchd_client/gen
+PYTHON_GEN := client/python/src/benchd_client/_gen
 
+# protoc's python code imports other generated modules by their proto
+# package (`from benchd.v1 import benchd_pb2`) and names itself by it
+# ('benchd.v1.benchd_pb2', which becomes the messages' __module__), as if
+# _gen/ were on sys.path. The sed below puts both under benchd_client._gen,
+# so the package needs no sys.path edit and owns no top-level `benchd`
+# module; an empty __init__.py in each folder makes them regular packages.
+# Deterministic: the same input gives the same files, so check-generated
+# still sees drift.
 generate-python:
 	@command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null || { echo "generate-python: needs protoc and grpc_python_plugin (Debian: apt-get install protobuf-compiler protobuf-compiler-grpc)"; exit 1; }
 	@test "$$(protoc --version)" = "$(PYTHON_PROTOC)" || { echo "generate-python: protoc is '$$(protoc --version)'; the committed code is from $(PYTHON_PROTOC) (Debian 12)"; exit 1; }
 	$(GO) tool buf generate --template buf.gen.python.yaml
+	find $(PYTHON_GEN) -name '*.py' -o -name '*.pyi' | LC_ALL=C sort | xargs sed -i -E \
+		-e 's/^from (benchd(\.[a-z0-9_]+)*) import /from benchd_client._gen.\1 import /' \
+		-e "s/'(benchd(\.[a-z0-9_]+)*\.[a-z0-9_]+_pb2)'/'benchd_client._gen.\1'/"
+	find $(PYTHON_GEN) -type d -exec touch {}/__init__.py \;
 
 # The contract as it was before the architecture change (issue 10); the
 # wire contract may grow but never break against it. A fresh clone has the

@@ -1,21 +1,20 @@
 #!/usr/bin/env python3
 """Runs one benchmark and one VRAM sample through benchd and prints both.
 
-    python3 client/python/example.py --socket unix:///tmp/benchd.sock tiny --max-tokens 16
+    pip install ./client/python
+    python3 client/python/example.py --target unix:///tmp/benchd.sock tiny --max-tokens 16
 
-Needs python3-grpcio and python3-protobuf (Debian) or grpcio + protobuf.
-Exit status 0 on success, 1 with ``example: CODE: message`` on a benchd error.
+Without --target it goes where benchctl goes ($BENCHD_HOST, $BENCHD_SOCKET,
+benchd's own socket). Exit status 0 on success, 1 with ``example: CODE:
+message`` on a benchd error.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from benchd_client import BenchdError, Client, Event  # noqa: E402
+from benchd_client import TARGET_FORMS, BenchdError, Client, Event
 
 
 def on_event(ev: Event) -> None:
@@ -35,15 +34,15 @@ def on_event(ev: Event) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
-    ap.add_argument("--socket", default=os.environ.get("BENCHD_SOCKET", "unix:///tmp/benchd.sock"),
-                    help="unix:///path or /path of benchd's socket or of a local SSH forward of it")
+    ap.add_argument("--target", "--socket", default=None,
+                    help=f"{TARGET_FORMS}; default as benchctl's")
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--warmup", type=int, default=None)
     ap.add_argument("--max-tokens", type=int, default=None)
     args = ap.parse_args()
 
     try:
-        with Client(args.socket) as c:
+        with Client(args.target) as c:
             print("health:", c.health())
             res = c.run_benchmark(args.model, repetitions=args.reps, warmup=args.warmup,
                                   max_tokens=args.max_tokens, on_event=on_event)

@@ -5,8 +5,9 @@ package hermes_test
 // account (testrig.StartService), and Debian's sshd with the shipped Match
 // block and key options (testrig.StartSSHD). Against that:
 //
-//   - the Python client (client/python/example.py, over the generated stubs)
-//     runs a benchmark and a VRAM sample through `ssh -N -L`;
+//   - the Python client, pip-installed into a venv (pyclient.Install), runs
+//     client/python/example.py: a benchmark and a VRAM sample through
+//     `ssh -N -L`;
 //   - every ```bash block of the skill's SKILL.md that starts with a
 //     `# test:` line is run as written, so the skill cannot drift from the
 //     product (see skillSubstitutions for the few words that stand for the
@@ -39,6 +40,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchd/benchd/internal/e2e/pyclient"
 	"github.com/benchd/benchd/internal/testrig"
 )
 
@@ -46,7 +48,6 @@ const agentUser = "ai-worker"
 
 func hermesDir() string { return filepath.Join(testrig.RepoRoot(), "client", "hermes") }
 func skillDir() string  { return filepath.Join(hermesDir(), "benchd") }
-func pythonDir() string { return filepath.Join(testrig.RepoRoot(), "client", "python") }
 
 // deployment is the host side every subtest talks to.
 type deployment struct {
@@ -61,7 +62,7 @@ type deployment struct {
 	// ssh command lines run unchanged against the test's sshd.
 	sshDir  string
 	binDir  string // benchctl
-	python  string // a python3 that has grpcio and protobuf
+	python  string // a venv's python with the Python client installed
 	sshPath string
 }
 
@@ -71,10 +72,10 @@ func TestHermesThroughSSHTunnel(t *testing.T) {
 		"setpriv": "util-linux", "unshare": "util-linux", "useradd": "passwd", "docker": "docker.io", "bash": "bash", "jq": "jq"} {
 		requireTool(t, tool, pkg)
 	}
-	py := findPython(t)
+	venv := pyclient.Install(t)
 	testrig.Ollama(t)
 	d := deploy(t)
-	d.python = py
+	d.python = venv.Python
 
 	t.Run("python client", d.testPython)
 	t.Run("SKILL.md commands", d.testSkill)
@@ -88,25 +89,6 @@ func requireTool(t *testing.T, tool, pkg string) {
 		_, err = os.Stat("/usr/sbin/sshd")
 	}
 	testrig.Require(t, err == nil, fmt.Sprintf("%s (Debian: %s)", tool, pkg))
-}
-
-// findPython returns the first of $BENCHD_PYTHON, python3 on PATH and
-// /usr/bin/python3 that can import grpc and protobuf: PATH may lead to a
-// python (pyenv, a venv) that lacks Debian's python3-grpcio.
-func findPython(t *testing.T) string {
-	t.Helper()
-	var cands []string
-	if p := os.Getenv("BENCHD_PYTHON"); p != "" {
-		cands = append(cands, p)
-	}
-	cands = append(cands, "python3", "/usr/bin/python3")
-	for _, c := range cands {
-		if exec.Command(c, "-c", "import grpc, google.protobuf").Run() == nil {
-			return c
-		}
-	}
-	testrig.Require(t, false, "python3 with grpc and protobuf (Debian: python3-grpcio python3-protobuf)")
-	return ""
 }
 
 func deploy(t *testing.T) *deployment {
@@ -283,18 +265,16 @@ func (d *deployment) testPython(t *testing.T) {
 	tmp := t.TempDir()
 	env := d.env(tmp)
 
-	// The generated modules import on their own, validate.proto's included.
-	gen := filepath.Join(pythonDir(), "benchd_client", "gen")
-	r := run(t, time.Minute, env, tmp, d.python, "-c", `import sys; sys.path.insert(0, sys.argv[1])
-import benchd.v1.benchd_pb2 as pb, benchd.v1.benchd_pb2_grpc as g, buf.validate.validate_pb2
-print(sorted(pb.DESCRIPTOR.services_by_name["BenchmarkService"].methods_by_name), g.BenchmarkServiceStub.__name__)`, gen)
+	// The installed package brings its generated modules along.
+	r := run(t, time.Minute, env, tmp, d.python, "-c", `from benchd_client import pb, pb_grpc
+print(sorted(pb.DESCRIPTOR.services_by_name["BenchmarkService"].methods_by_name), pb_grpc.BenchmarkServiceStub.__name__)`)
 	if r.code != 0 {
 		t.Fatalf("import the generated modules: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("generated modules: %s", strings.TrimSpace(r.stdout))
 
 	local := d.forward(t)
-	example := filepath.Join(pythonDir(), "example.py")
+	example := filepath.Join(pyclient.Dir(), "example.py")
 	r = run(t, 3*time.Minute, env, tmp, d.python, example, "--socket", "unix://"+local, testrig.Model, "--max-tokens", "16", "--reps", "2")
 	t.Logf("$ python3 client/python/example.py --socket unix://%s %s --max-tokens 16 --reps 2\n%s%s", local, testrig.Model, r.stdout, r.stderr)
 	if r.code != 0 {
@@ -316,7 +296,7 @@ print(sorted(pb.DESCRIPTOR.services_by_name["BenchmarkService"].methods_by_name)
 		}
 	}
 
-	// A refusal comes back as BenchdError with benchd's code.
+	// A refusal comes back as the code's BenchdError.
 	r = run(t, time.Minute, env, tmp, d.python, example, "--socket", local, "no-such-model")
 	t.Logf("$ python3 client/python/example.py --socket %s no-such-model\n%s%s", local, r.stdout, r.stderr)
 	if r.code != 1 || !strings.Contains(r.stderr, "example: NOT_FOUND: ") || !strings.Contains(r.stderr, "benchd never pulls") {
@@ -740,10 +720,10 @@ func (d *deployment) testBusy(t *testing.T) {
 			retried = true
 			// Runs belong to benchd, not to the call: stop the long one
 			// with CancelBenchmark, through the Python client.
-			r := run(t, time.Minute, env, tmp, d.python, "-c", `import sys; sys.path.insert(0, sys.argv[1])
+			r := run(t, time.Minute, env, tmp, d.python, "-c", `import sys
 from benchd_client import Client
-b = Client(sys.argv[2]).cancel_benchmark(sys.argv[3])
-print(b.benchmark_id, b.state, len(b.trials), "trials")`, pythonDir(), filepath.Join(tmp, "benchd.sock"), longID)
+b = Client(sys.argv[1]).cancel_benchmark(sys.argv[2])
+print(b.benchmark_id, b.state, len(b.trials), "trials")`, filepath.Join(tmp, "benchd.sock"), longID)
 			t.Logf("$ python3 -c 'Client(...).cancel_benchmark(%q)'\n%s%s", longID, r.stdout, r.stderr)
 			if r.code != 0 || !strings.Contains(r.stdout, " CANCELLED ") {
 				t.Errorf("cancel_benchmark: exit %d", r.code)

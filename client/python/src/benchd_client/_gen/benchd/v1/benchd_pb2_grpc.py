@@ -2,7 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
-from benchd.v1 import benchd_pb2 as benchd_dot_v1_dot_benchd__pb2
+from benchd_client._gen.benchd.v1 import benchd_pb2 as benchd_dot_v1_dot_benchd__pb2
 
 
 class BenchmarkServiceStub(object):

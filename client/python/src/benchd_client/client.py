@@ -1,20 +1,19 @@
 """A small typed wrapper over benchd's generated gRPC stubs.
 
 Needs only the standard library, ``grpcio`` and ``protobuf`` (Debian:
-``python3-grpcio python3-protobuf``). Connect to benchd's unix socket, or to
-the local end of an SSH forward of it::
+``python3-grpcio python3-protobuf``)::
 
     from benchd_client import Client
 
-    with Client("unix:///tmp/benchd.sock") as c:
+    with Client() as c:  # $BENCHD_HOST, $BENCHD_SOCKET, or benchd's own socket
         result = c.run_benchmark("llama3.2:1b", repetitions=5,
                                  on_event=lambda ev: print(ev.kind))
         print(result.stats["eval_rate"].mean, "tok/s")
         for gpu in c.sample_vram():
             print(gpu.name, gpu.used_bytes, "/", gpu.total_bytes)
 
-Failures raise :class:`BenchdError`, which carries benchd's gRPC code (e.g.
-``"NOT_FOUND"``), its message, and what to do about it.
+Failures raise a subclass of :class:`BenchdError` per gRPC code (e.g.
+:class:`NotFoundError`), which carries benchd's message and what to do.
 """
 
 from __future__ import annotations
@@ -26,55 +25,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import grpc
 from google.protobuf import duration_pb2, message as _message
 
-from benchd.v1 import benchd_pb2 as pb
-from benchd.v1 import benchd_pb2_grpc as pb_grpc
-
-DEFAULT_TARGET = "unix:///tmp/benchd.sock"
-
-# What each code means coming from benchd, and what to do. The same table is
-# in the Hermes skill (client/hermes/benchd/SKILL.md) and the README.
-ADVICE: Dict[str, str] = {
-    "RESOURCE_EXHAUSTED": "another benchmark is running (one at a time): wait for it and retry",
-    "NOT_FOUND": "the model is not in ollama: pull it first (benchd never pulls)",
-    "UNAVAILABLE": "benchd is unreachable (tunnel closed, daemon down) or Docker/ollama is: "
-    "reopen the tunnel, else tell a human",
-    "INVALID_ARGUMENT": "a request field is out of bounds: fix the field the message names",
-    "FAILED_PRECONDITION": "the ollama container is missing/stopped/paused or the VRAM source "
-    "is missing: tell a human",
-    "PERMISSION_DENIED": "this account's uid is not allowed by benchd: connect as the agent "
-    "account (ai-worker)",
-    "DEADLINE_EXCEEDED": "the benchmark hit its timeout: raise timeout or lower the work",
-    "CANCELLED": "the call was cancelled",
-}
-
-
-def advice_for(code: str) -> str:
-    """What to do about a benchd error code (``NOT_FOUND`` or ``NotFound``)."""
-    key = code.replace("_", "").upper()
-    for name, text in ADVICE.items():
-        if name.replace("_", "") == key:
-            return text
-    return "unexpected error: report it with the message"
-
-
-class BenchdError(Exception):
-    """A failed call: ``code`` is the gRPC code name, e.g. ``"NOT_FOUND"``."""
-
-    def __init__(self, code: str, message: str, benchmark_id: str = "") -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.advice = advice_for(code)
-        # Set when the stream broke after the benchmark started: the run
-        # goes on in benchd; follow it with Client.watch_benchmark(id).
-        self.benchmark_id = benchmark_id
-
-    @classmethod
-    def from_rpc(cls, err: grpc.RpcError, benchmark_id: str = "") -> "BenchdError":
-        code = err.code() if hasattr(err, "code") else None
-        details = err.details() if hasattr(err, "details") else str(err)
-        return cls(code.name if code is not None else "UNKNOWN", details or "", benchmark_id)
-
+from ._gen.benchd.v1 import benchd_pb2 as pb
+from ._gen.benchd.v1 import benchd_pb2_grpc as pb_grpc
+from .errors import BenchdError, InternalError
+from .relay import Relay
+from .target import default_target, parse_target
 
 def _time(msg: _message.Message, name: str) -> Optional[_dt.datetime]:
     if not msg.HasField(name):
@@ -302,30 +257,59 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _target(socket: str) -> str:
-    if socket.startswith("unix:"):
-        return socket
-    if socket.startswith("/"):
-        return "unix://" + socket
-    raise ValueError(f"benchd target {socket!r}: want unix:///path or an absolute socket path")
-
-
 class Client:
-    """A connection to benchd on a unix socket (``unix:///path`` or ``/path``).
+    """A connection to benchd at ``target``, one of
+
+    - ``unix:///ABS/PATH`` or ``/ABS/PATH``: benchd's socket, or the local end
+      of an SSH forward of it;
+    - ``ssh://[USER@]HOST[:PORT]``: runs ``ssh -T [-p PORT] -- [USER@]HOST
+      benchd dial-stdio`` for each connection, with the local ssh (so
+      ~/.ssh/config and the agent apply), through a relay socket of this
+      client's own in a private directory;
+    - ``tcp://HOST:PORT``: benchd's TCP listener, which needs mutual TLS:
+      ``tls_cert`` and ``tls_key`` (this client's certificate and key) and
+      ``tls_ca`` (the CA that signed benchd's certificate; the system roots
+      are not trusted), as the Go client's WithTLS.
+
+    Without a target: :func:`default_target` ($BENCHD_HOST, else
+    $BENCHD_SOCKET, else the user's own benchd's socket if it exists, else
+    /run/benchd/benchd.sock), as benchctl. A malformed target raises
+    ValueError naming the accepted forms. TLS works over the other
+    transports too, checking the server name "localhost" there.
 
     The channel connects lazily; a closed tunnel or stopped daemon shows as
-    ``BenchdError("UNAVAILABLE", ...)`` on the first call.
+    :class:`UnavailableError` on the first call.
     """
 
-    def __init__(self, socket: str = DEFAULT_TARGET, *, options: Sequence[Tuple[str, Any]] = ()) -> None:
+    def __init__(self, target: Optional[str] = None, *, tls_cert: Optional[str] = None,
+                 tls_key: Optional[str] = None, tls_ca: Optional[str] = None,
+                 options: Sequence[Tuple[str, Any]] = ()) -> None:
+        if target is None:
+            target = default_target()
+        ep = parse_target(target)
         opts: List[Tuple[str, Any]] = [
-            # As the Go client: a dead SSH forward is noticed within ~40 s.
-            # benchd's server admits pings this frequent.
+            # As the Go client (defaults.KeepaliveTime/KeepaliveTimeout): a
+            # dead SSH forward is noticed within ~40 s. benchd's server
+            # admits pings this frequent.
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
         ]
+        creds = _tls_credentials(target, tls_cert, tls_key, tls_ca)
+        if ep.addr and creds is None:
+            raise ValueError(f"benchd client: {target}: tcp:// needs tls_cert, tls_key and tls_ca "
+                             "(benchd serves TCP only with mutual TLS)")
+        if creds is not None and not ep.addr:
+            # gRPC would check the target's authority ("localhost" for a
+            # unix socket); `benchctl certs init` puts "localhost" in the
+            # server certificate, and the Go client checks it here too.
+            opts.append(("grpc.ssl_target_name_override", "localhost"))
         opts.extend(options)
-        self._channel = grpc.insecure_channel(_target(socket), options=opts)
+        self._relay: Optional[Relay] = Relay(ep.argv) if ep.argv else None
+        address = ep.addr or "unix:" + (self._relay.path if self._relay is not None else ep.path)
+        if creds is not None:
+            self._channel = grpc.secure_channel(address, creds, options=opts)
+        else:
+            self._channel = grpc.insecure_channel(address, options=opts)
         self._stub = pb_grpc.BenchmarkServiceStub(self._channel)
 
     @property
@@ -334,7 +318,12 @@ class Client:
         return self._stub
 
     def close(self) -> None:
+        """Closes the channel and, for an ssh:// target, the relay and its
+        ssh processes."""
         self._channel.close()
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
 
     def __enter__(self) -> "Client":
         return self
@@ -427,8 +416,8 @@ class Client:
                     except grpc.RpcError:
                         pass  # already ended, or benchd gone: nothing to stop
         if started is None or stats is None:
-            raise BenchdError("INTERNAL", "benchd ended the stream without started/finished events",
-                              started.benchmark_id if started else "")
+            raise InternalError("benchd ended the stream without started/finished events",
+                                started.benchmark_id if started else "")
         return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at)
 
     @staticmethod
@@ -498,6 +487,23 @@ class Client:
         if len(raw) >= 2 and raw[0] == 0x08:
             status = raw[1]
         return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}.get(status, str(status))
+
+
+def _tls_credentials(target: str, cert: Optional[str], key: Optional[str],
+                     ca: Optional[str]) -> Optional[grpc.ChannelCredentials]:
+    """Mutual TLS from PEM files, or None when none is given. The files are
+    read here, so a bad path fails the constructor, not the first call."""
+    given = [x is not None for x in (cert, key, ca)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError(f"benchd client: {target}: tls_cert, tls_key and tls_ca go together")
+    pem = []
+    for path in (ca, key, cert):
+        assert path is not None
+        with open(path, "rb") as f:
+            pem.append(f.read())
+    return grpc.ssl_channel_credentials(root_certificates=pem[0], private_key=pem[1], certificate_chain=pem[2])
 
 
 def iter_gpus(gpus: Sequence[GPU]) -> Iterator[Dict[str, Any]]:
