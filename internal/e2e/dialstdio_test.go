@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/benchd/benchd/client"
+	"github.com/benchd/benchd/internal/e2e/pyclient"
 	"github.com/benchd/benchd/internal/testrig"
 )
 
@@ -188,6 +189,9 @@ func (r *rig) testDialStdioLayer(t *testing.T, l layer) {
 	if l.name == "shipped" {
 		t.Run("benchctl --host ssh:// runs a benchmark from a person's ~/.ssh/config", func(t *testing.T) {
 			r.benchctlOverSSH(t, s, forced)
+		})
+		t.Run("the Python client's ssh:// runs a benchmark from a person's ~/.ssh/config", func(t *testing.T) {
+			r.pythonOverSSH(t, s, forced)
 		})
 	}
 
@@ -513,16 +517,55 @@ func TestNixRenderDialStdio(t *testing.T) {
 	}
 }
 
+// person is an account with an ~/.ssh/config entry "gpu-host" for the
+// agent's login on s: someone at another machine.
+func (r *rig) person(t *testing.T, s *testrig.SSHD) *testrig.Account {
+	human := testrig.CreateAccount(t, "benchd-e2e-human")
+	if err := s.WriteClientConfig(human, "gpu-host", r.key, agentUser); err != nil {
+		t.Fatal(err)
+	}
+	return human
+}
+
+// as runs argv as account a, with a's home and nothing else from this
+// process's environment but PATH.
+func as(a *testrig.Account, env []string, argv ...string) *exec.Cmd {
+	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(a.UID), "--regid=" + strconv.Itoa(a.GID), "--clear-groups", "--"}, argv...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + a.Home}, env...)
+	return cmd
+}
+
+// pythonOverSSH is benchctlOverSSH with the Python client installed by pip:
+// Client("ssh://gpu-host") runs ssh per connection through its relay.
+func (r *rig) pythonOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
+	v := pyclient.Install(t)
+	human := r.person(t, s)
+	mark := s.Mark()
+	code, stdout, stderr := runSplit(t, as(human, []string{"XDG_RUNTIME_DIR=" + human.Home}, v.Python, "-c", `
+import sys
+from benchd_client import Client
+c = Client("ssh://gpu-host")
+print("health", c.health())
+r = c.run_benchmark(sys.argv[1], repetitions=2, warmup=0, max_tokens=8)
+print("benchmark", r.benchmark_id, "trials", len(r.measured), "eval_count", r.measured[0].eval_count)
+c.close()
+`, testrig.Model))
+	t.Logf("Python Client(\"ssh://gpu-host\") as %s:\n%s%s", human.Name, stdout, stderr)
+	if code != 0 || !strings.Contains(string(stdout), "health SERVING") || !strings.Contains(string(stdout), "trials 2") {
+		t.Fatalf("exit %d\nsshd:\n%s\nbenchd:\n%s", code, strings.Join(s.Lines(mark), "\n"), r.daemon.Log())
+	}
+	if _, err := s.WaitFor(mark, forced, 15*time.Second); err != nil {
+		t.Errorf("%v: the session was not the forced bridge; sshd said:\n%s", err, strings.Join(s.Lines(mark), "\n"))
+	}
+}
+
 // benchctlOverSSH is a person at another machine: their own account, an
 // ~/.ssh/config entry "gpu-host" (port, user, key, known host), and
 // `benchctl --host ssh://gpu-host run …` with no tunnel made by hand.
 // benchctl runs ssh, sshd hands the session to the forced bridge under the
 // shipped policy, and the benchmark runs on benchd as the agent's account.
 func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
-	human := testrig.CreateAccount(t, "benchd-e2e-human")
-	if err := s.WriteClientConfig(human, "gpu-host", r.key, agentUser); err != nil {
-		t.Fatal(err)
-	}
+	human := r.person(t, s)
 	dir, err := testrig.ReadableDir(t, "", "bd-benchctl-")
 	if err != nil {
 		t.Fatal(err)
@@ -536,10 +579,8 @@ func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
 		t.Fatal(err)
 	}
 	mark := s.Mark()
-	cmd := exec.Command("setpriv", "--reuid="+strconv.Itoa(human.UID), "--regid="+strconv.Itoa(human.GID), "--clear-groups", "--",
-		bin, "--host", "ssh://gpu-host", "run", testrig.Model, "--reps", "2", "--warmup", "0", "--max-tokens", "8")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + human.Home}
-	code, stdout, stderr := runSplit(t, cmd)
+	code, stdout, stderr := runSplit(t, as(human, nil,
+		bin, "--host", "ssh://gpu-host", "run", testrig.Model, "--reps", "2", "--warmup", "0", "--max-tokens", "8"))
 	if code != 0 {
 		t.Fatalf("benchctl --host ssh://gpu-host run: exit %d\n%s%s\nsshd:\n%s\nbenchd:\n%s", code, stdout, stderr,
 			strings.Join(s.Lines(mark), "\n"), r.daemon.Log())

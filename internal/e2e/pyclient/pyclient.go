@@ -63,9 +63,14 @@ type Venv struct {
 func Install(t testrig.TB) Venv {
 	t.Helper()
 	py := Python(t)
-	tmp := t.TempDir()
+	// Readable by every user: tests run the venv's python as test accounts
+	// too (internal/e2e: a person's ssh:// through the real sshd).
+	tmp, err := testrig.ReadableDir(t, "", "bd-venv-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := filepath.Join(tmp, "src")
-	if err := testrig.CopyTree(Dir(), src); err != nil {
+	if err = testrig.CopyTree(Dir(), src); err != nil {
 		t.Fatal(err)
 	}
 	// A developer's own earlier build: setuptools would pack whatever
