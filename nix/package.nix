@@ -28,7 +28,7 @@ buildGo126Module {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-uBPg1J7SYZdZKq1WNrOcmxSjUhAop6wDdZdi5K2QxWU=";
+  vendorHash = "sha256-5zDfOzhQK+tpqqZyMIcia1mOc6raHSyhxNnCO+91LC4=";
 
   subPackages = [
     "cmd/benchd"
