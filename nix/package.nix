@@ -5,7 +5,9 @@
 # fetch a newer one and fails with "go.mod requires go >= ...").
 {
   lib,
+  stdenv,
   buildGo126Module,
+  installShellFiles,
 }:
 buildGo126Module {
   pname = "benchd";
@@ -34,6 +36,19 @@ buildGo126Module {
     "cmd/benchd"
     "cmd/benchctl"
   ];
+
+  nativeBuildInputs = [ installShellFiles ];
+
+  # benchctl writes its completions and man pages from its own command
+  # definitions, so they need a benchctl that runs on the build machine.
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    installShellCompletion --cmd benchctl \
+      --bash <($out/bin/benchctl completion bash) \
+      --fish <($out/bin/benchctl completion fish) \
+      --zsh <($out/bin/benchctl completion zsh)
+    $out/bin/benchctl man man
+    installManPage man/*.1
+  '';
 
   env.CGO_ENABLED = 0;
   ldflags = [

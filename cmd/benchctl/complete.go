@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -68,7 +69,8 @@ func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cob
 }
 
 // manCmd writes benchctl's man pages, one a command, from the same
-// definitions as --help (what packagers install).
+// definitions as --help (what packagers install). Their date is
+// $SOURCE_DATE_EPOCH's when set, for reproducible builds.
 func (a *app) manCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",
@@ -76,6 +78,9 @@ func (a *app) manCmd(root *cobra.Command) *cobra.Command {
 		Hidden: true,
 		Args:   argsUsage(cobra.ExactArgs(1), "the directory to write into is required"),
 		RunE: a.runE(false, func(_ context.Context, _ *client.Client, _ *cobra.Command, args []string) error {
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return fmt.Errorf("man pages: %w", err)
+			}
 			hdr := &doc.GenManHeader{Title: "BENCHCTL", Section: "1", Source: "benchd " + buildinfo.Version(), Manual: "benchd"}
 			if err := doc.GenManTree(root, hdr, args[0]); err != nil {
 				return fmt.Errorf("man pages: %w", err)

@@ -116,6 +116,18 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	root.AddCommand(a.runCmd(), a.watchCmd(), a.cancelCmd(), a.historyCmd(), a.showCmd(), a.compareCmd(),
 		a.chartCmd(), a.vramCmd(), a.healthCmd(), a.certsCmd(), a.manCmd(root))
+	// Cobra's completion command shows its help, exit 0, for a shell it
+	// does not know; a script should see a usage error.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.RunE = func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("completion: unknown shell %q: want bash, zsh, fish or powershell", args[0])
+			}
+			return usagef("completion: name a shell: bash, zsh, fish or powershell")
+		}
+		comp.Args = cobra.ArbitraryArgs
+	}
 	return root
 }
 
