@@ -7,10 +7,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/benchd/benchd/certs"
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
-	"github.com/spf13/cobra"
 )
 
 // certsLong is what `benchctl certs --help` says besides the subcommands.

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/proto/record"
-	"github.com/spf13/cobra"
 )
 
 // maxPageSize is the most ListBenchmarks returns in one page.
