@@ -5,7 +5,9 @@
 # fetch a newer one and fails with "go.mod requires go >= ...").
 {
   lib,
+  stdenv,
   buildGo126Module,
+  installShellFiles,
 }:
 buildGo126Module {
   pname = "benchd";
@@ -28,12 +30,25 @@ buildGo126Module {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-uBPg1J7SYZdZKq1WNrOcmxSjUhAop6wDdZdi5K2QxWU=";
+  vendorHash = "sha256-5zDfOzhQK+tpqqZyMIcia1mOc6raHSyhxNnCO+91LC4=";
 
   subPackages = [
     "cmd/benchd"
     "cmd/benchctl"
   ];
+
+  nativeBuildInputs = [ installShellFiles ];
+
+  # benchctl writes its completions and man pages from its own command
+  # definitions, so they need a benchctl that runs on the build machine.
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    installShellCompletion --cmd benchctl \
+      --bash <($out/bin/benchctl completion bash) \
+      --fish <($out/bin/benchctl completion fish) \
+      --zsh <($out/bin/benchctl completion zsh)
+    $out/bin/benchctl man man
+    installManPage man/*.1
+  '';
 
   env.CGO_ENABLED = 0;
   ldflags = [

@@ -72,7 +72,7 @@ func TestConnectionFlags(t *testing.T) {
 	// An ssh that exits at once: benchctl ran it as dial-stdio's transport,
 	// then reports benchd unreachable.
 	path, argsFile := fakeSSH(t, "exit 255")
-	if out, code := benchctlEnv(t, []string{path, "BENCHD_HOST=ssh://ai-worker@gpu-host:2222"}, "health"); code != 1 || !strings.Contains(out, "Unavailable") {
+	if out, code := benchctlEnv(t, []string{path, "BENCHD_HOST=ssh://ai-worker@gpu-host:2222"}, "health"); code != 78 || !strings.Contains(out, "Unavailable") {
 		t.Errorf("health through a failing ssh: exit %d\n%s", code, out)
 	}
 	checkSSHArgs(t, argsFile, "-T\n-p\n2222\n--\nai-worker@gpu-host\nbenchd\ndial-stdio\n")
@@ -83,9 +83,9 @@ func TestConnectionFlags(t *testing.T) {
 func TestHostSSH(t *testing.T) {
 	d := startDaemon(t)
 	path, argsFile := fakeSSH(t, "exec "+testrig.Binary(t, "benchd")+" dial-stdio --socket "+d.Socket)
-	out, code := benchctlEnv(t, []string{path}, "--host", "ssh://gpu-alias", "vram", "--json")
+	out, code := benchctlEnv(t, []string{path}, "--host", "ssh://gpu-alias", "vram", "-o", "json")
 	if code != 0 || !strings.Contains(out, `"gpus"`) {
-		t.Fatalf("vram --json over ssh://: exit %d\n%s\ndaemon log:\n%s", code, out, d.Log())
+		t.Fatalf("vram -o json over ssh://: exit %d\n%s\ndaemon log:\n%s", code, out, d.Log())
 	}
 	checkSSHArgs(t, argsFile, "-T\n--\ngpu-alias\nbenchd\ndial-stdio\n")
 	if out, code := benchctlEnv(t, []string{path, "BENCHD_HOST=ssh://gpu-alias"}, "history"); code != 0 {

@@ -27,7 +27,7 @@ import (
 	"github.com/benchd/benchd/internal/testrig"
 )
 
-// comparison is the part of `compare --format json` the tests read.
+// comparison is the part of `compare -o json` the tests read.
 type comparison struct {
 	Runs []struct {
 		Overall string `json:"overall"`
@@ -73,7 +73,7 @@ func TestBenchctlCompareSameModel(t *testing.T) {
 	a := startDaemon(t)
 	b := startDaemon(t)
 	dir := t.TempDir()
-	args := []string{"run", testrig.Model, "--reps", "5", "--max-tokens", "64", "--format", "json"}
+	args := []string{"run", testrig.Model, "--reps", "5", "--max-tokens", "64", "-o", "json"}
 	var verdict string
 	for attempt := 1; attempt <= 2; attempt++ {
 		var wg sync.WaitGroup
@@ -103,8 +103,8 @@ func TestBenchctlCompareSameModel(t *testing.T) {
 			t.Errorf("compare table:\n%s", table)
 		}
 		var c comparison
-		if err := json.Unmarshal([]byte(mustBenchctl(t, a, "compare", idA, fileB, "--format", "json")), &c); err != nil || len(c.Runs) != 1 {
-			t.Fatalf("compare --format json: %v %+v", err, c)
+		if err := json.Unmarshal([]byte(mustBenchctl(t, a, "compare", idA, fileB, "-o", "json")), &c); err != nil || len(c.Runs) != 1 {
+			t.Fatalf("compare -o json: %v %+v", err, c)
 		}
 		var p float64
 		verdict, p = c.verdict("eval_rate")
@@ -123,10 +123,10 @@ func TestBenchctlCompareSameModel(t *testing.T) {
 	// Positive control: cold vs warm load time.
 	// Eight trials each: other tests share the rig's ollama and may unload
 	// the model under a warm run, and cold loads vary by hundreds of ms.
-	warm := parseStored(t, mustBenchctl(t, a, "run", testrig.Model, "--reps", "8", "--max-tokens", "16", "--format", "json")).BenchmarkID
-	cold := parseStored(t, mustBenchctl(t, a, "run", testrig.Model, "--reps", "8", "--max-tokens", "16", "--cold", "--format", "json")).BenchmarkID
+	warm := parseStored(t, mustBenchctl(t, a, "run", testrig.Model, "--reps", "8", "--max-tokens", "16", "-o", "json")).BenchmarkID
+	cold := parseStored(t, mustBenchctl(t, a, "run", testrig.Model, "--reps", "8", "--max-tokens", "16", "--cold", "-o", "json")).BenchmarkID
 	var c comparison
-	out := mustBenchctl(t, a, "compare", warm, cold, "--format", "json")
+	out := mustBenchctl(t, a, "compare", warm, cold, "-o", "json")
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatal(err)
 	}
@@ -136,9 +136,9 @@ func TestBenchctlCompareSameModel(t *testing.T) {
 	if notes := strings.Join(c.Runs[0].Notes, "; "); !strings.Contains(notes, "different settings: warm vs cold") {
 		t.Errorf("notes do not say the settings differ: %q", notes)
 	}
-	md := mustBenchctl(t, a, "compare", warm, cold, "--format", "markdown")
+	md := mustBenchctl(t, a, "compare", warm, cold, "-o", "markdown")
 	if !mdTable.MatchString(md) || !strings.Contains(md, "**Overall: ") {
-		t.Errorf("compare --format markdown:\n%s", md)
+		t.Errorf("compare -o md:\n%s", md)
 	}
 }
 
@@ -206,7 +206,7 @@ func TestBenchctlChart(t *testing.T) {
 	}()
 	var ids []string
 	for _, cold := range []bool{false, true} {
-		args := []string{"run", testrig.Model, "--reps", "4", "--max-tokens", "256", "--vram-interval", "10ms", "--format", "json"}
+		args := []string{"run", testrig.Model, "--reps", "4", "--max-tokens", "256", "--vram-interval", "10ms", "-o", "json"}
 		if cold {
 			args = append(args, "--cold")
 		}
@@ -224,7 +224,7 @@ func TestBenchctlChart(t *testing.T) {
 		dir = t.TempDir()
 	}
 	pngFile, svgFile := filepath.Join(dir, "chart.png"), filepath.Join(dir, "chart.svg")
-	_, errOut, code := benchctl(t, d, append([]string{"chart", "-o", pngFile}, ids...)...)
+	_, errOut, code := benchctl(t, d, append([]string{"chart", "--out", pngFile}, ids...)...)
 	if code != 0 || !strings.Contains(errOut, "wrote "+pngFile) {
 		t.Fatalf("chart -o %s: exit %d\n%s", pngFile, code, errOut)
 	}
@@ -244,7 +244,7 @@ func TestBenchctlChart(t *testing.T) {
 	t.Logf("%s: %dx%d, %d bytes", pngFile, img.Bounds().Dx(), img.Bounds().Dy(), fi.Size())
 
 	// SVG, with the second run's timeline.
-	mustBenchctl(t, d, "chart", ids[0], ids[1], "--vram", ids[1], "-o", svgFile)
+	mustBenchctl(t, d, "chart", ids[0], ids[1], "--vram", ids[1], "--out", svgFile)
 	svg, err := os.ReadFile(svgFile)
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestBenchctlChart(t *testing.T) {
 func TestBenchctlHistorySurvivesRestart(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "history.db")
 	d := startDaemon(t, "--store", store)
-	b := parseStored(t, mustBenchctl(t, d, "run", testrig.Model, "--reps", "3", "--max-tokens", "16", "--format", "json"))
+	b := parseStored(t, mustBenchctl(t, d, "run", testrig.Model, "--reps", "3", "--max-tokens", "16", "-o", "json"))
 	d.Stop(t)
 
 	d2 := startDaemon(t, "--store", store)
@@ -271,7 +271,7 @@ func TestBenchctlHistorySurvivesRestart(t *testing.T) {
 	if out := mustBenchctl(t, d2, "history"); !strings.Contains(out, b.BenchmarkID) || !strings.Contains(out, "SUCCEEDED") {
 		t.Errorf("history after a restart lacks %s:\n%s", b.BenchmarkID, out)
 	}
-	got := parseStored(t, mustBenchctl(t, d2, "show", b.BenchmarkID, "--format", "json"))
+	got := parseStored(t, mustBenchctl(t, d2, "show", b.BenchmarkID, "-o", "json"))
 	if len(got.Trials) != 4 || got.Finished == nil || got.Finished.Trials != 3 {
 		t.Errorf("show after a restart: %d trials (want 4: a warm-up and 3), finished %+v", len(got.Trials), got.Finished)
 	}
@@ -282,11 +282,11 @@ func TestBenchctlHistorySurvivesRestart(t *testing.T) {
 	}
 }
 
-// startRun starts `benchctl run ... --json` with stdin that is not a
+// startRun starts `benchctl run ... -o jsonl` with stdin that is not a
 // terminal and returns once benchd named the benchmark.
 func startRun(t *testing.T, d *testrig.Daemon, args ...string) (cmd *exec.Cmd, id string, stderr *bytes.Buffer, done <-chan struct{}) {
 	t.Helper()
-	cmd = exec.Command(testrig.Binary(t, "benchctl"), append([]string{"--socket", d.Socket, "run", testrig.Model, "--json"}, args...)...)
+	cmd = exec.Command(testrig.Binary(t, "benchctl"), append([]string{"--socket", d.Socket, "run", testrig.Model, "-o", "jsonl"}, args...)...)
 	stderr = &bytes.Buffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
@@ -350,7 +350,7 @@ func TestBenchctlDetachWatchCancel(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id, "--format", "json")); b.State != "BENCHMARK_STATE_RUNNING" {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id, "-o", "json")); b.State != "BENCHMARK_STATE_RUNNING" {
 		t.Errorf("after detaching the benchmark is %s, want RUNNING", b.State)
 	}
 	// Re-attach: what already happened, then the rest, to the summary.
@@ -358,12 +358,12 @@ func TestBenchctlDetachWatchCancel(t *testing.T) {
 	if !strings.Contains(out, "summary over 12 measured trials") || !strings.Contains(out, "benchmark "+id) {
 		t.Errorf("watch %s:\n%s", id, out)
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id, "--format", "json")); b.State != "BENCHMARK_STATE_SUCCEEDED" || len(b.Trials) != 13 {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id, "-o", "json")); b.State != "BENCHMARK_STATE_SUCCEEDED" || len(b.Trials) != 13 {
 		t.Errorf("after watch: %s with %d trials", b.State, len(b.Trials))
 	}
 	// watch of a finished benchmark replays it.
-	if out := mustBenchctl(t, d, "watch", id, "--format", "csv"); strings.Count(out, "\n") != 1+13 {
-		t.Errorf("watch --format csv of a finished run: %d lines", strings.Count(out, "\n"))
+	if out := mustBenchctl(t, d, "watch", id, "-o", "csv"); strings.Count(out, "\n") != 1+13 {
+		t.Errorf("watch -o csv of a finished run: %d lines", strings.Count(out, "\n"))
 	}
 
 	cmd, id2, _, done := startRun(t, d, "--reps", "100", "--max-tokens", "2048")
@@ -373,10 +373,10 @@ func TestBenchctlDetachWatchCancel(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "cancelled benchmark "+id2) || !strings.Contains(out, "CANCELLED") {
 		t.Errorf("cancel %s: exit %d\n%s%s", id2, code, out, errOut)
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id2, "--format", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id2, "-o", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
 		t.Errorf("after cancel: %s", b.State)
 	}
-	if _, errOut, code := benchctl(t, d, "cancel", id2); code != 1 || !strings.Contains(errOut, "FailedPrecondition") || !strings.Contains(errOut, "not running") {
+	if _, errOut, code := benchctl(t, d, "cancel", id2); code != 64+9 || !strings.Contains(errOut, "FailedPrecondition") || !strings.Contains(errOut, "not running") {
 		t.Errorf("cancel of a cancelled run: exit %d, %s", code, errOut)
 	}
 
@@ -386,7 +386,7 @@ func TestBenchctlDetachWatchCancel(t *testing.T) {
 	if code := waitExit(t, cmd, done); code != 130 || !strings.Contains(stderr.String(), "cancelled benchmark "+id3) {
 		t.Errorf("--on-interrupt cancel: exit %d\n%s", code, stderr)
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id3, "--format", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id3, "-o", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
 		t.Errorf("after --on-interrupt cancel: %s", b.State)
 	}
 }
@@ -525,7 +525,7 @@ func TestBenchctlCtrlCOnTerminalAsks(t *testing.T) {
 	if code := run.exitCode(); code != 130 || !strings.Contains(run.text(), "detached from benchmark "+id) || !strings.Contains(run.text(), "watch "+id) {
 		t.Errorf("Enter at the question: exit %d\n%s", code, run.text())
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id, "--format", "json")); b.State != "BENCHMARK_STATE_RUNNING" {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id, "-o", "json")); b.State != "BENCHMARK_STATE_RUNNING" {
 		t.Fatalf("after detaching: %s", b.State)
 	}
 
@@ -537,7 +537,7 @@ func TestBenchctlCtrlCOnTerminalAsks(t *testing.T) {
 	if code := watch.exitCode(); code != 130 || !strings.Contains(watch.text(), "cancelled benchmark "+id) {
 		t.Errorf("c at the question: exit %d\n%s", code, watch.text())
 	}
-	if b := parseStored(t, mustBenchctl(t, d, "show", id, "--format", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
+	if b := parseStored(t, mustBenchctl(t, d, "show", id, "-o", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
 		t.Errorf("after cancelling: %s", b.State)
 	}
 	t.Logf("$ benchctl run tiny --reps 100 --max-tokens 2048   (^C, Enter)\n%s\n$ benchctl watch %s   (^C, c)\n%s", run.text(), id, watch.text())

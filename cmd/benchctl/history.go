@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	iofs "io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/benchd/benchd/client"
@@ -23,67 +23,88 @@ import (
 // maxPageSize is the most ListBenchmarks returns in one page.
 const maxPageSize = 1000
 
-func historyCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func (a *app) historyCmd() *cobra.Command {
 	var (
-		model  = fs.String("model", "", "only benchmarks of this model (as requested)")
-		since  = fs.String("since", "", "only benchmarks started at or after this: a duration back from now (36h, 7d) or a time (RFC 3339, or 2006-01-02)")
-		until  = fs.String("until", "", "only benchmarks started before this (same forms as --since)")
-		limit  = fs.Int("limit", 20, "at most this many, newest first (0: all)")
-		page   = fs.Int("page-size", maxPageSize, fmt.Sprintf("benchmarks per ListBenchmarks call (1 to %d)", maxPageSize))
-		format = formatFlag(fs)
+		opts         client.ListOptions
+		since, until string
+		limit, page  int
 	)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List benchmarks, newest first",
+		Long: `List benchmarks newest first (20 by default; --limit 0 for all, read with
+ListBenchmarks page by page, --page-size at a time), filtered by --model (the
+name as requested: tiny and tiny:latest are different names) and start time.
+-o jsonl prints one benchmark a line, -o benchstat every trial of each.`,
+		Args: argsUsage(cobra.NoArgs, "takes no arguments (filter with --model)"),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return usagef("--limit must be 0 (all) or more")
+			}
+			if page < 1 || page > maxPageSize {
+				return usagef("--page-size must be between 1 and %d", maxPageSize)
+			}
+			now := time.Now()
+			var err error
+			if opts.Since, err = parseWhen(since, now); err != nil {
+				return usagef("--since: %w", err)
+			}
+			if opts.Until, err = parseWhen(until, now); err != nil {
+				return usagef("--until: %w", err)
+			}
+			bs, err := list(ctx, c, opts, limit, page)
+			if err != nil {
+				return err
+			}
+			return a.writeHistory(ctx, c, bs)
+		}),
 	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("history takes no arguments, got %q (filter with --model)", pos)}
-	}
-	f, err := parseFormat(*format)
-	if err != nil {
-		return err
-	}
-	if *limit < 0 {
-		return usageError{errors.New("--limit must be 0 (all) or more")}
-	}
-	if *page < 1 || *page > maxPageSize {
-		return usageError{fmt.Errorf("--page-size must be between 1 and %d", maxPageSize)}
-	}
-	now := time.Now()
-	opts := client.ListOptions{Model: *model}
-	if opts.Since, err = parseWhen(*since, now); err != nil {
-		return usageError{fmt.Errorf("--since: %w", err)}
-	}
-	if opts.Until, err = parseWhen(*until, now); err != nil {
-		return usageError{fmt.Errorf("--until: %w", err)}
-	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Model, "model", "", "only benchmarks of this model (as requested)")
+	fs.StringVar(&since, "since", "", "only benchmarks started at or after this: a duration back from now (36h, 7d) or a time (RFC 3339, or 2006-01-02)")
+	fs.StringVar(&until, "until", "", "only benchmarks started before this (same forms as --since)")
+	fs.IntVar(&limit, "limit", 20, "at most this many, newest first (0: all)")
+	fs.IntVar(&page, "page-size", maxPageSize, fmt.Sprintf("benchmarks per ListBenchmarks call (1 to %d)", maxPageSize))
+	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
+	a.oldOutputFlags(cmd, true, false)
+	a.accepts(cmd, outputs...)
+	return cmd
+}
+
+// list reads up to limit benchmarks (0: all), newest first, page by page.
+func list(ctx context.Context, c *client.Client, opts client.ListOptions, limit, page int) ([]*benchdv1.Benchmark, error) {
 	var bs []*benchdv1.Benchmark
 	for {
-		opts.PageSize = *page
-		if *limit > 0 {
-			opts.PageSize = min(*limit-len(bs), *page)
+		opts.PageSize = page
+		if limit > 0 {
+			opts.PageSize = min(limit-len(bs), page)
 		}
-		page, next, err := c.ListBenchmarks(ctx, opts)
+		got, next, err := c.ListBenchmarks(ctx, opts)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, b := range page {
+		for _, b := range got {
 			bs = append(bs, b.Raw)
 		}
-		if next == "" || (*limit > 0 && len(bs) >= *limit) {
-			break
+		if next == "" || (limit > 0 && len(bs) >= limit) {
+			return bs, nil
 		}
 		opts.PageToken = next
 	}
-	switch f {
+}
+
+// writeHistory prints a listing in -o's format.
+func (a *app) writeHistory(ctx context.Context, c *client.Client, bs []*benchdv1.Benchmark) error {
+	w := a.e.stdout
+	switch a.output {
 	case report.JSON:
-		return report.WriteHistoryJSON(e.stdout, bs)
+		return writeProto(w, a.output, &benchdv1.ListBenchmarksResponse{Benchmarks: bs})
+	case jsonLines:
+		return writeBenchmarks(w, a.output, bs...)
 	case report.CSV:
-		return report.WriteHistoryCSV(e.stdout, bs)
+		return report.WriteHistoryCSV(w, bs)
 	case report.Markdown:
-		return report.WriteHistoryMarkdown(e.stdout, bs)
+		return report.WriteHistoryMarkdown(w, bs)
 	case report.Benchstat:
 		// Listings carry no trials; benchstat needs them.
 		full := make([]*benchdv1.Benchmark, 0, len(bs))
@@ -94,9 +115,9 @@ func historyCmd(ctx context.Context, c *client.Client, args []string, e *env) er
 			}
 			full = append(full, g.Raw)
 		}
-		return report.WriteBenchstat(e.stdout, full...)
+		return report.WriteBenchstat(w, full...)
 	}
-	return report.WriteHistoryTable(e.stdout, bs)
+	return report.WriteHistoryTable(w, bs)
 }
 
 // parseWhen reads --since and --until: empty (no bound), a duration back
@@ -127,7 +148,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 }
 
 // load reads a benchmark: by id from benchd, or from a file that
-// `benchctl show ID --format json` wrote (so that runs from different
+// `benchctl show ID -o json` wrote (so that runs from different
 // hosts, or from two benchds, can be shown, compared and charted together).
 func load(ctx context.Context, c *client.Client, arg string) (*benchdv1.Benchmark, error) {
 	if record.IDPattern.MatchString(arg) {
@@ -139,7 +160,7 @@ func load(ctx context.Context, c *client.Client, arg string) (*benchdv1.Benchmar
 	}
 	data, err := os.ReadFile(arg)
 	if errors.Is(err, iofs.ErrNotExist) {
-		return nil, usageError{fmt.Errorf("%q is neither a benchmark ID (like 20260102T030405Z-0123abcd) nor a file", arg)}
+		return nil, usagef("%q is neither a benchmark ID (like 20260102T030405Z-0123abcd) nor a file", arg)
 	}
 	if err != nil {
 		return nil, err
@@ -149,7 +170,7 @@ func load(ctx context.Context, c *client.Client, arg string) (*benchdv1.Benchmar
 		if err == nil {
 			err = errors.New("it has no benchmark_id")
 		}
-		return nil, fmt.Errorf("%s: not a benchmark as `benchctl show ID --format json` writes it: %w", arg, err)
+		return nil, fmt.Errorf("%s: not a benchmark as `benchctl show ID -o json` writes it: %w", arg, err)
 	}
 	return &b, nil
 }
@@ -167,138 +188,159 @@ func getAll(ctx context.Context, c *client.Client, args []string) ([]*benchdv1.B
 	return out, nil
 }
 
-func showCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	format := formatFlag(fs)
-	ids, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return usageError{errors.New("show: a benchmark ID is required (benchctl history lists them)")}
-	}
-	f, err := parseFormat(*format)
-	if err != nil {
-		return err
-	}
-	bs, err := getAll(ctx, c, ids)
-	if err != nil {
-		return err
-	}
-	return writeBenchmarks(e.stdout, f, bs...)
-}
-
-func cancelCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	ids, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(ids) != 1 {
-		return usageError{errors.New("cancel: one benchmark ID is required")}
-	}
-	b, err := c.CancelBenchmark(ctx, ids[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "cancelled benchmark %s: %s stored, state %s\n", b.ID, trials(len(b.Trials)), b.State)
-	return nil
-}
-
-func compareCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	format := fs.String("format", "table", "output: table, json or markdown")
-	alpha := fs.Float64("alpha", report.DefaultAlpha, "significance level: a p-value below it is a real difference")
-	ids, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(ids) < 2 {
-		return usageError{errors.New("compare: give a base benchmark ID and at least one more")}
-	}
-	if *alpha <= 0 || *alpha >= 1 {
-		return usageError{errors.New("--alpha must be between 0 and 1")}
-	}
-	f, err := parseFormat(*format)
-	if err != nil {
-		return err
-	}
-	bs, err := getAll(ctx, c, ids)
-	if err != nil {
-		return err
-	}
-	cmp := report.Compare(bs[0], bs[1:], *alpha)
-	switch f {
-	case report.Table:
-		return report.WriteComparisonTable(e.stdout, cmp)
-	case report.JSON:
-		return report.WriteComparisonJSON(e.stdout, cmp)
-	case report.Markdown:
-		return report.WriteComparisonMarkdown(e.stdout, cmp)
-	}
-	return usageError{fmt.Errorf("compare: --format %s is not supported: use table, json or markdown", f)}
-}
-
-func chartCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("chart", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	out := fs.String("o", "", "the chart file: NAME.png or NAME.svg")
-	vramID := fs.String("vram", "", "whose VRAM timeline to draw (default: the first ID's)")
-	ids, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return usageError{errors.New("chart: at least one benchmark ID is required")}
-	}
-	if *out == "" {
-		return usageError{errors.New("chart: -o FILE.png or -o FILE.svg is required")}
-	}
-	cf, err := report.ChartFormatOf(*out)
-	if err != nil {
-		return usageError{err}
-	}
-	bs, err := getAll(ctx, c, ids)
-	if err != nil {
-		return err
-	}
-	vram := bs[0]
-	if *vramID != "" {
-		vram = nil
-		for _, b := range bs {
-			if report.ID(b) == *vramID {
-				vram = b
-			}
-		}
-		if vram == nil {
-			if vram, err = load(ctx, c, *vramID); err != nil {
+func (a *app) showCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show ID...",
+		Short: "Print benchmarks with every trial",
+		Long: `Print benchmarks with every trial, the settings, the model (digest, family,
+size, quantisation), the machine (host, kernel, GPUs, benchd and ollama
+versions) and the summary. An ID may be a FILE.json that "show ID -o json"
+wrote.`,
+		Args:              argsUsage(cobra.MinimumNArgs(1), "a benchmark ID is required (benchctl history lists them)"),
+		ValidArgsFunction: a.completeIDs(true),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
+			bs, err := getAll(ctx, c, args)
+			if err != nil {
 				return err
 			}
+			return writeBenchmarks(a.e.stdout, a.output, bs...)
+		}),
+	}
+	a.oldOutputFlags(cmd, true, false)
+	a.accepts(cmd, outputs...)
+	return cmd
+}
+
+func (a *app) cancelCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               "cancel ID",
+		Short:             "Stop a running benchmark (its trials so far are stored)",
+		Args:              argsUsage(cobra.ExactArgs(1), "one benchmark ID is required"),
+		ValidArgsFunction: a.completeIDs(false),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
+			b, err := c.CancelBenchmark(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if a.output != report.Table {
+				return writeProto(a.e.stdout, a.output, b.Raw)
+			}
+			fmt.Fprintf(a.e.stdout, "cancelled benchmark %s: %s stored, state %s\n", b.ID, trials(len(b.Trials)), b.State)
+			return nil
+		}),
+	}
+	a.accepts(cmd, report.Table, report.JSON, jsonLines)
+	return cmd
+}
+
+func (a *app) compareCmd() *cobra.Command {
+	var alpha float64
+	cmd := &cobra.Command{
+		Use:   "compare BASE ID...",
+		Short: "Test each run's metrics against BASE (Welch's t-test) and give a verdict",
+		Long: `Test each metric of each run against BASE (generation and prompt tok/s, TTFT,
+wall time, load time, peak VRAM) with Welch's t-test over the measured trials,
+and say whether a difference is significant (p < --alpha).`,
+		Args:              argsUsage(cobra.MinimumNArgs(2), "give a base benchmark ID and at least one more"),
+		ValidArgsFunction: a.completeIDs(true),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
+			if alpha <= 0 || alpha >= 1 {
+				return usagef("--alpha must be between 0 and 1")
+			}
+			bs, err := getAll(ctx, c, args)
+			if err != nil {
+				return err
+			}
+			cmp := report.Compare(bs[0], bs[1:], alpha)
+			switch a.output {
+			case report.JSON:
+				return report.WriteComparisonJSON(a.e.stdout, cmp)
+			case report.Markdown:
+				return report.WriteComparisonMarkdown(a.e.stdout, cmp)
+			}
+			return report.WriteComparisonTable(a.e.stdout, cmp)
+		}),
+	}
+	cmd.Flags().Float64Var(&alpha, "alpha", report.DefaultAlpha, "significance level: a p-value below it is a real difference")
+	a.oldOutputFlags(cmd, true, false)
+	a.accepts(cmd, report.Table, report.JSON, report.Markdown)
+	return cmd
+}
+
+func (a *app) chartCmd() *cobra.Command {
+	var out, vramID string
+	cmd := &cobra.Command{
+		Use:   "chart ID... --out FILE.png|FILE.svg",
+		Short: "Draw rates ± stddev per run and a VRAM timeline",
+		Long: `Draw, for each run, the mean generation and prompt eval rates with ±1 stddev
+error bars (two panels), and below them the VRAM timeline of the first run
+(--vram ID picks another). The file's name says its format: .png or .svg
+(1200×800).`,
+		Args:              argsUsage(cobra.MinimumNArgs(1), "at least one benchmark ID is required"),
+		ValidArgsFunction: a.completeIDs(true),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("chart: --out FILE.png or --out FILE.svg is required")
+			}
+			cf, err := report.ChartFormatOf(out)
+			if err != nil {
+				return usageError{err}
+			}
+			bs, err := getAll(ctx, c, args)
+			if err != nil {
+				return err
+			}
+			vram := bs[0]
+			if vramID != "" {
+				if vram, err = pick(ctx, c, bs, vramID); err != nil {
+					return err
+				}
+			}
+			if err := writeChart(out, cf, bs, vram); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.e.stderr, "wrote %s\n", out)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&out, "out", "", "the chart file: NAME.png or NAME.svg")
+	cmd.Flags().StringVar(&vramID, "vram", "", "whose VRAM timeline to draw (default: the first ID's)")
+	_ = cmd.MarkFlagFilename("out", "png", "svg")
+	_ = cmd.RegisterFlagCompletionFunc("vram", a.completeIDs(true))
+	a.accepts(cmd, report.Table)
+	return cmd
+}
+
+// pick returns the benchmark id among bs, or loads it.
+func pick(ctx context.Context, c *client.Client, bs []*benchdv1.Benchmark, id string) (*benchdv1.Benchmark, error) {
+	for _, b := range bs {
+		if report.ID(b) == id {
+			return b, nil
 		}
 	}
-	// Write to a temporary file beside the target, then rename: an
-	// interrupted chart leaves no half-written image.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
+	return load(ctx, c, id)
+}
+
+// writeChart writes to a temporary file beside the target, then renames
+// it: an interrupted chart leaves no half-written image.
+func writeChart(out string, cf report.ChartFormat, bs []*benchdv1.Benchmark, vram *benchdv1.Benchmark) error {
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
-		return err
+		return fmt.Errorf("chart: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := report.Chart(tmp, cf, bs, vram); err != nil {
 		tmp.Close()
-		return err
+		return fmt.Errorf("chart: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return fmt.Errorf("chart: %w", err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
+		return fmt.Errorf("chart: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return err
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("chart: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "wrote %s\n", *out)
 	return nil
 }

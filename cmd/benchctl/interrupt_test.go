@@ -1,12 +1,10 @@
 package main
 
-// The decisions behind Ctrl-C, and argument parsing, without a daemon. The
+// The decisions behind Ctrl-C, and parsing of times, without a daemon. The
 // real prompt on a real terminal is driven in e2e_test.go through a pty.
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"io"
 	"os"
 	"strings"
@@ -86,21 +84,6 @@ func TestAskInterrupt(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a second Ctrl-C did not end the question")
-	}
-}
-
-func TestParseArgsInterspersed(t *testing.T) {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "table", "")
-	pos, err := parseArgs(fs, []string{"A", "--format", "csv", "B"})
-	if err != nil || strings.Join(pos, ",") != "A,B" || *format != "csv" {
-		t.Errorf("parseArgs: %v %v %s", pos, err, *format)
-	}
-	_, err = parseArgs(fs, []string{"A", "--bogus"})
-	var ue usageError
-	if !errors.As(err, &ue) {
-		t.Errorf("unknown flag: %v, want a usage error", err)
 	}
 }
 

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -19,117 +20,119 @@ import (
 	"github.com/benchd/benchd/proto/defaults"
 )
 
-// streamFlags are the output and interrupt flags of run and watch.
+// streamFlags are the flags of run and watch besides -o.
 type streamFlags struct {
-	format      *string
-	jsonEvents  *bool
-	onInterrupt *string
+	onInterrupt string
 }
 
-func addStreamFlags(fs *flag.FlagSet) streamFlags {
-	return streamFlags{
-		format:      formatFlag(fs),
-		jsonEvents:  fs.Bool("json", false, "print each event as protojson, one per line"),
-		onInterrupt: fs.String("on-interrupt", onInterruptAsk, "what Ctrl-C does: ask (on a terminal; else detach), cancel or detach"),
-	}
+func (f *streamFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.onInterrupt, "on-interrupt", onInterruptAsk, "what Ctrl-C does: ask (on a terminal; else detach), cancel or detach")
+	_ = cmd.RegisterFlagCompletionFunc("on-interrupt", cobra.FixedCompletions(
+		[]string{onInterruptAsk, onInterruptCancel, onInterruptDetach}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // options checks the flags once parsed.
-func (f streamFlags) options(fs *flag.FlagSet) (streamOptions, error) {
-	o := streamOptions{jsonEvents: *f.jsonEvents, onInterrupt: *f.onInterrupt}
-	if err := checkOnInterrupt(o.onInterrupt); err != nil {
-		return o, err
-	}
-	formatSet := false
-	fs.Visit(func(fl *flag.Flag) { formatSet = formatSet || fl.Name == "format" })
-	if o.jsonEvents && formatSet {
-		return o, usageError{errors.New("--json (events as they come) and --format (the finished benchmark) exclude each other")}
-	}
-	var err error
-	o.format, err = parseFormat(*f.format)
-	return o, err
+func (f *streamFlags) options(format report.Format) (streamOptions, error) {
+	o := streamOptions{format: format, onInterrupt: f.onInterrupt}
+	return o, checkOnInterrupt(o.onInterrupt)
 }
 
 type streamOptions struct {
 	format      report.Format
-	jsonEvents  bool
 	onInterrupt string
 }
 
-func runCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+// jsonEvents is -o jsonl: the events as they come instead of the finished
+// benchmark.
+func (o streamOptions) jsonEvents() bool { return o.format == jsonLines }
+
+// streamOutputs are what run and watch print: the finished benchmark in
+// any of report's formats, or the events as they come (jsonl).
+var streamOutputs = []report.Format{report.Table, report.JSON, jsonLines, report.CSV, report.Markdown, report.Benchstat}
+
+func (a *app) runCmd() *cobra.Command {
 	var (
-		prompts      repeated
-		reps         = fs.Int("reps", 0, fmt.Sprintf("measured trials (default %d)", defaults.Repetitions))
-		warmup       = fs.Int("warmup", -1, fmt.Sprintf("warm-up trials (default %d)", defaults.Warmup))
-		maxTokens    = fs.Int("max-tokens", 0, fmt.Sprintf("tokens per trial (default %d)", defaults.MaxTokens))
-		promptTokens = fs.Int("prompt-tokens", 0, "use a synthetic prompt of about N tokens instead of --prompt")
-		cold         = fs.Bool("cold", false, "unload the model before every trial, so each measures a cold load")
-		numCtx       = fs.Int("num-ctx", 0, "context window (default: the model's)")
-		temp         = fs.Float64("temperature", defaults.Temperature, "sampling temperature")
-		seed         = fs.Int64("seed", 0, fmt.Sprintf("sampling seed (default %d)", defaults.Seed))
-		timeout      = fs.Duration("timeout", 0, fmt.Sprintf("deadline for the whole benchmark (default %s)", defaults.Timeout))
-		vramEvery    = fs.Duration("vram-interval", -1, fmt.Sprintf("VRAM sampling interval during trials (default %s; 0 turns it off)", defaults.VRAMInterval))
-		sf           = addStreamFlags(fs)
+		req          client.BenchmarkRequest
+		warmup       int
+		seed         int64
+		vramInterval time.Duration
+		sf           streamFlags
 	)
-	fs.Var(&prompts, "prompt", "prompt text; repeat for several (default: a built-in prompt)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "run MODEL",
+		Short: "Run a benchmark and show it live",
+		Long: `Run a benchmark of MODEL (as ollama names it) on benchd. On a terminal a
+live progress line shows, then a per-trial table and a summary. -o jsonl
+prints each event as it comes; the other formats print the finished benchmark
+(-o json: the stored record).`,
+		Example:           "  benchctl run llama3.2:1b --reps 5 --max-tokens 64\n  benchctl run tiny --cold -o jsonl",
+		Args:              argsUsage(cobra.ExactArgs(1), "one MODEL is required"),
+		ValidArgsFunction: a.completeModels,
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
+			o, err := sf.options(a.output)
+			if err != nil {
+				return err
+			}
+			fs := cmd.Flags()
+			req.Model = args[0]
+			if fs.Changed("warmup") {
+				req.Warmup = &warmup
+			}
+			if fs.Changed("seed") {
+				req.Seed = &seed
+			}
+			if fs.Changed("vram-interval") {
+				req.VRAMSampleInterval, req.NoVRAMSampling = vramInterval, vramInterval == 0
+			}
+			return a.follow(ctx, c, o, "", func(ctx context.Context, onEvent func(client.Event)) (*client.Result, error) {
+				return c.RunBenchmark(ctx, req, onEvent)
+			})
+		}),
 	}
-	switch {
-	case len(pos) == 0:
-		return usageError{errors.New("run: MODEL is required")}
-	case len(pos) > 1:
-		return usageError{fmt.Errorf("run: one MODEL, got %q", pos)}
-	}
-	o, err := sf.options(fs)
-	if err != nil {
-		return err
-	}
-	req := client.BenchmarkRequest{
-		Model: pos[0], Prompts: prompts, Repetitions: *reps, MaxTokens: *maxTokens,
-		NumCtx: *numCtx, Temperature: *temp, Timeout: *timeout, Cold: *cold, PromptTokens: *promptTokens,
-	}
-	if *warmup >= 0 {
-		req.Warmup = warmup
-	}
-	switch {
-	case *vramEvery == 0:
-		req.NoVRAMSampling = true
-	case *vramEvery > 0:
-		req.VRAMSampleInterval = *vramEvery
-	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			req.Seed = seed
-		}
-	})
-	return follow(ctx, c, e, o, "", func(ctx context.Context, onEvent func(client.Event)) (*client.Result, error) {
-		return c.RunBenchmark(ctx, req, onEvent)
-	})
+	fs := cmd.Flags()
+	fs.IntVar(&req.Repetitions, "reps", 0, fmt.Sprintf("measured trials (default %d)", defaults.Repetitions))
+	fs.IntVar(&warmup, "warmup", 0, fmt.Sprintf("warm-up trials (default %d)", defaults.Warmup))
+	fs.IntVar(&req.MaxTokens, "max-tokens", 0, fmt.Sprintf("tokens per trial (default %d)", defaults.MaxTokens))
+	fs.StringArrayVar(&req.Prompts, "prompt", nil, "prompt text; repeat for several (default: a built-in prompt)")
+	fs.IntVar(&req.PromptTokens, "prompt-tokens", 0, "use a synthetic prompt of about N tokens instead of --prompt")
+	fs.BoolVar(&req.Cold, "cold", false, "unload the model before every trial, so each measures a cold load")
+	fs.IntVar(&req.NumCtx, "num-ctx", 0, "context window (default: the model's)")
+	fs.Float64Var(&req.Temperature, "temperature", defaults.Temperature, "sampling temperature")
+	fs.Int64Var(&seed, "seed", 0, fmt.Sprintf("sampling seed (default %d)", defaults.Seed))
+	fs.DurationVar(&req.Timeout, "timeout", 0, fmt.Sprintf("deadline for the whole benchmark (default %s)", defaults.Timeout))
+	fs.DurationVar(&vramInterval, "vram-interval", 0, fmt.Sprintf("VRAM sampling interval during trials (default %s; 0 turns it off)", defaults.VRAMInterval))
+	sf.add(cmd)
+	a.oldOutputFlags(cmd, true, true)
+	a.accepts(cmd, streamOutputs...)
+	a.ownSignals[cmd] = true
+	return cmd
 }
 
-func watchCmd(ctx context.Context, c *client.Client, args []string, e *env) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	sf := addStreamFlags(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+func (a *app) watchCmd() *cobra.Command {
+	var sf streamFlags
+	cmd := &cobra.Command{
+		Use:   "watch ID",
+		Short: "Re-attach to a benchmark: what happened so far, then live",
+		Long: `Follow benchmark ID with the live display of run: it replays what already
+happened, then follows to the end (or replays a finished benchmark).`,
+		Args:              argsUsage(cobra.ExactArgs(1), "one benchmark ID is required (benchctl history lists them)"),
+		ValidArgsFunction: a.completeIDs(false),
+		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
+			o, err := sf.options(a.output)
+			if err != nil {
+				return err
+			}
+			id := args[0]
+			return a.follow(ctx, c, o, id, func(ctx context.Context, onEvent func(client.Event)) (*client.Result, error) {
+				return c.WatchBenchmark(ctx, id, onEvent)
+			})
+		}),
 	}
-	if len(pos) != 1 {
-		return usageError{errors.New("watch: one benchmark ID is required (benchctl history lists them)")}
-	}
-	o, err := sf.options(fs)
-	if err != nil {
-		return err
-	}
-	id := pos[0]
-	return follow(ctx, c, e, o, id, func(ctx context.Context, onEvent func(client.Event)) (*client.Result, error) {
-		return c.WatchBenchmark(ctx, id, onEvent)
-	})
+	sf.add(cmd)
+	a.oldOutputFlags(cmd, true, true)
+	a.accepts(cmd, streamOutputs...)
+	a.ownSignals[cmd] = true
+	return cmd
 }
 
 // display shows a followed benchmark as it goes: protojson events on
@@ -152,9 +155,9 @@ func (d *display) event(ev client.Event) {
 	if ev.Started != nil {
 		d.id = ev.Started.BenchmarkID
 	}
-	if d.o.jsonEvents {
+	if d.o.jsonEvents() {
 		if ev.Progress == nil && ev.Raw != nil {
-			_ = report.WriteJSONLine(d.e.stdout, ev.Raw)
+			_ = writeProto(d.e.stdout, jsonLines, ev.Raw)
 		}
 		return
 	}
@@ -229,9 +232,10 @@ const cancelWait = 30 * time.Second
 // A signal asks, or decides by --on-interrupt, whether to cancel the
 // benchmark on benchd or detach from it. id is the benchmark's id when
 // known before its started event (watch).
-func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id string,
+func (a *app) follow(ctx context.Context, c *client.Client, o streamOptions, id string,
 	start func(context.Context, func(client.Event)) (*client.Result, error)) error {
-	d := &display{e: e, o: o, live: !o.jsonEvents && isTerminal(e.stderr), id: id}
+	e := a.e
+	d := &display{e: e, o: o, live: !o.jsonEvents() && isTerminal(e.stderr), id: id}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan streamResult, 1)
@@ -250,7 +254,7 @@ func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id s
 				stop()
 				<-done
 				d.clear()
-				return interrupted{fmt.Sprintf("interrupted before benchd named the benchmark; if it started, it runs on: find it with `%s history`", e.self)}
+				return interrupted{fmt.Sprintf("interrupted before benchd named the benchmark; if it started, it runs on: find it with `%s history`", a.self)}
 			}
 			d.pause()
 			act := decideInterrupt(o.onInterrupt, sig, e.interactive, func() action {
@@ -267,7 +271,7 @@ func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id s
 				stop()
 				<-done
 				d.clear()
-				return interrupted{detachMessage(e.self, id)}
+				return interrupted{detachMessage(a.self, id)}
 			}
 			cctx, cancel := context.WithTimeout(context.Background(), cancelWait)
 			b, err := c.CancelBenchmark(cctx, id)
@@ -281,10 +285,10 @@ func follow(ctx context.Context, c *client.Client, e *env, o streamOptions, id s
 			<-done
 			d.clear()
 			if err != nil {
-				return fmt.Errorf("cancel benchmark %s: %w (it may still be running: `%s cancel %s`)", id, err, e.self, id)
+				return fmt.Errorf("cancel benchmark %s: %w (it may still be running: `%s cancel %s`)", id, err, a.self, id)
 			}
 			return interrupted{fmt.Sprintf("cancelled benchmark %s on benchd: %s stored, state %s; see them with `%s show %s`",
-				id, trials(len(b.Trials)), b.State, e.self, id)}
+				id, trials(len(b.Trials)), b.State, a.self, id)}
 		}
 	}
 }
@@ -311,7 +315,7 @@ func finish(ctx context.Context, c *client.Client, e *env, o streamOptions, r st
 	if r.err != nil {
 		return r.err
 	}
-	if o.jsonEvents {
+	if o.jsonEvents() {
 		return nil
 	}
 	b := r.res.Raw
@@ -332,9 +336,16 @@ func writeBenchmarks(w io.Writer, f report.Format, bs ...*benchdv1.Benchmark) er
 	switch f {
 	case report.JSON:
 		if len(bs) == 1 {
-			return report.WriteJSON(w, bs[0])
+			return writeProto(w, f, bs[0])
 		}
-		return report.WriteHistoryJSON(w, bs)
+		return writeProto(w, f, &benchdv1.ListBenchmarksResponse{Benchmarks: bs})
+	case jsonLines:
+		for _, b := range bs {
+			if err := writeProto(w, f, b); err != nil {
+				return err
+			}
+		}
+		return nil
 	case report.CSV:
 		return report.WriteTrialsCSV(w, bs...)
 	case report.Benchstat:
@@ -356,4 +367,9 @@ func writeBenchmarks(w io.Writer, f report.Format, bs ...*benchdv1.Benchmark) er
 		}
 	}
 	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -2,9 +2,10 @@
 """The benchd skill's state: a JSON-lines history of benchmarks, VRAM samples
 and failures, plus each benchmark's raw events.
 
-    history.py record-run   --events FILE [--host H]      benchctl run --json output -> record
-    history.py record-vram  --file FILE [--host H]        benchctl vram --json output -> record
-    history.py record-error --op OP (--stderr FILE | --code CODE --message M) [--model M] [--host H] [--exit N]
+    history.py record-run   --events FILE [--host H]      benchctl run -o jsonl output -> record
+    history.py record-vram  --file FILE [--host H]        benchctl vram -o json output -> record
+    history.py record-error --op OP (--stderr FILE | --code CODE --message M) [--events F | --output F]
+                            [--model M] [--host H] [--exit N]
     history.py show [--last N] [--kind K] [--model M] [--table]
     history.py advise CODE                                what a benchd error code means
     history.py path                                       where the history is
@@ -26,8 +27,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, cast
 
-# benchctl prints `benchctl: CODE: message`, CODE as Go names it (NotFound);
-# other clients say NOT_FOUND. Both spellings map here.
+# With -o json or jsonl, benchctl ends stdout with {"error":{"code":"NOT_FOUND",
+# "message":...}} when it fails; on stderr it prints `benchctl: CODE: message`,
+# CODE as Go names it (NotFound). Both spellings map here.
 ADVICE: Dict[str, Dict[str, Any]] = {
     "RESOURCE_EXHAUSTED": {"retry": True, "advice": "A benchmark is already running (benchd runs one "
                            "at a time; the message names it). Wait and retry; run_benchmark.sh already "
@@ -158,9 +160,27 @@ def parse_error(text: str) -> Dict[str, str]:
     return {"code": "UNKNOWN", "message": last.removeprefix("benchctl: ")}
 
 
+def error_record(path: Optional[str]) -> Optional[Dict[str, str]]:
+    """The error record that ends benchctl's stdout (-o json/jsonl), if any."""
+    if not path or not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [line for line in f if line.strip()]
+        rec = json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+    err = rec.get("error") if isinstance(rec, dict) else None
+    if not isinstance(err, dict) or not err.get("code"):
+        return None
+    return {"code": canonical_code(str(err["code"])), "message": str(err.get("message", ""))}
+
+
 def cmd_record_error(a: argparse.Namespace) -> int:
     if a.code:
         err = {"code": canonical_code(a.code), "message": a.message}
+    elif (rec := error_record(a.events or a.output)) is not None:
+        err = rec
     else:
         with open(a.stderr, encoding="utf-8", errors="replace") as f:
             err = parse_error(f.read())
@@ -250,7 +270,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     how.add_argument("--stderr", help="benchctl's stderr, with its `benchctl: CODE: message` line")
     how.add_argument("--code", help="a code given directly (with --message)")
     p.add_argument("--message", default="")
-    p.add_argument("--events", help="the events received before the failure (benchctl run --json)")
+    p.add_argument("--events", help="the events received before the failure (benchctl run -o jsonl), "
+                   "ending with benchctl's error record")
+    p.add_argument("--output", help="benchctl's stdout with -o json, ending with its error record")
     p.add_argument("--model", default="")
     p.add_argument("--host", default=host)
     p.add_argument("--exit", type=int, default=1)

@@ -5,9 +5,10 @@
 #
 # 1. makes sure benchd answers on $BENCHD_SOCKET (tunnel.sh ensure: opens the
 #    SSH forward to $BENCHD_HOST when needed);
-# 2. runs `benchctl --socket $BENCHD_SOCKET run MODEL ... --json`; while another
-#    benchmark runs (RESOURCE_EXHAUSTED) it waits $BENCHD_BUSY_WAIT seconds
-#    (default 30) and retries, at most $BENCHD_BUSY_RETRIES times (default 20);
+# 2. runs `benchctl --socket $BENCHD_SOCKET run MODEL ... -o jsonl`; while
+#    another benchmark runs (RESOURCE_EXHAUSTED, benchctl's exit 72) it waits
+#    $BENCHD_BUSY_WAIT seconds (default 30) and retries, at most
+#    $BENCHD_BUSY_RETRIES times (default 20);
 # 3. appends one record to the history (history.py) and prints it: one JSON
 #    line on stdout, {"kind":"benchmark","ok":true,...,"stats":{...}} or
 #    {"ok":false,"code":"NOT_FOUND","message":...,"advice":...}.
@@ -23,6 +24,8 @@ export BENCHD_SOCKET=${sock#unix://}
 benchctl=${BENCHCTL:-benchctl}
 retries=${BENCHD_BUSY_RETRIES:-20}
 wait_s=${BENCHD_BUSY_WAIT:-30}
+# benchctl's exit statuses: 64 + the gRPC code for benchd's errors.
+exit_resource_exhausted=72
 
 if [[ $# -lt 1 || $1 == -* ]]; then
 	echo "usage: run_benchmark.sh MODEL [--reps N] [--warmup N] [--max-tokens N] [--prompt TEXT]..." >&2
@@ -42,7 +45,7 @@ if [[ $rc -ne 0 ]]; then
 	exit "$rc"
 fi
 for ((try = 0; ; try++)); do
-	"$benchctl" --socket "$BENCHD_SOCKET" run "$model" "$@" --json >"$tmp/events.jsonl" 2>"$tmp/stderr"
+	"$benchctl" --socket "$BENCHD_SOCKET" run "$model" "$@" -o jsonl >"$tmp/events.jsonl" 2>"$tmp/stderr"
 	rc=$?
 	if [[ $rc -eq 0 ]]; then
 		python3 "$here/history.py" record-run --events "$tmp/events.jsonl"
@@ -52,12 +55,13 @@ for ((try = 0; ; try++)); do
 	# RESOURCE_EXHAUSTED before any event: another benchmark holds benchd's
 	# one slot. (After our own "started" it means this client fell behind and
 	# was cut off while the run goes on: not a reason to start another.)
-	if [[ $rc -eq 1 && $try -lt $retries ]] && ! grep -q '"started"' "$tmp/events.jsonl" &&
-		grep -Eq '^benchctl: (ResourceExhausted|RESOURCE_EXHAUSTED):' "$tmp/stderr"; then
+	if [[ $rc -eq $exit_resource_exhausted && $try -lt $retries ]] && ! grep -q '"started"' "$tmp/events.jsonl"; then
 		echo "run_benchmark.sh: another benchmark is running; retry $((try + 1))/$retries in ${wait_s}s" >&2
 		sleep "$wait_s"
 		continue
 	fi
+	# benchd's errors (64 + code) are this script's 1; usage stays 2.
+	if [[ $rc -ge 64 && $rc -lt 128 ]]; then rc=1; fi
 	python3 "$here/history.py" record-error --op benchmark --model "$model" --stderr "$tmp/stderr" --exit "$rc" \
 		--events "$tmp/events.jsonl"
 	exit "$rc"

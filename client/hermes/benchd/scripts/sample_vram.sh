@@ -4,7 +4,7 @@
 #   sample_vram.sh
 #
 # Makes sure benchd answers (tunnel.sh ensure), runs
-# `benchctl --socket $BENCHD_SOCKET vram --json`, appends one record to the
+# `benchctl --socket $BENCHD_SOCKET vram -o json`, appends one record to the
 # history and prints it: {"kind":"vram","ok":true,"gpus":[{"index":0,"name":...,
 # "used_bytes":...,"total_bytes":...,"source":"sysfs"}],...} or an
 # {"ok":false,"code":...,"advice":...} record. SampleVRAM is served also while
@@ -26,12 +26,14 @@ if [[ $rc -ne 0 ]]; then
 		--code UNAVAILABLE --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
 	exit "$rc"
 fi
-"$benchctl" --socket "$BENCHD_SOCKET" vram --json >"$tmp/vram.json" 2>"$tmp/stderr"
+"$benchctl" --socket "$BENCHD_SOCKET" vram -o json >"$tmp/vram.json" 2>"$tmp/stderr"
 rc=$?
 if [[ $rc -eq 0 ]]; then
 	python3 "$here/history.py" record-vram --file "$tmp/vram.json"
 	exit $?
 fi
 cat "$tmp/stderr" >&2
-python3 "$here/history.py" record-error --op vram --stderr "$tmp/stderr" --exit "$rc"
+# benchd's errors (64 + code) are this script's 1; usage stays 2.
+if [[ $rc -ge 64 && $rc -lt 128 ]]; then rc=1; fi
+python3 "$here/history.py" record-error --op vram --stderr "$tmp/stderr" --output "$tmp/vram.json" --exit "$rc"
 exit "$rc"

@@ -44,8 +44,12 @@ is_open() {
 }
 
 # Prints benchd's health (SERVING / NOT_SERVING) if something answers on the
-# socket, nothing otherwise.
-health() { "${BENCHCTL:-benchctl}" --socket "$sock" health 2>/dev/null || true; }
+# socket, nothing otherwise. (benchctl health prints "STATUS benchd VERSION".)
+health() {
+	local out
+	out=$("${BENCHCTL:-benchctl}" --socket "$sock" health 2>/dev/null) || true
+	echo "${out%% *}"
+}
 
 case ${1:-} in
 ensure)
