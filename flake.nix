@@ -16,7 +16,7 @@
     in
     {
       packages = forAllSystems (pkgs: rec {
-        benchd = pkgs.callPackage ./nix/package.nix { };
+        benchd = pkgs.callPackage ./nix/package.nix { rev = self.rev or self.dirtyRev or null; };
         default = benchd;
       });
 

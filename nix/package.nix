@@ -8,8 +8,11 @@
   stdenv,
   buildGo126Module,
   installShellFiles,
+  # The source's VCS revision (the flake passes self.rev or self.dirtyRev):
+  # the Nix sandbox builds from a tree without .git, so Go cannot read it.
+  rev ? null,
 }:
-buildGo126Module {
+buildGo126Module rec {
   pname = "benchd";
   version = "0.1.0";
 
@@ -51,10 +54,15 @@ buildGo126Module {
   '';
 
   env.CGO_ENABLED = 0;
+  # `benchd --version`, each benchmark's machine info and the health
+  # check's benchd-version header show "v0.1.0+<rev>" (internal/buildinfo;
+  # cmd/benchd TestStampedVersion builds the same way).
   ldflags = [
     "-s"
     "-w"
-  ];
+    "-X github.com/benchd/benchd/internal/buildinfo.version=v${version}"
+  ]
+  ++ lib.optional (rev != null) "-X github.com/benchd/benchd/internal/buildinfo.revision=${rev}";
 
   # The tests need Docker and the ollama rig (testdata/rig); .ci/run runs
   # them. The sandbox has neither.

@@ -65,26 +65,12 @@ func (v outputValue) Set(s string) error {
 	return nil
 }
 
-// protoJSON returns the options of every protojson benchctl prints:
-// report's (proto field names), keeping zero values, so that a script
-// reads 0 or false instead of a missing key.
-func protoJSON(indent bool) func(proto.Message) ([]byte, error) {
-	o := report.JSONOptions
-	o.EmitUnpopulated = true
-	if indent {
-		o.Multiline, o.Indent = true, "  "
-	}
-	return o.Marshal
-}
-
 // writeProto writes m as indented protojson (json) or on one line (jsonl).
 func writeProto(w io.Writer, f report.Format, m proto.Message) error {
-	b, err := protoJSON(f == report.JSON)(m)
-	if err != nil {
-		return fmt.Errorf("marshal %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
+	if f == report.JSON {
+		return report.WriteJSON(w, m)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	return report.WriteJSONLine(w, m)
 }
 
 // writeJSON writes a value that is not a message (health, the error
