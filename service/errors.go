@@ -61,7 +61,7 @@ var statusTable = []mapping{
 	{dockerx.ErrContainerNotRunning, codes.FailedPrecondition, "the ollama container is not running; start (or unpause) it, then retry"},
 	{dockerx.ErrPrivilegedRefused, codes.FailedPrecondition, "the Docker Engine refuses privileged execs here; run benchd without --vram-privileged or use --vram-source sysfs"},
 	{dockerx.ErrCommandNotFound, codes.FailedPrecondition, "the VRAM tool is not installed in the ollama container; choose another benchd --vram-source (sysfs needs no tool)"},
-	{ollama.ErrModelNotFound, codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec ollama ollama pull MODEL`"},
+	{ollama.ErrModelNotFound, codes.NotFound, "pull the model into ollama first (benchd never pulls), e.g. `docker exec CONTAINER ollama pull MODEL` on the host"},
 	{ollama.ErrModelInUse, codes.FailedPrecondition, "run cold benchmarks while nothing else uses ollama, or drop cold"},
 	{ollama.ErrModelLoad, codes.FailedPrecondition, "ollama could not load the model (corrupt or unsupported file, or too little memory); check it with `ollama run MODEL` in the container and re-create or re-pull it"},
 	{ollama.ErrRunnerFailed, codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"},

@@ -480,7 +480,17 @@ func forward(t *testing.T, s *testrig.SSHD, key, target string) (string, func() 
 		return out.String()
 	}
 	t.Cleanup(func() { stop() })
-	waitSocket(t, local, done, "ssh -L "+target)
+	// The file appears at bind(2), before listen(2): a connection in
+	// between is refused. ssh -v says when it listens.
+	listening := "Local forwarding listening on path " + local + "."
+	testrig.Poll(t, 20*time.Second, "ssh -L "+target+" to listen", func() bool {
+		select {
+		case <-done:
+			t.Fatalf("ssh -L %s exited before it listened:\n%s", target, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), listening)
+	})
 	return local, stop
 }
 

@@ -71,7 +71,7 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 				fmt.Sprint(t.GetPromptEvalCount()), fmt.Sprintf("%.1f", t.GetPromptEvalRate()),
 				fmt.Sprint(t.GetEvalCount()), fmt.Sprintf("%.1f", t.GetEvalRate()),
 				ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())), ms(float64(t.GetTotalDurationNs())),
-				ms(float64(t.GetWallNs())), BytesIEC(t.GetPeakVramUsedBytes()))
+				ms(float64(t.GetWallNs())), peakVRAM(t))
 		}
 		fmt.Fprintln(w)
 	}
@@ -80,6 +80,9 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 		mdHeader(w, "metric", ">mean", ">stddev", ">min", ">p50", ">p95", ">max")
 		for _, r := range summaryRows {
 			s, k := r.get(f), r.kind
+			if s.GetN() == 0 {
+				continue // e.g. peak VRAM when nothing was sampled
+			}
 			mdRow(w, r.name, k.format(s.GetMean()), k.format(s.GetStddev()), k.format(s.GetMin()),
 				k.format(s.GetP50()), k.format(s.GetP95()), k.format(s.GetMax()))
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"image/png"
+	"io"
 	"math"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/perf/benchfmt"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/benchd/benchd/internal/stats"
@@ -45,7 +47,8 @@ func fake(id, model string, rates []float64) *benchdv1.Benchmark {
 			Index: uint32(i), Warmup: i == 0, PromptEvalCount: 98, EvalCount: 64,
 			EvalRate: r, PromptEvalRate: 5 * r, EvalDurationNs: int64(64 / r * 1e9),
 			TtftNs: int64(10e6 + float64(i)*1e5), WallNs: int64(30e6 + float64(i)*1e5), LoadDurationNs: 1e6, TotalDurationNs: 29e6,
-			PeakVramUsedBytes: 1 << 30, DoneReason: "length", ModelLoadedAtStart: i > 0,
+			PeakVramUsedBytes: 1 << 30, PeakVram: []*benchdv1.GPUPeak{{Index: 0, UsedBytes: 1 << 30}},
+			DoneReason: "length", ModelLoadedAtStart: i > 0,
 		}
 		b.Trials = append(b.Trials, t)
 		for k := range 3 {
@@ -96,6 +99,37 @@ func TestTable(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], ID(runB)) {
 		t.Errorf("history table:\n%s", buf.String())
+	}
+}
+
+// TestNoVRAMSamples: a run whose trials had no VRAM samples (sampling off,
+// or no source on this host) shows "-" as each trial's peak and no peak
+// VRAM summary, never a peak of 0 B.
+func TestNoVRAMSamples(t *testing.T) {
+	b := proto.Clone(runA).(*benchdv1.Benchmark)
+	for _, tr := range b.Trials {
+		tr.PeakVram, tr.PeakVramUsedBytes = nil, 0
+	}
+	b.Finished.PeakVramUsedBytes = &benchdv1.Summary{}
+	for name, write := range map[string]func(io.Writer, *benchdv1.Benchmark) error{"table": WriteTable, "markdown": WriteMarkdown} {
+		var buf bytes.Buffer
+		if err := write(&buf, b); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if strings.Contains(out, "0 B") || strings.Count(out, "peak VRAM") != 1 {
+			t.Errorf("%s: want no 0 B and \"peak VRAM\" only as the trials' column header:\n%s", name, out)
+		}
+		if !strings.Contains(out, "-") {
+			t.Errorf("%s: no \"-\" for the missing peaks:\n%s", name, out)
+		}
+	}
+	var with bytes.Buffer
+	if err := WriteTable(&with, runA); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(with.String(), "peak VRAM") != 2 || !strings.Contains(with.String(), "1.0 GiB") {
+		t.Errorf("a run with samples shows its peaks and their summary:\n%s", with.String())
 	}
 }
 

@@ -76,7 +76,7 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n",
 				t.GetIndex(), trialKind(t), yesNo(t.GetModelLoadedAtStart()), t.GetPromptEvalCount(), t.GetPromptEvalRate(),
 				t.GetEvalCount(), t.GetEvalRate(), ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())),
-				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), BytesIEC(t.GetPeakVramUsedBytes()))
+				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), peakVRAM(t))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -91,10 +91,21 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 	fmt.Fprintln(tw, "metric\tmean\tstddev\tmin\tp50\tp95\tmax\t")
 	for _, r := range summaryRows {
 		s, k := r.get(f), r.kind
+		if s.GetN() == 0 {
+			continue // e.g. peak VRAM when nothing was sampled
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, k.format(s.GetMean()), k.format(s.GetStddev()),
 			k.format(s.GetMin()), k.format(s.GetP50()), k.format(s.GetP95()), k.format(s.GetMax()))
 	}
 	return tw.Flush()
+}
+
+// peakVRAM is a trial's peak VRAM, or "-" for a trial without samples.
+func peakVRAM(t *benchdv1.Trial) string {
+	if len(t.GetPeakVram()) == 0 {
+		return "-"
+	}
+	return BytesIEC(t.GetPeakVramUsedBytes())
 }
 
 func trialKind(t *benchdv1.Trial) string {

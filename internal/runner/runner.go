@@ -404,8 +404,21 @@ func summarize(ts []*Trial) Summary {
 		EvalDuration:       col(func(t *Trial) float64 { return ns(t.EvalDuration) }),
 		EvalCount:          col(func(t *Trial) float64 { return float64(t.EvalCount) }),
 		PromptEvalCount:    col(func(t *Trial) float64 { return float64(t.PromptEvalCount) }),
-		PeakVRAMUsed:       col(func(t *Trial) float64 { return float64(t.PeakVRAMTotal()) }),
+		PeakVRAMUsed:       peakVRAMSummary(ts),
 	}
+}
+
+// peakVRAMSummary is over the trials that had VRAM samples: a trial without
+// any (sampling off, or no source works on this host) has no peak, not a
+// peak of 0 bytes. N is 0 when no trial had one.
+func peakVRAMSummary(ts []*Trial) stats.Summary {
+	var xs []float64
+	for _, t := range ts {
+		if len(t.PeakVRAM) > 0 {
+			xs = append(xs, float64(t.PeakVRAMTotal()))
+		}
+	}
+	return stats.Summarize(xs)
 }
 
 // SortedPeaks returns the per-GPU peaks ordered by GPU index.

@@ -35,7 +35,7 @@ ADVICE: Dict[str, Dict[str, Any]] = {
                            "at a time; the message names it). Wait and retry; run_benchmark.sh already "
                            "retried for a while."},
     "NOT_FOUND": {"retry": False, "advice": "The model is not in ollama on that host. benchd never pulls: "
-                  "ask a human to pull it (docker exec ollama ollama pull MODEL), or pick a model that is there."},
+                  "ask a human to pull it (docker exec CONTAINER ollama pull MODEL on the host), or pick a model that is there."},
     "UNAVAILABLE": {"retry": True, "advice": "benchd is unreachable: the tunnel is closed (reopen it with "
                     "scripts/tunnel.sh open) or, if the tunnel is open, benchd, Docker or ollama is down on "
                     "the host: tell a human."},
