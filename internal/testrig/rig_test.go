@@ -10,9 +10,8 @@ import (
 	"github.com/benchd/benchd/internal/testrig"
 )
 
-// TestRigLeavesForeignContainersAlone is issue 11's first point: nothing the
-// project runs may remove, stop, restart or exec into a container it did
-// not create. A container named ollama that the rig did not make survives
+// TestRigLeavesForeignContainersAlone: nothing the project runs may
+// remove, stop, restart or exec into a container it did not create. A container named ollama that the rig did not make survives
 // the rig's commands, with the rig's default name and with its own name,
 // and `make demo`'s script, with the same id, state and times. On a host
 // that runs its own ollama, that one is watched too, but only the test's
@@ -58,6 +57,11 @@ func TestRigLeavesForeignContainersAlone(t *testing.T) {
 		if after := state(); after != before {
 			t.Fatalf("%s changed a container it did not create:\nbefore %s\nafter  %s\n%s", what, before, after, out)
 		}
+		last := strings.TrimSpace(string(out))
+		if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+			last = last[i+1:]
+		}
+		t.Logf("%-32s exit %-3d %-75.75s  watched containers unchanged", what, cmd.ProcessState.ExitCode(), last)
 		return string(out), err
 	}
 	rig := func(args ...string) (string, error) {
