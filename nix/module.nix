@@ -239,6 +239,13 @@ in
         message = "services.benchd: its sshd Match block must come first in services.openssh.extraConfig (the module adds it with lib.mkOrder 0); something placed text before it, or a Match in services.openssh.settings, which would take precedence over benchd's policy for ${cfg.user}.";
       }
       {
+        # AcceptEnv adds up over every matching Match block instead of
+        # taking the first value like the block's other keywords, so a
+        # later block could extend the one name the block accepts.
+        assertion = !(rendered.acceptEnvAfterBlock sshCfg.extraConfig);
+        message = "services.benchd: services.openssh.extraConfig has an AcceptEnv line after benchd's block; AcceptEnv accumulates across Match blocks, so it would reach ${cfg.user}'s sessions too. Put it in services.openssh.settings (global; benchd's block replaces the global list) or drop it.";
+      }
+      {
         # Same-uid tracing is the attack the separate service account
         # closes; Yama's scope 1 (descendants only) closes it for whatever
         # else runs as one account.

@@ -153,6 +153,7 @@ let
     in
     if left == [ ] then out else throw "benchd: ${toString file} has unknown placeholders left";
 
+  stringToCharacters = text: map (i: substring i 1 text) (builtins.genList (i: i) (stringLength text));
   lines = text: filter (l: isString l && l != "" && substring 0 1 l != "#") (split "\n" text);
   keyOptionLines = lines (render templates.keys);
   sshdConfig = render templates.sshd;
@@ -160,9 +161,21 @@ in
 {
   inherit vars sshdConfig;
   unit = render ./benchd.service;
-  # Whether a final sshd extraConfig starts with the block (the module's
-  # assertion; internal/e2e evaluates it).
+  # The module's assertions on the final sshd extraConfig (internal/e2e
+  # evaluates both). blockIsFirst: it starts with the block, so no Match can
+  # precede it. acceptEnvAfterBlock: an AcceptEnv line follows the block.
+  # AcceptEnv is the one keyword of the block that does not take the first
+  # value: every matching Match block's names are added to the list, so a
+  # later Match (even "Match all") could hand the login's session
+  # environment variables again.
   blockIsFirst = extraConfig: substring 0 (stringLength sshdConfig) extraConfig == sshdConfig;
+  acceptEnvAfterBlock =
+    extraConfig:
+    let
+      rest = substring (stringLength sshdConfig) (stringLength extraConfig) extraConfig;
+      lower = replaceStrings (stringToCharacters "ACCEPTENV") (stringToCharacters "acceptenv") rest;
+    in
+    length (split "acceptenv" lower) > 1;
   keyOptions =
     if length keyOptionLines == 1 then
       builtins.head keyOptionLines
