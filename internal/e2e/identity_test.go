@@ -371,3 +371,20 @@ func attackLayout(t *testing.T, legacy bool, scope int) {
 	}
 	tunnelWorks("after the attack")
 }
+
+// TestAllowUserUnknownName: the unit names the login with --allow-user; a
+// name the host does not know stops benchd at once (exit 2, usage), rather
+// than starting a daemon that admits nobody it was meant to.
+func TestAllowUserUnknownName(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "benchd.sock")
+	cmd := exec.Command(testrig.PackageBinary(t), "--socket", sock, "--store", filepath.Join(t.TempDir(), "h.db"),
+		"--allow-user", "benchd-e2e-no-such-user")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--allow-user benchd-e2e-no-such-user: user: unknown user") {
+		t.Errorf("benchd --allow-user <unknown>: %v, want exit 2 naming the user:\n%s", err, out)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("benchd created its socket before refusing")
+	}
+}
