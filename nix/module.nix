@@ -16,6 +16,8 @@ let
   cfg = config.services.benchd;
   inherit (lib) mkOption types;
   dialStdio = cfg.transport == "dial-stdio";
+  # The default: the daemon and the agent's login are separate accounts.
+  split = cfg.serviceUser != cfg.user;
 
   rendered = import ./render.nix {
     benchd = "${cfg.package}/bin/benchd";
@@ -26,9 +28,13 @@ let
       vramSource
       extraArgs
       user
+      serviceUser
       transport
       ;
-    group = cfg.user;
+    serviceGroup = cfg.serviceUser;
+    memoryMax = toString cfg.memoryMax;
+    tasksMax = toString cfg.tasksMax;
+    limitNOFILE = toString cfg.limitNOFILE;
     # forward: every session runs shadow's nologin, the shell NixOS gives
     # system users. dial-stdio: render.nix makes every session run the
     # bridge, "<benchd> dial-stdio --socket <socket>", and takes no command.
@@ -38,6 +44,9 @@ let
   };
 
   userCfg = config.users.users.${cfg.user};
+  serviceCfg = config.users.users.${cfg.serviceUser};
+  sshCfg = config.services.openssh;
+  ptraceScope = config.boot.kernel.sysctl."kernel.yama.ptrace_scope" or null;
   isPublicKey = k: builtins.match "(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?" k != null;
 in
 {
@@ -110,10 +119,48 @@ in
       type = types.str;
       default = "ai-worker";
       description = ''
-        The account benchd runs as and the agent logs in as. A normal user
-        with no password, no sudo and NOT in the docker group: only the
-        service process gets the docker group (SupplementaryGroups).
+        The agent's SSH login: a normal user with no password, no sudo and
+        NOT in the docker group, whose key reaches benchd's socket and
+        nothing else. A client of benchd: a member of the daemon's group
+        (which lets it connect to the socket) and admitted by peer
+        credentials (`--allow-user`).
       '';
+    };
+
+    serviceUser = mkOption {
+      type = types.str;
+      default = "benchd";
+      description = ''
+        The account benchd runs as: a system user of its own, created by the
+        module, with the docker group only as a supplementary group of the
+        service process. Nothing that runs as the agent's login can then
+        signal, trace or read the daemon (and with it its Docker socket),
+        replace its socket, or read or lock its store and keys
+        (internal/e2e `TestIdentitySeparation`).
+
+        Setting it to the value of `user` restores the legacy layout, in
+        which the daemon runs as the agent's login; everything listed above
+        is then open to code that runs as that login (the same test records
+        it). Do not, unless something forces you to.
+      '';
+    };
+
+    memoryMax = mkOption {
+      type = types.str;
+      default = "512M";
+      description = "The unit's MemoryMax= (benchd idles at about 25 MiB).";
+    };
+
+    tasksMax = mkOption {
+      type = types.either types.ints.positive types.str;
+      default = 256;
+      description = "The unit's TasksMax= (threads; benchd runs no programs).";
+    };
+
+    limitNOFILE = mkOption {
+      type = types.either types.ints.positive types.str;
+      default = 4096;
+      description = "The unit's LimitNOFILE= (open files and sockets).";
     };
 
     transport = mkOption {
@@ -178,6 +225,34 @@ in
         message = "${cfg.user} must not be in wheel (no sudo).";
       }
       {
+        assertion =
+          !(lib.elem "docker" serviceCfg.extraGroups)
+          && !(lib.elem cfg.serviceUser (config.users.groups.docker.members or [ ]));
+        message = "${cfg.serviceUser} must not be in the docker group as an account: the unit gives the service process the group (SupplementaryGroups), nothing else that runs as ${cfg.serviceUser} should have it.";
+      }
+      {
+        # sshd takes the first value it finds, and a Match block before
+        # benchd's that also matched the login would win. extraConfig
+        # follows the global settings in sshd_config, so its start is the
+        # earliest place a Match can stand (none may hide in settings).
+        assertion = rendered.blockIsFirst sshCfg.extraConfig && !((sshCfg.settings or { }) ? Match);
+        message = "services.benchd: its sshd Match block must come first in services.openssh.extraConfig (the module adds it with lib.mkOrder 0); something placed text before it, or a Match in services.openssh.settings, which would take precedence over benchd's policy for ${cfg.user}.";
+      }
+      {
+        # AcceptEnv adds up over every matching Match block instead of
+        # taking the first value like the block's other keywords, so a
+        # later block could extend the one name the block accepts.
+        assertion = !(rendered.acceptEnvAfterBlock sshCfg.extraConfig);
+        message = "services.benchd: services.openssh.extraConfig has an AcceptEnv line after benchd's block; AcceptEnv accumulates across Match blocks, so it would reach ${cfg.user}'s sessions too. Put it in services.openssh.settings (global; benchd's block replaces the global list) or drop it.";
+      }
+      {
+        # Same-uid tracing is the attack the separate service account
+        # closes; Yama's scope 1 (descendants only) closes it for whatever
+        # else runs as one account.
+        assertion = ptraceScope != null && lib.toInt (toString ptraceScope) >= 1;
+        message = "services.benchd needs boot.kernel.sysctl.\"kernel.yama.ptrace_scope\" >= 1 (the module sets 1 unless the host chose 2 or 3).";
+      }
+      {
         assertion = lib.all isPublicKey cfg.authorizedKeys;
         message = "services.benchd.authorizedKeys takes bare public keys (\"ssh-ed25519 AAAA... comment\"), without options: the module adds them.";
       }
@@ -200,7 +275,11 @@ in
     users.users.${cfg.user} = {
       isNormalUser = true;
       group = cfg.user;
-      description = "benchd service and the agent's SSH tunnel";
+      # The daemon's group: lets the login connect to the socket (0660) and
+      # enter /run/benchd (0750), nothing more (the unit's UMask=0077 keeps
+      # every other file the daemon makes private to it).
+      extraGroups = lib.optional split cfg.serviceUser;
+      description = if split then "the agent's SSH login (a client of benchd)" else "benchd service and the agent's SSH tunnel";
       # No password (key only), no shell. With dial-stdio, sshd runs the
       # forced bridge through the login shell's -c, so the account gets dash
       # (no startup files for -c); the forced command is all it ever runs.
@@ -209,6 +288,16 @@ in
       shell = if dialStdio then pkgs.dash else pkgs.shadow;
       openssh.authorizedKeys.keys = map (k: "${rendered.keyOptions} ${k}") cfg.authorizedKeys;
     };
+    users.groups.${cfg.serviceUser} = lib.mkIf split { };
+    users.users.${cfg.serviceUser} = lib.mkIf split {
+      isSystemUser = true;
+      group = cfg.serviceUser;
+      description = "benchd, the benchmark daemon";
+    };
+
+    # Yama: no tracing of processes that are not one's descendants. Below
+    # mkDefault, so a host's own 2 or 3 wins; the assertion refuses 0.
+    boot.kernel.sysctl."kernel.yama.ptrace_scope" = lib.mkOverride 1100 1;
 
     # The rendered unit file, verbatim.
     systemd.units."benchd.service" = {
@@ -216,7 +305,9 @@ in
       wantedBy = [ "multi-user.target" ];
     };
 
-    # Appended to sshd_config; harmless while sshd is off.
-    services.openssh.extraConfig = rendered.sshdConfig;
+    # The first lines of extraConfig, i.e. right after sshd_config's global
+    # settings, where no other module's Match can precede it (asserted
+    # above); the block ends with "Match all". Harmless while sshd is off.
+    services.openssh.extraConfig = lib.mkOrder 0 rendered.sshdConfig;
   };
 }

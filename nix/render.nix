@@ -19,8 +19,17 @@
   vramSource ? "auto",
   # More benchd flags, one word each (e.g. [ "--log-level" "debug" ]).
   extraArgs ? [ ],
+  # The agent's SSH login, the sshd block's Match User. A client of benchd.
   user ? "ai-worker",
-  group ? user,
+  # The account the daemon runs as (the unit's User=) and its group (Group=,
+  # the socket's group, of which the login is a member). With serviceUser =
+  # user the daemon runs as the login, the legacy layout.
+  serviceUser ? "benchd",
+  serviceGroup ? serviceUser,
+  # The unit's MemoryMax=, TasksMax= and LimitNOFILE=.
+  memoryMax ? "512M",
+  tasksMax ? "256",
+  limitNOFILE ? "4096",
   # How the agent reaches the socket over SSH, i.e. which pair of sshd block
   # and key options is rendered:
   #   "forward"     sshd-benchd.conf, authorized_keys.options: the agent runs
@@ -118,7 +127,14 @@ let
     vramSource = check "vramSource" "auto|sysfs|rocm-smi|amd-smi|nvidia-smi|none" vramSource;
     extraArgs = concatStringsSep "" (map (a: " " + word "extraArgs" a) extraArgs);
     user = word "user" user;
-    group = word "group" group;
+    serviceUser = word "serviceUser" serviceUser;
+    serviceGroup = word "serviceGroup" serviceGroup;
+    # The login is admitted by name when it is not the daemon's own account
+    # (benchd always admits its own uid).
+    allowUsers = if serviceUser == user then "" else " --allow-user ${word "user" user}";
+    memoryMax = check "memoryMax" "[0-9]+[KMGT]?|[0-9]+%|infinity" memoryMax;
+    tasksMax = check "tasksMax" "[0-9]+|[0-9]+%|infinity" tasksMax;
+    limitNOFILE = check "limitNOFILE" "[0-9]+(:[0-9]+)?|infinity" limitNOFILE;
     forceCommand = forceCommand';
     authorizedKeysFile = check "authorizedKeysFile" "/[A-Za-z0-9._/%+-]*" authorizedKeysFile;
     # docker-exec needs no network at all; an http:// ollama needs IP.
@@ -137,13 +153,29 @@ let
     in
     if left == [ ] then out else throw "benchd: ${toString file} has unknown placeholders left";
 
+  stringToCharacters = text: map (i: substring i 1 text) (builtins.genList (i: i) (stringLength text));
   lines = text: filter (l: isString l && l != "" && substring 0 1 l != "#") (split "\n" text);
   keyOptionLines = lines (render templates.keys);
+  sshdConfig = render templates.sshd;
 in
 {
-  inherit vars;
+  inherit vars sshdConfig;
   unit = render ./benchd.service;
-  sshdConfig = render templates.sshd;
+  # The module's assertions on the final sshd extraConfig (internal/e2e
+  # evaluates both). blockIsFirst: it starts with the block, so no Match can
+  # precede it. acceptEnvAfterBlock: an AcceptEnv line follows the block.
+  # AcceptEnv is the one keyword of the block that does not take the first
+  # value: every matching Match block's names are added to the list, so a
+  # later Match (even "Match all") could hand the login's session
+  # environment variables again.
+  blockIsFirst = extraConfig: substring 0 (stringLength sshdConfig) extraConfig == sshdConfig;
+  acceptEnvAfterBlock =
+    extraConfig:
+    let
+      rest = substring (stringLength sshdConfig) (stringLength extraConfig) extraConfig;
+      lower = replaceStrings (stringToCharacters "ACCEPTENV") (stringToCharacters "acceptenv") rest;
+    in
+    length (split "acceptenv" lower) > 1;
   keyOptions =
     if length keyOptionLines == 1 then
       builtins.head keyOptionLines

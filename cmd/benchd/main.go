@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +35,39 @@ func (l *uidList) Set(v string) error {
 	return nil
 }
 
+// userList is a repeatable --allow-user flag: account names, resolved to
+// uids once benchd starts (resolveUsers), so that the unit can name the
+// agent's login instead of hard-coding a uid that differs per host.
+type userList []string
+
+func (l *userList) String() string { return strings.Join(*l, ",") }
+func (l *userList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			return fmt.Errorf("empty user name in %q", v)
+		}
+		*l = append(*l, f)
+	}
+	return nil
+}
+
+// resolveUsers looks the names up in the password database.
+func resolveUsers(names []string) ([]uint32, error) {
+	var uids []uint32
+	for _, n := range names {
+		u, err := user.Lookup(n)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-user %s: %w", n, err)
+		}
+		uid, err := strconv.ParseUint(u.Uid, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-user %s: uid %q: %w", n, u.Uid, err)
+		}
+		uids = append(uids, uint32(uid))
+	}
+	return uids, nil
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "dial-stdio" {
 		if err := dialStdio(context.Background(), os.Args[2:], os.Stdin, os.Stdout); err != nil {
@@ -42,11 +76,17 @@ func main() {
 		}
 		return
 	}
-	c, logLevel, showVersion := parseFlags(os.Args[1:])
+	c, users, logLevel, showVersion := parseFlags(os.Args[1:])
 	if showVersion {
 		fmt.Println("benchd", buildinfo.Version())
 		return
 	}
+	uids, err := resolveUsers(users)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchd: %v\n", err)
+		os.Exit(2)
+	}
+	c.AllowUIDs = append(c.AllowUIDs, uids...)
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "benchd: --log-level: %v\n", err)
@@ -70,12 +110,13 @@ func main() {
 	}
 }
 
-// parseFlags is the command line as a daemon.Config, the log level and
-// whether --version was asked for.
-func parseFlags(args []string) (daemon.Config, string, bool) {
+// parseFlags is the command line as a daemon.Config, the --allow-user
+// names, the log level and whether --version was asked for.
+func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	var (
 		c         daemon.Config
 		allow     uidList
+		users     userList
 		logLevel  string
 		fs        = flag.NewFlagSet("benchd", flag.ExitOnError)
 		tlsConfig = &c.TLS
@@ -91,6 +132,7 @@ func parseFlags(args []string) (daemon.Config, string, bool) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long SIGTERM waits for RPCs to finish before closing them")
 	fs.DurationVar(&c.HealthInterval, "health-interval", daemon.DefaultHealthInterval, "how often the Docker container is checked for the health service")
 	fs.Var(&allow, "allow-uid", "also allow callers with this uid (repeatable or comma-separated); benchd's own uid is always allowed")
+	fs.Var(&users, "allow-user", "also allow callers running as this account (repeatable or comma-separated; resolved to its uid at start, an unknown name is an error)")
 	fs.StringVar(&c.Store, "store", paths.Store, "the benchmark history database (bbolt; its directory is created 0700; default: the unit's StateDirectory, /var/lib/benchd as root, else $XDG_STATE_HOME/benchd)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug|info|warn|error")
 	version := fs.Bool("version", false, "print benchd's version and exit")
@@ -101,5 +143,5 @@ func parseFlags(args []string) (daemon.Config, string, bool) {
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
-	return c, logLevel, *version
+	return c, users, logLevel, *version
 }

@@ -100,7 +100,8 @@ func TestUnitModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			"User": d.Vars["user"], "Group": d.Vars["user"], "SupplementaryGroups": "docker",
+			"User": "benchd", "Group": "benchd", "SupplementaryGroups": "docker",
+			"MemoryMax": "512M", "TasksMax": "256", "LimitNOFILE": "4096",
 			"RuntimeDirectory": "benchd", "RuntimeDirectoryMode": "0750", "UMask": "0077",
 			"StateDirectory": "benchd", "StateDirectoryMode": "0700",
 			"NoNewPrivileges": "yes", "CapabilityBoundingSet": "", "PrivateDevices": "yes",
@@ -117,6 +118,22 @@ func TestUnitModes(t *testing.T) {
 		}
 		if !strings.HasPrefix(u.Value("Service", "ExecStart"), c.Benchd+" --socket ") {
 			t.Errorf("%s: ExecStart=%q", name, u.Value("Service", "ExecStart"))
+		}
+		// The agent's login is a client, admitted by name.
+		if !strings.Contains(u.Value("Service", "ExecStart")+" ", " --allow-user "+d.Config.User+" ") {
+			t.Errorf("%s: ExecStart=%q does not admit %s", name, u.Value("Service", "ExecStart"), d.Config.User)
+		}
+		// The legacy layout: one account, nothing to admit.
+		legacy := c
+		legacy.ServiceUser = d.Config.User
+		lu, err := testrig.ParseUnit(render(t, legacy).Unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lu.Value("Service", "User") != d.Config.User || lu.Value("Service", "Group") != d.Config.User ||
+			strings.Contains(lu.Value("Service", "ExecStart"), "--allow-user") {
+			t.Errorf("%s, legacy layout: User=%s Group=%s ExecStart=%s", name, lu.Value("Service", "User"),
+				lu.Value("Service", "Group"), lu.Value("Service", "ExecStart"))
 		}
 	}
 }
@@ -172,8 +189,9 @@ func nixRender(t *testing.T, ni string, c testrig.DeployConfig) (*nixRendered, e
 	t.Helper()
 	args := map[string]any{"benchd": c.Benchd}
 	for k, v := range map[string]string{"socket": c.Socket, "store": c.Store, "container": c.Container, "ollama": c.Ollama,
-		"vramSource": c.VRAMSource, "user": c.User, "group": c.Group, "authorizedKeysFile": c.AuthorizedKeysFile,
-		"transport": c.Transport, "forceCommand": c.ForceCommand} {
+		"vramSource": c.VRAMSource, "user": c.User, "serviceUser": c.ServiceUser, "serviceGroup": c.ServiceGroup,
+		"memoryMax": c.MemoryMax, "tasksMax": c.TasksMax, "limitNOFILE": c.LimitNOFILE,
+		"authorizedKeysFile": c.AuthorizedKeysFile, "transport": c.Transport, "forceCommand": c.ForceCommand} {
 		if v != "" {
 			args[k] = v
 		}
@@ -189,7 +207,8 @@ func nixRender(t *testing.T, ni string, c testrig.DeployConfig) (*nixRendered, e
 	if err := os.WriteFile(argsFile, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	expr := `import ` + filepath.Join(testrig.NixDir(), "render.nix") + ` (builtins.fromJSON (builtins.readFile ` + argsFile + `))`
+	// The data attributes only: blockIsFirst, a function, has no JSON.
+	expr := `let r = import ` + filepath.Join(testrig.NixDir(), "render.nix") + ` (builtins.fromJSON (builtins.readFile ` + argsFile + `)); in { inherit (r) unit sshdConfig keyOptions vars; }`
 	var stdout, stderr bytes.Buffer
 	cmd := nixCmd(ni, "--eval", "--strict", "--json", "--expr", expr)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -226,6 +245,11 @@ func TestNixRenderMatchesHarness(t *testing.T) {
 	// A forced command with words (transport "forward" takes any such command).
 	configs["bridge command"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd",
 		ForceCommand: "/usr/bin/benchd dial-stdio --socket /run/benchd/benchd.sock"}
+	// The legacy layout (one account) and other limits.
+	configs["legacy layout"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd", ForceCommand: "/usr/sbin/nologin",
+		User: "agent", ServiceUser: "agent", MemoryMax: "1G", TasksMax: "infinity", LimitNOFILE: "65536"}
+	configs["own service group"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd", ForceCommand: "/usr/sbin/nologin",
+		ServiceUser: "benchd-svc", ServiceGroup: "benchd-clients", MemoryMax: "30%", TasksMax: "64"}
 	for name, c := range configs {
 		t.Run(name, func(t *testing.T) {
 			n, err := nixRender(t, ni, c)
@@ -255,6 +279,10 @@ func TestNixRenderMatchesHarness(t *testing.T) {
 		"unknown vram source":    {VRAMSource: "lspci"},
 		"quote in force command": {ForceCommand: `/usr/bin/benchd "x"`},
 		"relative force command": {ForceCommand: "nologin"},
+		"space in service user":  {ServiceUser: "bench d"},
+		"memory max in bytes/s":  {MemoryMax: "1G/s"},
+		"tasks max negative":     {TasksMax: "-1"},
+		"nofile soft:hard text":  {LimitNOFILE: "1024:lots"},
 	}
 	for name, c := range bad {
 		t.Run("rejects "+name, func(t *testing.T) {

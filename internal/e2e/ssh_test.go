@@ -54,7 +54,8 @@ var layers = []layer{
 
 // rig is what the subtests share.
 type rig struct {
-	acct      *testrig.Account
+	// acct is the agent's login, svc the account benchd runs as.
+	acct, svc *testrig.Account
 	base      string
 	cfg       testrig.DeployConfig
 	unit      testrig.Unit
@@ -117,7 +118,6 @@ func setup(t *testing.T) *rig {
 	if err := os.Chmod(r.base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r.acct = testrig.CreateAccount(t, agentUser)
 	g, err := user.LookupGroup("docker")
 	if err != nil {
 		t.Fatalf("docker group: %v", err)
@@ -141,7 +141,10 @@ func setup(t *testing.T) *rig {
 		// Set per layer; the unit does not use it.
 		AuthorizedKeysFile: "/nonexistent/%u",
 	}
-	unitText := render(t, r.cfg).Unit
+	dep := render(t, r.cfg)
+	accts := testrig.CreateDeployAccounts(t, dep)
+	r.acct, r.svc = accts.Agent, accts.Service
+	unitText := dep.Unit
 	if r.unit, err = testrig.ParseUnit(unitText); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +154,7 @@ func setup(t *testing.T) *rig {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chown(dir, r.acct.UID, r.acct.GID); err != nil {
+		if err := os.Chown(dir, r.svc.UID, r.svc.GID); err != nil {
 			t.Fatal(err)
 		}
 		r.trace = filepath.Join(dir, "benchd.strace")
@@ -303,10 +306,13 @@ func procStatus(t *testing.T, pid int) map[string]string {
 func (r *rig) testService(t *testing.T) {
 	pid := r.daemon.PID()
 	st := procStatus(t, pid)
-	uid, gid := strconv.Itoa(r.acct.UID), strconv.Itoa(r.acct.GID)
+	if r.svc.UID == r.acct.UID {
+		t.Fatalf("benchd runs as the agent's login (uid %d); the shipped layout has an account of its own", r.acct.UID)
+	}
+	uid, gid := strconv.Itoa(r.svc.UID), strconv.Itoa(r.svc.GID)
 	for _, f := range strings.Fields(st["Uid"]) {
 		if f != uid {
-			t.Errorf("Uid: %s, want %s everywhere", st["Uid"], uid)
+			t.Errorf("Uid: %s, want %s (%s) everywhere", st["Uid"], uid, r.svc.Name)
 		}
 	}
 	for _, f := range strings.Fields(st["Gid"]) {
@@ -332,6 +338,15 @@ func (r *rig) testService(t *testing.T) {
 	if st["Umask"] != r.unit.Value("Service", "UMask") {
 		t.Errorf("Umask: %s, want %s", st["Umask"], r.unit.Value("Service", "UMask"))
 	}
+	// LimitNOFILE=: soft and hard.
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nofile := r.unit.Value("Service", "LimitNOFILE")
+	if !regexp.MustCompile(`(?m)^Max open files\s+` + nofile + `\s+` + nofile + `\s+files`).Match(limits) {
+		t.Errorf("LimitNOFILE=%s not in effect:\n%s", nofile, limits)
+	}
 	own, _ := os.Readlink("/proc/self/ns/net")
 	its, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil || its == own {
@@ -351,11 +366,12 @@ func (r *rig) testService(t *testing.T) {
 	if !procOK {
 		t.Errorf("benchd's /proc is not mounted hidepid=invisible,subset=pid:\n%s", mi)
 	}
-	// The socket: 0660 although UMask=0077, in the 0750 runtime directory.
+	// The socket: 0660 although UMask=0077, in the 0750 runtime directory;
+	// the store's directory 0700; all the service's, with its group.
 	for _, c := range []struct {
 		path string
 		mode fs.FileMode
-	}{{r.cfg.Socket, fs.ModeSocket | 0o660}, {filepath.Dir(r.cfg.Socket), fs.ModeDir | 0o750}} {
+	}{{r.cfg.Socket, fs.ModeSocket | 0o660}, {filepath.Dir(r.cfg.Socket), fs.ModeDir | 0o750}, {filepath.Dir(r.cfg.Store), fs.ModeDir | 0o700}} {
 		fi, err := os.Stat(c.path)
 		if err != nil {
 			t.Fatal(err)
@@ -363,9 +379,17 @@ func (r *rig) testService(t *testing.T) {
 		if fi.Mode() != c.mode {
 			t.Errorf("%s: mode %v, want %v", c.path, fi.Mode(), c.mode)
 		}
-		if s := fi.Sys().(*syscall.Stat_t); int(s.Uid) != r.acct.UID {
-			t.Errorf("%s: owner %d, want %s", c.path, s.Uid, agentUser)
+		if s := fi.Sys().(*syscall.Stat_t); int(s.Uid) != r.svc.UID || int(s.Gid) != r.svc.GID {
+			t.Errorf("%s: owner %d:%d, want %s (%d:%d)", c.path, s.Uid, s.Gid, r.svc.Name, r.svc.UID, r.svc.GID)
 		}
+	}
+	// The login reaches the socket through the service's group only.
+	u, err := user.Lookup(agentUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gids, err := u.GroupIds(); err != nil || !slices.Contains(gids, gid) {
+		t.Errorf("%s's groups %v (err %v) lack %s's group %s", agentUser, gids, err, r.svc.Name, gid)
 	}
 }
 

@@ -99,13 +99,18 @@ func NewPolicy(uids ...uint32) *Policy {
 	return p
 }
 
-// check returns PERMISSION_DENIED unless ctx's caller is allowed. Calls
-// with no peer credentials (e.g. over mTLS TCP) are not this policy's to
-// judge and pass.
+// check returns PERMISSION_DENIED unless ctx's caller is allowed. A call
+// that carries no peer credentials is refused too (fail closed): the policy
+// sits only on the unix socket's server, whose transport credentials always
+// record them, so a call without them means the wiring changed (another
+// transport, a wrapper that dropped the AuthInfo), and an unidentified
+// caller must not be taken for an allowed one. The TCP server, whose
+// identity is the client certificate, has no such policy.
 func (p *Policy) check(ctx context.Context) error {
 	ai, ok := FromContext(ctx)
 	if !ok {
-		return nil
+		return status.Error(codes.PermissionDenied,
+			"benchd could not identify the caller: the connection carries no peer credentials (SO_PEERCRED); connect over benchd's unix socket")
 	}
 	if slices.Contains(p.allowed, ai.UID) {
 		return nil
@@ -115,7 +120,7 @@ func (p *Policy) check(ctx context.Context) error {
 		ids[i] = fmt.Sprint(u)
 	}
 	return status.Errorf(codes.PermissionDenied,
-		"uid %d (pid %d) may not call benchd, which allows uids %s; connect as one of them or start benchd with --allow-uid %d",
+		"uid %d (pid %d) may not call benchd, which allows uids %s; connect as one of them or start benchd with --allow-user NAME (or --allow-uid %d)",
 		ai.UID, ai.PID, strings.Join(ids, ","), ai.UID)
 }
 

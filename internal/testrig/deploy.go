@@ -22,8 +22,17 @@ type DeployConfig struct {
 	Ollama     string // docker-exec (default) or an http:// URL
 	VRAMSource string // default auto
 	ExtraArgs  []string
-	User       string // default ai-worker
-	Group      string // default: User
+	// User is the agent's SSH login (the sshd block's Match User), a
+	// client of benchd; default ai-worker.
+	User string
+	// ServiceUser and ServiceGroup are the account benchd runs as (the
+	// unit's User= and Group=; the socket's group, which the login joins);
+	// default benchd and ServiceUser. ServiceUser = User is the legacy
+	// layout, one account for both.
+	ServiceUser, ServiceGroup string
+	// The unit's MemoryMax= (default 512M), TasksMax= (256) and
+	// LimitNOFILE= (4096).
+	MemoryMax, TasksMax, LimitNOFILE string
 	// Transport is "forward" (default: nix/sshd-benchd.conf and
 	// nix/authorized_keys.options) or "dial-stdio" (nix/sshd-benchd-dial-stdio.conf
 	// and nix/authorized_keys-dial-stdio.options).
@@ -34,6 +43,10 @@ type DeployConfig struct {
 	ForceCommand       string
 	AuthorizedKeysFile string // default /etc/ssh/authorized_keys.d/%u
 }
+
+// SplitLayout reports whether the daemon and the agent's login are separate
+// accounts (the default) rather than one (the legacy layout).
+func (c DeployConfig) SplitLayout() bool { return c.ServiceUser != c.User }
 
 // Deployment is the rendered text of the templates in nix/.
 type Deployment struct {
@@ -56,6 +69,9 @@ var (
 	reHTTP       = regexp.MustCompile(`^http://[A-Za-z0-9._:/-]+$`)
 	reCommand    = regexp.MustCompile(`^/[A-Za-z0-9._/+-]*( [A-Za-z0-9._/:,+=-]+)*$`)
 	reVRAM       = regexp.MustCompile(`^(auto|sysfs|rocm-smi|amd-smi|nvidia-smi|none)$`)
+	reMemoryMax  = regexp.MustCompile(`^([0-9]+[KMGT]?|[0-9]+%|infinity)$`)
+	reTasksMax   = regexp.MustCompile(`^([0-9]+|[0-9]+%|infinity)$`)
+	reNOFILE     = regexp.MustCompile(`^([0-9]+(:[0-9]+)?|infinity)$`)
 	rePlaceholdr = regexp.MustCompile(`@[A-Za-z]+@`)
 )
 
@@ -73,7 +89,11 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 	def(&c.Ollama, "docker-exec")
 	def(&c.VRAMSource, "auto")
 	def(&c.User, "ai-worker")
-	def(&c.Group, c.User)
+	def(&c.ServiceUser, "benchd")
+	def(&c.ServiceGroup, c.ServiceUser)
+	def(&c.MemoryMax, "512M")
+	def(&c.TasksMax, "256")
+	def(&c.LimitNOFILE, "4096")
 	def(&c.AuthorizedKeysFile, "/etc/ssh/authorized_keys.d/%u")
 	def(&c.Transport, "forward")
 
@@ -111,6 +131,11 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 	for _, a := range c.ExtraArgs {
 		extra.WriteString(" " + check("extraArgs", reWord, a))
 	}
+	// The login is admitted by name unless it is the daemon's own account.
+	allowUsers := ""
+	if c.ServiceUser != c.User {
+		allowUsers = " --allow-user " + c.User
+	}
 	vars := map[string]string{
 		"benchd":             check("benchd", reAbsPath, c.Benchd),
 		"socket":             check("socket", reAbsPath, c.Socket),
@@ -120,7 +145,12 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		"vramSource":         check("vramSource", reVRAM, c.VRAMSource),
 		"extraArgs":          extra.String(),
 		"user":               check("user", reWord, c.User),
-		"group":              check("group", reWord, c.Group),
+		"serviceUser":        check("serviceUser", reWord, c.ServiceUser),
+		"serviceGroup":       check("serviceGroup", reWord, c.ServiceGroup),
+		"allowUsers":         allowUsers,
+		"memoryMax":          check("memoryMax", reMemoryMax, c.MemoryMax),
+		"tasksMax":           check("tasksMax", reTasksMax, c.TasksMax),
+		"limitNOFILE":        check("limitNOFILE", reNOFILE, c.LimitNOFILE),
 		"forceCommand":       check("forceCommand", reCommand, forceCommand),
 		"authorizedKeysFile": check("authorizedKeysFile", reKeysFile, c.AuthorizedKeysFile),
 		"privateNetwork":     map[bool]string{true: "yes", false: "no"}[dockerExec],

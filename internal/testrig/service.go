@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,14 +34,17 @@ type ServiceOptions struct {
 // hidepid=invisible,subset=pid in a private mount namespace, as systemd
 // does), RuntimeDirectory= and StateDirectory= (the directories of
 // --socket and --store, created owned by the user with their modes),
-// systemd's clean environment, and Type=notify with NotifyAccess=main
+// LimitNOFILE= (prlimit, soft and hard), systemd's clean environment, and
+// Type=notify with NotifyAccess=main
 // (started once the main process sends READY=1 to its NOTIFY_SOCKET). It
 // fails the test on any other value of those lines, so that a change to
-// the unit cannot silently make this emulation wrong. The other sandboxing
-// directives need systemd itself; systemd-analyze checks them.
+// the unit cannot silently make this emulation wrong. MemoryMax= and
+// TasksMax= (cgroup limits) are only checked for a value systemd takes; they
+// and the other sandboxing directives need systemd itself, and
+// systemd-analyze judges them.
 func StartService(t TB, unitText string, opts ServiceOptions) *Daemon {
 	t.Helper()
-	for _, tool := range []string{"setpriv", "unshare"} {
+	for _, tool := range []string{"setpriv", "unshare", "prlimit"} {
 		_, err := exec.LookPath(tool)
 		Require(t, err == nil, tool+" (util-linux)")
 	}
@@ -53,7 +57,7 @@ func StartService(t TB, unitText string, opts ServiceOptions) *Daemon {
 
 // LaunchService is StartService's core; c stops the daemon.
 func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, error) {
-	for _, tool := range []string{"setpriv", "unshare"} {
+	for _, tool := range []string{"setpriv", "unshare", "prlimit"} {
 		if !lookPath(tool) {
 			return nil, fmt.Errorf("%s (util-linux) not found", tool)
 		}
@@ -104,6 +108,19 @@ func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, er
 	umask := val("UMask")
 	if _, err := strconv.ParseUint(umask, 8, 32); err != nil {
 		return nil, fmt.Errorf("UMask=%q: %v", umask, err)
+	}
+	// Resource limits: LimitNOFILE= is an rlimit, set here as systemd sets
+	// it (one number: soft = hard); MemoryMax= and TasksMax= are cgroup
+	// settings this harness does not make, but their values must be ones
+	// systemd takes.
+	nofile := val("LimitNOFILE")
+	if _, err := strconv.ParseUint(nofile, 10, 32); err != nil {
+		return nil, fmt.Errorf("LimitNOFILE=%q: the harness emulates a single number only", nofile)
+	}
+	for k, re := range map[string]*regexp.Regexp{"MemoryMax": reMemoryMax, "TasksMax": reTasksMax} {
+		if !re.MatchString(val(k)) {
+			return nil, fmt.Errorf("%s=%q: not a value systemd takes", k, val(k))
+		}
 	}
 	uid, _ := strconv.Atoi(usr.Uid)
 	gid, _ := strconv.Atoi(grp.Gid)
@@ -173,7 +190,7 @@ func LaunchService(c Cleaner, unitText string, opts ServiceOptions) (*Daemon, er
 	if len(procOpts) > 0 {
 		cmdline = append(cmdline, "/bin/sh", "-c", `mount -t proc -o "$0" proc /proc && exec "$@"`, strings.Join(procOpts, ","))
 	}
-	cmdline = append(cmdline, "setpriv",
+	cmdline = append(cmdline, "prlimit", "--nofile="+nofile+":"+nofile, "--", "setpriv",
 		"--reuid="+usr.Uid, "--regid="+grp.Gid, "--groups="+strings.Join(gids, ","),
 		"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all",
 		"--", "/bin/sh", "-c", `umask "$0" && exec "$@"`, umask)
