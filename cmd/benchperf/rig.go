@@ -132,10 +132,7 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		return nil, err
 	}
 
-	step("accounts: %s (as shipped: nologin, no docker group), %s (the legacy baseline only: bash, docker group)", agentUser, legacyUser)
-	if r.agent, err = testrig.NewAccount(cl, agentUser, testrig.AccountOptions{}); err != nil {
-		return nil, err
-	}
+	step("accounts: %s (the legacy baseline only: bash, docker group); the shipped ones come with the first deployment", legacyUser)
 	if r.legacy, err = testrig.NewAccount(cl, legacyUser, testrig.AccountOptions{Shell: "/bin/bash", Groups: []string{"docker"}}); err != nil {
 		return nil, err
 	}
@@ -189,7 +186,18 @@ func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, legacyPub string
 	if err != nil {
 		return err
 	}
-	step("%s: benchd as %s per nix/benchd.service, ExecStart=%s", d.name, agentUser, execStart(dep.Unit))
+	if r.agent == nil {
+		// Once: both daemons' deployments name the same accounts, and a
+		// second creation would wait on the first one's lock.
+		accts, err := testrig.NewDeployAccounts(r.cl, dep)
+		if err != nil {
+			return err
+		}
+		r.agent = accts.Agent
+		step("accounts as shipped: %s (benchd's own, docker group in the unit only), %s (the login, nologin, in %s's group)",
+			accts.Service.Name, accts.Agent.Name, accts.Service.Name)
+	}
+	step("%s: benchd per nix/benchd.service, ExecStart=%s", d.name, execStart(dep.Unit))
 	if d.d, err = testrig.LaunchService(r.cl, dep.Unit, testrig.ServiceOptions{}); err != nil {
 		return err
 	}

@@ -117,9 +117,9 @@ func (l *logged) Clone() credentials.TransportCredentials {
 // UnixCredentials are transport credentials for the unix socket with
 // mutual TLS on top of peer credentials: SO_PEERCRED is read from the raw
 // socket first, then the TLS handshake runs. The AuthInfo is still a
-// peercred.AuthInfo, so the uid policy keeps applying — that policy passes
-// calls without peer credentials, and any other AuthInfo type would turn
-// it off. The TLS identity is therefore not in the audit line on the unix
+// peercred.AuthInfo, so the uid policy keeps applying — that policy refuses
+// calls without peer credentials, so any other AuthInfo type would lock
+// every caller out. The TLS identity is therefore not in the audit line on the unix
 // socket; the kernel's uid and pid are.
 func UnixCredentials(cfg *tls.Config, log *slog.Logger) credentials.TransportCredentials {
 	return &unixTLS{pc: peercred.Credentials(), tls: credentials.NewTLS(cfg), log: log}

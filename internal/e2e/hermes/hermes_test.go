@@ -103,7 +103,6 @@ func deploy(t *testing.T) *deployment {
 	if err := os.Chmod(d.base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d.acct = testrig.CreateAccount(t, agentUser)
 	if err := testrig.CopyTree(testrig.SysfsFixture(), filepath.Join(d.base, "sysfs")); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +122,9 @@ func deploy(t *testing.T) *deployment {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The service account benchd runs as and the agent's login, a member
+	// of its group, as the NixOS module makes them.
+	d.acct = testrig.CreateDeployAccounts(t, rendered).Agent
 	d.daemon = testrig.StartService(t, rendered.Unit, testrig.ServiceOptions{})
 	var pub string
 	d.key, pub = testrig.GenerateKey(t, d.base, "agent")
@@ -390,7 +392,7 @@ func (d *deployment) skillSubstitutions(tmp string) []string {
 		// transport cannot go through this sshd: run what the host would
 		// run for a command="benchd dial-stdio" key, as ai-worker, here.
 		"ssh -T -i ~/.ssh/benchd_ed25519 ai-worker@HOST benchd dial-stdio",
-		fmt.Sprintf("setpriv --reuid=%d --regid=%d --clear-groups %s dial-stdio --socket %s", d.acct.UID, d.acct.GID, d.cfg.Benchd, d.cfg.Socket),
+		fmt.Sprintf("setpriv --reuid=%d --regid=%d --init-groups %s dial-stdio --socket %s", d.acct.UID, d.acct.GID, d.cfg.Benchd, d.cfg.Socket),
 		// What Hermes itself substitutes when it loads the skill.
 		"${HERMES_SKILL_DIR}", skillDir(),
 		// The skill config (benchd.host, benchd.ssh_key); the ssh wrapper
