@@ -15,7 +15,6 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
 
-	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
 )
 
@@ -84,17 +83,8 @@ func TestVRAMToolFloodIsStoppedUnderTheUnitSandbox(t *testing.T) {
 	for _, name := range unitAccounts(unit) {
 		testrig.CreateAccount(t, name)
 	}
-	d := testrig.StartService(t, rendered.Unit, testrig.ServiceOptions{})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("benchd log:\n%s", d.Log())
-		}
-	})
-	cl, err := client.New(d.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
+	d := withClient(t, testrig.StartService(t, rendered.Unit, testrig.ServiceOptions{}))
+	cl := d.cl
 	pid := d.ServingPID(t)
 	uid, gid, groups := procCreds(t, pid)
 	t.Logf("benchd (pid %d) runs as uid %s gid %s groups %q; unit User=%s ProtectProc=%s ProcSubset=%s",
