@@ -51,7 +51,7 @@ func BridgeArgv(port int) []string {
 // returns it as a net.Conn: writes go to the process's stdin, reads come from
 // its demultiplexed stdout. Closing the conn ends the exec.
 func (c *Client) DialBridge(ctx context.Context, port int) (net.Conn, error) {
-	hr, id, err := c.start(ctx, BridgeArgv(port), false, true)
+	hr, id, err := c.start(ctx, BridgeArgv(port), false, true, newMarker())
 	if err != nil {
 		return nil, err
 	}

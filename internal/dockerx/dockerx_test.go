@@ -1,14 +1,17 @@
 package dockerx_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +66,113 @@ func TestExecOutputIsBounded(t *testing.T) {
 	}
 	if len(out) != 0 {
 		t.Errorf("flooding exec still running after the bound was hit: %s", out)
+	}
+}
+
+// loopsRunning lists the container's processes whose bash -c script is
+// script (read with bash builtins; the image has no ps).
+func loopsRunning(t *testing.T, c *dockerx.Client, script string) string {
+	t.Helper()
+	out, err := c.Exec(context.Background(), []string{"bash", "-c",
+		`for p in /proc/[0-9]*; do mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue; [ "${a[2]}" = "$1" ] && echo "${p#/proc/}"; done; true`,
+		"probe", script}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Every exec carries its own marker, which is what the reaper finds.
+func TestExecCarriesAUniqueMarker(t *testing.T) {
+	c := newClient(t)
+	seen := map[string]bool{}
+	for range 3 {
+		out, err := c.Exec(context.Background(), []string{"bash", "-c", `echo "$` + dockerx.ExecMarker + `"`}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := strings.TrimSpace(string(out))
+		if len(m) != 32 || strings.Trim(m, "0123456789abcdef") != "" || seen[m] {
+			t.Fatalf("marker %q (seen before: %v), want 32 fresh hex digits", m, seen[m])
+		}
+		seen[m] = true
+	}
+}
+
+// A tool whose output comes from children it forked: the marker is
+// inherited, so the whole tree is stopped, not only the exec's first
+// process (which is all the host-pid kill reached).
+func TestExecFloodFromChildrenStopsTheWholeTree(t *testing.T) {
+	c := newClient(t)
+	const flood = "f() { while :; do echo 0123456789abcdef0123456789abcdef; done; }; f & f & wait"
+	_, err := c.Exec(context.Background(), []string{"bash", "-c", flood}, false)
+	if !errors.Is(err, dockerx.ErrOutputTooLarge) || strings.Contains(err.Error(), "could not be stopped") {
+		t.Fatalf("got %v, want ErrOutputTooLarge and the exec stopped", err)
+	}
+	if pids := loopsRunning(t, c, flood); pids != "" {
+		t.Errorf("processes of the flooding exec still running: %s", pids)
+	}
+}
+
+// A tool that drops its marker cannot be found: the error and a WARN line
+// say that it still runs, instead of the flood going on silently.
+func TestExecFloodThatDropsItsMarkerIsReported(t *testing.T) {
+	c := newClient(t)
+	var logBuf bytes.Buffer
+	var mu sync.Mutex
+	c.SetLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, nil)))
+	const flood = "while :; do echo 0123456789abcdef0123456789abcdef; done # drops its marker"
+	t.Cleanup(func() {
+		// Stop it by its command line (the test's own script).
+		for _, pid := range strings.Fields(loopsRunning(t, c, flood)) {
+			_, _ = c.Exec(context.Background(), []string{"kill", "-KILL", pid}, false)
+		}
+		if pids := loopsRunning(t, c, flood); pids != "" {
+			t.Errorf("could not clean up the test's flood: %s", pids)
+		}
+	})
+	_, err := c.Exec(context.Background(), []string{"bash", "-c", `unset ` + dockerx.ExecMarker + `; exec bash -c "$0"`, flood}, false)
+	if !errors.Is(err, dockerx.ErrOutputTooLarge) || !strings.Contains(err.Error(), "could not be stopped") ||
+		!strings.Contains(err.Error(), "no process in the container carries its BENCHD_EXEC marker") {
+		t.Fatalf("got %v, want ErrOutputTooLarge saying it could not be stopped", err)
+	}
+	t.Logf("error: %v", err)
+	mu.Lock()
+	log := logBuf.String()
+	mu.Unlock()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "could not be stopped") {
+		t.Errorf("log %q, want a WARN line", log)
+	}
+	if loopsRunning(t, c, flood) == "" {
+		t.Errorf("the marker-less flood is gone, so this test no longer shows the reported case")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// The reaper takes nothing but a marker; anything else is refused before
+// it is used.
+func TestReaperRefusesAnythingButAMarker(t *testing.T) {
+	c := newClient(t)
+	for _, m := range []string{"", "BENCHD_EXEC=", "BENCHD_EXEC=$(kill -9 1)", "BENCHD_EXEC=0a; kill 1", "X=0a", "0a", "BENCHD_EXEC=0A"} {
+		_, err := c.Exec(context.Background(), dockerx.ReapArgv(m), false)
+		if err == nil || !strings.Contains(err.Error(), "exit status 2: bad marker") {
+			t.Errorf("ReapArgv(%q): %v, want exit status 2: bad marker", m, err)
+		}
+	}
+	// A well-formed marker nobody carries: nothing to do, no error.
+	out, err := c.Exec(context.Background(), dockerx.ReapArgv(dockerx.ExecMarker+"=00112233445566778899aabbccddeeff"), false)
+	if err != nil || len(out) != 0 {
+		t.Errorf("reaping an unused marker: %q, %v", out, err)
 	}
 }
 

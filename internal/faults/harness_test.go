@@ -207,7 +207,14 @@ func startDaemon(t *testing.T, container string, args ...string) *daemon {
 	if !slices.Contains(args, "--vram-source") {
 		base = append(base, "--vram-source", "sysfs", "--sysfs-root", testrig.SysfsFixture())
 	}
-	d := &daemon{Daemon: testrig.StartDaemon(t, append(base, args...)...)}
+	return withClient(t, testrig.StartDaemon(t, append(base, args...)...))
+}
+
+// withClient connects a client to a started benchd, closed when the test
+// ends, and logs benchd's stderr if the test failed.
+func withClient(t *testing.T, td *testrig.Daemon) *daemon {
+	t.Helper()
+	d := &daemon{Daemon: td}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("benchd log:\n%s", d.Log())

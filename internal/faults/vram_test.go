@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,19 +21,9 @@ import (
 // not a reason to fail), and a good reading works again afterwards.
 func TestVRAMToolGarbage(t *testing.T) {
 	c := startRig(t, shared)
-	// docker cp keeps the file's mode: make sure it is executable
-	// whatever the checkout did with the bit.
-	script, err := os.ReadFile(filepath.Join(testrig.RepoRoot(), "internal", "faults", "testdata", "nvidia-smi"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	double := filepath.Join(t.TempDir(), "nvidia-smi")
-	if err := os.WriteFile(double, script, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shared.Docker(t, "cp", double, c.name+":/usr/bin/nvidia-smi")
+	c.installNvidiaSMIDouble(t)
 	d := startDaemon(t, c.name, "--vram-source", "nvidia-smi")
-	mode := func(m string) { c.exec(t, "bash", "-c", "echo "+m+" > /tmp/nvsmi-mode") }
+	mode := func(m string) { c.setNvidiaSMIMode(t, m) }
 	sample := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -82,11 +73,39 @@ func TestVRAMToolGarbage(t *testing.T) {
 	if rssAfter-rssBefore > 32<<10 {
 		t.Errorf("benchd grew by %d KiB reading broken tool output", rssAfter-rssBefore)
 	}
-	testrig.Poll(t, 10*time.Second, "no nvidia-smi left running", func() bool {
-		return c.exec(t, "bash", "-c", `for p in /proc/[0-9]*; do read -r n < $p/comm 2>/dev/null; [ "$n" = nvidia-smi ] && echo x; done; true`) == ""
-	})
+	testrig.Poll(t, 10*time.Second, "no nvidia-smi left running", func() bool { return c.nvidiaSMIRunning(t) == "" })
 	mode("good")
 	if err := sample(); err != nil {
 		t.Errorf("SampleVRAM once the tool works again: %v", err)
 	}
+}
+
+// installNvidiaSMIDouble copies testdata/nvidia-smi into the container as
+// /usr/bin/nvidia-smi.
+func (c *rigContainer) installNvidiaSMIDouble(t *testing.T) {
+	t.Helper()
+	// docker cp keeps the file's mode: make sure it is executable
+	// whatever the checkout did with the bit.
+	script, err := os.ReadFile(filepath.Join(testrig.RepoRoot(), "internal", "faults", "testdata", "nvidia-smi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	double := filepath.Join(t.TempDir(), "nvidia-smi")
+	if err := os.WriteFile(double, script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.eng.Docker(t, "cp", double, c.name+":/usr/bin/nvidia-smi")
+}
+
+// setNvidiaSMIMode chooses what the double prints (see testdata/nvidia-smi).
+func (c *rigContainer) setNvidiaSMIMode(t testing.TB, mode string) {
+	t.Helper()
+	c.exec(t, "bash", "-c", `echo "$1" > /tmp/nvsmi-mode`, "mode", mode)
+}
+
+// nvidiaSMIRunning lists the container's nvidia-smi processes (container
+// pids, space-separated; "" when none), read with bash builtins.
+func (c *rigContainer) nvidiaSMIRunning(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(c.exec(t, "bash", "-c", `for p in /proc/[0-9]*; do read -r n < $p/comm 2>/dev/null; [ "$n" = nvidia-smi ] && echo "${p#/proc/}"; done; true`))
 }
