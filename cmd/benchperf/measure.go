@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -136,7 +137,7 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		return nil, err
 	}
 	defer direct.Close()
-	dc, err := dockerx.New(smiContainer)
+	dc, err := dockerx.New(smiContainer, slog.Default())
 	if err != nil {
 		return nil, err
 	}

@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.docker, err = dockerx.New(cfg.Container); err != nil {
+	if d.docker, err = dockerx.New(cfg.Container, d.log); err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { d.docker.Close() })

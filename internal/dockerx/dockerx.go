@@ -53,13 +53,15 @@ type Client struct {
 
 // New connects the standard way (DOCKER_HOST and friends, else the default
 // socket) with API version negotiation, so it works with engines from API
-// 1.40 on. It does not contact the engine; the first call does.
-func New(container string) (*Client, error) {
+// 1.40 on. It does not contact the engine; the first call does. log gets
+// what the caller cannot see in an error (a runaway exec that could not be
+// stopped, at WARN).
+func New(container string, log *slog.Logger) (*Client, error) {
 	api, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("create docker client: %w", err)
 	}
-	return &Client{api: api, container: container, log: slog.Default()}, nil
+	return &Client{api: api, container: container, log: log}, nil
 }
 
 // Close releases the client's idle connections.
@@ -87,14 +89,6 @@ func (c *Client) CheckContainer(ctx context.Context) error {
 // bytes. A non-zero exit status is an error carrying the start of stderr.
 func (c *Client) Exec(ctx context.Context, argv []string, privileged bool) ([]byte, error) {
 	return c.run(ctx, argv, privileged)
-}
-
-// SetLogger sets where the client logs (a runaway exec it could not stop,
-// at WARN); the default is slog.Default().
-func (c *Client) SetLogger(l *slog.Logger) {
-	if l != nil {
-		c.log = l
-	}
 }
 
 func (c *Client) run(ctx context.Context, argv []string, privileged bool) ([]byte, error) {

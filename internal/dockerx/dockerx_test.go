@@ -21,7 +21,12 @@ import (
 
 func newClient(t *testing.T) *dockerx.Client {
 	t.Helper()
-	c, err := dockerx.New(testrig.Ollama(t))
+	return newClientLogging(t, testLog(t))
+}
+
+func newClientLogging(t *testing.T, log *slog.Logger) *dockerx.Client {
+	t.Helper()
+	c, err := dockerx.New(testrig.Ollama(t), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +122,9 @@ func TestExecFloodFromChildrenStopsTheWholeTree(t *testing.T) {
 // A tool that drops its marker cannot be found: the error and a WARN line
 // say that it still runs, instead of the flood going on silently.
 func TestExecFloodThatDropsItsMarkerIsReported(t *testing.T) {
-	c := newClient(t)
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
-	c.SetLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, nil)))
+	c := newClientLogging(t, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, nil)))
 	const flood = "while :; do echo 0123456789abcdef0123456789abcdef; done # drops its marker"
 	t.Cleanup(func() {
 		// Stop it by its command line (the test's own script).
@@ -189,7 +193,7 @@ func TestPrivilegedExecRefusalIsClear(t *testing.T) {
 
 func TestMissingContainerAndUnreachableEngine(t *testing.T) {
 	testrig.RequireDocker(t)
-	c, err := dockerx.New("benchd-test-absent")
+	c, err := dockerx.New("benchd-test-absent", testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,7 @@ func TestMissingContainerAndUnreachableEngine(t *testing.T) {
 		t.Errorf("absent container: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	c2, err := dockerx.New("benchd-test-absent")
+	c2, err := dockerx.New("benchd-test-absent", testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +279,7 @@ func TestBridgesLeaveNoZombies(t *testing.T) {
 	name := fmt.Sprintf("benchd-test-zombies-%d", os.Getpid())
 	testrig.Docker(t, "run", "-d", "--name", name, "--network", "none", "benchd-test/ollama:0.9.6", "ollama", "serve")
 	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", name) })
-	c, err := dockerx.New(name)
+	c, err := dockerx.New(name, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,4 +353,17 @@ func bridgesRunning(t *testing.T, c *dockerx.Client) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 	return n
+}
+
+// testLog sends the client's log lines to the test's log.
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
