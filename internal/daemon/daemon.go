@@ -46,6 +46,10 @@ type Config struct {
 	VRAMPrivileged bool
 	// Store is the history database file.
 	Store string
+	// RetainRuns and RetainBytes bound the history: past either, the
+	// oldest ended runs are deleted (store.Retention).
+	RetainRuns  int
+	RetainBytes int64
 	// AllowUIDs are callers admitted besides the daemon's own uid.
 	AllowUIDs       []uint32
 	TLS             TLS
@@ -64,6 +68,13 @@ const (
 	DefaultSysfsRoot       = "/sys"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultHealthInterval  = 5 * time.Second
+	// A stored run is a few KiB (a few MiB with the largest prompts), so
+	// 10,000 runs is years of use for a person or an agent; 256 MiB keeps
+	// the file small next to any model, and the file stays within about
+	// twice it (bbolt reuses freed pages; a larger file is compacted on
+	// start).
+	DefaultRetainRuns  = 10_000
+	DefaultRetainBytes = 256 << 20
 )
 
 // Option replaces a part the daemon would otherwise build from its Config;
@@ -151,7 +162,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.history, err = history.Open(cfg.Store, service.StatusOf, d.log); err != nil {
+	if d.history, err = history.Open(cfg.Store, service.StatusOf, history.Retention{Runs: cfg.RetainRuns, Bytes: cfg.RetainBytes}, d.log); err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { d.history.Close() })
@@ -345,6 +356,12 @@ func (c Config) withDefaults() Config {
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval
 	}
+	if c.RetainRuns == 0 {
+		c.RetainRuns = DefaultRetainRuns
+	}
+	if c.RetainBytes == 0 {
+		c.RetainBytes = DefaultRetainBytes
+	}
 	return c
 }
 
@@ -356,6 +373,9 @@ func (c Config) Validate() error {
 	}
 	if c.Store == "" {
 		errs = append(errs, errors.New("no store: set --store (the default, $XDG_STATE_HOME/benchd/history.db for a user, needs XDG_STATE_HOME or HOME)"))
+	}
+	if c.RetainRuns < 0 || c.RetainBytes < 0 {
+		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive", c.RetainRuns, c.RetainBytes))
 	}
 	if err := c.TLS.check(); err != nil {
 		errs = append(errs, err)
