@@ -10,18 +10,21 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/fakes"
@@ -140,4 +143,51 @@ func TestHostileRequestsLeaveTheStoreUnderItsCap(t *testing.T) {
 	}
 	t.Logf("%d requests of %d KiB of prompts: %d runs stored (limit %d), record %d bytes, file at most %d bytes (limit %d bytes of records), largest ListBenchmarks page %d bytes",
 		n, proto.Size(req)>>10, runs, retainRuns, proto.Size(rec.GetBenchmark()), maxFile, retainBytes, listed)
+}
+
+// A generation that sends three tokens and then nothing ends with
+// UNAVAILABLE after the stall timeout, not at the request's timeout, and
+// the daemon serves the next request.
+func TestStalledGenerationIsUnavailable(t *testing.T) {
+	f := &fakes.Ollama{Hang: true}
+	sock := startDaemon(t, daemon.Config{
+		VRAMSource: "none", StallTimeout: 50 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, daemon.WithOllama(f))
+	c := rawClient(t, sock)
+	start := time.Now()
+	err := runToEnd(context.Background(), c, &benchdv1.RunBenchmarkRequest{Model: "tiny", Timeout: durationpb.New(time.Hour)})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "--stall-timeout") {
+		t.Fatalf("stalled run: %v, want UNAVAILABLE naming --stall-timeout", err)
+	}
+	if n := f.InFlight.Load(); n != 0 {
+		t.Errorf("%d generations still running", n)
+	}
+	if _, err := c.ListBenchmarks(context.Background(), &benchdv1.ListBenchmarksRequest{}); err != nil {
+		t.Errorf("after the stall: %v", err)
+	}
+	t.Logf("stalled after 3 tokens: %v after %v (stall timeout 50ms, request timeout 1h)", err, time.Since(start).Round(time.Millisecond))
+}
+
+// prompt_tokens beyond num_ctx, or beyond the model's context length when
+// num_ctx is not given, is INVALID_ARGUMENT naming both numbers, and no
+// generation runs.
+func TestPromptTokensOverTheContextIsInvalid(t *testing.T) {
+	f := &fakes.Ollama{ContextLen: 4096}
+	sock := startDaemon(t, daemon.Config{VRAMSource: "none", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, daemon.WithOllama(f))
+	c := rawClient(t, sock)
+	for _, req := range []*benchdv1.RunBenchmarkRequest{
+		{Model: "tiny", PromptTokens: proto.Uint32(131072), NumCtx: proto.Uint32(4096)},
+		{Model: "tiny", PromptTokens: proto.Uint32(8192)},
+	} {
+		err := runToEnd(context.Background(), c, req)
+		want := fmt.Sprint(req.GetPromptTokens())
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "4096") {
+			t.Errorf("prompt_tokens %d: %v, want INVALID_ARGUMENT naming %s and 4096", req.GetPromptTokens(), err, want)
+		}
+		t.Logf("%v", err)
+	}
+	if n := f.Generated.Load() + f.InFlight.Load(); n != 0 {
+		t.Errorf("%d generations ran", n)
+	}
 }

@@ -55,7 +55,10 @@ type Config struct {
 	TLS             TLS
 	ShutdownTimeout time.Duration
 	HealthInterval  time.Duration
-	Log             *slog.Logger
+	// StallTimeout ends a generation that sends no token for this long
+	// after its first (runner.Config.StallTimeout).
+	StallTimeout time.Duration
+	Log          *slog.Logger
 }
 
 // Defaults of the daemon's own settings, used for a Config's zero fields and
@@ -73,8 +76,12 @@ const (
 	// the file small next to any model, and the file stays within about
 	// twice it (bbolt reuses freed pages; a larger file is compacted on
 	// start).
-	DefaultRetainRuns  = 10_000
-	DefaultRetainBytes = 256 << 20
+	// Between two tokens even a large model on a slow GPU takes well under
+	// a second; a minute without one is a hang, which used to hold the
+	// GPU until the request's timeout (10 minutes by default).
+	DefaultStallTimeout = 60 * time.Second
+	DefaultRetainRuns   = 10_000
+	DefaultRetainBytes  = 256 << 20
 )
 
 // Option replaces a part the daemon would otherwise build from its Config;
@@ -166,7 +173,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { d.history.Close() })
-	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo()})
+	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo(),
+		StallTimeout: cfg.StallTimeout})
 	svc := service.New(d.runner, d.history, reader, d.log)
 	d.health = health.NewServer()
 	if err := d.listen(ctx, svc, tlsCfg, p.policy); err != nil {
@@ -355,6 +363,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
 	}
 	if c.RetainRuns == 0 {
 		c.RetainRuns = DefaultRetainRuns
