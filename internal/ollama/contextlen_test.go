@@ -11,7 +11,7 @@ import (
 func TestContextLength(t *testing.T) {
 	base := &url.URL{Scheme: "http", Host: "127.0.0.1:11434"}
 	for body, want := range map[string]int{
-		`{"model_info":{"general.architecture":"llama","llama.context_length":4096}}`: 4096,
+		`{"model_info":{"general.architecture":"llama","llama.context_length":4096}}`:  4096,
 		`{"model_info":{"general.architecture":"qwen3","qwen3.context_length":40960}}`: 40960,
 		`{"model_info":{"general.architecture":"llama"}}`:                              0,
 		`{"model_info":{"llama.context_length":4096}}`:                                 0,
