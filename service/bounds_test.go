@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 
 	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/fakes"
+	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -190,4 +192,38 @@ func TestPromptTokensOverTheContextIsInvalid(t *testing.T) {
 	if n := f.Generated.Load() + f.InFlight.Load(); n != 0 {
 		t.Errorf("%d generations ran", n)
 	}
+}
+
+// 32 WatchVRAM streams cost one read of the source per interval: each
+// takes 10 samples at 50ms, and the source is read about 10 times, not
+// 320. On an exec'd tool, a 50ms interval is raised to 1s.
+func TestWatchVRAMSharesOneSampler(t *testing.T) {
+	const n, k = 32, 10
+	stub := &fakes.StubVRAM{Name: "sysfs", GPUs: []vram.GPU{{Index: 0, TotalBytes: 100, UsedBytes: 10, Vendor: "amd", Source: "sysfs"}}}
+	sock := startDaemon(t, daemon.Config{Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		daemon.WithOllama(&fakes.Ollama{}), daemon.WithVRAM(stub))
+	c := rawClient(t, sock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for range n {
+		stream, err := c.WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(50 * time.Millisecond)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for range k {
+				if _, err := stream.Recv(); err != nil {
+					t.Errorf("WatchVRAM: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	reads := stub.Calls.Load()
+	if reads > 3*k {
+		t.Errorf("%d streams × %d samples read the source %d times, want at most %d", n, k, reads, 3*k)
+	}
+	t.Logf("%d WatchVRAM streams × %d samples at 50ms: %d reads of the source (%d with a sampler each)", n, k, reads, n*k)
 }

@@ -34,6 +34,7 @@ type Server struct {
 	runner  *runner.Runner
 	history *history.History
 	vram    vram.Reader // nil: --vram-source none
+	hub     *vram.Hub   // WatchVRAM's one sampler; nil with vram
 	log     *slog.Logger
 }
 
@@ -41,7 +42,11 @@ var _ benchdv1.BenchmarkServiceServer = (*Server)(nil)
 
 // New returns the service. reader may be nil when VRAM sampling is off.
 func New(r *runner.Runner, h *history.History, reader vram.Reader, log *slog.Logger) *Server {
-	return &Server{runner: r, history: h, vram: reader, log: log}
+	s := &Server{runner: r, history: h, vram: reader, log: log}
+	if reader != nil {
+		s.hub = vram.NewHub(reader)
+	}
+	return s
 }
 
 // ServerOptions tune NewGRPCServer.

@@ -26,6 +26,7 @@ import (
 	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/tlsconfig"
 	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/internal/vram"
 	"github.com/benchd/benchd/service"
 )
 
@@ -89,6 +90,7 @@ const (
 type Option func(*parts)
 
 type parts struct {
+	vram     vram.Reader
 	ollama   runner.Ollama
 	wrapDial func(ollama.Dialer) ollama.Dialer
 	policy   *peercred.Policy
@@ -96,6 +98,9 @@ type parts struct {
 
 // WithOllama uses o instead of an ollama client (and no container check).
 func WithOllama(o runner.Ollama) Option { return func(p *parts) { p.ollama = o } }
+
+// WithVRAM uses r as the VRAM source instead of the Config's.
+func WithVRAM(r vram.Reader) Option { return func(p *parts) { p.vram = r } }
 
 // WithOllamaDialer wraps the dialer of the ollama client, e.g. to count or
 // record its connections.
@@ -165,9 +170,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	reader, err := vramReader(cfg, d.docker)
-	if err != nil {
-		return nil, err
+	reader := p.vram
+	if reader == nil {
+		if reader, err = vramReader(cfg, d.docker); err != nil {
+			return nil, err
+		}
 	}
 	if d.history, err = history.Open(cfg.Store, service.StatusOf, history.Retention{Runs: cfg.RetainRuns, Bytes: cfg.RetainBytes}, d.log); err != nil {
 		return nil, err

@@ -43,11 +43,11 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 	case "sysfs":
 		return sysfs, nil
 	case vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI:
-		return vram.NewToolReader(c.VRAMSource, ex, c.VRAMPrivileged)
+		return toolReader(c.VRAMSource, ex, c.VRAMPrivileged)
 	case "auto":
 		var tools []vram.Reader
 		for _, src := range []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI} {
-			r, err := vram.NewToolReader(src, ex, c.VRAMPrivileged)
+			r, err := toolReader(src, ex, c.VRAMPrivileged)
 			if err != nil {
 				return nil, err
 			}
@@ -56,6 +56,16 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 		return vram.Auto(sysfs, tools), nil
 	}
 	return nil, fmt.Errorf("--vram-source %q: want auto, sysfs, rocm-smi, amd-smi, nvidia-smi or none", c.VRAMSource)
+}
+
+// toolReader is an exec'd VRAM tool run at most once per
+// vram.MinExecInterval, however many callers read it.
+func toolReader(source string, ex vram.Execer, privileged bool) (vram.Reader, error) {
+	r, err := vram.NewToolReader(source, ex, privileged)
+	if err != nil {
+		return nil, err
+	}
+	return vram.Limit(r, vram.MinExecInterval), nil
 }
 
 // machineInfo describes this host for each benchmark's record.

@@ -301,6 +301,12 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 			r.log.WarnContext(ctx, "read VRAM before benchmark", "err", err)
 		}
 	}
+	if r.vram != nil && s.VRAMInterval > 0 {
+		// An exec'd source runs at most once a second (vram.Limit); a
+		// shorter interval would record the same reading many times. The
+		// started event carries the interval used.
+		s.VRAMInterval = max(s.VRAMInterval, vram.MinInterval(r.vram.Source()))
+	}
 	emit(Event{Started: &Started{
 		ID: run.ID, Model: s.Model, Info: info, OllamaVersion: version,
 		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
