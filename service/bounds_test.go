@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,4 +227,128 @@ func TestWatchVRAMSharesOneSampler(t *testing.T) {
 		t.Errorf("%d streams × %d samples read the source %d times, want at most %d", n, k, reads, 3*k)
 	}
 	t.Logf("%d WatchVRAM streams × %d samples at 50ms: %d reads of the source (%d with a sampler each)", n, k, reads, n*k)
+}
+
+// Over --max-conns, a connection is closed at once: 100 raw connections
+// beyond 4 held ones each read EOF, a gRPC call on a new connection is
+// UNAVAILABLE, and once the held ones close, calls are served again.
+func TestConnectionLimit(t *testing.T) {
+	const limit = 4
+	sock := startDaemon(t, daemon.Config{VRAMSource: "none", MaxConns: limit, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		daemon.WithOllama(&fakes.Ollama{}))
+	// Raw connections that send nothing hold a slot each (until the
+	// server's 10s setup timeout, longer than this test needs). The
+	// server's HTTP/2 settings frame, sent once the handshake took the
+	// slot, says a connection holds one.
+	var held []net.Conn
+	for i := range limit {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("connection %d within the limit: %v", i+1, err)
+		}
+	}
+	refused := 0
+	for i := range 100 {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+		if err == io.EOF {
+			refused++
+		} else {
+			t.Fatalf("connection %d over the limit: read %v, want EOF (closed by benchd)", i+1, err)
+		}
+	}
+	c := rawClient(t, sock)
+	if _, err := c.ListBenchmarks(context.Background(), &benchdv1.ListBenchmarksRequest{}); status.Code(err) != codes.Unavailable {
+		t.Errorf("a call over the connection limit: %v, want UNAVAILABLE", err)
+	}
+	for _, conn := range held {
+		conn.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.ListBenchmarks(ctx, &benchdv1.ListBenchmarksRequest{}, grpc.WaitForReady(true)); err != nil {
+		t.Errorf("a call once the held connections closed: %v", err)
+	}
+	t.Logf("%d connections held, %d of 100 more closed by benchd at once", limit, refused)
+}
+
+// A connection runs at most MaxStreams RPCs at once: with 2 WatchVRAM
+// streams open, a third on the same connection waits (here until its
+// deadline), while another connection is served; when one ends, the next
+// call on the first connection runs.
+func TestMaxConcurrentStreams(t *testing.T) {
+	stub := &fakes.StubVRAM{Name: "sysfs", GPUs: []vram.GPU{{Index: 0, TotalBytes: 100, UsedBytes: 10, Vendor: "amd", Source: "sysfs"}}}
+	sock := startDaemon(t, daemon.Config{MaxStreams: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		daemon.WithOllama(&fakes.Ollama{}), daemon.WithVRAM(stub))
+	c := rawClient(t, sock)
+	watch := func(ctx context.Context, c benchdv1.BenchmarkServiceClient) error {
+		stream, err := c.WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(time.Minute)})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		return err
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	defer cancel1()
+	for range 2 {
+		if err := watch(ctx1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel3()
+	if err := watch(ctx3, c); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("a third stream on a connection with 2 open: %v, want to wait (DEADLINE_EXCEEDED here)", err)
+	}
+	other, cancelOther := context.WithCancel(context.Background())
+	defer cancelOther()
+	if err := watch(other, rawClient(t, sock)); err != nil {
+		t.Errorf("a stream on another connection: %v", err)
+	}
+	cancel1()
+	ctx4, cancel4 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel4()
+	if err := watch(ctx4, c); err != nil {
+		t.Errorf("a stream once the others ended: %v", err)
+	}
+	t.Logf("2 streams allowed a connection: the third waited until its deadline, another connection was served")
+}
+
+// A response larger than MaxSendBytes fails with RESOURCE_EXHAUSTED and
+// benchd goes on: here a 64 KiB limit and a run with 1 MiB of prompts,
+// whose started event and record are too large to send, while its
+// listing (no prompts) is not.
+func TestMaxSendBytes(t *testing.T) {
+	const limit = 64 << 10
+	sock := startDaemon(t, daemon.Config{VRAMSource: "none", MaxSendBytes: limit, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		daemon.WithOllama(&fakes.Ollama{}))
+	c := rawClient(t, sock)
+	prompts := make([]string, 16)
+	for i := range prompts {
+		prompts[i] = strings.Repeat("A", 64<<10)
+	}
+	ctx := context.Background()
+	rerr := runToEnd(ctx, c, &benchdv1.RunBenchmarkRequest{Model: "tiny", Prompts: prompts, Repetitions: proto.Uint32(1), Warmup: proto.Uint32(0)})
+	if status.Code(rerr) != codes.ResourceExhausted {
+		t.Fatalf("RunBenchmark whose started event is over the limit: %v, want RESOURCE_EXHAUSTED", rerr)
+	}
+	list, err := c.ListBenchmarks(ctx, &benchdv1.ListBenchmarksRequest{})
+	if err != nil || len(list.GetBenchmarks()) != 1 {
+		t.Fatalf("ListBenchmarks: %v", err)
+	}
+	_, gerr := c.GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: list.GetBenchmarks()[0].GetBenchmarkId()})
+	if status.Code(gerr) != codes.ResourceExhausted {
+		t.Errorf("GetBenchmark of a record over the limit: %v, want RESOURCE_EXHAUSTED", gerr)
+	}
+	t.Logf("send limit %d bytes: RunBenchmark %v; GetBenchmark %v; listing %d bytes", limit, rerr, gerr, proto.Size(list))
 }

@@ -56,6 +56,15 @@ type Config struct {
 	TLS             TLS
 	ShutdownTimeout time.Duration
 	HealthInterval  time.Duration
+	// MaxConns bounds the client connections held over all listeners;
+	// more are closed at once.
+	MaxConns int
+	// MaxStreams bounds the concurrent RPCs of one connection; more wait
+	// for one to end (grpc.MaxConcurrentStreams).
+	MaxStreams uint32
+	// MaxSendBytes bounds one response message; a larger one fails with
+	// RESOURCE_EXHAUSTED (grpc.MaxSendMsgSize).
+	MaxSendBytes int
 	// StallTimeout ends a generation that sends no token for this long
 	// after its first (runner.Config.StallTimeout).
 	StallTimeout time.Duration
@@ -81,6 +90,15 @@ const (
 	// a second; a minute without one is a hang, which used to hold the
 	// GPU until the request's timeout (10 minutes by default).
 	DefaultStallTimeout = 60 * time.Second
+	// One agent or a few people: a benchctl holds one connection, the
+	// load test 35. 128 connections cost a few MiB at most.
+	DefaultMaxConns = 128
+	// A client runs an RPC or two at a time (a benchmark and a VRAM
+	// watch); 16 leaves room, and a connection cannot pile up thousands.
+	DefaultMaxStreams = 16
+	// What grpc's clients (Go, Python) accept by default: a larger
+	// response could not be read by them anyway.
+	DefaultMaxSendBytes = 4 << 20
 	DefaultRetainRuns   = 10_000
 	DefaultRetainBytes  = 256 << 20
 )
@@ -218,9 +236,13 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 	if d.cfg.TLS.Unix {
 		unixCreds = tlsconfig.UnixCredentials(tlsCfg, d.log)
 	}
+	// One limit over both listeners: it bounds what benchd holds.
+	conns := newConnLimit(d.cfg.MaxConns, d.log)
 	gs, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
-		Policy: policy,
-		Extra:  []grpc.ServerOption{grpc.Creds(unixCreds)},
+		Policy:       policy,
+		MaxStreams:   d.cfg.MaxStreams,
+		MaxSendBytes: d.cfg.MaxSendBytes,
+		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds))},
 	})
 	if err != nil {
 		return err
@@ -239,8 +261,10 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 	// certificate is the identity. A short handshake deadline keeps
 	// unauthenticated peers from holding connections open.
 	ts, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
+		MaxStreams:   d.cfg.MaxStreams,
+		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra: []grpc.ServerOption{
-			grpc.Creds(tlsconfig.Credentials(tlsCfg, d.log)),
+			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log))),
 			grpc.ConnectionTimeout(tlsHandshakeTimeout),
 		},
 	})
@@ -371,6 +395,15 @@ func (c Config) withDefaults() Config {
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxStreams == 0 {
+		c.MaxStreams = DefaultMaxStreams
+	}
+	if c.MaxSendBytes == 0 {
+		c.MaxSendBytes = DefaultMaxSendBytes
+	}
 	if c.StallTimeout == 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
@@ -391,6 +424,9 @@ func (c Config) Validate() error {
 	}
 	if c.Store == "" {
 		errs = append(errs, errors.New("no store: set --store (the default, $XDG_STATE_HOME/benchd/history.db for a user, needs XDG_STATE_HOME or HOME)"))
+	}
+	if c.MaxConns < 0 || c.MaxSendBytes < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns %d: must be positive", c.MaxConns))
 	}
 	if c.RetainRuns < 0 || c.RetainBytes < 0 {
 		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive", c.RetainRuns, c.RetainBytes))
