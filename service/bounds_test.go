@@ -195,7 +195,7 @@ func TestPromptTokensOverTheContextIsInvalid(t *testing.T) {
 	}
 }
 
-// 32 WatchVRAM streams cost one read of the source per interval: each
+// 32 WatchVRAM clients cost one read of the source per interval: each
 // takes 10 samples at 50ms, and the source is read about 10 times, not
 // 320. On an exec'd tool, a 50ms interval is raised to 1s.
 func TestWatchVRAMSharesOneSampler(t *testing.T) {
@@ -203,12 +203,12 @@ func TestWatchVRAMSharesOneSampler(t *testing.T) {
 	stub := &fakes.StubVRAM{Name: "sysfs", GPUs: []vram.GPU{{Index: 0, TotalBytes: 100, UsedBytes: 10, Vendor: "amd", Source: "sysfs"}}}
 	sock := startDaemon(t, daemon.Config{Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		daemon.WithOllama(&fakes.Ollama{}), daemon.WithVRAM(stub))
-	c := rawClient(t, sock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	for range n {
-		stream, err := c.WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(50 * time.Millisecond)})
+		// A client each: one connection runs at most MaxStreams RPCs.
+		stream, err := rawClient(t, sock).WatchVRAM(ctx, &benchdv1.WatchVRAMRequest{Interval: durationpb.New(50 * time.Millisecond)})
 		if err != nil {
 			t.Fatal(err)
 		}
