@@ -33,7 +33,7 @@ type prompter struct {
 }
 
 const (
-	// growthPerTrial bounds how much the prompt may change between trials.
+	// growthPerTrial bounds how much the prompt may grow between trials.
 	growthPerTrial = 2
 	// maxWordsPerToken: the filler words are each a token or more in any
 	// tokenizer; more words than this per counted token means ollama cut
@@ -85,6 +85,8 @@ func (p *prompter) observe(t *Trial) {
 		p.words = max(1, min(p.lastLen, seen))
 		return
 	}
+	// Only growth is bounded: shrinking costs nothing, and a tokenizer
+	// that makes several tokens of a word needs a large first step down.
 	want := int(float64(p.s.PromptTokens)*perToken + 0.5)
-	p.words = max(1, p.lastLen/growthPerTrial, min(want, p.lastLen*growthPerTrial, p.s.PromptTokens*maxWordsPerToken))
+	p.words = max(1, min(want, p.lastLen*growthPerTrial, p.s.PromptTokens*maxWordsPerToken))
 }
