@@ -36,7 +36,7 @@ import (
 
 // shmDir is a temporary directory on tmpfs where there is one: the store
 // fsyncs every record, which costs nothing there, so that thousands of
-// requests run fast. Any directory works.
+// requests (or a fuzzer's inputs) run fast. Any directory works.
 func shmDir(tb testing.TB) string {
 	tb.Helper()
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {

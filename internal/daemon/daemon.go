@@ -377,43 +377,28 @@ func (d *Daemon) close() {
 
 // withDefaults fills the Config's zero fields with the defaults above.
 func (c Config) withDefaults() Config {
-	set := func(s *string, def string) {
-		if *s == "" {
-			*s = def
-		}
-	}
-	set(&c.Container, DefaultContainer)
-	set(&c.Ollama, DefaultOllama)
-	set(&c.VRAMSource, DefaultVRAMSource)
-	set(&c.SysfsRoot, DefaultSysfsRoot)
-	if c.OllamaPort == 0 {
-		c.OllamaPort = DefaultOllamaPort
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.HealthInterval == 0 {
-		c.HealthInterval = DefaultHealthInterval
-	}
-	if c.MaxConns == 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.MaxStreams == 0 {
-		c.MaxStreams = DefaultMaxStreams
-	}
-	if c.MaxSendBytes == 0 {
-		c.MaxSendBytes = DefaultMaxSendBytes
-	}
-	if c.StallTimeout == 0 {
-		c.StallTimeout = DefaultStallTimeout
-	}
-	if c.RetainRuns == 0 {
-		c.RetainRuns = DefaultRetainRuns
-	}
-	if c.RetainBytes == 0 {
-		c.RetainBytes = DefaultRetainBytes
-	}
+	orDefault(&c.Container, DefaultContainer)
+	orDefault(&c.Ollama, DefaultOllama)
+	orDefault(&c.VRAMSource, DefaultVRAMSource)
+	orDefault(&c.SysfsRoot, DefaultSysfsRoot)
+	orDefault(&c.OllamaPort, DefaultOllamaPort)
+	orDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDefault(&c.HealthInterval, DefaultHealthInterval)
+	orDefault(&c.MaxConns, DefaultMaxConns)
+	orDefault(&c.MaxStreams, DefaultMaxStreams)
+	orDefault(&c.MaxSendBytes, DefaultMaxSendBytes)
+	orDefault(&c.StallTimeout, DefaultStallTimeout)
+	orDefault(&c.RetainRuns, DefaultRetainRuns)
+	orDefault(&c.RetainBytes, DefaultRetainBytes)
 	return c
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Validate checks the Config before anything starts.

@@ -42,6 +42,23 @@ func quietRunner(o runner.Ollama, stall time.Duration) *runner.Runner {
 	return runner.NewRunner(runner.Config{Ollama: o, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), StallTimeout: stall})
 }
 
+// runTrials runs s to its end against f and returns every trial.
+func runTrials(t *testing.T, f *fakes.Ollama, s runner.Settings) []*runner.Trial {
+	t.Helper()
+	r := quietRunner(f, 0)
+	defer r.Shutdown(context.Canceled)
+	obs := &trialObserver{recordingObserver: recordingObserver{end: make(chan struct{})}}
+	run, err := r.Start(s, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-run.Done()
+	if err := run.Err(); err != nil || len(obs.trials) != s.Warmup+s.Repetitions {
+		t.Fatalf("run: %v after %d trials, want %d", err, len(obs.trials), s.Warmup+s.Repetitions)
+	}
+	return obs.trials
+}
+
 // The largest prompt_tokens against a 4,096-token context that the
 // request does not name: ollama counts 4,096 whatever it is sent. The
 // prompt used to grow 32-fold a trial (131,072 words, then 4 million, then
@@ -50,51 +67,27 @@ func quietRunner(o runner.Ollama, stall time.Duration) *runner.Runner {
 // holds.
 func TestPromptCalibrationCannotRunAway(t *testing.T) {
 	f := &fakes.Ollama{Context: 4096}
-	r := quietRunner(f, 0)
-	defer r.Shutdown(context.Canceled)
 	s := settings(20)
 	s.PromptTokens = 131072
-	obs := &trialObserver{recordingObserver: recordingObserver{end: make(chan struct{})}}
-	run, err := r.Start(s, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-run.Done()
-	if err := run.Err(); err != nil {
-		t.Fatal(err)
-	}
+	trials := runTrials(t, f, s)
 	// The longest filler word is 9 bytes; a word and its space at most 10.
 	longest := f.LongestPrompt.Load()
 	if bound := int64(2 * s.PromptTokens * 10); longest > bound {
 		t.Errorf("longest prompt %d bytes, over %d (twice the words asked for)", longest, bound)
 	}
-	if n := len(obs.trials); n != 21 {
-		t.Fatalf("%d trials, want 21", n)
-	}
-	if last := obs.trials[20].PromptEvalCount; last != 4096 {
+	if last := trials[20].PromptEvalCount; last != 4096 {
 		t.Errorf("last trial's prompt counted %d tokens, want the full context, 4096", last)
 	}
-	t.Logf("prompt_tokens 131072 against a 4096-token context, 21 trials: longest prompt %d bytes, last trial's prompt %d tokens", longest, obs.trials[20].PromptEvalCount)
+	t.Logf("prompt_tokens 131072 against a 4096-token context, 21 trials: longest prompt %d bytes, last trial's prompt %d tokens", longest, trials[20].PromptEvalCount)
 }
 
 // Where the prompt fits, calibration still reaches the length asked for.
 func TestPromptCalibrationReachesTheTarget(t *testing.T) {
-	f := &fakes.Ollama{Context: 1 << 20}
-	r := quietRunner(f, 0)
-	defer r.Shutdown(context.Canceled)
 	s := settings(3)
 	s.PromptTokens = 1000
-	obs := &trialObserver{recordingObserver: recordingObserver{end: make(chan struct{})}}
-	run, err := r.Start(s, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-run.Done()
-	if err := run.Err(); err != nil || len(obs.trials) != 4 {
-		t.Fatalf("run: %v, %d trials", err, len(obs.trials))
-	}
+	trials := runTrials(t, &fakes.Ollama{Context: 1 << 20}, s)
 	// The prefix adds a few words to the first trial's count.
-	if got := obs.trials[3].PromptEvalCount; got < 995 || got > 1010 {
+	if got := trials[3].PromptEvalCount; got < 995 || got > 1010 {
 		t.Errorf("last trial's prompt counted %d tokens, want about 1000", got)
 	}
 }
