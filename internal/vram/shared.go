@@ -24,12 +24,14 @@ func MinInterval(source string) time.Duration {
 	return 0
 }
 
-// Limit returns a Reader that reads r at most once per every: a Read
-// within every of the last one's start gets that reading (or error) again,
-// and concurrent Reads wait for one read. However many clients call
-// SampleVRAM, WatchVRAM or run benchmarks, an exec'd tool then runs at most
-// once per every. A read that failed because its caller's context ended is
-// not kept. Safe for concurrent use.
+// Limit returns a Reader that starts r's reads at least every apart,
+// however many callers read it (SampleVRAM, WatchVRAM, benchmarks), so an
+// exec'd tool runs at most once per every. A caller never gets a stale
+// reading: it gets the result of a read that started after it called —
+// one already in flight or made for it, waiting out the rest of every
+// when the last read started less than every ago. Callers waiting together
+// share one read. A read that failed because its caller's context ended
+// is not shared. Safe for concurrent use.
 func Limit(r Reader, every time.Duration) Reader {
 	return &limited{r: r, every: every, sem: make(chan struct{}, 1)}
 }
@@ -41,7 +43,7 @@ type limited struct {
 	// waiting behind another still honours its own context.
 	sem chan struct{}
 
-	at   time.Time // start of the kept read; zero: none
+	at   time.Time // start of the last read; zero: none
 	gpus []GPU
 	err  error
 }
@@ -49,14 +51,25 @@ type limited struct {
 func (l *limited) Source() string { return l.r.Source() }
 
 func (l *limited) Read(ctx context.Context) ([]GPU, error) {
+	called := time.Now()
 	select {
 	case l.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-l.sem }()
-	if !l.at.IsZero() && time.Since(l.at) < l.every {
+	if !l.at.IsZero() && !l.at.Before(called) {
+		// A read that started after this call ended while it waited.
 		return append([]GPU(nil), l.gpus...), l.err
+	}
+	if wait := time.Until(l.at.Add(l.every)); !l.at.IsZero() && wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	start := time.Now()
 	gpus, err := l.r.Read(ctx)

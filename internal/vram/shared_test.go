@@ -58,29 +58,43 @@ func TestHubRaisesExecIntervalsToTheMinimum(t *testing.T) {
 	}
 }
 
-// However many callers read an exec'd tool through Limit, it runs at most
-// once per interval: 200 concurrent reads and 200 after them, one exec.
+// However many callers read an exec'd tool through Limit, its runs start
+// at least the interval apart: 200 concurrent reads share one run, and 5
+// reads one after another take 5 runs, none of them given a stale reading
+// (asserted by count; the time they took is logged).
 func TestLimitRunsTheToolOncePerInterval(t *testing.T) {
 	stub := &fakes.StubVRAM{Name: vram.SourceNvidiaSMI, GPUs: used(0, 1)}
-	r := vram.Limit(stub, time.Hour)
+	const every = 20 * time.Millisecond
+	r := vram.Limit(stub, every)
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for range 200 {
 		wg.Go(func() {
+			<-start
 			if gpus, err := r.Read(context.Background()); err != nil || len(gpus) != 1 {
 				t.Errorf("read: %v, %v", gpus, err)
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
-	for range 200 {
+	concurrent := stub.Calls.Load()
+	// The 200 goroutines may start on either side of the first read's
+	// start: at most two runs.
+	if concurrent > 2 {
+		t.Errorf("200 concurrent reads ran the tool %d times, want at most 2", concurrent)
+	}
+	began := time.Now()
+	for range 5 {
 		if _, err := r.Read(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := stub.Calls.Load(); n != 1 {
-		t.Errorf("400 reads within the interval ran the tool %d times, want 1", n)
+	took := time.Since(began)
+	if n := stub.Calls.Load() - concurrent; n != 5 {
+		t.Errorf("5 reads one after another ran the tool %d times, want 5 (none stale)", n)
 	}
-	t.Logf("400 reads (200 concurrent) within one interval: %d exec", stub.Calls.Load())
+	t.Logf("200 concurrent reads: %d runs; then 5 in a row: 5 runs in %v (interval %v)", concurrent, took.Round(time.Millisecond), every)
 }
 
 // A read cut short by its caller's context is not kept for the others.
