@@ -20,6 +20,7 @@ import (
 
 	"github.com/benchd/benchd/internal/fakes"
 	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/vram"
 )
 
 // trialObserver keeps every trial.
@@ -150,4 +151,39 @@ func TestStalledGenerationEnds(t *testing.T) {
 		t.Errorf("%d generations still running", n)
 	}
 	t.Logf("a generation silent after 3 tokens ended after %v (stall timeout 20ms, request timeout 1h): %v", time.Since(start).Round(time.Millisecond), run.Err())
+}
+
+// startedObserver keeps the started event.
+type startedObserver struct {
+	recordingObserver
+	started *runner.Started
+}
+
+func (o *startedObserver) Event(r *runner.Run, ev runner.Event) {
+	if ev.Started != nil {
+		o.mu.Lock()
+		o.started = ev.Started
+		o.mu.Unlock()
+	}
+	o.recordingObserver.Event(r, ev)
+}
+
+// A trial's VRAM sampling of an exec'd tool runs at most once a second: a
+// 10ms vram_sample_interval is raised to 1s, and the started event (so the
+// record) says so; sysfs keeps 10ms.
+func TestExecVRAMIntervalIsRaisedToTheMinimum(t *testing.T) {
+	for src, want := range map[string]time.Duration{vram.SourceNvidiaSMI: vram.MinExecInterval, vram.SourceSysfs: 10 * time.Millisecond} {
+		v := &fakes.StubVRAM{Name: src, GPUs: []vram.GPU{{Index: 0, TotalBytes: 100, UsedBytes: 10}}}
+		r := runner.NewRunner(runner.Config{Ollama: &fakes.Ollama{}, VRAM: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		obs := &startedObserver{recordingObserver: recordingObserver{end: make(chan struct{})}}
+		run, err := r.Start(settings(1), obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-run.Done()
+		r.Shutdown(context.Canceled)
+		if run.Err() != nil || obs.started == nil || obs.started.Settings.VRAMInterval != want {
+			t.Errorf("%s: run %v, started with %+v; want VRAM interval %v", src, run.Err(), obs.started, want)
+		}
+	}
 }
