@@ -65,6 +65,8 @@ var statusTable = []mapping{
 	{ollama.ErrModelInUse, codes.FailedPrecondition, "run cold benchmarks while nothing else uses ollama, or drop cold"},
 	{ollama.ErrModelLoad, codes.FailedPrecondition, "ollama could not load the model (corrupt or unsupported file, or too little memory); check it with `ollama run MODEL` in the container and re-create or re-pull it"},
 	{ollama.ErrRunnerFailed, codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"},
+	{runner.ErrPromptTooLong, codes.InvalidArgument, "ask for at most the context's tokens in prompt_tokens, or a larger num_ctx"},
+	{runner.ErrStalled, codes.Unavailable, "the generation was stopped; check the ollama container (its log, a hung GPU) and retry, or raise benchd --stall-timeout for a model that pauses that long"},
 	{ollama.ErrIncomplete, codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"},
 	{vram.ErrOff, codes.FailedPrecondition, "restart benchd with --vram-source auto, sysfs, rocm-smi, amd-smi or nvidia-smi"},
 	{vram.ErrNoSource, codes.FailedPrecondition, "no VRAM source works on this host; pick one with benchd --vram-source"},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"buf.build/go/protovalidate"
 	protovalidatemw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
@@ -34,6 +35,7 @@ type Server struct {
 	runner  *runner.Runner
 	history *history.History
 	vram    vram.Reader // nil: --vram-source none
+	hub     *vram.Hub   // WatchVRAM's one sampler; nil with vram
 	log     *slog.Logger
 }
 
@@ -41,16 +43,30 @@ var _ benchdv1.BenchmarkServiceServer = (*Server)(nil)
 
 // New returns the service. reader may be nil when VRAM sampling is off.
 func New(r *runner.Runner, h *history.History, reader vram.Reader, log *slog.Logger) *Server {
-	return &Server{runner: r, history: h, vram: reader, log: log}
+	s := &Server{runner: r, history: h, vram: reader, log: log}
+	if reader != nil {
+		s.hub = vram.NewHub(reader)
+	}
+	return s
 }
 
 // ServerOptions tune NewGRPCServer.
 type ServerOptions struct {
 	// Policy, when set, refuses callers whose peer uid it does not allow.
 	Policy *peercred.Policy
+	// MaxStreams bounds one connection's concurrent RPCs; 0: grpc's
+	// default (no bound).
+	MaxStreams uint32
+	// MaxSendBytes bounds one response message; 0: grpc's default (2 GiB).
+	MaxSendBytes int
 	// Extra gRPC options, e.g. transport credentials.
 	Extra []grpc.ServerOption
 }
+
+const (
+	maxConnectionIdle      = 5 * time.Minute
+	connectionSetupTimeout = 10 * time.Second
+)
 
 // NewGRPCServer builds the gRPC server with the service, health and
 // reflection registered and the interceptor chain every RPC passes:
@@ -87,7 +103,20 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOp
 			MinTime:             defaults.KeepaliveMinTime,
 			PermitWithoutStream: true,
 		}),
+		// A connection that runs no RPC for this long is sent GOAWAY, so
+		// that idle connections cannot hold the connection limit's slots;
+		// grpc clients reconnect on their next call.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnectionIdle}),
+		// A connection must finish its handshake and send HTTP/2's
+		// preface within this, or it is closed (and its slot freed).
+		grpc.ConnectionTimeout(connectionSetupTimeout),
 	}, so.Extra...)
+	if so.MaxStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(so.MaxStreams))
+	}
+	if so.MaxSendBytes > 0 {
+		opts = append(opts, grpc.MaxSendMsgSize(so.MaxSendBytes))
+	}
 	gs := grpc.NewServer(opts...)
 	benchdv1.RegisterBenchmarkServiceServer(gs, svc)
 	healthpb.RegisterHealthServer(gs, newVersionedHealth(hs))

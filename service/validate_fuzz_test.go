@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,18 +81,9 @@ type validationRig struct {
 
 func newValidationRig(tb testing.TB) *validationRig {
 	tb.Helper()
-	dir := tb.TempDir()
-	// The store fsyncs each record; on tmpfs that costs nothing, which
-	// keeps the fuzzer fast. Any directory works.
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if d, err := os.MkdirTemp("/dev/shm", "benchd-fuzz-"); err == nil {
-			dir = d
-			tb.Cleanup(func() { os.RemoveAll(d) })
-		}
-	}
 	o := &recordingOllama{}
 	sock := startDaemon(tb, daemon.Config{
-		Store:      filepath.Join(dir, "history.db"),
+		Store:      filepath.Join(shmDir(tb), "history.db"), // the fuzzer stays fast
 		VRAMSource: "none",
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, daemon.WithOllama(o))

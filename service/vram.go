@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
-	"time"
+	"log/slog"
 
 	"google.golang.org/grpc"
 
@@ -22,27 +22,35 @@ func (s *Server) SampleVRAM(ctx context.Context, _ *benchdv1.SampleVRAMRequest) 
 	return &benchdv1.SampleVRAMResponse{Gpus: gpus}, nil
 }
 
-// WatchVRAM streams samples until the caller leaves.
+// WatchVRAM streams samples until the caller leaves. Every watcher is
+// served by one shared sampler (vram.Hub), so N watchers cost one read per
+// interval; an interval shorter than the source allows (1s for the exec'd
+// tools) is raised to it, and the audit line says so.
 func (s *Server) WatchVRAM(req *benchdv1.WatchVRAMRequest, stream grpc.ServerStreamingServer[benchdv1.WatchVRAMResponse]) error {
+	if s.hub == nil {
+		return toStatus(vram.ErrOff)
+	}
 	every := defaults.WatchVRAMInterval
 	if req.Interval != nil {
 		every = req.GetInterval().AsDuration()
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
 	ctx := stream.Context()
+	w := s.hub.Watch(every)
+	defer w.Close()
+	if w.Interval() != every {
+		addAuditAttr(ctx, slog.Duration("interval", w.Interval()))
+	}
 	for {
-		gpus, err := s.readVRAM(ctx)
-		if err != nil {
-			return callerGone(ctx, err)
-		}
-		if err := stream.Send(&benchdv1.WatchVRAMResponse{Gpus: gpus}); err != nil {
-			return err
-		}
 		select {
 		case <-ctx.Done():
 			return callerGone(ctx, ctx.Err())
-		case <-t.C:
+		case rd := <-w.C:
+			if rd.Err != nil {
+				return callerGone(ctx, fmt.Errorf("read VRAM from %s: %w", s.vram.Source(), rd.Err))
+			}
+			if err := stream.Send(&benchdv1.WatchVRAMResponse{Gpus: history.GPUsToProto(rd.GPUs)}); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/tlsconfig"
 	"github.com/benchd/benchd/internal/unixsock"
+	"github.com/benchd/benchd/internal/vram"
 	"github.com/benchd/benchd/service"
 )
 
@@ -49,12 +50,28 @@ type Config struct {
 	VRAMPrivileged bool
 	// Store is the history database file.
 	Store string
+	// RetainRuns and RetainBytes bound the history: past either, the
+	// oldest ended runs are deleted (store.Retention).
+	RetainRuns  int
+	RetainBytes int64
 	// AllowUIDs are callers admitted besides the daemon's own uid.
 	AllowUIDs       []uint32
 	TLS             TLS
 	ShutdownTimeout time.Duration
 	HealthInterval  time.Duration
-	Log             *slog.Logger
+	// MaxConns bounds the client connections held over all listeners;
+	// more are closed at once.
+	MaxConns int
+	// MaxStreams bounds the concurrent RPCs of one connection; more wait
+	// for one to end (grpc.MaxConcurrentStreams).
+	MaxStreams uint32
+	// MaxSendBytes bounds one response message; a larger one fails with
+	// RESOURCE_EXHAUSTED (grpc.MaxSendMsgSize).
+	MaxSendBytes int
+	// StallTimeout ends a generation that sends no token for this long
+	// after its first (runner.Config.StallTimeout).
+	StallTimeout time.Duration
+	Log          *slog.Logger
 }
 
 // Defaults of the daemon's own settings, used for a Config's zero fields and
@@ -67,6 +84,26 @@ const (
 	DefaultSysfsRoot       = "/sys"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultHealthInterval  = 5 * time.Second
+	// A stored run is a few KiB (a few MiB with the largest prompts), so
+	// 10,000 runs is years of use for a person or an agent; 256 MiB keeps
+	// the file small next to any model, and the file stays within about
+	// twice it (bbolt reuses freed pages; a larger file is compacted on
+	// start).
+	// Between two tokens even a large model on a slow GPU takes well under
+	// a second; a minute without one is a hang, which used to hold the
+	// GPU until the request's timeout (10 minutes by default).
+	DefaultStallTimeout = 60 * time.Second
+	// One agent or a few people: a benchctl holds one connection, the
+	// load test 35. 128 connections cost a few MiB at most.
+	DefaultMaxConns = 128
+	// A client runs an RPC or two at a time (a benchmark and a VRAM
+	// watch); 16 leaves room, and a connection cannot pile up thousands.
+	DefaultMaxStreams = 16
+	// What grpc's clients (Go, Python) accept by default: a larger
+	// response could not be read by them anyway.
+	DefaultMaxSendBytes = 4 << 20
+	DefaultRetainRuns   = 10_000
+	DefaultRetainBytes  = 256 << 20
 )
 
 // Option replaces a part the daemon would otherwise build from its Config;
@@ -74,6 +111,7 @@ const (
 type Option func(*parts)
 
 type parts struct {
+	vram     vram.Reader
 	ollama   runner.Ollama
 	wrapDial func(ollama.Dialer) ollama.Dialer
 	policy   *peercred.Policy
@@ -81,6 +119,9 @@ type parts struct {
 
 // WithOllama uses o instead of an ollama client (and no container check).
 func WithOllama(o runner.Ollama) Option { return func(p *parts) { p.ollama = o } }
+
+// WithVRAM uses r as the VRAM source instead of the Config's.
+func WithVRAM(r vram.Reader) Option { return func(p *parts) { p.vram = r } }
 
 // WithOllamaDialer wraps the dialer of the ollama client, e.g. to count or
 // record its connections.
@@ -150,15 +191,18 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	reader, err := vramReader(cfg, d.docker)
-	if err != nil {
-		return nil, err
+	reader := p.vram
+	if reader == nil {
+		if reader, err = vramReader(cfg, d.docker); err != nil {
+			return nil, err
+		}
 	}
-	if d.history, err = history.Open(cfg.Store, service.StatusOf, d.log); err != nil {
+	if d.history, err = history.Open(cfg.Store, service.StatusOf, history.Retention{Runs: cfg.RetainRuns, Bytes: cfg.RetainBytes}, d.log); err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { d.history.Close() })
-	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo()})
+	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo(),
+		StallTimeout: cfg.StallTimeout})
 	svc := service.New(d.runner, d.history, reader, d.log)
 	d.health = health.NewServer()
 	if err := d.listen(ctx, svc, tlsCfg, p.policy); err != nil {
@@ -195,9 +239,13 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 	if d.cfg.TLS.Unix {
 		unixCreds = tlsconfig.UnixCredentials(tlsCfg, d.log)
 	}
+	// One limit over both listeners: it bounds what benchd holds.
+	conns := newConnLimit(d.cfg.MaxConns, d.log)
 	gs, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
-		Policy: policy,
-		Extra:  []grpc.ServerOption{grpc.Creds(unixCreds)},
+		Policy:       policy,
+		MaxStreams:   d.cfg.MaxStreams,
+		MaxSendBytes: d.cfg.MaxSendBytes,
+		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds))},
 	})
 	if err != nil {
 		return err
@@ -216,8 +264,10 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 	// certificate is the identity. A short handshake deadline keeps
 	// unauthenticated peers from holding connections open.
 	ts, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
+		MaxStreams:   d.cfg.MaxStreams,
+		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra: []grpc.ServerOption{
-			grpc.Creds(tlsconfig.Credentials(tlsCfg, d.log)),
+			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log))),
 			grpc.ConnectionTimeout(tlsHandshakeTimeout),
 		},
 	})
@@ -330,27 +380,31 @@ func (d *Daemon) close() {
 
 // withDefaults fills the Config's zero fields with the defaults above.
 func (c Config) withDefaults() Config {
-	set := func(s *string, def string) {
-		if *s == "" {
-			*s = def
-		}
-	}
-	set(&c.Ollama, DefaultOllama)
+	orDefault(&c.Ollama, DefaultOllama)
 	if c.Ollama == DefaultOllama {
-		set(&c.Container, DefaultContainer)
+		// Over HTTP no container is needed; none is assumed.
+		orDefault(&c.Container, DefaultContainer)
 	}
-	set(&c.VRAMSource, DefaultVRAMSource)
-	set(&c.SysfsRoot, DefaultSysfsRoot)
-	if c.OllamaPort == 0 {
-		c.OllamaPort = DefaultOllamaPort
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.HealthInterval == 0 {
-		c.HealthInterval = DefaultHealthInterval
-	}
+	orDefault(&c.VRAMSource, DefaultVRAMSource)
+	orDefault(&c.SysfsRoot, DefaultSysfsRoot)
+	orDefault(&c.OllamaPort, DefaultOllamaPort)
+	orDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDefault(&c.HealthInterval, DefaultHealthInterval)
+	orDefault(&c.MaxConns, DefaultMaxConns)
+	orDefault(&c.MaxStreams, DefaultMaxStreams)
+	orDefault(&c.MaxSendBytes, DefaultMaxSendBytes)
+	orDefault(&c.StallTimeout, DefaultStallTimeout)
+	orDefault(&c.RetainRuns, DefaultRetainRuns)
+	orDefault(&c.RetainBytes, DefaultRetainBytes)
 	return c
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Validate checks the Config before anything starts.
@@ -361,6 +415,12 @@ func (c Config) Validate() error {
 	}
 	if c.Store == "" {
 		errs = append(errs, errors.New("no store: set --store (the default, $XDG_STATE_HOME/benchd/history.db for a user, needs XDG_STATE_HOME or HOME)"))
+	}
+	if c.MaxConns < 0 || c.MaxStreams < 0 || c.MaxSendBytes < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns %d, max streams %d, max send bytes %d: the limits must be positive", c.MaxConns, c.MaxStreams, c.MaxSendBytes))
+	}
+	if c.RetainRuns < 0 || c.RetainBytes < 0 {
+		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive", c.RetainRuns, c.RetainBytes))
 	}
 	if err := c.TLS.check(); err != nil {
 		errs = append(errs, err)

@@ -43,7 +43,7 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 	case "sysfs":
 		return sysfs, nil
 	case vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI:
-		return vram.NewToolReader(c.VRAMSource, ex, c.VRAMPrivileged)
+		return toolReader(c.VRAMSource, ex, c.VRAMPrivileged)
 	case "auto":
 		var tools []vram.Reader
 		if c.Container == "" {
@@ -52,7 +52,7 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 			return vram.Auto(sysfs, nil), nil
 		}
 		for _, src := range toolSources() {
-			r, err := vram.NewToolReader(src, ex, c.VRAMPrivileged)
+			r, err := toolReader(src, ex, c.VRAMPrivileged)
 			if err != nil {
 				return nil, err
 			}
@@ -67,6 +67,16 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 // in the order auto tries them.
 func toolSources() []string {
 	return []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI}
+}
+
+// toolReader is an exec'd VRAM tool run at most once per
+// vram.MinExecInterval, however many callers read it.
+func toolReader(source string, ex vram.Execer, privileged bool) (vram.Reader, error) {
+	r, err := vram.NewToolReader(source, ex, privileged)
+	if err != nil {
+		return nil, err
+	}
+	return vram.Limit(r, vram.MinExecInterval), nil
 }
 
 // machineInfo describes this host for each benchmark's record.

@@ -3,7 +3,9 @@
 //
 //   - Ollama stands in for an ollama server behind the runner (it implements
 //     runner.Ollama): one model, "tiny", whose generations stream three
-//     tokens, or hang until their context ends.
+//     tokens, or hang until their context ends (a server that stops
+//     sending mid-stream); it can count a prompt's tokens and cut them at a
+//     context length, as ollama does.
 //   - ScriptedVRAM and StubVRAM stand in for a VRAM source (they implement
 //     vram.Reader: sysfs or an SMI tool on a real GPU host): ScriptedVRAM
 //     plays back a script of readings, StubVRAM returns one canned reading

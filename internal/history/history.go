@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/benchd/benchd/internal/runner"
@@ -56,12 +56,15 @@ type History struct {
 
 var _ runner.Observer = (*History)(nil)
 
-// Open opens the store at path. Runs left RUNNING by a daemon that died are
-// recorded as ended with ErrInterrupted.
-func Open(path string, statusOf StatusFunc, log *slog.Logger) (*History, error) {
+// Retention bounds what the history keeps (store.Retention).
+type Retention = store.Retention
+
+// Open opens the store at path, held to keep. Runs left RUNNING by a
+// daemon that died are recorded as ended with ErrInterrupted.
+func Open(path string, statusOf StatusFunc, keep Retention, log *slog.Logger) (*History, error) {
 	st, err := store.Open(path, func(rec *benchdv1.Benchmark) {
 		end(rec, statusOf, ErrInterrupted)
-	})
+	}, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +144,12 @@ func (h *History) End(run *runner.Run, err error) {
 }
 
 func end(rec *benchdv1.Benchmark, statusOf StatusFunc, err error) {
+	if rec.GetStarted() == nil {
+		// A run that never started (unknown model, container down, busy
+		// ollama) measured nothing; its prompts, up to 1 MiB a request,
+		// would only fill the store. The rest of its settings stay.
+		dropPrompts(rec.GetSettings())
+	}
 	switch {
 	case err == nil:
 		rec.State = benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED
@@ -234,17 +243,41 @@ func (h *History) Get(ctx context.Context, id string) (*benchdv1.Benchmark, erro
 // Filter selects benchmarks for List.
 type Filter = store.Filter
 
-// List returns one page of benchmarks, newest first, without trials or
-// VRAM timeline (those come with Get), and the token of the next page.
+// ListPageBytes bounds the encoded size of one page of List: a page ends
+// before the record that would take it over. A listed record is small
+// (no prompts, trials or VRAM timeline; its error message cut to
+// listErrorBytes), so a page of the largest size (1000) fits unless the
+// records carry unusually large GPU lists or machine names.
+const ListPageBytes = 1 << 20
+
+// listErrorBytes is how much of a run's error message a listing keeps;
+// GetBenchmark has all of it.
+const listErrorBytes = 1024
+
+// List returns one page of benchmarks, newest first, without prompts,
+// trials or VRAM timeline (those come with Get), at most ListPageBytes
+// large, and the token of the next page.
 func (h *History) List(ctx context.Context, f Filter) ([]*benchdv1.Benchmark, string, error) {
+	f.Summarize, f.MaxBytes = listed, ListPageBytes
 	recs, next, err := h.store.List(ctx, f)
 	if err != nil {
 		return nil, "", fmt.Errorf("list benchmarks: %w", err)
 	}
-	for i, r := range recs {
-		r = proto.CloneOf(r)
-		r.Trials, r.VramTimeline = nil, nil
-		recs[i] = r
-	}
 	return recs, next, nil
+}
+
+func dropPrompts(s *benchdv1.RunBenchmarkRequest) {
+	if s != nil {
+		s.Prompts = nil
+	}
+}
+
+// listed turns a stored record into its listed form.
+func listed(r *benchdv1.Benchmark) {
+	r.Trials, r.VramTimeline = nil, nil
+	dropPrompts(r.GetSettings())
+	dropPrompts(r.GetStarted().GetSettings())
+	if m := r.GetErrorMessage(); len(m) > listErrorBytes {
+		r.ErrorMessage = strings.ToValidUTF8(m[:listErrorBytes], "") + "… (GetBenchmark has the whole message)"
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/benchd/benchd/internal/history"
 	"github.com/benchd/benchd/internal/ollama"
@@ -28,7 +30,7 @@ func statusOf(err error) *status.Status {
 
 func open(t *testing.T, path string) *history.History {
 	t.Helper()
-	h, err := history.Open(path, statusOf, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := history.Open(path, statusOf, history.Retention{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func TestWatchAfterTheEndReplaysTheStore(t *testing.T) {
 // A run left RUNNING by a daemon that died ends as interrupted on reopen.
 func TestReopenEndsInterruptedRuns(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
-	h, err := history.Open(path, statusOf, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := history.Open(path, statusOf, history.Retention{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +182,60 @@ func TestReopenEndsInterruptedRuns(t *testing.T) {
 		rec.GetErrorMessage() != history.ErrInterrupted.Error() {
 		t.Errorf("after reopen: %v, %d trials, %q", rec.GetState(), len(rec.GetTrials()), rec.GetErrorMessage())
 	}
+}
+
+// hostilePrompts is the most a request may carry: 16 prompts of 64 KiB.
+func hostilePrompts() []string {
+	p := make([]string, 16)
+	for i := range p {
+		p[i] = strings.Repeat("A", 64<<10)
+	}
+	return p
+}
+
+// A run that fails before it starts (unknown model, say) is stored without
+// its prompts: 10,000 such requests would otherwise store 10 GiB.
+func TestRunThatNeverStartedKeepsNoPrompts(t *testing.T) {
+	h := open(t, filepath.Join(t.TempDir(), "h.db"))
+	run := newRun("20260102T030405Z-00000006")
+	run.Settings.Prompts = hostilePrompts()
+	h.Begin(run)
+	h.End(run, errors.New("model not found"))
+	rec, err := h.Get(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.GetSettings().GetPrompts()); n != 0 || rec.GetSettings().GetMaxTokens() != 8 {
+		t.Errorf("stored %d prompts (max_tokens %d); want none, and the other settings kept", n, rec.GetSettings().GetMaxTokens())
+	}
+	t.Logf("a request with 1 MiB of prompts that never started is stored in %d bytes", proto.Size(rec))
+}
+
+// ListBenchmarks' records carry no prompts, trials or VRAM timeline, and
+// an error message is cut short; GetBenchmark still has everything.
+func TestListCarriesNoPromptsOrTrials(t *testing.T) {
+	h := open(t, filepath.Join(t.TempDir(), "h.db"))
+	run := newRun("20260102T030405Z-00000007")
+	run.Settings.Prompts = hostilePrompts()
+	h.Begin(run)
+	h.Event(run, started(run))
+	h.Event(run, trial(0))
+	h.End(run, errors.New(strings.Repeat("ollama said something long. ", 10_000)))
+	recs, _, err := h.List(context.Background(), history.Filter{Limit: 10})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("List: %d records, %v", len(recs), err)
+	}
+	l := recs[0]
+	if len(l.GetSettings().GetPrompts())+len(l.GetStarted().GetSettings().GetPrompts())+len(l.GetTrials())+len(l.GetVramTimeline()) != 0 {
+		t.Errorf("listed record carries prompts, trials or VRAM timeline: %d+%d prompts, %d trials, %d samples",
+			len(l.GetSettings().GetPrompts()), len(l.GetStarted().GetSettings().GetPrompts()), len(l.GetTrials()), len(l.GetVramTimeline()))
+	}
+	if len(l.GetErrorMessage()) > 2048 {
+		t.Errorf("listed error message is %d bytes", len(l.GetErrorMessage()))
+	}
+	full, err := h.Get(context.Background(), run.ID)
+	if err != nil || len(full.GetStarted().GetSettings().GetPrompts()) != 16 || len(full.GetTrials()) != 1 {
+		t.Fatalf("GetBenchmark lost what List leaves out: %v", err)
+	}
+	t.Logf("stored record %d bytes, listed %d bytes", proto.Size(full), proto.Size(l))
 }

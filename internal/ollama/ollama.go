@@ -108,6 +108,23 @@ func (c *Client) Model(ctx context.Context, name string) (ModelInfo, error) {
 	return ModelInfo{}, fmt.Errorf("model %q: %w", name, ErrModelNotFound)
 }
 
+// ContextLength is the context length the model was trained for, from
+// /api/show's model_info ("<architecture>.context_length"); 0 when ollama
+// does not say. ollama runs a request without num_ctx at its own default
+// (OLLAMA_CONTEXT_LENGTH or a Modelfile's num_ctx), which may be smaller.
+func (c *Client) ContextLength(ctx context.Context, model string) (int, error) {
+	resp, err := c.api.Show(ctx, &api.ShowRequest{Model: model})
+	if err != nil {
+		return 0, fmt.Errorf("show ollama model %q: %w", model, classify(err))
+	}
+	arch, _ := resp.ModelInfo["general.architecture"].(string)
+	n, _ := resp.ModelInfo[arch+".context_length"].(float64)
+	if arch == "" || n < 1 || n > 1<<30 {
+		return 0, nil
+	}
+	return int(n), nil
+}
+
 // normalize applies ollama's default tag so "tiny" and "tiny:latest" match.
 func normalize(name string) string {
 	slash := strings.LastIndexByte(name, '/')

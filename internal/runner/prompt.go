@@ -11,16 +11,38 @@ import (
 // prompts for the same reason). With PromptTokens set, the prompt is
 // synthetic text of about that many tokens; the words-per-token ratio is
 // learned from ollama's prompt_eval_count of the trials so far.
+//
+// The calibration is bounded: ollama cuts a prompt longer than its context
+// and counts only what it kept, so a naive ratio (words sent / tokens
+// counted) grows with every trial — a 4,096-token context asked for
+// 131,072 tokens multiplied the prompt by 32 a trial until benchd ran out
+// of memory. So the prompt grows at most growthPerTrial times from one
+// trial to the next, never beyond maxWordsPerToken words per token asked
+// for, and once ollama's count shows the context is full (it reached the
+// context, or did not grow with the prompt) the length is fixed at what the
+// context held.
 type prompter struct {
 	id       string
 	s        Settings
-	words    int     // synthetic words to use
-	perToken float64 // synthetic words per prompt token, once observed
-	lastLen  int
+	ctxLen   int // the context the prompt must fit: num_ctx, else the model's; 0 unknown
+	words    int // synthetic words to use
+	lastLen  int // words of the last synthetic prompt
+	prevLen  int // words of the one before, and what ollama counted of it
+	prevSeen int
+	full     bool // the context is full: the length is fixed
 }
 
-func newPrompter(id string, s Settings) *prompter {
-	return &prompter{id: id, s: s, words: s.PromptTokens}
+const (
+	// growthPerTrial bounds how much the prompt may grow between trials.
+	growthPerTrial = 2
+	// maxWordsPerToken: the filler words are each a token or more in any
+	// tokenizer; more words than this per counted token means ollama cut
+	// the prompt, not that the words are short.
+	maxWordsPerToken = 2
+)
+
+func newPrompter(id string, s Settings, ctxLen int) *prompter {
+	return &prompter{id: id, s: s, ctxLen: ctxLen, words: s.PromptTokens}
 }
 
 // fillerWords are common English words: tokenizers map most of them to one
@@ -47,9 +69,24 @@ func (p *prompter) next(i int) (promptIndex int, prefix, prompt string) {
 
 // observe calibrates the synthetic prompt length from what ollama counted.
 func (p *prompter) observe(t *Trial) {
-	if p.s.PromptTokens <= 0 || t.PromptEvalCount <= 0 || p.lastLen == 0 {
+	seen := t.PromptEvalCount
+	if p.s.PromptTokens <= 0 || seen <= 0 || p.lastLen == 0 || p.full {
 		return
 	}
-	p.perToken = float64(p.lastLen) / float64(t.PromptEvalCount)
-	p.words = max(1, int(float64(p.s.PromptTokens)*p.perToken+0.5))
+	defer func() { p.prevLen, p.prevSeen = p.lastLen, seen }()
+	perToken := float64(p.lastLen) / float64(seen)
+	cut := perToken > maxWordsPerToken ||
+		(p.ctxLen > 0 && seen >= p.ctxLen) ||
+		(p.prevSeen > 0 && p.lastLen > p.prevLen && seen <= p.prevSeen)
+	if cut {
+		// More words add nothing: send what the context held, one word
+		// a token, from now on.
+		p.full = true
+		p.words = max(1, min(p.lastLen, seen))
+		return
+	}
+	// Only growth is bounded: shrinking costs nothing, and a tokenizer
+	// that makes several tokens of a word needs a large first step down.
+	want := int(float64(p.s.PromptTokens)*perToken + 0.5)
+	p.words = max(1, min(want, p.lastLen*growthPerTrial, p.s.PromptTokens*maxWordsPerToken))
 }

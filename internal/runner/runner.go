@@ -54,6 +54,21 @@ type Container interface {
 	CheckContainer(ctx context.Context) error
 }
 
+// Domain errors; the gRPC edge chooses their codes.
+var (
+	// ErrPromptTooLong: prompt_tokens asks for more than the context
+	// holds.
+	ErrPromptTooLong = errors.New("the synthetic prompt would not fit the context")
+	// ErrStalled: a generation sent no token for the stall timeout.
+	ErrStalled = errors.New("ollama sent no token")
+)
+
+// contextLengther is what an Ollama may also offer: the model's context
+// length, 0 when unknown (the real client asks /api/show).
+type contextLengther interface {
+	ContextLength(ctx context.Context, model string) (int, error)
+}
+
 // BusyError says another benchmark holds the GPU.
 type BusyError struct {
 	ID    string
@@ -153,6 +168,7 @@ type Runner struct {
 	vram      vram.Reader
 	log       *slog.Logger
 	machine   Machine
+	stall     time.Duration
 	base      context.Context
 	stop      context.CancelCauseFunc
 	runs      sync.WaitGroup
@@ -168,12 +184,18 @@ type Config struct {
 	VRAM      vram.Reader
 	Log       *slog.Logger
 	Machine   Machine
+	// StallTimeout ends a generation that has sent its first token and
+	// then none for this long, with ErrStalled; 0: only the request's
+	// timeout ends it. The wait for the first token (a model load, a long
+	// prompt) is not a stall.
+	StallTimeout time.Duration
 }
 
 // NewRunner returns a Runner.
 func NewRunner(c Config) *Runner {
 	base, stop := context.WithCancelCause(context.Background())
-	return &Runner{ollama: c.Ollama, container: c.Container, vram: c.VRAM, log: c.Log, machine: c.Machine, base: base, stop: stop}
+	return &Runner{ollama: c.Ollama, container: c.Container, vram: c.VRAM, log: c.Log, machine: c.Machine,
+		stall: c.StallTimeout, base: base, stop: stop}
 }
 
 // Shutdown cancels the running benchmark with cause (which should wrap
@@ -191,6 +213,9 @@ const progressEvery = 200 * time.Millisecond
 // Start begins a benchmark in the background. It returns a *BusyError when
 // another one runs.
 func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
+	if s.PromptTokens > 0 && s.NumCtx > 0 && s.PromptTokens > s.NumCtx {
+		return nil, fmt.Errorf("prompt_tokens %d is larger than num_ctx %d: %w", s.PromptTokens, s.NumCtx, ErrPromptTooLong)
+	}
 	ctx, cancel := context.WithCancelCause(r.base)
 	run := &Run{
 		ID: newID(), Model: s.Model, Settings: s,
@@ -264,6 +289,10 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 	if err != nil {
 		return err
 	}
+	ctxLen, err := r.contextLength(ctx, s)
+	if err != nil {
+		return err
+	}
 	var gpus []vram.GPU
 	if r.vram != nil {
 		// GPUs are context for the reader of the results; a failing source
@@ -272,12 +301,18 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 			r.log.WarnContext(ctx, "read VRAM before benchmark", "err", err)
 		}
 	}
+	if r.vram != nil && s.VRAMInterval > 0 {
+		// An exec'd source runs at most once a second (vram.Limit); a
+		// shorter interval would record the same reading many times. The
+		// started event carries the interval used.
+		s.VRAMInterval = max(s.VRAMInterval, vram.MinInterval(r.vram.Source()))
+	}
 	emit(Event{Started: &Started{
 		ID: run.ID, Model: s.Model, Info: info, OllamaVersion: version,
 		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
 	}})
 
-	prompts := newPrompter(run.ID, s)
+	prompts := newPrompter(run.ID, s, ctxLen)
 	total := s.Warmup + s.Repetitions
 	var measured []*Trial
 	for i := range total {
@@ -293,6 +328,28 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 	}
 	emit(Event{Finished: &Finished{ID: run.ID, Trials: len(measured), Summary: summarize(measured), At: time.Now()}})
 	return nil
+}
+
+// contextLength is the context a synthetic prompt must fit: num_ctx when
+// the request gives one, else the model's own context length when ollama
+// says, else 0 (unknown; the prompter then learns it from ollama's
+// counts). A prompt_tokens beyond the model's context is refused.
+func (r *Runner) contextLength(ctx context.Context, s Settings) (int, error) {
+	if s.PromptTokens <= 0 || s.NumCtx > 0 {
+		return s.NumCtx, nil
+	}
+	cl, ok := r.ollama.(contextLengther)
+	if !ok {
+		return 0, nil
+	}
+	n, err := cl.ContextLength(ctx, s.Model)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 && s.PromptTokens > n {
+		return 0, fmt.Errorf("prompt_tokens %d is larger than %s's context length %d (num_ctx not given): %w", s.PromptTokens, s.Model, n, ErrPromptTooLong)
+	}
+	return n, nil
 }
 
 func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter, emit func(Event)) (*Trial, error) {
@@ -315,15 +372,18 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 		}
 	}
 	var last time.Time
-	res, err := r.ollama.Generate(ctx, ollama.GenerateOptions{
+	gctx, tokens, stop := r.watchStall(ctx)
+	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
 		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
 		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
 	}, func(n int) {
+		tokens()
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
 			emit(Event{Progress: &Progress{Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
 		}
 	})
+	stop()
 	t := &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
 	if sampler != nil {
 		sr := sampler.Stop()
@@ -336,6 +396,40 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 		return nil, err
 	}
 	return t, nil
+}
+
+// watchStall returns a context for one generation that ends with
+// ErrStalled when, after the first token, StallTimeout passes without
+// another; token is to be called on each token, and stop once the
+// generation has returned.
+func (r *Runner) watchStall(ctx context.Context) (gctx context.Context, token func(), stop func()) {
+	if r.stall <= 0 {
+		return ctx, func() {}, func() {}
+	}
+	gctx, cancel := context.WithCancelCause(ctx)
+	stalled := fmt.Errorf("%w for %s mid-generation (benchd --stall-timeout); ollama or its model runner hangs", ErrStalled, r.stall)
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+	)
+	token = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer == nil {
+			timer = time.AfterFunc(r.stall, func() { cancel(stalled) })
+		} else {
+			timer.Reset(r.stall)
+		}
+	}
+	stop = func() {
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(nil)
+	}
+	return gctx, token, stop
 }
 
 // Run is one benchmark in progress. Its events go to the Observer given to

@@ -15,7 +15,7 @@ import (
 func open(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "h.db")
-	s, err := Open(path, markFailed)
+	s, err := Open(path, markFailed, Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestReopenMarksInterruptedRunsFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s2, err := Open(path, markFailed)
+	s2, err := Open(path, markFailed, Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}

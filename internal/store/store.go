@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,19 +29,65 @@ var ErrNotFound = errors.New("not in benchd's history")
 
 var bucket = []byte("benchmarks")
 
-// Store is the history database.
-type Store struct {
-	db *bolt.DB
+// Retention bounds what the store keeps. When a write takes the store over
+// either limit, the oldest ended runs are deleted, in the same transaction,
+// until it is under both again. A running record and the record being
+// written are never deleted, so one record larger than Bytes is kept alone.
+// Zero means no limit.
+type Retention struct {
+	// Runs is the most records kept.
+	Runs int
+	// Bytes is the most record bytes kept (keys and encoded values; the
+	// file adds bbolt's page overhead, see Open).
+	Bytes int64
 }
 
-// Open opens (creating if needed) the store at path. Records still RUNNING
-// belong to a daemon that died: nothing will finish them, so each is passed
-// to interrupted (which says how it ended) and written back. A nil
-// interrupted leaves them as they are.
-func Open(path string, interrupted func(*benchdv1.Benchmark)) (*Store, error) {
+// Store is the history database.
+type Store struct {
+	db   *bolt.DB
+	path string
+	keep Retention
+
+	// mu guards the totals, which mirror the bucket: updated after each
+	// committed write.
+	mu    sync.Mutex
+	runs  int
+	bytes int64
+}
+
+// compactAbove: Open rewrites the file when it is larger than this many
+// times the retention's byte limit. bbolt never returns free pages to the
+// file system, so a file that grew under a larger limit (or before
+// retention existed) would otherwise keep its size for good; pages freed
+// by pruning while benchd runs are reused, which bounds the file between
+// two opens.
+const compactAbove = 2
+
+// Open opens (creating if needed) the store at path, holding it to keep.
+// Records still RUNNING belong to a daemon that died: nothing will finish
+// them, so each is passed to interrupted (which says how it ended) and
+// written back. A nil interrupted leaves them as they are. A store over
+// its retention is pruned at once, and a file more than compactAbove times
+// keep.Bytes is compacted into a new file that replaces it.
+func Open(path string, interrupted func(*benchdv1.Benchmark), keep Retention) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
+	s, err := openFile(path, interrupted, keep)
+	if err != nil {
+		return nil, err
+	}
+	if !s.needsCompaction() {
+		return s, nil
+	}
+	if err := s.compact(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return openFile(path, interrupted, keep)
+}
+
+func openFile(path string, interrupted func(*benchdv1.Benchmark), keep Retention) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, inUse(path)
@@ -48,7 +95,7 @@ func Open(path string, interrupted func(*benchdv1.Benchmark)) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, path: path, keep: keep}
 	if err := s.recover(interrupted); err != nil {
 		db.Close()
 		return nil, err
@@ -60,7 +107,9 @@ func Open(path string, interrupted func(*benchdv1.Benchmark)) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	var runs int
+	var size int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
 			return fmt.Errorf("create bucket: %w", err)
@@ -74,6 +123,8 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 			if interrupted != nil && rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
 				stale = append(stale, rec)
 			}
+			runs++
+			size += int64(len(k) + len(v))
 			return nil
 		})
 		if err != nil {
@@ -82,28 +133,172 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 		for _, rec := range stale {
 			interrupted(rec)
 			rec.UpdatedAt = timestamppb.Now()
-			if err := put(b, rec); err != nil {
+			delta, err := put(b, rec)
+			if err != nil {
 				return err
 			}
+			size += delta
 		}
-		return nil
+		pruned, freed, err := s.prune(b, runs, size, nil)
+		runs, size = runs-pruned, size-freed
+		return err
 	})
+	s.runs, s.bytes = runs, size
+	return err
 }
 
-// Put writes a record, replacing the previous version with the same id.
+// Put writes a record, replacing the previous version with the same id,
+// and prunes the oldest ended records if the store is then over its
+// retention.
 func (s *Store) Put(_ context.Context, rec *benchdv1.Benchmark) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(bucket), rec) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var runs int
+	var size int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		key := []byte(rec.GetBenchmarkId())
+		if b.Get(key) == nil {
+			runs = 1
+		}
+		delta, err := put(b, rec)
+		if err != nil {
+			return err
+		}
+		size = delta
+		pruned, freed, err := s.prune(b, s.runs+runs, s.bytes+size, key)
+		runs, size = runs-pruned, size-freed
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.runs += runs
+	s.bytes += size
+	return nil
 }
 
-func put(b *bolt.Bucket, rec *benchdv1.Benchmark) error {
+// put writes rec and returns by how many bytes the bucket grew.
+func put(b *bolt.Bucket, rec *benchdv1.Benchmark) (int64, error) {
 	v, err := proto.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode benchmark %s: %w", rec.GetBenchmarkId(), err)
+		return 0, fmt.Errorf("encode benchmark %s: %w", rec.GetBenchmarkId(), err)
 	}
-	if err := b.Put([]byte(rec.GetBenchmarkId()), v); err != nil {
-		return fmt.Errorf("write benchmark %s: %w", rec.GetBenchmarkId(), err)
+	key := []byte(rec.GetBenchmarkId())
+	delta := int64(len(key) + len(v))
+	if old := b.Get(key); old != nil {
+		delta -= int64(len(key) + len(old))
+	}
+	if err := b.Put(key, v); err != nil {
+		return 0, fmt.Errorf("write benchmark %s: %w", rec.GetBenchmarkId(), err)
+	}
+	return delta, nil
+}
+
+// prune deletes the oldest ended records (ids sort by start time) while a
+// bucket of runs records and size bytes is over the retention, sparing
+// running ones and keep. It returns how many records and bytes it deleted.
+func (s *Store) prune(b *bolt.Bucket, runs int, size int64, keep []byte) (int, int64, error) {
+	over := func() bool {
+		return (s.keep.Runs > 0 && runs > s.keep.Runs) || (s.keep.Bytes > 0 && size > s.keep.Bytes)
+	}
+	if !over() {
+		return 0, 0, nil
+	}
+	var doomed [][]byte
+	var n int
+	var freed int64
+	c := b.Cursor()
+	for k, v := c.First(); k != nil && over(); k, v = c.Next() {
+		if bytes.Equal(k, keep) || running(v) {
+			continue
+		}
+		doomed = append(doomed, bytes.Clone(k))
+		n++
+		freed += int64(len(k) + len(v))
+		runs--
+		size -= int64(len(k) + len(v))
+	}
+	// Deleting while a cursor walks the bucket skips keys; delete after.
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return 0, 0, fmt.Errorf("prune benchmark %s: %w", k, err)
+		}
+	}
+	return n, freed, nil
+}
+
+// running reports whether an encoded record is still RUNNING, decoding
+// only its state.
+func running(v []byte) bool {
+	// Decoding the whole record is the simple, always-correct way to read
+	// its state, and pruning looks at few records at a time.
+	rec := &benchdv1.Benchmark{}
+	if err := proto.Unmarshal(v, rec); err != nil {
+		return false // undecodable: not a run anyone can finish
+	}
+	return rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING
+}
+
+// Usage is what the store holds now: records and their bytes (keys and
+// encoded values), the figures the retention limits.
+func (s *Store) Usage() (runs int, size int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runs, s.bytes
+}
+
+// needsCompaction: the file is more than compactAbove times the byte limit.
+func (s *Store) needsCompaction() bool {
+	if s.keep.Bytes <= 0 {
+		return false
+	}
+	fi, err := os.Stat(s.path)
+	return err == nil && fi.Size() > compactAbove*s.keep.Bytes
+}
+
+// compact copies the live records into a new file, makes it durable,
+// renames it over the store and closes s. The old file stays whole until
+// the rename, so a crash at any point leaves one complete store.
+func (s *Store) compact() error {
+	tmp := s.path + ".compact"
+	_ = os.Remove(tmp) // left by a compaction that crashed
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("compact store %s: %w", s.path, err)
+	}
+	// 64 MiB per transaction bounds the memory the copy takes.
+	err = bolt.Compact(dst, s.db, 64<<20)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(s.path))
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact store %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Get reads one record.
@@ -130,6 +325,13 @@ type Filter struct {
 	// After is the last id of the previous page; listing continues with
 	// older records.
 	After string
+	// Summarize, if set, turns each record into its listed form (the
+	// record is the caller's to change) before it counts against MaxBytes.
+	Summarize func(*benchdv1.Benchmark)
+	// MaxBytes bounds a page's encoded size: the page ends before the
+	// record that would take it over, and holds at least one record. Zero:
+	// no bound.
+	MaxBytes int
 }
 
 // List returns records newest first. Ids start with their UTC start time,
@@ -137,6 +339,7 @@ type Filter struct {
 // The returned next is the id to pass as After for the following page, or
 // empty on the last page.
 func (s *Store) List(_ context.Context, f Filter) (recs []*benchdv1.Benchmark, next string, err error) {
+	var total int
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		var k, v []byte
@@ -167,11 +370,16 @@ func (s *Store) List(_ context.Context, f Filter) (recs []*benchdv1.Benchmark, n
 			if f.Model != "" && rec.GetModel() != f.Model {
 				continue
 			}
-			if len(recs) == f.Limit {
+			if f.Summarize != nil {
+				f.Summarize(rec)
+			}
+			size := proto.Size(rec)
+			if len(recs) == f.Limit || (f.MaxBytes > 0 && len(recs) > 0 && total+size > f.MaxBytes) {
 				next = recs[len(recs)-1].GetBenchmarkId()
 				return nil
 			}
 			recs = append(recs, rec)
+			total += size
 		}
 		return nil
 	})

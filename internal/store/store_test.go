@@ -48,7 +48,7 @@ func trial(i int) *benchdv1.Trial {
 // fsync'd), until it is killed.
 func writer(spec string) error {
 	path, id, _ := strings.Cut(spec, "|")
-	st, err := store.Open(path, store.MarkFailed)
+	st, err := store.Open(path, store.MarkFailed, store.Retention{})
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 			t.Fatalf("round %d: writer stopped after %d writes: %s", round, acked[id], stderr.String())
 		}
 
-		st, err := store.Open(path, store.MarkFailed)
+		st, err := store.Open(path, store.MarkFailed, store.Retention{})
 		if err != nil {
 			t.Fatalf("round %d: store after SIGKILL: %v", round, err)
 		}
@@ -148,7 +148,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 // TestRecoveryTouchesOnlyRunningRecords: what ended stays as it ended.
 func TestRecoveryTouchesOnlyRunningRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	st, err := store.Open(path, store.MarkFailed)
+	st, err := store.Open(path, store.MarkFailed, store.Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestRecoveryTouchesOnlyRunningRecords(t *testing.T) {
 		}
 	}
 	st.Close()
-	if st, err = store.Open(path, store.MarkFailed); err != nil {
+	if st, err = store.Open(path, store.MarkFailed, store.Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
@@ -192,7 +192,7 @@ func TestGarbageFileIsAnErrorNotAPanic(t *testing.T) {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		st, err := store.Open(path, store.MarkFailed)
+		st, err := store.Open(path, store.MarkFailed, store.Retention{})
 		if err == nil {
 			st.Close()
 			t.Errorf("%s: opened a garbage file", name)
@@ -226,7 +226,7 @@ func TestOpenInUseNamesTheHolder(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
-	_, err = store.Open(path, nil)
+	_, err = store.Open(path, nil, store.Retention{})
 	if !errors.Is(err, store.ErrInUse) {
 		t.Fatalf("Open of a held store: %v, want ErrInUse", err)
 	}
