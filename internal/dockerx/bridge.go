@@ -33,7 +33,8 @@ import (
 // background jobs /dev/null as stdin. The port arrives as $1 and must be a
 // number, so no caller text is ever parsed by the shell. Connection errors
 // reach stderr (and the daemon's error message) before 2 is silenced.
-const bridgeScript = `case "$1" in ''|*[!0-9]*) echo "bad port" >&2; exit 2;; esac
+const bridgeScript = `PATH=/usr/bin:/bin
+case "$1" in ''|*[!0-9]*) echo "bad port" >&2; exit 2;; esac
 exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 exec 2>/dev/null
 trap 'wait; exit 0' TERM
@@ -44,7 +45,7 @@ wait`
 
 // BridgeArgv is the fixed command each bridged connection execs.
 func BridgeArgv(port int) []string {
-	return []string{"bash", "-c", bridgeScript, "benchd-bridge", fmt.Sprint(port)}
+	return []string{Bash, "-c", bridgeScript, "benchd-bridge", fmt.Sprint(port)}
 }
 
 // DialBridge starts a bridge exec to 127.0.0.1:port inside the container and

@@ -175,7 +175,8 @@ func newMarker() string {
 // no ps, grep or procps. It scans up to five times, until a scan finds nothing, so that
 // a child forked between two scans is caught as well; the reaper's own
 // environment carries its own marker, not $1, so it never matches itself.
-const reapScript = `m=${1#BENCHD_EXEC=}
+const reapScript = `PATH=/usr/bin:/bin
+m=${1#BENCHD_EXEC=}
 case "$m" in ''|*[!0-9a-f]*) echo "bad marker" >&2; exit 2;; esac
 [ "$1" = "BENCHD_EXEC=$m" ] || { echo "bad marker" >&2; exit 2; }
 for _ in 1 2 3 4 5; do
@@ -191,9 +192,16 @@ for _ in 1 2 3 4 5; do
   [ "$n" = 0 ] && exit 0
 done`
 
+// Bash is the shell of the bridge and the reaper, by absolute path so that
+// the container's PATH does not choose what runs (and the scripts set their
+// own PATH for the same reason). /usr/bin/bash is where every merged-/usr
+// image (Debian 12, Ubuntu, Fedora, the official ollama image) and the
+// test rig have it.
+const Bash = "/usr/bin/bash"
+
 // ReapArgv is the fixed command that stops the exec carrying marker.
 func ReapArgv(marker string) []string {
-	return []string{"bash", "-c", reapScript, "benchd-reap", marker}
+	return []string{Bash, "-c", reapScript, "benchd-reap", marker}
 }
 
 // reapTimeout bounds reap: the reaper exec and the wait for the engine to

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/benchd/benchd/internal/dockerx"
 )
 
 // toolReader runs one SMI tool through an Execer and parses its stdout.
@@ -14,22 +18,29 @@ type toolReader struct {
 	privileged bool
 	parse      func([]byte) ([]GPU, error)
 	now        func() time.Time
+	// found is the index in toolCommand's paths of the one that exists in
+	// the container, -1 until a read found it.
+	found atomic.Int32
 }
 
-// toolCommand returns the fixed argv and parser for a tool. The argv is
+// toolCommand returns where a tool may be installed, its fixed arguments
+// and its parser. The paths are absolute, so the container's PATH (and
+// whatever an image puts first on it) cannot choose what runs: ROCm
+// installs its tools in /opt/rocm/bin and links them into /usr/bin; the
+// NVIDIA container toolkit mounts nvidia-smi at /usr/bin. Everything is
 // built fresh on each call, from literals only, so that nothing a caller
 // passes and nothing an Execer does to a previous slice can reach the
 // command line.
-func toolCommand(source string) ([]string, func([]byte) ([]GPU, error), bool) {
+func toolCommand(source string) (paths, args []string, parse func([]byte) ([]GPU, error), ok bool) {
 	switch source {
 	case SourceRocmSMI:
-		return []string{"rocm-smi", "--showmeminfo", "vram", "--json"}, ParseRocmSMI, true
+		return []string{"/opt/rocm/bin/rocm-smi", "/usr/bin/rocm-smi"}, []string{"--showmeminfo", "vram", "--json"}, ParseRocmSMI, true
 	case SourceAMDSMI:
-		return []string{"amd-smi", "metric", "--mem-usage", "--json"}, ParseAMDSMI, true
+		return []string{"/opt/rocm/bin/amd-smi", "/usr/bin/amd-smi"}, []string{"metric", "--mem-usage", "--json"}, ParseAMDSMI, true
 	case SourceNvidiaSMI:
-		return []string{"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}, ParseNvidiaSMI, true
+		return []string{"/usr/bin/nvidia-smi"}, []string{"--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}, ParseNvidiaSMI, true
 	}
-	return nil, nil, false
+	return nil, nil, nil, false
 }
 
 // NewToolReader returns a Reader that runs source's tool (SourceRocmSMI,
@@ -40,19 +51,39 @@ func NewToolReader(source string, ex Execer, privileged bool) (Reader, error) {
 	if ex == nil {
 		return nil, errors.New("new VRAM tool reader: nil Execer")
 	}
-	_, parse, ok := toolCommand(source)
+	_, _, parse, ok := toolCommand(source)
 	if !ok {
 		return nil, fmt.Errorf("new VRAM tool reader: unknown source %q (want %s, %s or %s)",
 			source, SourceRocmSMI, SourceAMDSMI, SourceNvidiaSMI)
 	}
-	return &toolReader{source: source, ex: ex, privileged: privileged, parse: parse, now: time.Now}, nil
+	r := &toolReader{source: source, ex: ex, privileged: privileged, parse: parse, now: time.Now}
+	r.found.Store(-1)
+	return r, nil
 }
 
 func (r *toolReader) Source() string { return r.source }
 
+// exec runs the tool at the path found before, or else tries each path in
+// turn until one exists.
+func (r *toolReader) exec(ctx context.Context) ([]byte, error) {
+	paths, args, _, _ := toolCommand(r.source)
+	if i := r.found.Load(); i >= 0 {
+		return r.ex.Exec(ctx, append([]string{paths[i]}, args...), r.privileged)
+	}
+	var err error
+	for i, p := range paths {
+		var out []byte
+		out, err = r.ex.Exec(ctx, append([]string{p}, args...), r.privileged)
+		if !errors.Is(err, dockerx.ErrCommandNotFound) {
+			r.found.Store(int32(i))
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("%w (looked for %s)", err, strings.Join(paths, ", "))
+}
+
 func (r *toolReader) Read(ctx context.Context) ([]GPU, error) {
-	argv, _, _ := toolCommand(r.source)
-	out, err := r.ex.Exec(ctx, argv, r.privileged)
+	out, err := r.exec(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("read VRAM with %s: exec: %w", r.source, err)

@@ -3,11 +3,14 @@ package vram
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/benchd/benchd/internal/dockerx"
 )
 
 // recordingExecer is a test double for Execer: it records each call and
@@ -41,9 +44,9 @@ func TestNewToolReaderArgv(t *testing.T) {
 		fixture string
 		argv    []string
 	}{
-		{SourceRocmSMI, "rocm-smi/showmeminfo-vram.json", []string{"rocm-smi", "--showmeminfo", "vram", "--json"}},
-		{SourceAMDSMI, "amd-smi/metric-mem-usage.json", []string{"amd-smi", "metric", "--mem-usage", "--json"}},
-		{SourceNvidiaSMI, "nvidia-smi/nvsmi-20g-noheader.csv", []string{"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}},
+		{SourceRocmSMI, "rocm-smi/showmeminfo-vram.json", []string{"/opt/rocm/bin/rocm-smi", "--showmeminfo", "vram", "--json"}},
+		{SourceAMDSMI, "amd-smi/metric-mem-usage.json", []string{"/opt/rocm/bin/amd-smi", "metric", "--mem-usage", "--json"}},
+		{SourceNvidiaSMI, "nvidia-smi/nvsmi-20g-noheader.csv", []string{"/usr/bin/nvidia-smi", "--query-gpu=index,name,memory.total,memory.used", "--format=csv,noheader,nounits"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.source, func(t *testing.T) {
@@ -74,6 +77,55 @@ func TestNewToolReaderArgv(t *testing.T) {
 				t.Errorf("privileged = %v, want true on every call", ex.priv)
 			}
 		})
+	}
+}
+
+// pathExecer has only the executables in present; any other argv[0] is
+// dockerx.ErrCommandNotFound, as the engine reports a missing command.
+type pathExecer struct {
+	present map[string][]byte
+	calls   []string
+}
+
+func (e *pathExecer) Exec(_ context.Context, argv []string, _ bool) ([]byte, error) {
+	e.calls = append(e.calls, argv[0])
+	if out, ok := e.present[argv[0]]; ok {
+		return out, nil
+	}
+	return nil, fmt.Errorf("exec %s: %w", argv[0], dockerx.ErrCommandNotFound)
+}
+
+// Tools run by absolute path only: the first of the known places that
+// exists is found once and kept; none existing is ErrCommandNotFound that
+// names every place looked at.
+func TestToolReaderUsesAbsolutePaths(t *testing.T) {
+	ex := &pathExecer{present: map[string][]byte{"/usr/bin/rocm-smi": readFixture(t, "rocm-smi/showmeminfo-vram.json")}}
+	r, err := NewToolReader(SourceRocmSMI, ex, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := r.Read(context.Background()); err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+	}
+	if want := []string{"/opt/rocm/bin/rocm-smi", "/usr/bin/rocm-smi", "/usr/bin/rocm-smi", "/usr/bin/rocm-smi"}; !reflect.DeepEqual(ex.calls, want) {
+		t.Errorf("ran %q, want %q", ex.calls, want)
+	}
+
+	none := &pathExecer{}
+	r, err = NewToolReader(SourceAMDSMI, none, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Read(context.Background())
+	if !errors.Is(err, dockerx.ErrCommandNotFound) || !strings.Contains(err.Error(), "/opt/rocm/bin/amd-smi, /usr/bin/amd-smi") {
+		t.Errorf("no amd-smi anywhere: %v, want ErrCommandNotFound naming both places", err)
+	}
+	for _, c := range none.calls {
+		if !strings.HasPrefix(c, "/") {
+			t.Errorf("ran %q: not an absolute path", c)
+		}
 	}
 }
 
