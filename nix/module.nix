@@ -19,14 +19,21 @@ let
   # The default: the daemon and the agent's login are separate accounts.
   split = cfg.serviceUser != cfg.user;
 
+  # The history's retention and the stall timeout, when set, as the
+  # flags they are (benchd's own defaults otherwise; docs/benchd.md).
+  boundArgs =
+    lib.optionals (cfg.retainRuns != null) [ "--retain-runs" (toString cfg.retainRuns) ]
+    ++ lib.optionals (cfg.retainBytes != null) [ "--retain-bytes" (toString cfg.retainBytes) ]
+    ++ lib.optionals (cfg.stallTimeout != null) [ "--stall-timeout" cfg.stallTimeout ];
+
   rendered = import ./render.nix {
     benchd = "${cfg.package}/bin/benchd";
+    extraArgs = boundArgs ++ cfg.extraArgs;
     inherit (cfg)
       socket
       container
       ollama
       vramSource
-      extraArgs
       user
       serviceUser
       transport
@@ -143,6 +150,27 @@ in
         is then open to code that runs as that login (the same test records
         it). Do not, unless something forces you to.
       '';
+    };
+
+    retainRuns = mkOption {
+      type = types.nullOr types.ints.positive;
+      default = null;
+      example = 2000;
+      description = "Most benchmarks the history keeps (`--retain-runs`; benchd's default 10000); the oldest ended ones go first.";
+    };
+
+    retainBytes = mkOption {
+      type = types.nullOr types.ints.positive;
+      default = null;
+      example = 64 * 1024 * 1024;
+      description = "Most bytes of records the history keeps (`--retain-bytes`; benchd's default 256 MiB); its file stays within about twice it.";
+    };
+
+    stallTimeout = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "30s";
+      description = "End a generation that sends no token for this long after its first with UNAVAILABLE (`--stall-timeout`, a Go duration; benchd's default 1m).";
     };
 
     memoryMax = mkOption {
