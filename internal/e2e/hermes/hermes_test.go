@@ -32,6 +32,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -40,7 +41,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -770,10 +771,17 @@ print(b.benchmark_id, b.state, len(b.trials), "trials")`, filepath.Join(tmp, "be
 	}
 }
 
-// impostor listens on path as owner (a socket of that account's, mode 0600)
-// and counts the connections it gets: a script that connected to it would
-// have sent benchd's requests to whoever made it.
-func impostor(t *testing.T, path string, owner *testrig.Account) *atomic.Int64 {
+// impostor is a socket of another party's where the skill's socket goes;
+// it records what each connection sent.
+type impostor struct {
+	mu  sync.Mutex
+	got []string
+}
+
+// listenImpostor listens on path as owner (nil: the test's uid), mode 0600,
+// reading what each connection sends for a second, then closing it: a
+// script that connected would have handed its request to whoever made it.
+func listenImpostor(t *testing.T, path string, owner *testrig.Account) *impostor {
 	t.Helper()
 	l, err := net.Listen("unix", path)
 	if err != nil {
@@ -788,19 +796,31 @@ func impostor(t *testing.T, path string, owner *testrig.Account) *atomic.Int64 {
 			t.Fatal(err)
 		}
 	}
-	var hits atomic.Int64
+	im := &impostor{}
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			hits.Add(1)
-			_, _ = c.Write([]byte("hello from not-benchd\n"))
-			c.Close()
+			go func() {
+				defer c.Close()
+				_ = c.SetReadDeadline(time.Now().Add(time.Second))
+				b, _ := io.ReadAll(io.LimitReader(c, 64))
+				im.mu.Lock()
+				im.got = append(im.got, string(b))
+				im.mu.Unlock()
+			}()
 		}
 	}()
-	return &hits
+	return im
+}
+
+// received is what the connections so far sent, one entry each.
+func (im *impostor) received() []string {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return append([]string(nil), im.got...)
 }
 
 // testUnsafeSocket: the scripts take what answers on the local socket for
@@ -825,32 +845,32 @@ func (d *deployment) testUnsafeSocket(t *testing.T) {
 		name string
 		// setup lays out tmp and returns the environment's extra lines and
 		// the impostor's connection counter.
-		setup func(t *testing.T, tmp string) ([]string, *atomic.Int64)
+		setup func(t *testing.T, tmp string) ([]string, *impostor)
 		// why is what the refusal must say.
 		why func(tmp string) string
 	}{
-		{"default directory owned by another account", func(t *testing.T, tmp string) ([]string, *atomic.Int64) {
+		{"default directory owned by another account", func(t *testing.T, tmp string) ([]string, *impostor) {
 			dir := filepath.Dir(skillSocket(tmp))
 			mkdir(t, dir, 0o700, other)
-			return nil, impostor(t, skillSocket(tmp), other)
+			return nil, listenImpostor(t, skillSocket(tmp), other)
 		}, func(tmp string) string {
 			return fmt.Sprintf("directory %s belongs to %s (uid %d), not to you", filepath.Dir(skillSocket(tmp)), other.Name, other.UID)
 		}},
-		{"default directory open to others", func(t *testing.T, tmp string) ([]string, *atomic.Int64) {
+		{"default directory open to others", func(t *testing.T, tmp string) ([]string, *impostor) {
 			mkdir(t, filepath.Dir(skillSocket(tmp)), 0o755, nil)
-			return nil, impostor(t, skillSocket(tmp), nil)
+			return nil, listenImpostor(t, skillSocket(tmp), nil)
 		}, func(tmp string) string { return filepath.Dir(skillSocket(tmp)) + " has mode 0755; it must be 0700" }},
-		{"another account's socket in the user's own directory", func(t *testing.T, tmp string) ([]string, *atomic.Int64) {
+		{"another account's socket in the user's own directory", func(t *testing.T, tmp string) ([]string, *impostor) {
 			mkdir(t, filepath.Dir(skillSocket(tmp)), 0o700, nil)
-			return nil, impostor(t, skillSocket(tmp), other)
+			return nil, listenImpostor(t, skillSocket(tmp), other)
 		}, func(tmp string) string {
 			return fmt.Sprintf("the socket %s belongs to %s (uid %d), not to you", skillSocket(tmp), other.Name, other.UID)
 		}},
-		{"BENCHD_SOCKET in a directory anyone may write to", func(t *testing.T, tmp string) ([]string, *atomic.Int64) {
+		{"BENCHD_SOCKET in a directory anyone may write to", func(t *testing.T, tmp string) ([]string, *impostor) {
 			shared := filepath.Join(tmp, "shared")
 			mkdir(t, shared, os.ModeSticky|0o777, nil)
 			sock := filepath.Join(shared, "benchd.sock")
-			return []string{"BENCHD_SOCKET=" + sock}, impostor(t, sock, nil)
+			return []string{"BENCHD_SOCKET=" + sock}, listenImpostor(t, sock, nil)
 		}, func(tmp string) string {
 			return filepath.Join(tmp, "shared") + " has mode 1777: others can write to it"
 		}},
@@ -859,7 +879,7 @@ func (d *deployment) testUnsafeSocket(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			tmp := tmp0(t)
 			env := append(d.env(t, tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SSH_KEY="+d.key, "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
-			extra, hits := l.setup(t, tmp)
+			extra, im := l.setup(t, tmp)
 			env = append(env, extra...)
 			why := l.why(tmp)
 			mark := d.sshd.Mark()
@@ -896,8 +916,8 @@ func (d *deployment) testUnsafeSocket(t *testing.T) {
 				t.Errorf("run_benchmark.sh: exit %d, record %v; want exit 5 and an UNSAFE_LOCAL_SOCKET record", r.code, rec)
 			}
 
-			if n := hits.Load(); n != 0 {
-				t.Errorf("the impostor socket got %d connections", n)
+			if got := im.received(); len(got) != 0 {
+				t.Errorf("the impostor socket got %d connections: %q", len(got), got)
 			}
 			for _, line := range d.sshd.Lines(mark) {
 				if strings.Contains(line, "Accepted ") {
@@ -912,12 +932,15 @@ func (d *deployment) testUnsafeSocket(t *testing.T) {
 		env := append(d.env(t, tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SSH_KEY="+d.key, "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
 		t.Cleanup(func() { _ = run(t, time.Minute, env, tmp, "bash", filepath.Join(scripts, "tunnel.sh"), "close") })
 		mkdir(t, filepath.Dir(skillSocket(tmp)), 0o700, nil)
-		hits := impostor(t, skillSocket(tmp), nil)
+		im := listenImpostor(t, skillSocket(tmp), nil)
 		r := run(t, time.Minute, env, tmp, "bash", filepath.Join(scripts, "tunnel.sh"), "ensure")
 		t.Logf("$ tunnel.sh ensure\nexit %d\n%s%s", r.code, r.stdout, r.stderr)
-		if hits.Load() == 0 {
-			t.Errorf("the user's own socket was never connected to: the refusals above show nothing")
+		// benchctl health's first bytes: the HTTP/2 client preface.
+		got := im.received()
+		if len(got) == 0 || !strings.HasPrefix(got[0], "PRI * HTTP/2.0") {
+			t.Errorf("the user's own socket got %q, want benchctl's request: the refusals above show nothing", got)
 		}
+		t.Logf("the user's own socket got %q", got)
 		if r.code != 0 || !strings.Contains(r.stdout, "benchd answers on "+skillSocket(tmp)+" (SERVING)") {
 			t.Errorf("tunnel.sh ensure over a stale socket of the user's: exit %d", r.code)
 		}
