@@ -21,8 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/benchd/benchd/internal/report"
 	"github.com/benchd/benchd/internal/testrig"
 )
@@ -389,31 +387,6 @@ func TestBenchctlDetachWatchCancel(t *testing.T) {
 	if b := parseStored(t, mustBenchctl(t, d, "show", id3, "-o", "json")); b.State != "BENCHMARK_STATE_CANCELLED" {
 		t.Errorf("after --on-interrupt cancel: %s", b.State)
 	}
-}
-
-// openPTY opens a pseudo-terminal pair.
-func openPTY(t *testing.T) (master, tty *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		t.Fatalf("unlock pty: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		t.Fatalf("pty number: %v", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		m.Close()
-		t.Skipf("open /dev/pts/%d: %v", n, err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
 }
 
 // terminal runs benchctl on a pseudo-terminal, as a person would: stdin,

@@ -228,23 +228,7 @@ func TestSSHDDirectTCPIPToSocketName(t *testing.T) {
 	keyPath, pub := testrig.GenerateKey(t, base, "agent")
 	testrig.WriteAuthorizedKeys(t, keys, agentUser, d.KeyOptions+" "+pub)
 	s := testrig.StartSSHD(t, testrig.SSHDConfig{Fragment: d.SSHDConfig})
-	pem, err := os.ReadFile(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), &ssh.ClientConfig{
-		User: agentUser, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		// The sshd this test started on loopback.
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := rawSSH(t, s, keyPath, agentUser)
 
 	t.Run("unix forward to the socket works (control)", func(t *testing.T) {
 		conn, err := cl.Dial("unix", c.Socket)
@@ -298,4 +282,109 @@ func TestSSHDDirectTCPIPToSocketName(t *testing.T) {
 			t.Errorf("something was reached: %d TCP, %d unix connections", tcpHits.Load(), unixHits.Load())
 		}
 	})
+}
+
+// rawSSH logs in to s as user with the private key at keyPath through
+// golang.org/x/crypto/ssh, for channel requests sent as they are, without
+// what the ssh client does first (resolving a host, opening a local tun
+// device). The connection is closed when the test ends.
+func rawSSH(t *testing.T, s *testrig.SSHD, keyPath, user string) *ssh.Client {
+	t.Helper()
+	pem, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), &ssh.ClientConfig{
+		User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		// The sshd this test started on loopback.
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// OpenSSH's tunnel modes and "any unit" for a tun@openssh.com channel
+// (OpenSSH's PROTOCOL, 2.3).
+const (
+	tunModePointToPoint = 1 // layer 3, ssh -w with Tunnel=point-to-point
+	tunModeEthernet     = 2 // layer 2, Tunnel=ethernet
+	tunUnitAny          = 0x7fffffff
+)
+
+// testTunRequest asks sshd for a tun device forward the way `ssh -w any`
+// does once it has opened its own tun device: a tun@openssh.com channel
+// open with the tunnel mode and unit (PROTOCOL 2.3), sent directly, so that
+// sshd is asked whatever the client side could open. sshd's log tells the
+// two outcomes apart (the reason it sends the client, "Server has rejected
+// tunnel device forwarding", is an SSH_MSG_DEBUG, which Go's client drops
+// and sshd logs only at DEBUG3): after a valid mode, the policy
+// (PermitTunnel) is the only check before sshd opens a device, so a failed
+// open with no device attempt logged is the policy's refusal. With the
+// block that is what happens in both modes, and sshd's effective
+// PermitTunnel for the agent is no. Without it (the control: the global
+// PermitTunnel yes, and no key option refuses a tun device) the same request
+// passes the policy and sshd tries to open a device for the account, which
+// cannot (no CAP_NET_ADMIN), so the open fails there.
+func (r *rig) testTunRequest(t *testing.T, s *testrig.SSHD, l layer) {
+	want := map[bool]string{true: "no", false: "yes"}[l.block]
+	if got := effectivePermitTunnel(t, s); got != want {
+		t.Errorf("sshd's effective PermitTunnel for %s: %q, want %q", agentUser, got, want)
+	}
+	cl := rawSSH(t, s, r.key, agentUser)
+	for _, mode := range []uint32{tunModePointToPoint, tunModeEthernet} {
+		mark := s.Mark()
+		ch, reqs, err := cl.OpenChannel("tun@openssh.com", ssh.Marshal(struct{ Mode, Unit uint32 }{mode, tunUnitAny}))
+		if err == nil {
+			go ssh.DiscardRequests(reqs)
+			ch.Close()
+			t.Fatalf("mode %d: sshd opened a tun device for %s", mode, agentUser)
+		}
+		var oe *ssh.OpenChannelError
+		if !errors.As(err, &oe) {
+			t.Fatalf("mode %d: %v, want the channel open refused", mode, err)
+		}
+		r.wantLog(t, s, mark, "failure tun@openssh.com")
+		var tun []string
+		for _, line := range s.Lines(mark) {
+			if strings.Contains(line, "tun@openssh.com") || strings.Contains(line, "tun_open") {
+				tun = append(tun, line)
+			}
+		}
+		t.Logf("tun@openssh.com mode %d: %v; sshd:\n%s", mode, err, strings.Join(tun, "\n"))
+		tried := strings.Contains(strings.Join(tun, "\n"), "tun_open")
+		if l.block && tried {
+			t.Errorf("mode %d: sshd went on to open a device despite the block", mode)
+		}
+		if !l.block {
+			if !tried {
+				t.Errorf("mode %d: without the block sshd did not try to open a device (then the refusals show nothing)", mode)
+			}
+			r.wantLog(t, s, mark, "tun_open")
+		}
+	}
+}
+
+// effectivePermitTunnel is `sshd -T`'s PermitTunnel for the agent's login
+// from loopback under s's configuration.
+func effectivePermitTunnel(t *testing.T, s *testrig.SSHD) string {
+	t.Helper()
+	sshd := requireTool(t, "sshd", "openssh-server")
+	out, err := exec.Command(sshd, "-T", "-f", s.ConfigFile, "-C", "user="+agentUser+",host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport="+strconv.Itoa(s.Port)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sshd -T: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "permittunnel "); ok {
+			return v
+		}
+	}
+	t.Fatalf("sshd -T printed no permittunnel:\n%s", out)
+	return ""
 }

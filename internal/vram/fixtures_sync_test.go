@@ -2,22 +2,33 @@ package vram
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/benchd/benchd/internal/testrig"
 )
 
+// sharedFixtures is the team's shared fixtures folder, beside the checkout:
+// CI clones the repository into a folder with a copy of shared/ beside it,
+// as a developer's checkout (and its worktrees) have it
+// (shared/fixtures/telemetry/README.md). go test runs in the package's
+// folder, two below the checkout's top.
+const sharedFixtures = "../../../shared/fixtures"
+
 // TestFixturesMatchShared checks that the repository's copy of the fixtures
-// is byte-identical to the shared originals, where those exist (a
-// developer's checkout has them next to it; a bare clone may not).
+// is byte-identical to the shared originals. CI has them beside the clone,
+// so under CI=true their absence is a failure; a bare clone elsewhere skips
+// and uses the copy as is.
 func TestFixturesMatchShared(t *testing.T) {
-	const shared = "../../../shared/fixtures"
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("no shared fixtures next to this checkout (%v); the copy in %s is used as is", err, fixtureDir)
-	}
+	shared := sharedFixtures
+	_, err := os.Stat(filepath.Join(shared, "README.md"))
+	abs, _ := filepath.Abs(shared)
+	testrig.Require(t, err == nil, fmt.Sprintf("the shared fixtures beside this checkout (%s: %v)", abs, err))
 	n := 0
-	err := filepath.WalkDir(shared, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(shared, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -50,4 +61,5 @@ func TestFixturesMatchShared(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no shared fixtures found")
 	}
+	t.Logf("%d fixtures in %s match %s", n, fixtureDir, abs)
 }

@@ -12,7 +12,10 @@ package hermes_test
 //     `# test:` line is run as written, so the skill cannot drift from the
 //     product (see skillSubstitutions for the few words that stand for the
 //     user's setup);
-//   - run_benchmark.sh waits and retries while another benchmark runs.
+//   - run_benchmark.sh waits and retries while another benchmark runs;
+//   - the scripts refuse a local socket, or its directory, that is not the
+//     user's alone (another account's, or writable by others) before
+//     anything connects to it.
 //
 // SKILL.md convention: a ```bash block's first line is either
 //
@@ -29,13 +32,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,6 +86,7 @@ func TestHermesThroughSSHTunnel(t *testing.T) {
 	t.Run("python client", d.testPython)
 	t.Run("SKILL.md commands", d.testSkill)
 	t.Run("run_benchmark.sh waits while another benchmark runs", d.testBusy)
+	t.Run("the scripts refuse a local socket that is not the user's alone", d.testUnsafeSocket)
 }
 
 func requireTool(t *testing.T, tool, pkg string) {
@@ -168,12 +175,17 @@ func shellQuote(s string) string {
 }
 
 // env is the environment the skill's commands and scripts run in: the ssh
-// wrapper and benchctl first on PATH, a fresh HERMES_HOME, no BENCHD_*.
-func (d *deployment) env(tmp string) []string {
+// wrapper and benchctl first on PATH, a fresh HERMES_HOME, a fresh
+// XDG_RUNTIME_DIR (runtimeDir: 0700, as a login's), no BENCHD_*.
+func (d *deployment) env(t *testing.T, tmp string) []string {
+	t.Helper()
+	if err := os.Mkdir(runtimeDir(tmp), 0o700); err != nil && !os.IsExist(err) {
+		t.Fatal(err)
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "BENCHD_") || strings.HasPrefix(kv, "PATH=") || strings.HasPrefix(kv, "HERMES_") ||
-			strings.HasPrefix(kv, "TMPDIR=") {
+			strings.HasPrefix(kv, "TMPDIR=") || strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") {
 			continue
 		}
 		env = append(env, kv)
@@ -182,9 +194,17 @@ func (d *deployment) env(tmp string) []string {
 		"PATH="+d.sshDir+":"+d.binDir+":"+os.Getenv("PATH"),
 		"HERMES_HOME="+filepath.Join(tmp, "hermes"),
 		"TMPDIR="+tmp,
+		"XDG_RUNTIME_DIR="+runtimeDir(tmp),
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
 }
+
+// runtimeDir is env's XDG_RUNTIME_DIR.
+func runtimeDir(tmp string) string { return filepath.Join(tmp, "xdg") }
+
+// skillSocket is where the scripts put the local socket by default under
+// env: $XDG_RUNTIME_DIR/benchd/benchd.sock.
+func skillSocket(tmp string) string { return filepath.Join(runtimeDir(tmp), "benchd", "benchd.sock") }
 
 // forward runs `ssh -N -L <local>:<benchd's socket>` through the wrapper and
 // returns the local socket once it exists.
@@ -265,7 +285,7 @@ func run(t *testing.T, timeout time.Duration, env []string, dir string, name str
 
 func (d *deployment) testPython(t *testing.T) {
 	tmp := t.TempDir()
-	env := d.env(tmp)
+	env := d.env(t, tmp)
 
 	// The installed package brings its generated modules along.
 	r := run(t, time.Minute, env, tmp, d.python, "-c", `from benchd_client import pb, pb_grpc
@@ -401,8 +421,6 @@ func (d *deployment) skillSubstitutions(tmp string) []string {
 		"~/.ssh/benchd_ed25519", d.key,
 		// Where this deployment's benchd listens (a NixOS host: /run/benchd).
 		"/run/benchd/benchd.sock", d.cfg.Socket,
-		// The local end of the tunnel, control socket, pid files.
-		"/tmp/benchd", filepath.Join(tmp, "benchd"),
 		// The rig's model.
 		"llama3.2:1b", testrig.Model,
 	}
@@ -417,7 +435,8 @@ func (d *deployment) testSkill(t *testing.T) {
 	checkFrontmatter(t, md)
 	blocks := parseBlocks(t, md)
 
-	// Short: the tunnel's control socket path gets 17 more bytes from ssh.
+	// Short: the tunnel's control socket path ($XDG_RUNTIME_DIR/benchd/
+	// benchd.sock.ctl) gets 17 more bytes from ssh.
 	tmp, err := os.MkdirTemp("", "bd-sk-")
 	if err != nil {
 		t.Fatal(err)
@@ -425,14 +444,15 @@ func (d *deployment) testSkill(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	// The host's socket path is part of its setup, like the host name: the
 	// scripts default to the NixOS module's /run/benchd/benchd.sock.
-	env := append(d.env(tmp), "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
+	env := append(d.env(t, tmp), "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
 	subst := strings.NewReplacer(d.skillSubstitutions(tmp)...)
 	t.Cleanup(func() {
 		// Whatever a failed block left behind: the tunnel's ssh, the
 		// dial-stdio bridge.
-		sh := fmt.Sprintf("BENCHD_HOST=%s@127.0.0.1 BENCHD_SOCKET=%s/benchd.sock bash %s/scripts/tunnel.sh close; "+
-			"if [ -f %s/benchd-stdio.pid ]; then kill \"$(cat %s/benchd-stdio.pid)\" 2>/dev/null; fi; true",
-			agentUser, tmp, skillDir(), tmp, tmp)
+		pid := skillSocket(tmp) + ".pid"
+		sh := fmt.Sprintf("BENCHD_HOST=%s@127.0.0.1 bash %s/scripts/tunnel.sh close; "+
+			"if [ -f %s ]; then kill \"$(cat %s)\" 2>/dev/null; fi; true",
+			agentUser, skillDir(), pid, pid)
 		cmd := exec.Command("bash", "-c", sh)
 		cmd.Env = env
 		_ = cmd.Run()
@@ -463,6 +483,11 @@ func (d *deployment) testSkill(t *testing.T) {
 	}
 	if ran < 8 {
 		t.Errorf("ran %d SKILL.md blocks; the skill has lost its tested commands", ran)
+	}
+	// The blocks used the default socket, in a directory of the user's own.
+	if fi, err := os.Lstat(filepath.Dir(skillSocket(tmp))); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 ||
+		fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) {
+		t.Errorf("the default socket directory %s: %v, %v; want a 0700 directory of uid %d", filepath.Dir(skillSocket(tmp)), fi, err, os.Getuid())
 	}
 
 	// The history the blocks left behind: the skill's state.
@@ -652,7 +677,7 @@ func (d *deployment) testBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(tmp) })
-	env := append(d.env(tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SOCKET="+filepath.Join(tmp, "benchd.sock"),
+	env := append(d.env(t, tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SOCKET="+filepath.Join(tmp, "benchd.sock"),
 		"BENCHD_SSH_KEY="+d.key, "BENCHD_REMOTE_SOCKET="+d.cfg.Socket, "BENCHD_BUSY_WAIT=1", "BENCHD_BUSY_RETRIES=60")
 	t.Cleanup(func() {
 		cmd := exec.Command("bash", filepath.Join(skillDir(), "scripts", "tunnel.sh"), "close")
@@ -743,5 +768,210 @@ print(b.benchmark_id, b.state, len(b.trials), "trials")`, filepath.Join(tmp, "be
 	}
 	if rec := lastJSON(t, stdout.String()); rec["ok"] != true || rec["trials"] != 1.0 {
 		t.Errorf("record after the retry: %v", rec)
+	}
+}
+
+// impostor is a socket of another party's where the skill's socket goes;
+// it records what each connection sent.
+type impostor struct {
+	mu  sync.Mutex
+	got []string
+}
+
+// listenImpostor listens on path as owner (nil: the test's uid), mode 0600,
+// reading what each connection sends for a second, then closing it: a
+// script that connected would have handed its request to whoever made it.
+func listenImpostor(t *testing.T, path string, owner *testrig.Account) *impostor {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if owner != nil {
+		if err := os.Chown(path, owner.UID, owner.GID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	im := &impostor{}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetReadDeadline(time.Now().Add(time.Second))
+				b, _ := io.ReadAll(io.LimitReader(c, 64))
+				im.mu.Lock()
+				im.got = append(im.got, string(b))
+				im.mu.Unlock()
+			}()
+		}
+	}()
+	return im
+}
+
+// received is what the connections so far sent, one entry each.
+func (im *impostor) received() []string {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return append([]string(nil), im.got...)
+}
+
+// testUnsafeSocket: the scripts take what answers on the local socket for
+// benchd, so they refuse (exit 5, naming the path and why) a socket or
+// directory that is not the user's alone, before anything connects to it or
+// ssh is started: the default directory owned by another account (the
+// test's agent account) or open to others, a socket of another account's in
+// the user's own directory, and a BENCHD_SOCKET in a directory anyone may
+// write to (as /tmp). Each layout has a listening impostor socket in place,
+// which must get no connection, and sshd must see no login. run_benchmark.sh
+// records the refusal (UNSAFE_LOCAL_SOCKET) and stdio_socket.py refuses it
+// too. The control: the same impostor, but the user's own in the user's 0700
+// directory, is connected to (tunnel.sh then replaces it with the tunnel).
+func (d *deployment) testUnsafeSocket(t *testing.T) {
+	other := d.acct // an account the test created: not the user running the scripts
+	me := os.Getuid()
+	if other.UID == me {
+		t.Fatalf("the agent account has the test's uid %d", me)
+	}
+	scripts := filepath.Join(skillDir(), "scripts")
+	layouts := []struct {
+		name string
+		// setup lays out tmp and returns the environment's extra lines and
+		// the impostor's connection counter.
+		setup func(t *testing.T, tmp string) ([]string, *impostor)
+		// why is what the refusal must say.
+		why func(tmp string) string
+	}{
+		{"default directory owned by another account", func(t *testing.T, tmp string) ([]string, *impostor) {
+			dir := filepath.Dir(skillSocket(tmp))
+			mkdir(t, dir, 0o700, other)
+			return nil, listenImpostor(t, skillSocket(tmp), other)
+		}, func(tmp string) string {
+			return fmt.Sprintf("directory %s belongs to %s (uid %d), not to you", filepath.Dir(skillSocket(tmp)), other.Name, other.UID)
+		}},
+		{"default directory open to others", func(t *testing.T, tmp string) ([]string, *impostor) {
+			mkdir(t, filepath.Dir(skillSocket(tmp)), 0o755, nil)
+			return nil, listenImpostor(t, skillSocket(tmp), nil)
+		}, func(tmp string) string { return filepath.Dir(skillSocket(tmp)) + " has mode 0755; it must be 0700" }},
+		{"another account's socket in the user's own directory", func(t *testing.T, tmp string) ([]string, *impostor) {
+			mkdir(t, filepath.Dir(skillSocket(tmp)), 0o700, nil)
+			return nil, listenImpostor(t, skillSocket(tmp), other)
+		}, func(tmp string) string {
+			return fmt.Sprintf("the socket %s belongs to %s (uid %d), not to you", skillSocket(tmp), other.Name, other.UID)
+		}},
+		{"BENCHD_SOCKET in a directory anyone may write to", func(t *testing.T, tmp string) ([]string, *impostor) {
+			shared := filepath.Join(tmp, "shared")
+			mkdir(t, shared, os.ModeSticky|0o777, nil)
+			sock := filepath.Join(shared, "benchd.sock")
+			return []string{"BENCHD_SOCKET=" + sock}, listenImpostor(t, sock, nil)
+		}, func(tmp string) string {
+			return filepath.Join(tmp, "shared") + " has mode 1777: others can write to it"
+		}},
+	}
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			tmp := tmp0(t)
+			env := append(d.env(t, tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SSH_KEY="+d.key, "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
+			extra, im := l.setup(t, tmp)
+			env = append(env, extra...)
+			why := l.why(tmp)
+			mark := d.sshd.Mark()
+			// Should a script not refuse, it opens a tunnel as a control
+			// master that tunnel.sh close (which refuses too) cannot end.
+			sock := skillSocket(tmp)
+			for _, kv := range extra {
+				if v, ok := strings.CutPrefix(kv, "BENCHD_SOCKET="); ok {
+					sock = v
+				}
+			}
+			t.Cleanup(func() {
+				cmd := exec.Command(filepath.Join(d.sshDir, "ssh"), "-S", sock+".ctl", "-O", "exit", agentUser+"@127.0.0.1")
+				if out, err := cmd.CombinedOutput(); err == nil {
+					t.Errorf("a tunnel was left open on %s: %s", sock, out)
+				}
+			})
+
+			for _, c := range [][]string{
+				{"bash", filepath.Join(scripts, "tunnel.sh"), "ensure"},
+				{"bash", filepath.Join(scripts, "tunnel.sh"), "path"},
+				{"python3", filepath.Join(scripts, "stdio_socket.py"), "--", "true"},
+			} {
+				r := run(t, time.Minute, env, tmp, c[0], c[1:]...)
+				t.Logf("$ %s\nexit %d\n%s%s", strings.Join(c, " "), r.code, r.stdout, r.stderr)
+				if r.code != 5 || !strings.Contains(r.stderr, "refusing the local socket: ") || !strings.Contains(r.stderr, why) {
+					t.Errorf("%s: exit %d, want 5 and a refusal saying %q", strings.Join(c, " "), r.code, why)
+				}
+			}
+			r := run(t, time.Minute, env, tmp, "bash", filepath.Join(scripts, "run_benchmark.sh"), testrig.Model, "--reps", "1", "--max-tokens", "8")
+			t.Logf("$ run_benchmark.sh %s --reps 1 --max-tokens 8\nexit %d\n%s%s", testrig.Model, r.code, r.stdout, r.stderr)
+			if rec := lastJSON(t, r.stdout); r.code != 5 || rec["ok"] != false || rec["code"] != "UNSAFE_LOCAL_SOCKET" ||
+				!strings.Contains(fmt.Sprint(rec["message"]), why) || !strings.Contains(fmt.Sprint(rec["advice"]), "tell a human") {
+				t.Errorf("run_benchmark.sh: exit %d, record %v; want exit 5 and an UNSAFE_LOCAL_SOCKET record", r.code, rec)
+			}
+
+			if got := im.received(); len(got) != 0 {
+				t.Errorf("the impostor socket got %d connections: %q", len(got), got)
+			}
+			for _, line := range d.sshd.Lines(mark) {
+				if strings.Contains(line, "Accepted ") {
+					t.Errorf("ssh logged in although the socket was refused: %s", line)
+				}
+			}
+		})
+	}
+
+	t.Run("the user's own socket is used (control)", func(t *testing.T) {
+		tmp := tmp0(t)
+		env := append(d.env(t, tmp), "BENCHD_HOST="+agentUser+"@127.0.0.1", "BENCHD_SSH_KEY="+d.key, "BENCHD_REMOTE_SOCKET="+d.cfg.Socket)
+		t.Cleanup(func() { _ = run(t, time.Minute, env, tmp, "bash", filepath.Join(scripts, "tunnel.sh"), "close") })
+		mkdir(t, filepath.Dir(skillSocket(tmp)), 0o700, nil)
+		im := listenImpostor(t, skillSocket(tmp), nil)
+		r := run(t, time.Minute, env, tmp, "bash", filepath.Join(scripts, "tunnel.sh"), "ensure")
+		t.Logf("$ tunnel.sh ensure\nexit %d\n%s%s", r.code, r.stdout, r.stderr)
+		// benchctl health's first bytes: the HTTP/2 client preface.
+		got := im.received()
+		if len(got) == 0 || !strings.HasPrefix(got[0], "PRI * HTTP/2.0") {
+			t.Errorf("the user's own socket got %q, want benchctl's request: the refusals above show nothing", got)
+		}
+		t.Logf("the user's own socket got %q", got)
+		if r.code != 0 || !strings.Contains(r.stdout, "benchd answers on "+skillSocket(tmp)+" (SERVING)") {
+			t.Errorf("tunnel.sh ensure over a stale socket of the user's: exit %d", r.code)
+		}
+	})
+}
+
+// tmp0 is a short directory of the test's own (unix socket paths are
+// limited), 0700 like MkdirTemp makes it.
+func tmp0(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bd-us-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// mkdir makes path with exactly mode (no umask), owned by owner (nil: the
+// test's uid).
+func mkdir(t *testing.T, path string, mode os.FileMode, owner *testrig.Account) {
+	t.Helper()
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	if owner != nil {
+		if err := os.Chown(path, owner.UID, owner.GID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

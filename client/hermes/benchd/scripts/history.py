@@ -47,6 +47,12 @@ ADVICE: Dict[str, Dict[str, Any]] = {
                           "account (ai-worker) with its key, not another login."},
     "DEADLINE_EXCEEDED": {"retry": False, "advice": "The benchmark hit its timeout: raise --timeout or lower "
                           "--reps / --max-tokens."},
+    # Not benchd's: the scripts refused the local socket (local_socket.py).
+    "UNSAFE_LOCAL_SOCKET": {"retry": False, "advice": "The local socket or its directory belongs to another "
+                            "user or others can write to it, so whatever answers there might not be benchd; "
+                            "nothing was sent. Do not work around it: tell a human (the message names the "
+                            "path and its owner), or set BENCHD_SOCKET to a path in a directory of your own "
+                            "(mode 0700)."},
 }
 
 ERR_LINE = re.compile(r"^benchctl: ([A-Za-z_]+): (.*)$")

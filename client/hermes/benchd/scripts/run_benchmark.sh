@@ -3,8 +3,10 @@
 #
 #   run_benchmark.sh MODEL [benchctl run flags: --reps N --warmup N --max-tokens N --prompt TEXT ...]
 #
-# 1. makes sure benchd answers on $BENCHD_SOCKET (tunnel.sh ensure: opens the
-#    SSH forward to $BENCHD_HOST when needed);
+# 1. makes sure benchd answers on the local socket (tunnel.sh ensure: opens the
+#    SSH forward to $BENCHD_HOST when needed); the socket is $BENCHD_SOCKET, by
+#    default in a 0700 directory of this user's, and is refused unless it and
+#    its directory are this user's alone (local_socket.py);
 # 2. runs `benchctl --socket $BENCHD_SOCKET run MODEL ... -o jsonl`; while
 #    another benchmark runs (RESOURCE_EXHAUSTED, benchctl's exit 72) it waits
 #    $BENCHD_BUSY_WAIT seconds (default 30) and retries, at most
@@ -15,12 +17,12 @@
 #
 # Exit status: 0 ok; 1 benchd refused or failed (the record says why);
 # 2 bad usage or BENCHD_HOST unset; 3 ssh could not open the tunnel; 4 the
-# tunnel is open but benchd does not answer (3 and 4 are recorded as UNAVAILABLE).
+# tunnel is open but benchd does not answer (3 and 4 are recorded as UNAVAILABLE);
+# 5 the local socket or its directory is not this user's alone (recorded as
+# UNSAFE_LOCAL_SOCKET).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sock=${BENCHD_SOCKET:-/tmp/benchd.sock}
-export BENCHD_SOCKET=${sock#unix://}
 benchctl=${BENCHCTL:-benchctl}
 retries=${BENCHD_BUSY_RETRIES:-20}
 wait_s=${BENCHD_BUSY_WAIT:-30}
@@ -36,12 +38,20 @@ shift
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bash "$here/tunnel.sh" ensure >&2 2>"$tmp/tunnel"
-rc=$?
+# The local socket, checked (exit 5: not this user's alone), then benchd
+# answering on it.
+if BENCHD_SOCKET=$(python3 "$here/local_socket.py" 2>"$tmp/tunnel") && export BENCHD_SOCKET &&
+	bash "$here/tunnel.sh" ensure >&2 2>"$tmp/tunnel"; then
+	rc=0
+else
+	rc=$?
+fi
 if [[ $rc -ne 0 ]]; then
 	cat "$tmp/tunnel" >&2
+	code=UNAVAILABLE
+	[[ $rc -ne 5 ]] || code=UNSAFE_LOCAL_SOCKET
 	python3 "$here/history.py" record-error --op benchmark --model "$model" --exit "$rc" \
-		--code UNAVAILABLE --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
+		--code "$code" --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
 	exit "$rc"
 fi
 for ((try = 0; ; try++)); do

@@ -12,18 +12,24 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sock=${BENCHD_SOCKET:-/tmp/benchd.sock}
-export BENCHD_SOCKET=${sock#unix://}
 benchctl=${BENCHCTL:-benchctl}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bash "$here/tunnel.sh" ensure >&2 2>"$tmp/tunnel"
-rc=$?
+# The local socket, checked (exit 5: not this user's alone), then benchd
+# answering on it.
+if BENCHD_SOCKET=$(python3 "$here/local_socket.py" 2>"$tmp/tunnel") && export BENCHD_SOCKET &&
+	bash "$here/tunnel.sh" ensure >&2 2>"$tmp/tunnel"; then
+	rc=0
+else
+	rc=$?
+fi
 if [[ $rc -ne 0 ]]; then
 	cat "$tmp/tunnel" >&2
+	code=UNAVAILABLE
+	[[ $rc -ne 5 ]] || code=UNSAFE_LOCAL_SOCKET
 	python3 "$here/history.py" record-error --op vram --exit "$rc" \
-		--code UNAVAILABLE --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
+		--code "$code" --message "$(tr -s '\n' ' ' <"$tmp/tunnel")"
 	exit "$rc"
 fi
 "$benchctl" --socket "$BENCHD_SOCKET" vram -o json >"$tmp/vram.json" 2>"$tmp/stderr"

@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
 """A local unix socket for benchd's dial-stdio transport.
 
-    stdio_socket.py --socket /tmp/benchd.sock -- ssh -T ai-worker@HOST benchd dial-stdio
+    stdio_socket.py [--socket PATH] -- ssh -T ai-worker@HOST benchd dial-stdio
 
-Listens on --socket; for each connection it starts the command after "--"
-and copies bytes both ways between the connection and the command's
-stdin/stdout. benchctl, grpcurl and the Python client then use the socket as
-if it were benchd's own. Use this where the agent's key on the host is
-restricted to command="benchd dial-stdio" (no port forwarding) instead of the
-forward-only policy that `ssh -N -L` needs. Runs until killed (SIGTERM/SIGINT);
-with --background it returns once the socket listens and serves on in the
-background, like `ssh -f`. --pid-file records the serving process's pid, so
-`kill "$(cat PIDFILE)"` stops it. Standard library only.
+Listens on --socket (default: $BENCHD_SOCKET, else the skill's socket in a
+0700 directory of this user's, as `tunnel.sh path` prints; local_socket.py
+checks it and refuses, exit 5, a socket or directory that is not this
+user's alone); for each connection it starts the command after "--" and
+copies bytes both ways between the connection and the command's
+stdin/stdout. benchctl, grpcurl, the Python client and the skill's other
+scripts then use the socket as if it were benchd's own. Use this where the
+agent's key on the host is restricted to command="benchd dial-stdio" (no
+port forwarding) instead of the forward-only policy that `ssh -N -L` needs.
+Runs until killed (SIGTERM/SIGINT); with --background it returns once the
+socket listens and serves on in the background, like `ssh -f`. --pid-file
+records the serving process's pid, so `kill "$(cat PIDFILE)"` stops it.
+
+Standard library only, on purpose: the skill is copied to the agent's
+machine on its own (hermes copies the skill's folder), where the Python
+client (client/python, benchd_client.relay: the same relay for its ssh://
+targets) and its grpcio/protobuf need not be installed, and one code path
+is what the skill's test runs.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import subprocess
 import sys
 import threading
 from typing import List
+
+import local_socket  # this script's folder
 
 
 def pump_in(conn: socket.socket, proc: "subprocess.Popen[bytes]") -> None:
@@ -78,7 +89,7 @@ def serve_one(conn: socket.socket, argv: List[str]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Serve a unix socket through a dial-stdio command.")
-    ap.add_argument("--socket", default=os.environ.get("BENCHD_SOCKET", "/tmp/benchd.sock"))
+    ap.add_argument("--socket", help="default: $BENCHD_SOCKET, else the skill's socket (tunnel.sh path)")
     ap.add_argument("--pid-file")
     ap.add_argument("--background", action="store_true",
                     help="return once listening; serve from a background process")
@@ -87,7 +98,11 @@ def main() -> int:
     argv = a.command[1:] if a.command[:1] == ["--"] else a.command
     if not argv:
         ap.error("give the command after --")
-    path = a.socket.removeprefix("unix://")
+    try:
+        path = local_socket.socket_path(a.socket)
+    except local_socket.UnsafeSocket as e:
+        print(f"stdio_socket.py: {local_socket.refusal(e)}", file=sys.stderr)
+        return local_socket.EXIT_UNSAFE
 
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX)
@@ -99,7 +114,6 @@ def main() -> int:
             os.unlink(path)  # stale
         finally:
             probe.close()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     srv = socket.socket(socket.AF_UNIX)
     old = os.umask(0o177)  # the socket is for this user only
     try:

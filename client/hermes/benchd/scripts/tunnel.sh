@@ -6,11 +6,14 @@
 #   tunnel.sh close    ends that ssh
 #   tunnel.sh ensure   succeeds when benchd answers on $BENCHD_SOCKET, opening
 #                      (or reopening) the tunnel first when it does not
+#   tunnel.sh path     prints the local socket's path (for benchctl --socket)
 #
 # Environment (the skill's config):
 #   BENCHD_HOST           ssh destination, e.g. ai-worker@gpu-host (required for open)
 #   BENCHD_SSH_KEY        the agent's restricted key (optional: else ssh's defaults)
-#   BENCHD_SOCKET         local end of the forward (default /tmp/benchd.sock)
+#   BENCHD_SOCKET         local end of the forward (default benchd.sock in a
+#                         0700 directory of this user's: $XDG_RUNTIME_DIR/benchd,
+#                         else /tmp/benchd-UID; see local_socket.py)
 #   BENCHD_REMOTE_SOCKET  benchd's socket on the host (default /run/benchd/benchd.sock;
 #                         the host's sshd policy permits forwards to this path only)
 #   BENCHD_SSH_OPTS       extra ssh options, one string (e.g. "-p 2222")
@@ -18,11 +21,25 @@
 # The ssh runs as a control master on $BENCHD_SOCKET.ctl, so status and close
 # find it without a pid file. Exit status: 0 ok, 1 not open (status), 2 usage,
 # 3 ssh failed (its stderr is printed: wrong key, host unreachable, forward
-# refused), 4 (ensure) the tunnel is up but benchd does not answer behind it.
+# refused), 4 (ensure) the tunnel is up but benchd does not answer behind it,
+# 5 the local socket or its directory is not this user's alone (another
+# user's, or writable by others): refused, since whatever answers there
+# might not be benchd (local_socket.py says why).
 set -euo pipefail
 
-sock=${BENCHD_SOCKET:-/tmp/benchd.sock}
-sock=${sock#unix://}
+usage() {
+	echo "usage: tunnel.sh ensure|open|status|close|path  (env: BENCHD_HOST, BENCHD_SSH_KEY, BENCHD_SOCKET)" >&2
+	exit 2
+}
+case ${1:-} in
+ensure | open | status | close | path) ;;
+*) usage ;;
+esac
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The checked path: local_socket.py refuses (exit 5) a socket or directory
+# that is not this user's alone, and creates the default directory.
+sock=$(python3 "$here/local_socket.py") || exit 5
 remote=${BENCHD_REMOTE_SOCKET:-/run/benchd/benchd.sock}
 ctl="$sock.ctl"
 host=${BENCHD_HOST:-}
@@ -82,7 +99,6 @@ open)
 		exit 0
 	fi
 	[[ -n $host ]] || { echo "tunnel.sh: set BENCHD_HOST (e.g. ai-worker@gpu-host)" >&2; exit 2; }
-	mkdir -p "$(dirname "$sock")"
 	rm -f "$ctl"
 	mapfile -d '' base < <(ssh_base)
 	# -f: go to the background once the forward is set up (ExitOnForwardFailure
@@ -108,8 +124,7 @@ close)
 	rm -f "$sock" "$ctl"
 	echo "tunnel closed"
 	;;
-*)
-	echo "usage: tunnel.sh ensure|open|status|close  (env: BENCHD_HOST, BENCHD_SSH_KEY, BENCHD_SOCKET)" >&2
-	exit 2
+path)
+	echo "$sock"
 	;;
 esac
