@@ -95,6 +95,15 @@ func addAccount(c Cleaner, name string, o AccountOptions) (*Account, error) {
 		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("remove stale test account %s: %v\n%s", name, err, out)
 		}
+		// userdel keeps the account's own group while another (stale)
+		// account still lists it, e.g. the service's group with the login
+		// in it; useradd --user-group would then fail. It was this
+		// harness's group: the account was.
+		if exec.Command("getent", "group", name).Run() == nil {
+			if out, err := exec.Command("groupdel", name).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("remove stale test account %s's group: %v\n%s", name, err, out)
+			}
+		}
 	}
 
 	dir, err := ReadableDir(c, "", "bd-home-")
