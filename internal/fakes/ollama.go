@@ -13,7 +13,8 @@ import (
 // Ollama is a TEST DOUBLE for ollama as the runner sees it (runner.Ollama):
 // version 0.9.6, one model "tiny", always loaded; Generate reports three
 // tokens and returns a trial of MaxTokens tokens, or with Hang blocks until
-// its context ends (a server that stops sending mid-stream).
+// its context ends (a server that stops sending mid-stream). With TTFTs
+// it reports those times to first token, impossible ones included.
 //
 // With Context set it also plays ollama's prompt counting: one token a
 // word, and a prompt longer than Context (or than the request's num_ctx,
@@ -30,6 +31,10 @@ type Ollama struct {
 	ContextLen int
 	// LongestPrompt is the largest prompt Generate was sent, in bytes.
 	LongestPrompt atomic.Int64
+	// TTFTs are the TTFT of each Generate call that returns a trial, in
+	// order (past the end: 0). Against the trials' total duration of 2 ms,
+	// a TTFT above that plays a measurement that cannot be right.
+	TTFTs []time.Duration
 }
 
 // ContextLength reports ContextLen, as ollama's /api/show would.
@@ -81,7 +86,11 @@ func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken
 		<-ctx.Done()
 		return ollama.Trial{}, fmt.Errorf("generate: %w", context.Cause(ctx))
 	}
-	f.Generated.Add(1)
+	n := int(f.Generated.Add(1)) - 1
+	var ttft time.Duration
+	if n < len(f.TTFTs) {
+		ttft = f.TTFTs[n]
+	}
 	var counted int
 	if f.Context > 0 {
 		limit := f.Context
@@ -90,5 +99,6 @@ func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken
 		}
 		counted = min(len(strings.Fields(o.Prompt)), limit)
 	}
-	return ollama.Trial{PromptEvalCount: counted, EvalCount: o.MaxTokens, EvalDuration: time.Millisecond, TotalDuration: 2 * time.Millisecond, DoneReason: "length"}, nil
+	return ollama.Trial{PromptEvalCount: counted, EvalCount: o.MaxTokens, EvalDuration: time.Millisecond, TotalDuration: 2 * time.Millisecond,
+		TTFT: ttft, ReceivedTTFT: ttft, OllamaClock: true, DoneReason: "length"}, nil
 }

@@ -107,6 +107,8 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 		DoneReason:           t.DoneReason,
 		ModelLoadedAtStart:   t.LoadedAtStart,
 		PromptPrefix:         t.PromptPrefix,
+		ReceivedTtftNs:       t.ReceivedTTFT.Nanoseconds(),
+		InvalidReason:        t.Invalid,
 	}
 	for _, i := range runner.SortedPeaks(t.PeakVRAM) {
 		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})

@@ -145,8 +145,9 @@ type GenerateOptions struct {
 }
 
 // Trial is one generation's measurements. Durations and counts come from
-// ollama's final response as is; TTFT and Wall are measured by the client
-// from sending the request.
+// ollama's final response as is; Wall and ReceivedTTFT are measured by the
+// client from sending the request; TTFT is on ollama's clock (see
+// serverTTFT) when ollama's timestamps allow, else ReceivedTTFT.
 type Trial struct {
 	PromptEvalCount    int
 	PromptEvalDuration time.Duration
@@ -154,9 +155,42 @@ type Trial struct {
 	EvalDuration       time.Duration
 	LoadDuration       time.Duration
 	TotalDuration      time.Duration
-	TTFT               time.Duration
-	Wall               time.Duration
-	DoneReason         string
+	// TTFT is the time from ollama starting on the request to ollama
+	// sending the first streamed chunk, on ollama's own clock: the same
+	// start as TotalDuration, and no transport in it.
+	TTFT time.Duration
+	// ReceivedTTFT is the time from sending the request to the first
+	// chunk reaching this client: TTFT plus the way there and back, which
+	// through Docker's exec stdio can hold chunks for tens of milliseconds
+	// (docs/performance.md, "TTFT on the way").
+	ReceivedTTFT time.Duration
+	// OllamaClock says TTFT came from ollama's timestamps; false: they
+	// were missing or inconsistent and TTFT is ReceivedTTFT.
+	OllamaClock bool
+	Wall        time.Duration
+	DoneReason  string
+}
+
+// serverTTFT is the time to the first chunk on ollama's clock. ollama
+// stamps every chunk with created_at (time.Now when the chunk is made) and
+// computes the final chunk's total_duration from the moment its handler
+// began, microseconds after stamping that chunk's created_at (v0.9.6
+// server/routes.go GenerateHandler). So the handler began at
+// final.created_at - total_duration, and the first chunk was made
+// first.created_at - start after it. Both ends are ollama's, so the
+// transport (a Docker exec bridge, or HTTP) and this process's scheduling
+// stay out of it. ok is false when a stamp is missing or the result is not
+// within [0, total_duration] (the wall clock stepped, or the server is not
+// ollama).
+func serverTTFT(first, final time.Time, total time.Duration) (time.Duration, bool) {
+	if first.IsZero() || final.IsZero() || total <= 0 {
+		return 0, false
+	}
+	d := first.Sub(final.Add(-total))
+	if d < 0 || d > total {
+		return 0, false
+	}
+	return d, true
 }
 
 // PromptEvalRate is prompt tokens per second from ollama's ns values.
@@ -188,15 +222,17 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	req := &api.GenerateRequest{Model: o.Model, Prompt: o.Prompt, Stream: &stream, Options: opts}
 
 	var (
-		t      Trial
-		chunks int
-		final  *api.GenerateResponse
+		t          Trial
+		chunks     int
+		final      *api.GenerateResponse
+		firstStamp time.Time
 	)
 	start := time.Now()
 	body := &bodyState{}
 	err := c.api.Generate(context.WithValue(ctx, bodyStateKey{}, body), req, func(r api.GenerateResponse) error {
 		if chunks == 0 {
-			t.TTFT = time.Since(start)
+			t.ReceivedTTFT = time.Since(start)
+			firstStamp = r.CreatedAt
 		}
 		chunks++
 		if r.Done {
@@ -239,6 +275,10 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	t.EvalCount, t.EvalDuration = m.EvalCount, m.EvalDuration
 	t.LoadDuration, t.TotalDuration = m.LoadDuration, m.TotalDuration
 	t.DoneReason = final.DoneReason
+	t.TTFT, t.OllamaClock = serverTTFT(firstStamp, final.CreatedAt, m.TotalDuration)
+	if !t.OllamaClock {
+		t.TTFT = t.ReceivedTTFT
+	}
 	return t, nil
 }
 

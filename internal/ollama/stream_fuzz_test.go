@@ -155,8 +155,14 @@ func FuzzOllamaResponses(f *testing.F) {
 			if !bytes.Contains(raw, []byte("done")) {
 				t.Fatalf("success without a final (done) object in %q", raw)
 			}
-			if tr.TTFT < 0 || tr.TTFT > tr.Wall {
-				t.Fatalf("ttft %v outside [0, wall %v]", tr.TTFT, tr.Wall)
+			if tr.ReceivedTTFT < 0 || tr.ReceivedTTFT > tr.Wall {
+				t.Fatalf("received ttft %v outside [0, wall %v]", tr.ReceivedTTFT, tr.Wall)
+			}
+			// TTFT on ollama's clock lies within its total_duration;
+			// otherwise it is the received one.
+			if tr.OllamaClock && (tr.TTFT < 0 || tr.TTFT > tr.TotalDuration) ||
+				!tr.OllamaClock && tr.TTFT != tr.ReceivedTTFT {
+				t.Fatalf("ttft %v (ollama clock %v) with total %v, received %v", tr.TTFT, tr.OllamaClock, tr.TotalDuration, tr.ReceivedTTFT)
 			}
 			for _, r := range []float64{tr.EvalRate(), tr.PromptEvalRate()} {
 				if math.IsNaN(r) || math.IsInf(r, 0) {

@@ -123,6 +123,26 @@ type Trial struct {
 	LoadedAtStart bool
 	// PromptPrefix made this trial's prompt unlike the previous ones.
 	PromptPrefix string
+	// Invalid, when not empty, says why the trial's figures are
+	// impossible (see invalidReason); such a trial is recorded but left
+	// out of the summary.
+	Invalid string
+}
+
+// invalidReason says why a trial's figures are impossible, "" when they
+// are not. The first token cannot come after ollama finished: a TTFT larger
+// than total_duration means the measurement, not ollama, was wrong (before
+// TTFT was taken on ollama's clock, Docker's exec stdio holding the stream
+// did this; docs/performance.md, "TTFT on the way").
+func invalidReason(t ollama.Trial) string {
+	if t.TotalDuration > 0 && t.TTFT > t.TotalDuration {
+		how := "on ollama's clock"
+		if !t.OllamaClock {
+			how = "as received by benchd; ollama's timestamps were unusable"
+		}
+		return fmt.Sprintf("ttft %v (%s) exceeds ollama's total_duration %v", t.TTFT, how, t.TotalDuration)
+	}
+	return ""
 }
 
 // PeakVRAMTotal sums the per-GPU peaks.
@@ -321,8 +341,11 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 			return fmt.Errorf("trial %d of %d: %w", i+1, total, err)
 		}
 		prompts.observe(t)
+		if t.Invalid != "" {
+			r.log.WarnContext(ctx, "trial invalid, left out of the summary", "trial", i, "reason", t.Invalid)
+		}
 		emit(Event{Trial: t})
-		if !t.Warmup {
+		if !t.Warmup && t.Invalid == "" {
 			measured = append(measured, t)
 		}
 	}
@@ -385,6 +408,9 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 	})
 	stop()
 	t := &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
+	if err == nil {
+		t.Invalid = invalidReason(res)
+	}
 	if sampler != nil {
 		sr := sampler.Stop()
 		t.PeakVRAM, t.VRAM = sr.Peak, sr.Samples

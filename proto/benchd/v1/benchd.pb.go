@@ -1424,7 +1424,13 @@ type Trial struct {
 	EvalDurationNs       int64  `protobuf:"varint,7,opt,name=eval_duration_ns,json=evalDurationNs,proto3" json:"eval_duration_ns,omitempty"`
 	LoadDurationNs       int64  `protobuf:"varint,8,opt,name=load_duration_ns,json=loadDurationNs,proto3" json:"load_duration_ns,omitempty"`
 	TotalDurationNs      int64  `protobuf:"varint,9,opt,name=total_duration_ns,json=totalDurationNs,proto3" json:"total_duration_ns,omitempty"`
-	// Time from sending the request to the first streamed token.
+	// Time to the first streamed token: from ollama starting on the request
+	// to ollama sending the first chunk, on ollama's own clock (the first
+	// chunk's created_at against the final chunk's created_at minus
+	// total_duration), so it has the same start as total_duration and no
+	// transport in it. When ollama's timestamps are missing or inconsistent it
+	// is received_ttft_ns. Older records (received_ttft_ns 0) hold the
+	// received time here.
 	TtftNs int64 `protobuf:"varint,10,opt,name=ttft_ns,json=ttftNs,proto3" json:"ttft_ns,omitempty"`
 	// Time from sending the request to the final response.
 	WallNs int64 `protobuf:"varint,11,opt,name=wall_ns,json=wallNs,proto3" json:"wall_ns,omitempty"`
@@ -1442,7 +1448,16 @@ type Trial struct {
 	ModelLoadedAtStart bool `protobuf:"varint,17,opt,name=model_loaded_at_start,json=modelLoadedAtStart,proto3" json:"model_loaded_at_start,omitempty"`
 	// The text put before the prompt to make it differ from the previous
 	// trials' (so KV prefix caching cannot inflate prefill).
-	PromptPrefix  string `protobuf:"bytes,18,opt,name=prompt_prefix,json=promptPrefix,proto3" json:"prompt_prefix,omitempty"`
+	PromptPrefix string `protobuf:"bytes,18,opt,name=prompt_prefix,json=promptPrefix,proto3" json:"prompt_prefix,omitempty"`
+	// Time from benchd sending the request to the first chunk reaching
+	// benchd: ttft_ns plus the way to ollama and back (through Docker's exec
+	// stdio, tens of milliseconds at times on a busy host). 0 in older
+	// records.
+	ReceivedTtftNs int64 `protobuf:"varint,19,opt,name=received_ttft_ns,json=receivedTtftNs,proto3" json:"received_ttft_ns,omitempty"`
+	// Non-empty: the trial's figures are impossible (ttft_ns larger than
+	// total_duration_ns) and it is left out of the summary; the reason says
+	// which figures. Empty: a valid trial.
+	InvalidReason string `protobuf:"bytes,20,opt,name=invalid_reason,json=invalidReason,proto3" json:"invalid_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1603,6 +1618,20 @@ func (x *Trial) GetPromptPrefix() string {
 	return ""
 }
 
+func (x *Trial) GetReceivedTtftNs() int64 {
+	if x != nil {
+		return x.ReceivedTtftNs
+	}
+	return 0
+}
+
+func (x *Trial) GetInvalidReason() string {
+	if x != nil {
+		return x.InvalidReason
+	}
+	return ""
+}
+
 // GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1658,8 +1687,9 @@ func (x *GPUPeak) GetUsedBytes() uint64 {
 
 // BenchmarkFinished summarises the measured (non-warm-up) trials.
 type BenchmarkFinished struct {
-	state                protoimpl.MessageState `protogen:"open.v1"`
-	BenchmarkId          string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	BenchmarkId string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	// Measured trials summarised: the valid ones (see Trial.invalid_reason).
 	Trials               uint32                 `protobuf:"varint,2,opt,name=trials,proto3" json:"trials,omitempty"`
 	EvalRate             *Summary               `protobuf:"bytes,3,opt,name=eval_rate,json=evalRate,proto3" json:"eval_rate,omitempty"`
 	PromptEvalRate       *Summary               `protobuf:"bytes,4,opt,name=prompt_eval_rate,json=promptEvalRate,proto3" json:"prompt_eval_rate,omitempty"`
@@ -2192,7 +2222,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12\x16\n" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
-	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xae\x05\n" +
+	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xff\x05\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -2214,7 +2244,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\vdone_reason\x18\x10 \x01(\tR\n" +
 	"doneReason\x121\n" +
 	"\x15model_loaded_at_start\x18\x11 \x01(\bR\x12modelLoadedAtStart\x12#\n" +
-	"\rprompt_prefix\x18\x12 \x01(\tR\fpromptPrefix\">\n" +
+	"\rprompt_prefix\x18\x12 \x01(\tR\fpromptPrefix\x12(\n" +
+	"\x10received_ttft_ns\x18\x13 \x01(\x03R\x0ereceivedTtftNs\x12%\n" +
+	"\x0einvalid_reason\x18\x14 \x01(\tR\rinvalidReason\">\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +

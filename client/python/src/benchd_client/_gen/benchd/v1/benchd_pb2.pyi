@@ -270,12 +270,13 @@ class Summary(_message.Message):
     def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    __slots__ = ["done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
     DONE_REASON_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    INVALID_REASON_FIELD_NUMBER: _ClassVar[int]
     LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     MODEL_LOADED_AT_START_FIELD_NUMBER: _ClassVar[int]
     PEAK_VRAM_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +286,7 @@ class Trial(_message.Message):
     PROMPT_EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_INDEX_FIELD_NUMBER: _ClassVar[int]
     PROMPT_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_TTFT_NS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     TTFT_NS_FIELD_NUMBER: _ClassVar[int]
     WALL_NS_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +296,7 @@ class Trial(_message.Message):
     eval_duration_ns: int
     eval_rate: float
     index: int
+    invalid_reason: str
     load_duration_ns: int
     model_loaded_at_start: bool
     peak_vram: _containers.RepeatedCompositeFieldContainer[GPUPeak]
@@ -303,11 +306,12 @@ class Trial(_message.Message):
     prompt_eval_rate: float
     prompt_index: int
     prompt_prefix: str
+    received_ttft_ns: int
     total_duration_ns: int
     ttft_ns: int
     wall_ns: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ...) -> None: ...
 
 class TrialProgress(_message.Message):
     __slots__ = ["index", "max_tokens", "tokens", "warmup"]
