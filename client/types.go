@@ -86,6 +86,13 @@ type Trial struct {
 	ModelLoadedAtStart bool
 	// PromptPrefix is what made this trial's prompt unlike the others'.
 	PromptPrefix string
+	// ReceivedTTFT is when benchd received the first chunk; TTFT is on
+	// ollama's own clock, so the difference is the transport's delay.
+	ReceivedTTFT time.Duration
+	// InvalidReason, when not empty, says why the trial's figures
+	// contradict each other (e.g. a TTFT over TotalDuration); such a trial
+	// is left out of the Summary.
+	InvalidReason string
 }
 
 // Stats summarises one metric over the measured trials.
@@ -174,6 +181,7 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		PromptEvalRate: t.GetPromptEvalRate(), EvalRate: t.GetEvalRate(),
 		PeakVRAMUsedBytes: t.GetPeakVramUsedBytes(), DoneReason: t.GetDoneReason(),
 		ModelLoadedAtStart: t.GetModelLoadedAtStart(), PromptPrefix: t.GetPromptPrefix(),
+		ReceivedTTFT: time.Duration(t.GetReceivedTtftNs()), InvalidReason: t.GetInvalidReason(),
 	}
 }
 

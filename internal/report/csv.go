@@ -17,7 +17,7 @@ var TrialsCSVHeader = []string{
 	"prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate",
 	"eval_count", "eval_duration_ns", "eval_rate",
 	"load_duration_ns", "total_duration_ns", "ttft_ns", "wall_ns",
-	"peak_vram_used_bytes", "done_reason",
+	"peak_vram_used_bytes", "done_reason", "received_ttft_ns", "invalid_reason",
 }
 
 // WriteTrialsCSV writes every trial of the benchmarks as CSV with
@@ -38,6 +38,7 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				i64(t.GetEvalCount()), i64(t.GetEvalDurationNs()), f64(t.GetEvalRate()),
 				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
 				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
+				i64(t.GetReceivedTtftNs()), t.GetInvalidReason(),
 			}); err != nil {
 				return err
 			}

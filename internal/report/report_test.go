@@ -133,6 +133,31 @@ func TestNoVRAMSamples(t *testing.T) {
 	}
 }
 
+// An invalid trial (benchd's invalid_reason) is shown as such with its
+// reason, and counts in no comparison, chart or benchstat line.
+func TestInvalidTrial(t *testing.T) {
+	b := proto.Clone(runA).(*benchdv1.Benchmark)
+	b.Trials[2].InvalidReason = "ttft 34.0ms exceeds ollama's total_duration 33.2ms"
+	if got, want := len(Measured(b)), len(Measured(runA))-1; got != want {
+		t.Errorf("Measured: %d trials, want %d (the invalid one left out)", got, want)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "invalid") || !strings.Contains(out, "trial 2 is invalid, left out of the summary: ttft 34.0ms exceeds") {
+		t.Errorf("table does not show the invalid trial and its reason:\n%s", out)
+	}
+	buf.Reset()
+	if err := WriteTrialsCSV(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), ",ttft 34.0ms exceeds ollama's total_duration 33.2ms") {
+		t.Errorf("CSV lacks the invalid_reason column's value:\n%s", buf.String())
+	}
+}
+
 func TestCSV(t *testing.T) {
 	var buf bytes.Buffer
 	if err := WriteTrialsCSV(&buf, runA, runB); err != nil {

@@ -81,6 +81,7 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		writeInvalid(w, b)
 	}
 	f := b.GetFinished()
 	if f == nil {
@@ -109,10 +110,22 @@ func peakVRAM(t *benchdv1.Trial) string {
 }
 
 func trialKind(t *benchdv1.Trial) string {
-	if t.GetWarmup() {
+	switch {
+	case t.GetInvalidReason() != "":
+		return "invalid"
+	case t.GetWarmup():
 		return "warm-up"
 	}
 	return "measured"
+}
+
+// writeInvalid lists why trials were left out of the summary, if any were.
+func writeInvalid(w io.Writer, b *benchdv1.Benchmark) {
+	for _, t := range b.GetTrials() {
+		if r := t.GetInvalidReason(); r != "" {
+			fmt.Fprintf(w, "trial %d is invalid, left out of the summary: %s\n", t.GetIndex(), r)
+		}
+	}
 }
 
 // meanSD prints "mean ± stddev" of a summary, or "-" without one.

@@ -140,6 +140,12 @@ class Trial:
     model_loaded_at_start: bool
     # The text benchd put before the prompt so KV prefix caching cannot help.
     prompt_prefix: str
+    # When benchd received the first chunk (ttft_ns is on ollama's clock;
+    # the difference is the transport's delay).
+    received_ttft_ns: int
+    # Non-empty: the trial's figures contradict each other (e.g. a TTFT
+    # over total_duration); it is left out of the summary and of measured.
+    invalid_reason: str
 
     @classmethod
     def from_proto(cls, t: pb.Trial) -> "Trial":
@@ -152,6 +158,7 @@ class Trial:
             eval_rate=t.eval_rate, peak_vram_used_bytes=t.peak_vram_used_bytes,
             peak_vram={p.index: p.used_bytes for p in t.peak_vram}, done_reason=t.done_reason,
             model_loaded_at_start=t.model_loaded_at_start, prompt_prefix=t.prompt_prefix,
+            received_ttft_ns=t.received_ttft_ns, invalid_reason=t.invalid_reason,
         )
 
 
@@ -181,7 +188,9 @@ class BenchmarkResult:
 
     @property
     def measured(self) -> List[Trial]:
-        return [t for t in self.trials if not t.warmup]
+        """The trials that count, as benchd's summary counts them: not
+        warm-ups, not invalid."""
+        return [t for t in self.trials if not t.warmup and not t.invalid_reason]
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (datetimes as RFC 3339 strings)."""
