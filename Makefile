@@ -78,4 +78,4 @@ test: lint check-generated rig
 # deployment (rig, unit, sshd policy, ssh -N -L), then the Go benchmarks
 # (-count 6, benchstat's input). Needs what `make test` needs; see cmd/benchperf.
 perf: rig
-	$(GO) run ./cmd/benchperf
+	$(GO) run ./cmd/benchperf $(if $(BEFORE),-before $(BEFORE))

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -34,11 +34,27 @@ import (
 // CPU time off a whole SampleVRAM round trip, client and server together
 // (BenchmarkRPCSampleVRAM in service/bench_rpc_test.go).
 
-// auditCall is the audit state of one RPC, reachable from its context so a
-// handler can add fields (RunBenchmark adds the model).
-type auditCall struct{ extra []slog.Attr }
+// auditCall is the audit state of one RPC and the context its handler
+// gets: a handler adds fields to the line through it (RunBenchmark adds the
+// model). Being the context itself saves context.WithValue's allocation.
+type auditCall struct {
+	context.Context
+	start time.Time
+	extra []slog.Attr
+}
 
 type auditKey struct{}
+
+func newAuditCall(ctx context.Context) *auditCall {
+	return &auditCall{Context: ctx, start: time.Now()}
+}
+
+func (c *auditCall) Value(key any) any {
+	if _, ok := key.(auditKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
 
 // addAuditAttr adds a to the audit line of the RPC whose context ctx is.
 func addAuditAttr(ctx context.Context, a slog.Attr) {
@@ -46,42 +62,6 @@ func addAuditAttr(ctx context.Context, a slog.Attr) {
 		c.extra = append(c.extra, a)
 	}
 }
-
-func auditUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		call := &auditCall{}
-		resp, err := handler(context.WithValue(ctx, auditKey{}, call), req)
-		audit(ctx, log, info.FullMethod, "unary", start, call, err)
-		return resp, err
-	}
-}
-
-func auditStream(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start := time.Now()
-		call := &auditCall{}
-		ctx := ss.Context()
-		err := handler(srv, &auditedStream{ServerStream: ss, ctx: context.WithValue(ctx, auditKey{}, call)})
-		typ := "bidi_stream"
-		switch {
-		case info.IsServerStream && !info.IsClientStream:
-			typ = "server_stream"
-		case info.IsClientStream && !info.IsServerStream:
-			typ = "client_stream"
-		}
-		audit(ctx, log, info.FullMethod, typ, start, call, err)
-		return err
-	}
-}
-
-// auditedStream carries the context with the RPC's audit state.
-type auditedStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *auditedStream) Context() context.Context { return s.ctx }
 
 // auditLevel is go-grpc-middleware's DefaultServerCodeToLevel.
 func auditLevel(code codes.Code) slog.Level {
@@ -95,7 +75,7 @@ func auditLevel(code codes.Code) slog.Level {
 	return slog.LevelError
 }
 
-func audit(ctx context.Context, log *slog.Logger, fullMethod, typ string, start time.Time, call *auditCall, err error) {
+func audit(ctx context.Context, log *slog.Logger, fullMethod, typ string, call *auditCall, err error) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -104,10 +84,13 @@ func audit(ctx context.Context, log *slog.Logger, fullMethod, typ string, start 
 	if !log.Enabled(ctx, lvl) {
 		return
 	}
-	elapsed := time.Since(start)
+	start := call.start
+	now := time.Now()
+	elapsed := now.Sub(start)
 	service, method := splitMethod(fullMethod)
-	attrs := make([]slog.Attr, 0, 16+len(call.extra))
-	attrs = appendCaller(attrs, ctx)
+	// On the stack unless a handler added many fields.
+	var buf [20]slog.Attr
+	attrs := appendCaller(buf[:0], ctx)
 	attrs = append(attrs,
 		slog.String("protocol", "grpc"),
 		slog.String("grpc.component", "server"),
@@ -117,7 +100,7 @@ func audit(ctx context.Context, log *slog.Logger, fullMethod, typ string, start 
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
 	}
-	attrs = append(attrs, slog.String("grpc.start_time", start.Format(time.RFC3339)))
+	attrs = append(attrs, slog.String("grpc.start_time", startTime(start)))
 	if d, ok := ctx.Deadline(); ok {
 		attrs = append(attrs, slog.String("grpc.request.deadline", d.Format(time.RFC3339)))
 	}
@@ -129,7 +112,32 @@ func audit(ctx context.Context, log *slog.Logger, fullMethod, typ string, start 
 	// Milliseconds with microsecond precision, as float32 text.
 	ms := float32(elapsed.Nanoseconds()/1000) / 1000
 	attrs = append(attrs, slog.String("grpc.time_ms", strconv.FormatFloat(float64(ms), 'g', -1, 32)))
-	log.LogAttrs(ctx, lvl, "finished call", attrs...)
+	// The record is built here rather than by log.LogAttrs, which would
+	// also walk the stack (runtime.Callers) for a source position that
+	// would only ever name this line.
+	r := slog.NewRecord(now, lvl, "finished call", 0)
+	r.AddAttrs(attrs...)
+	_ = log.Handler().Handle(ctx, r)
+}
+
+// lastStart is the formatted grpc.start_time of the last audited call: a
+// busy daemon formats the same second again and again.
+var lastStart atomic.Pointer[formattedSecond]
+
+type formattedSecond struct {
+	unix int64
+	loc  *time.Location
+	text string
+}
+
+// startTime is t.Format(time.RFC3339), reused within a second.
+func startTime(t time.Time) string {
+	if f := lastStart.Load(); f != nil && f.unix == t.Unix() && f.loc == t.Location() {
+		return f.text
+	}
+	f := &formattedSecond{unix: t.Unix(), loc: t.Location(), text: t.Format(time.RFC3339)}
+	lastStart.Store(f)
+	return f.text
 }
 
 // splitMethod splits "/pkg.Service/Method".

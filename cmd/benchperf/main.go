@@ -40,6 +40,12 @@ type config struct {
 	samplerTarget         time.Duration
 	footprintRPCs         int
 	benchd                string
+	bridgeVsHTTP          bool
+	bridgeTokens          int
+	bridgeReps            int
+	bridgeRounds          int
+	before                string
+	instructions          bool
 	goBench               bool
 	goBenchCount          int
 	out                   string
@@ -56,7 +62,13 @@ func main() {
 	flag.DurationVar(&c.window, "window", 10*time.Second, "measured window of the throughput test")
 	flag.DurationVar(&c.samplerTarget, "sampler-benchmark", 30*time.Second, "length of the sampler-cost benchmark")
 	flag.IntVar(&c.footprintRPCs, "rpcs", 1000, "RPCs before the second RSS reading")
-	flag.StringVar(&c.benchd, "benchd", "", "measure this benchd binary instead of building the checkout's (e.g. an older build, for a before/after comparison)")
+	flag.StringVar(&c.benchd, "benchd", "", "the before build: this benchd binary (e.g. the base commit's) runs side by side with the checkout's build and fills the before column")
+	flag.StringVar(&c.before, "before", "", "a git revision for the before/after instruction counts of the Go benchmarks (built in a temporary worktree); with -benchd unset, its benchd is the before build too")
+	flag.BoolVar(&c.instructions, "instructions", true, "count instructions per call of the Go RPC benchmarks under valgrind (callgrind), before and after when -before is set")
+	flag.BoolVar(&c.bridgeVsHTTP, "bridge", true, "measure the CPU per streamed token of the Docker exec bridge against plain HTTP (the harness's own ollama container, host network)")
+	flag.IntVar(&c.bridgeTokens, "bridge-tokens", 2048, "max tokens per trial of the bridge-vs-HTTP benchmark")
+	flag.IntVar(&c.bridgeReps, "bridge-reps", 6, "trials per benchmark of the bridge-vs-HTTP comparison")
+	flag.IntVar(&c.bridgeRounds, "bridge-rounds", 2, "alternating rounds of the bridge-vs-HTTP comparison")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
 	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "cmd", "benchperf", "out"), "directory for the report and the raw Go benchmark output")
@@ -78,7 +90,25 @@ func run(ctx context.Context, c config) error {
 	m := machineInfo()
 	rep := &report{machine: &m, cfg: c}
 
+	cl := &testrig.Cleanups{}
+	defer cl.Run()
+	var beforeTest, beforeDir string
+	if c.before != "" {
+		bin, test, dir, err := buildBefore(ctx, cl, c.before)
+		if err != nil {
+			return err
+		}
+		beforeTest, beforeDir = test, dir
+		if c.benchd == "" {
+			c.benchd = bin
+			rep.cfg.benchd = bin
+		}
+	}
 	measureErr := measureRig(ctx, c, rep)
+	if measureErr == nil && c.instructions {
+		// After the daemons are gone: valgrind is slow and takes a core.
+		rep.instr, measureErr = measureInstructions(ctx, beforeTest, beforeDir)
+	}
 	m.loadEnd = loadavg()
 	table := rep.markdown()
 	if measureErr != nil {
@@ -120,30 +150,47 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 		step("tearing down")
 		cl.Run()
 	}()
-	r, err := setupRig(ctx, cl, c.benchd)
+	r, err := setupRig(ctx, cl, c.benchd, c.bridgeVsHTTP)
 	if err != nil {
 		return err
 	}
 	pid := r.sysfs.d.PID()
+	var beforePID int
+	if r.before != nil {
+		beforePID = r.before.d.PID()
+	}
 	if fi, err := os.Stat(r.binary); err == nil {
 		rep.binarySize = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
 	}
 
-	// 5. Footprint first, before anything else has touched the daemon.
-	fp := &footprint{rpcs: c.footprintRPCs}
+	// 5. Footprint first, before anything else has touched the daemons.
+	footprintOf := func(d *daemon) (*footprint, error) {
+		fp := &footprint{rpcs: c.footprintRPCs}
+		var err error
+		if fp.start, err = testrig.ProcMem(d.d.PID()); err != nil {
+			return nil, err
+		}
+		step("footprint (%s): %d SampleVRAM calls on the socket", d.name, c.footprintRPCs)
+		if err := rpcs(ctx, d.cfg.Socket, c.footprintRPCs); err != nil {
+			return nil, err
+		}
+		time.Sleep(2 * time.Second)
+		if fp.after, err = testrig.ProcMem(d.d.PID()); err != nil {
+			return nil, err
+		}
+		return fp, nil
+	}
 	time.Sleep(time.Second)
-	if fp.start, err = testrig.ProcMem(pid); err != nil {
-		return err
-	}
-	step("footprint: %d SampleVRAM calls on the socket", c.footprintRPCs)
-	if err := rpcs(ctx, r.sysfs.cfg.Socket, c.footprintRPCs); err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second)
-	if fp.after, err = testrig.ProcMem(pid); err != nil {
+	fp, err := footprintOf(r.sysfs)
+	if err != nil {
 		return err
 	}
 	rep.footprint = fp
+	if r.before != nil {
+		if rep.beforeFootprint, err = footprintOf(r.before); err != nil {
+			return err
+		}
+	}
 
 	step("vram: %d interleaved samples per path, %v apart", c.samples, c.gap)
 	if rep.vram, err = measureVRAM(ctx, r, c.samples, c.floorSamples, c.gap); err != nil {
@@ -153,17 +200,51 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 	if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
 		return err
 	}
-	step("throughput: %d clients for %v on %s", c.clients, c.window, r.sysfs.cfg.Socket)
-	if rep.throughput, err = measureThroughput(ctx, r.sysfs.cfg.Socket, pid, c.clients, c.window); err != nil {
-		return err
+	// Throughput: with a before build, the two alternate in half windows
+	// (after, before, before, after), so both see the same machine.
+	if r.before == nil {
+		step("throughput: %d clients for %v on %s", c.clients, c.window, r.sysfs.cfg.Socket)
+		if rep.throughput, err = measureThroughput(ctx, r.sysfs.cfg.Socket, pid, c.clients, c.window); err != nil {
+			return err
+		}
+	} else {
+		half := c.window / 2
+		for i, who := range []string{"after", "before", "before", "after"} {
+			sock, p, dst := r.sysfs.cfg.Socket, pid, &rep.throughput
+			if who == "before" {
+				sock, p, dst = r.before.cfg.Socket, beforePID, &rep.beforeThroughput
+			}
+			step("throughput %d/4 (%s): %d clients for %v on %s", i+1, who, c.clients, half, sock)
+			th, err := measureThroughput(ctx, sock, p, c.clients, half)
+			if err != nil {
+				return err
+			}
+			*dst = (*dst).merge(th)
+		}
 	}
 	perToken := rep.trials.benchdWall.median() / 128
-	if rep.sampler, err = measureSampler(ctx, r, perToken, c.samplerTarget); err != nil {
+	if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
 		return err
+	}
+	if r.before != nil {
+		if rep.beforeSampler, err = measureSampler(ctx, r, r.before, perToken, c.samplerTarget); err != nil {
+			return err
+		}
+	}
+	if r.bridge != nil {
+		step("bridge vs HTTP: %d rounds of %d × %d-token trials each way", c.bridgeRounds, c.bridgeReps, c.bridgeTokens)
+		if rep.bridge, err = measureBridgeVsHTTP(ctx, r, c.bridgeTokens, c.bridgeReps, c.bridgeRounds); err != nil {
+			return err
+		}
 	}
 	time.Sleep(2 * time.Second)
 	if fp.end, err = testrig.ProcMem(pid); err != nil {
 		return err
+	}
+	if r.before != nil {
+		if rep.beforeFootprint.end, err = testrig.ProcMem(beforePID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

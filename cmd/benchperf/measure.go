@@ -128,6 +128,9 @@ type vramResult struct {
 	// The legacy path taken apart: the SSH session alone, the docker CLI's
 	// exec alone, and one exec through the Engine API (what benchd does).
 	sshOnly, dockerCLI, engineExec series
+	// The same sysfs measurements of the -benchd build (before), taken in
+	// the same rounds; empty without -benchd.
+	beforeTunnel, beforeAlone, beforeServer series
 }
 
 func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) (*vramResult, error) {
@@ -219,8 +222,22 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		_, err := dc.Exec(ctx, nvidiaSMIArgv, false)
 		return err
 	})
+	benchdPaths := []func() error{legacy, smi, sysfsT, sysfsD}
+	warm := []func() error{legacy, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine}
+	var beforeT func() error
+	if r.before != nil {
+		beforeT = timed(&res.beforeTunnel, func() error {
+			_, err := r.before.tunnel.SampleVRAM(ctx)
+			if err != nil {
+				return fmt.Errorf("before build's benchd sysfs through the tunnel: %w", err)
+			}
+			return nil
+		})
+		benchdPaths = append(benchdPaths, beforeT)
+		warm = append(warm, beforeT)
+	}
 	// Warm every path once (connections, page cache), unrecorded.
-	for _, f := range []func() error{legacy, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine} {
+	for _, f := range warm {
 		if err := f(); err != nil {
 			return nil, err
 		}
@@ -228,22 +245,33 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 	*res = vramResult{}
 	aloneT := timed(&res.aloneTunnel, func() error { _, err := r.sysfs.tunnel.SampleVRAM(ctx); return err })
 	aloneD := timed(&res.aloneDirect, func() error { _, err := direct.SampleVRAM(ctx); return err })
+	alone := []func() error{aloneT, aloneD}
+	if r.before != nil {
+		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
+	}
 	for range n {
-		for _, f := range []func() error{aloneT, aloneD} {
+		for _, f := range alone {
 			if err := f(); err != nil {
 				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
 			}
 		}
 	}
 	mark := len(r.sysfs.d.Log())
+	beforeMark := 0
+	if r.before != nil {
+		beforeMark = len(r.before.d.Log())
+	}
 	defer func() {
 		res.serverTunnel, res.serverDirect = auditTimes(r.sysfs.d.Log()[mark:], r.agent.UID, os.Getuid())
+		if r.before != nil {
+			res.beforeServer, _ = auditTimes(r.before.d.Log()[beforeMark:], r.agent.UID, os.Getuid())
+		}
 	}()
 	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs := []func() error{legacy, smi, sysfsT, sysfsD}
+		fs := slices.Clone(benchdPaths)
 		if i < nFloor {
 			fs = append(fs, sshOnly, dockerCLI, engine)
 		}
@@ -314,7 +342,14 @@ type trialResult struct {
 	legacyEval     []int
 	benchdEval     []int
 	benchdWall     series // per trial
-	failures       int    // failed attempts, retried
+	// retries are the failed attempts, each retried: none is hidden, the
+	// report lists them with their errors.
+	retries []retry
+}
+
+type retry struct {
+	what string // "legacy" or "benchd"
+	err  string
 }
 
 // tail is the end of b without terminal escape sequences.
@@ -376,22 +411,25 @@ func measureTrials(ctx context.Context, r *rig, rounds, perRound int) (*trialRes
 		return nil
 	}
 	// The shared rig container may be busy with, or restarted by, other
-	// jobs on the machine: a failed run is retried (and counted), not fatal.
-	retry := func(f func() error) func() error {
+	// jobs on the machine: a failed run is retried, not fatal, and every
+	// failure is recorded with its error for the report (warm-up included).
+	var retries []retry
+	withRetry := func(what string, f func() error) func() error {
 		return func() error {
 			var err error
 			for attempt := range 3 {
 				if err = f(); err == nil || ctx.Err() != nil {
 					return err
 				}
-				res.failures++
-				step("trials: attempt %d failed, retrying in 3s: %v", attempt+1, err)
+				retries = append(retries, retry{what: what, err: err.Error()})
+				step("trials: %s attempt %d failed, retrying in 3s: %v", what, attempt+1, err)
 				time.Sleep(3 * time.Second)
 			}
 			return err
 		}
 	}
-	legacy, run = retry(legacy), retry(run)
+	legacy, run = withRetry("legacy", legacy), withRetry("benchd", run)
+	defer func() { res.retries = retries }()
 	// Warm-up: the model loaded, the bridge connection up.
 	if err := legacy(); err != nil {
 		return nil, err
@@ -437,6 +475,22 @@ type throughputResult struct {
 	selfCPU   time.Duration
 	// busy is the whole machine's CPU time in the window (all cores).
 	busy time.Duration
+}
+
+// merge adds o's window to t's (t may be nil).
+func (t *throughputResult) merge(o *throughputResult) *throughputResult {
+	if t == nil {
+		return o
+	}
+	m := *t
+	m.window += o.window
+	m.calls += o.calls
+	m.lat = append(slices.Clone(m.lat), o.lat...)
+	m.errors += o.errors
+	m.benchdCPU += o.benchdCPU
+	m.selfCPU += o.selfCPU
+	m.busy += o.busy
+	return &m
 }
 
 func measureThroughput(ctx context.Context, socket string, pid, nClients int, window time.Duration) (*throughputResult, error) {
@@ -532,14 +586,14 @@ type samplerResult struct {
 
 // measureSampler runs the same ~target-long benchmark with 4 Hz VRAM
 // sampling and with sampling off, and reads benchd's CPU time around each.
-func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target time.Duration) (*samplerResult, error) {
+func measureSampler(ctx context.Context, r *rig, d *daemon, perToken time.Duration, target time.Duration) (*samplerResult, error) {
 	// Trials of about a second, as many as fill the target (the API allows
 	// 100 repetitions and 16384 tokens).
 	maxTokens := int(min(max(time.Second/max(perToken, time.Microsecond), 128), 2048))
 	trial := time.Duration(maxTokens) * perToken
 	reps := int(min(max(int64(target/max(trial, time.Millisecond)), 3), 100))
 	res := &samplerResult{maxTokens: maxTokens, reps: reps}
-	pid := r.sysfs.d.PID()
+	pid := d.d.PID()
 	zero := 0
 	one := func(interval time.Duration) (samplerRun, error) {
 		req := client.BenchmarkRequest{Model: testrig.Model, Repetitions: reps, Warmup: &zero, MaxTokens: maxTokens,
@@ -554,7 +608,7 @@ func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target 
 			return samplerRun{}, err
 		}
 		t0 := time.Now()
-		out, err := r.sysfs.tunnel.RunBenchmark(ctx, req, nil)
+		out, err := d.tunnel.RunBenchmark(ctx, req, nil)
 		wall := time.Since(t0)
 		c1, err2 := cpuTime(pid)
 		if err := errors.Join(err, err2); err != nil {
@@ -564,7 +618,7 @@ func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target 
 		for _, t := range out.Trials {
 			run.tokens += t.EvalCount
 		}
-		rec, err := r.sysfs.tunnel.Raw().GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: out.BenchmarkID})
+		rec, err := d.tunnel.Raw().GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: out.BenchmarkID})
 		if err != nil {
 			return samplerRun{}, err
 		}
@@ -572,11 +626,11 @@ func measureSampler(ctx context.Context, r *rig, perToken time.Duration, target 
 		return run, nil
 	}
 	var err error
-	step("sampler: %d trials of %d tokens with 4 Hz sampling", reps, maxTokens)
+	step("sampler (%s): %d trials of %d tokens with 4 Hz sampling", d.name, reps, maxTokens)
 	if res.on, err = one(250 * time.Millisecond); err != nil {
 		return nil, err
 	}
-	step("sampler: the same with sampling off")
+	step("sampler (%s): the same with sampling off", d.name)
 	if res.off, err = one(0); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,12 @@ type report struct {
 	throughput *throughputResult
 	sampler    *samplerResult
 	footprint  *footprint
+	// The -benchd build's figures, from the same run (nil without it).
+	beforeThroughput *throughputResult
+	beforeSampler    *samplerResult
+	beforeFootprint  *footprint
+	bridge           *bridgeResult
+	instr            *instrResult
 }
 
 // rssTarget is the footprint bound of the performance issue.
@@ -91,6 +97,8 @@ func (r *report) markdown() string {
 		"nix/benchd.service as ai-worker; Debian's sshd with nix/sshd-benchd.conf and the key options; clients use `ssh -N -L`. " +
 		"The legacy's path logs in as a separate account (benchd-legacy: bash, docker group) because the shipped ai-worker policy refuses commands.\n\n")
 
+	r.summary(&b)
+	b.WriteString("Details (the checkout's build):\n\n")
 	b.WriteString("| # | measurement | n | median | p99 | result | target | |\n|---|---|---:|---:|---:|---:|---|---|\n")
 	row := func(num, what string, n int, med, p99, result, target, status string) {
 		ns := ""
@@ -131,8 +139,8 @@ func (r *report) markdown() string {
 	}
 	if t := r.trials; t != nil {
 		failed := ""
-		if t.failures > 0 {
-			failed = fmt.Sprintf(" (%d failed attempts were retried: the rig container is shared)", t.failures)
+		if len(t.retries) > 0 {
+			failed = fmt.Sprintf(" (%d failed attempts were retried; they are listed below the table)", len(t.retries))
 		}
 		srow("2", "per-trial overhead, **legacy**: wall of `ssh … docker exec benchd-rig ollama run --verbose tiny PROMPT` − the total duration ollama prints"+failed,
 			t.legacy, fmt.Sprintf("%d tokens", medianInt(t.legacyEval)), "", "")
@@ -186,7 +194,130 @@ func (r *report) markdown() string {
 			row("5", fmt.Sprintf("benchd RSS at the end of this run, after everything above: %s; peak %s (for reference)", split(f.end), mib(f.end.HWM)), 0, "", "", mib(f.end.RSS), "", "")
 		}
 	}
+	if t := r.trials; t != nil {
+		if len(t.retries) == 0 {
+			b.WriteString("\nRetries: none (every legacy run and benchd benchmark of row 2 succeeded at the first attempt).\n")
+		} else {
+			fmt.Fprintf(&b, "\nRetries: %d failed attempts of row 2, each retried after 3 s (warm-up included):\n\n", len(t.retries))
+			for i, rt := range t.retries {
+				e := strings.ReplaceAll(rt.err, "\n", " ⏎ ")
+				if len(e) > 400 {
+					e = e[:400] + "…"
+				}
+				fmt.Fprintf(&b, "%d. %s: `%s`\n", i+1, rt.what, strings.ReplaceAll(e, "`", "'"))
+			}
+		}
+	}
+	r.bridgeTable(&b)
+	r.instrTable(&b)
 	return b.String()
+}
+
+func perOp(d time.Duration, n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) / float64(n))
+}
+
+// summary is the issue's table: each figure for the before build (-benchd)
+// and the checkout's, measured in this one run.
+func (r *report) summary(b *strings.Builder) {
+	v := r.vram
+	if v == nil {
+		return
+	}
+	legacy := v.legacy.median()
+	haveBefore := len(v.beforeTunnel) > 0
+	b.WriteString("| measurement | before (-benchd build) | after (this checkout) | target |\n|---|---:|---:|---|\n")
+	row := func(what, before, after, target string) {
+		if !haveBefore {
+			before = "–"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", what, before, after, target)
+	}
+	x := func(s series) string {
+		if len(s) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%s = %s", dur(s.median()), ratio(times(legacy, s.median())))
+	}
+	row("SampleVRAM via `ssh -N -L`, sysfs, interleaved with the legacy path (median; × = legacy "+dur(legacy)+" / it)",
+		x(v.beforeTunnel), x(v.sysfsTunnel), "≥ 500×")
+	row("same, back to back", x(v.beforeAlone), x(v.aloneTunnel), "≥ 1,000×")
+	row("benchd's own time per interleaved call (audit line `grpc.time_ms`, median)", dur(v.beforeServer.median()), dur(v.serverTunnel.median()), "")
+	thr := func(t *throughputResult) (string, string) {
+		if t == nil {
+			return "", ""
+		}
+		return dur(perOp(t.benchdCPU, int64(t.calls))), thousands(int(float64(t.calls)/t.window.Seconds())) + "/s"
+	}
+	bc, bt := thr(r.beforeThroughput)
+	ac, at := thr(r.throughput)
+	row(fmt.Sprintf("benchd CPU per SampleVRAM call (%d clients)", r.cfg.clients), bc, ac, "≤ 25 µs")
+	row(fmt.Sprintf("%d-client SampleVRAM throughput, 2 cores shared with the clients", r.cfg.clients), bt, at, "≥ 25,000/s")
+	tok := func(s *samplerResult, on bool) string {
+		if s == nil {
+			return ""
+		}
+		run := s.off
+		if on {
+			run = s.on
+		}
+		return dur(perOp(run.cpu, run.tokens))
+	}
+	if s := r.sampler; s != nil {
+		row(fmt.Sprintf("benchd CPU per generated token (%d × %d-token trials, 4 Hz sampling)", s.on.trials, s.maxTokens), tok(r.beforeSampler, true), tok(s, true), "≤ 20 µs")
+		row(fmt.Sprintf("… sampling off (%d × %d-token trials)", s.off.trials, s.maxTokens), tok(r.beforeSampler, false), tok(s, false), "≤ 20 µs")
+	}
+	if f := r.footprint; f != nil {
+		bf := ""
+		if r.beforeFootprint != nil {
+			bf = mib(r.beforeFootprint.after.RSS)
+		}
+		row(fmt.Sprintf("RSS after %s calls (VmRSS)", thousands(f.rpcs)), bf, mib(f.after.RSS), "≤ 25 MiB")
+	}
+	if in := r.instr; in != nil {
+		for _, bm := range in.benchmarks {
+			bv := ""
+			if v, ok := in.before[bm]; ok {
+				bv = thousands(int(v))
+			}
+			av := ""
+			if v, ok := in.after[bm]; ok {
+				av = thousands(int(v))
+			}
+			row("user-space instructions per op, "+bm+" (callgrind; client and server in one process)", bv, av, "")
+		}
+	}
+	b.WriteString("\nCPU figures are utime+stime from /proc/PID/stat (clock ticks) over the measured window divided by its calls or tokens: " +
+		"unlike wall-clock medians they do not count time spent waiting for other jobs' time slices.\n\n")
+}
+
+// bridgeTable is the bridge-vs-HTTP comparison.
+func (r *report) bridgeTable(b *strings.Builder) {
+	br := r.bridge
+	if br == nil {
+		return
+	}
+	fmt.Fprintf(b, "\n#### Docker exec bridge vs plain HTTP, CPU per streamed token\n\n"+
+		"The same benchd build, the same model (tiny) in the harness's own container `%s` (rig image, host network, "+
+		"ollama on a loopback port); %d alternating rounds of a %d × %d-token benchmark each way (VRAM sampling off). "+
+		"CPU from /proc/PID/stat before and after each benchmark; dockerd is shared with other jobs on this machine, "+
+		"so its figure under HTTP (which does not use it) is its background.\n\n", ollamaContainer, br.rounds, br.reps, br.maxTokens)
+	b.WriteString("| process | bridge (docker exec) | HTTP | bridge − HTTP |\n|---|---:|---:|---:|\n")
+	per := func(d time.Duration, n int64) string { return dur(perOp(d, n)) }
+	bt, ht := br.bridge.tokens, br.http.tokens
+	line := func(what string, a, h time.Duration) {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", what, per(a, bt), per(h, ht), dur(perOp(a, bt)-perOp(h, ht)))
+	}
+	line("benchd", br.bridge.cpu.benchd, br.http.cpu.benchd)
+	line("dockerd", br.bridge.cpu.dockerd, br.http.cpu.dockerd)
+	line("containerd-shim of the container", br.bridge.cpu.shim, br.http.cpu.shim)
+	line("the bridge's processes in the container (bash, cat, cat)", br.bridge.cpu.bridge, br.http.cpu.bridge)
+	line("**transport total** (the four above)", br.bridge.cpu.transportTotal(), br.http.cpu.transportTotal())
+	line("ollama itself (for reference)", br.bridge.cpu.ollama, br.http.cpu.ollama)
+	fmt.Fprintf(b, "\nTokens: %d over the bridge, %d over HTTP; wall %s and %s.\n", bt, ht, dur(br.bridge.wall), dur(br.http.wall))
 }
 
 func medianInt(xs []int) int {

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,10 @@ exec cat /benchd-perf/` + smiFixture + `
 // daemon is one benchd deployment and the ways in to it.
 type daemon struct {
 	name   string
+	binary string // the benchd binary this deployment runs
+	// direct: no sshd or forward; the harness calls the socket (as root,
+	// which --allow-uid admits).
+	direct bool
 	cfg    testrig.DeployConfig
 	d      *testrig.Daemon
 	sshd   *testrig.SSHD
@@ -82,6 +87,15 @@ type rig struct {
 	sysfs     *daemon
 	smi       *daemon
 	binary    string
+	// before: the sysfs deployment again, running the -benchd build (e.g.
+	// the base commit's), measured side by side with sysfs; nil without
+	// -benchd.
+	before *daemon
+	// bridge and http: the checkout's build against the harness's own
+	// ollama container (ollamaContainer), over the Docker exec bridge and
+	// over plain HTTP; nil with -bridge=false.
+	bridge, http *daemon
+	ollamaPort   int
 }
 
 func step(format string, args ...any) {
@@ -90,7 +104,7 @@ func step(format string, args ...any) {
 
 // setupRig builds the deployment, with the benchd binary at prebuilt if
 // that is set; cl undoes it.
-func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig, error) {
+func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string, bridgeVsHTTP bool) (*rig, error) {
 	r := &rig{cl: cl}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs root (creates accounts, runs sshd and benchd as the unit says)")
@@ -111,16 +125,17 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 		return nil, err
 	}
 	var err error
+	step("building benchd as nix/package.nix does (CGO_ENABLED=0, -trimpath, -s -w)")
+	if r.binary, err = testrig.BuildPackage(cl); err != nil {
+		return nil, err
+	}
+	var before string
 	if prebuilt != "" {
-		// Another build (e.g. the last commit's, for a before/after
-		// comparison), copied where the service user can run it.
-		step("using the benchd binary %s", prebuilt)
-		if r.binary, err = copyBinary(cl, prebuilt); err != nil {
-			return nil, err
-		}
-	} else {
-		step("building benchd as nix/package.nix does (CGO_ENABLED=0, -trimpath, -s -w)")
-		if r.binary, err = testrig.BuildPackage(cl); err != nil {
+		// Another build (e.g. the base commit's), copied where the
+		// service user can run it, deployed side by side with the
+		// checkout's for the before/after columns.
+		step("before/after: the -benchd binary %s runs side by side with the checkout's build", prebuilt)
+		if before, err = copyBinary(cl, prebuilt); err != nil {
 			return nil, err
 		}
 	}
@@ -153,14 +168,35 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string) (*rig,
 	// The harness (root) calls the sysfs daemon's socket directly for the
 	// throughput and footprint measurements, so that daemon also admits
 	// uid 0 (--allow-uid, a documented flag the unit passes through).
-	r.sysfs = &daemon{name: "sysfs", cfg: testrig.DeployConfig{
-		VRAMSource: "sysfs", Container: testrig.Container,
-		ExtraArgs: []string{"--sysfs-root", sysfs, "--allow-uid", fmt.Sprint(os.Getuid())},
+	sysfsArgs := []string{"--sysfs-root", sysfs, "--allow-uid", fmt.Sprint(os.Getuid())}
+	r.sysfs = &daemon{name: "sysfs", binary: r.binary, cfg: testrig.DeployConfig{
+		VRAMSource: "sysfs", Container: testrig.Container, ExtraArgs: sysfsArgs,
 	}}
-	r.smi = &daemon{name: "smi", cfg: testrig.DeployConfig{
+	r.smi = &daemon{name: "smi", binary: r.binary, cfg: testrig.DeployConfig{
 		VRAMSource: "nvidia-smi", Container: smiContainer,
 	}}
-	for _, d := range []*daemon{r.sysfs, r.smi} {
+	all := []*daemon{r.sysfs, r.smi}
+	if before != "" {
+		r.before = &daemon{name: "before", binary: before, cfg: testrig.DeployConfig{
+			VRAMSource: "sysfs", Container: testrig.Container, ExtraArgs: sysfsArgs,
+		}}
+		all = append(all, r.before)
+	}
+	if bridgeVsHTTP {
+		step("container %s: the rig image on the host network (ollama on a free 127.0.0.1 port), for the bridge-vs-HTTP comparison", ollamaContainer)
+		if r.ollamaPort, err = startOllamaContainer(ctx, cl); err != nil {
+			return nil, err
+		}
+		port := fmt.Sprint(r.ollamaPort)
+		r.bridge = &daemon{name: "bridge", binary: r.binary, direct: true, cfg: testrig.DeployConfig{
+			VRAMSource: "sysfs", Container: ollamaContainer, ExtraArgs: append([]string{"--ollama-port", port}, sysfsArgs...),
+		}}
+		r.http = &daemon{name: "http", binary: r.binary, direct: true, cfg: testrig.DeployConfig{
+			VRAMSource: "sysfs", Ollama: "http://127.0.0.1:" + port, ExtraArgs: sysfsArgs,
+		}}
+		all = append(all, r.bridge, r.http)
+	}
+	for _, d := range all {
 		if err := r.startDaemon(ctx, d, keys, legacyPub); err != nil {
 			return nil, fmt.Errorf("%s daemon: %w", d.name, err)
 		}
@@ -176,7 +212,7 @@ func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, legacyPub string
 	if err != nil {
 		return err
 	}
-	d.cfg.Benchd = r.binary
+	d.cfg.Benchd = d.binary
 	d.cfg.Socket = filepath.Join(dir, "benchd", "benchd.sock")
 	d.cfg.Store = filepath.Join(dir, "state", "benchd", "history.db")
 	d.cfg.User = agentUser
@@ -200,6 +236,13 @@ func (r *rig) startDaemon(ctx context.Context, d *daemon, keys, legacyPub string
 	step("%s: benchd per nix/benchd.service, ExecStart=%s", d.name, execStart(dep.Unit))
 	if d.d, err = testrig.LaunchService(r.cl, dep.Unit, testrig.ServiceOptions{}); err != nil {
 		return err
+	}
+	if d.direct {
+		if d.tunnel, err = client.New(d.cfg.Socket); err != nil {
+			return err
+		}
+		r.cl.Cleanup(func() { d.tunnel.Close() })
+		return nil
 	}
 	var pub string
 	if d.key, pub, err = testrig.NewKeyPair(keys, "agent-"+d.name); err != nil {
@@ -344,4 +387,58 @@ func startSMIContainer(ctx context.Context, cl *testrig.Cleanups, base string) e
 		return fmt.Errorf("fake nvidia-smi in %s printed %q, want the fixture", smiContainer, out)
 	}
 	return nil
+}
+
+// ollamaContainer is the harness's own ollama for the bridge-vs-HTTP
+// comparison: the rig image on the host network, so that plain HTTP needs
+// no docker-proxy (which would add a process of its own to that path).
+const (
+	ollamaContainer = "benchd-perf-ollama"
+	ollamaLabel     = "benchd.perf=ollama"
+)
+
+// startOllamaContainer (re)creates ollamaContainer with ollama on a free
+// loopback port, creates the tiny model in it as rig.sh does, and returns
+// the port. A container of that name without the label is left alone.
+func startOllamaContainer(ctx context.Context, cl *testrig.Cleanups) (int, error) {
+	docker := func(args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	if label, err := docker("container", "inspect", "-f", `{{ index .Config.Labels "benchd.perf" }}`, ollamaContainer); err == nil {
+		if "benchd.perf="+label != ollamaLabel {
+			return 0, fmt.Errorf("a container named %s exists without the label %s; not touching it", ollamaContainer, ollamaLabel)
+		}
+		if _, err := docker("rm", "-f", ollamaContainer); err != nil {
+			return 0, err
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	if _, err := docker("run", "-d", "--name", ollamaContainer, "--label", ollamaLabel, "--network", "host",
+		"-e", fmt.Sprintf("OLLAMA_HOST=127.0.0.1:%d", port), testrig.RigImage, "ollama", "serve"); err != nil {
+		return 0, err
+	}
+	cl.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", ollamaContainer).Run() })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := docker("exec", ollamaContainer, "ollama", "list"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("ollama in %s not ready within 60s", ollamaContainer)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := docker("exec", ollamaContainer, "ollama", "create", "tiny", "-f", "/models/Modelfile"); err != nil {
+		return 0, err
+	}
+	return port, nil
 }

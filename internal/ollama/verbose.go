@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // maxVerbose bounds the text ParseVerbose accepts: the stats block is a few
@@ -46,7 +47,7 @@ func ParseVerbose(stderr []byte) (Trial, error) {
 		}
 		val = strings.TrimSpace(val)
 		var err error
-		switch strings.TrimSpace(key) {
+		switch statKey(key) {
 		case "total duration":
 			t.TotalDuration, err = time.ParseDuration(val)
 		case "load duration":
@@ -74,6 +75,19 @@ func ParseVerbose(stderr []byte) (Trial, error) {
 		return Trial{}, fmt.Errorf("no ollama --verbose statistics (total duration) in %d bytes of output", len(stderr))
 	}
 	return t, nil
+}
+
+// statKey is the name of a statistic in key, the text before a line's
+// colon, without the spinner frames that may share its line. ollama's
+// spinner draws its braille frames (⠋ ⠙ ⠹ …, U+2800–U+28FF) and moves the
+// cursor back with escape sequences (\x1b[1G, \x1b[K) rather than a
+// carriage return, so once the escapes are stripped a slow first token
+// leaves the frames in front of the first statistic:
+// "⠙ ⠙ total duration: 1.2s". Those frames and the blanks between them go.
+func statKey(key string) string {
+	return strings.TrimSpace(strings.TrimLeftFunc(key, func(r rune) bool {
+		return unicode.IsSpace(r) || (r >= 0x2800 && r <= 0x28FF)
+	}))
 }
 
 func parseTokens(v string) (int, error) {

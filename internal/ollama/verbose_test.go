@@ -49,6 +49,32 @@ func TestParseVerboseSpinnerAndCachedPrompt(t *testing.T) {
 	}
 }
 
+// TestParseVerboseSpinnerOnTheStatsLine is the output that failed a
+// legacy-path trial of the performance harness (cmd/benchperf): the
+// spinner's frames, their cursor escapes stripped, share the line with the
+// first statistic, so "total duration" was not recognised and the whole
+// block read as missing.
+func TestParseVerboseSpinnerOnTheStatsLine(t *testing.T) {
+	for name, in := range map[string]string{
+		"as seen": "⠙ ⠙ total duration:       1.279118717s\n" +
+			"load duration:        891.933µs\neval count:           25 token(s)\neval duration:        1.042407s\n",
+		"with its escapes": "\x1b[?25l\x1b[?2026h\x1b[?25l\x1b[1G\x1b[K⠙ \x1b[?25h\x1b[?2026l\x1b[?25l\x1b[1G⠙ \x1b[?25h" +
+			"total duration:       1.279118717s\nload duration:        891.933µs\neval count:           25 token(s)\neval duration:        1.042407s\n",
+		"every frame": "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ total duration: 1.279118717s\nload duration: 891.933µs\neval count: 25 token(s)\neval duration: 1.042407s\n",
+	} {
+		got, err := ParseVerbose([]byte(in))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		want := Trial{TotalDuration: 1279118717 * time.Nanosecond, LoadDuration: 891933 * time.Nanosecond,
+			EvalCount: 25, EvalDuration: 1042407 * time.Microsecond}
+		if got != want {
+			t.Errorf("%s: got %+v, want %+v", name, got, want)
+		}
+	}
+}
+
 func TestParseVerboseRejects(t *testing.T) {
 	for name, in := range map[string]string{
 		"no stats":       "hello world\n",
@@ -69,6 +95,7 @@ func FuzzParseVerbose(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte("total duration: 1s\n"))
+	f.Add([]byte("⠙ ⠙ total duration: 1s\neval count: 2 token(s)\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		tr, err := ParseVerbose(in)
 		if err == nil && (tr.TotalDuration <= 0 || tr.EvalCount < 0 || tr.PromptEvalCount < 0) {

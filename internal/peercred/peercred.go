@@ -99,14 +99,14 @@ func NewPolicy(uids ...uint32) *Policy {
 	return p
 }
 
-// check returns PERMISSION_DENIED unless ctx's caller is allowed. A call
+// Check returns PERMISSION_DENIED unless ctx's caller is allowed. A call
 // that carries no peer credentials is refused too (fail closed): the policy
 // sits only on the unix socket's server, whose transport credentials always
 // record them, so a call without them means the wiring changed (another
 // transport, a wrapper that dropped the AuthInfo), and an unidentified
 // caller must not be taken for an allowed one. The TCP server, whose
 // identity is the client certificate, has no such policy.
-func (p *Policy) check(ctx context.Context) error {
+func (p *Policy) Check(ctx context.Context) error {
 	ai, ok := FromContext(ctx)
 	if !ok {
 		return status.Error(codes.PermissionDenied,
@@ -127,7 +127,7 @@ func (p *Policy) check(ctx context.Context) error {
 // UnaryServerInterceptor enforces the policy on unary calls.
 func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if err := p.check(ctx); err != nil {
+		if err := p.Check(ctx); err != nil {
 			return nil, err
 		}
 		return h(ctx, req)
@@ -137,7 +137,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // StreamServerInterceptor enforces the policy on streaming calls.
 func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if err := p.check(ss.Context()); err != nil {
+		if err := p.Check(ss.Context()); err != nil {
 			return err
 		}
 		return h(srv, ss)
