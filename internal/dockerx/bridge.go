@@ -2,6 +2,7 @@ package dockerx
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 )
 
@@ -56,64 +56,84 @@ func (c *Client) DialBridge(ctx context.Context, port int) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	bc := &bridgeConn{
+	return &bridgeConn{
 		hr:     hr,
 		execID: id,
-		pr:     pr,
 		stderr: &limitedBuffer{max: maxStderr, truncate: true},
-		done:   make(chan struct{}),
-	}
-	go bc.demux(pw)
-	return bc, nil
+	}, nil
 }
 
-// bridgeConn is a net.Conn over an attached exec.
+// bridgeConn is a net.Conn over an attached exec. Read takes Docker's
+// multiplexed stream apart itself, frame by frame, in the caller's
+// goroutine: a demultiplexing goroutine and a pipe would cost a hand-off
+// per streamed token (docs/performance.md).
 type bridgeConn struct {
 	hr     client.HijackedResponse
 	execID string
-	pr     *io.PipeReader
 
-	mu     sync.Mutex // guards stderr and gotData
-	stderr *limitedBuffer
-	// gotData records whether stdout ever carried a byte: an EOF before any
-	// data means the bridge failed to connect, and stderr says why.
-	gotData bool
+	// Read state; one reader at a time, as net.Conn's users read.
+	left    int // bytes of the current stdout frame not yet read
+	header  [8]byte
+	gotData bool // stdout carried a byte: an EOF before means the bridge failed to connect
+	stderr  *limitedBuffer
 
 	closeOnce sync.Once
-	done      chan struct{}
 }
 
-func (b *bridgeConn) demux(pw *io.PipeWriter) {
-	defer close(b.done)
-	_, err := stdcopy.StdCopy(pw, lockedWriter{b}, b.hr.Reader)
-	if err == nil {
-		err = io.EOF
-	}
-	pw.CloseWithError(err)
-}
-
-type lockedWriter struct{ b *bridgeConn }
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.b.mu.Lock()
-	defer w.b.mu.Unlock()
-	return w.b.stderr.Write(p)
-}
+// Docker's stream header: one byte naming the stream, three zero bytes, and
+// the payload's length, big-endian (the format stdcopy reads).
+const (
+	streamStdin  = 0
+	streamStdout = 1
+	streamStderr = 2
+	streamSystem = 3
+)
 
 func (b *bridgeConn) Read(p []byte) (int, error) {
-	n, err := b.pr.Read(p)
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	for b.left == 0 {
+		if _, err := io.ReadFull(b.hr.Reader, b.header[:]); err != nil {
+			return 0, b.endOfStream(err)
+		}
+		size := int(binary.BigEndian.Uint32(b.header[4:]))
+		switch b.header[0] {
+		case streamStdin, streamStdout:
+			b.left = size
+		case streamStderr:
+			if _, err := io.CopyN(b.stderr, b.hr.Reader, int64(size)); err != nil {
+				return 0, b.endOfStream(err)
+			}
+		case streamSystem:
+			msg := make([]byte, min(size, maxStderr))
+			n, _ := io.ReadFull(b.hr.Reader, msg)
+			return 0, fmt.Errorf("bridge to ollama in container: docker: %s", strings.TrimSpace(string(msg[:n])))
+		default:
+			return 0, fmt.Errorf("bridge to ollama in container: unknown stream %d in docker's output", b.header[0])
+		}
+	}
+	n, err := b.hr.Reader.Read(p[:min(len(p), b.left)])
+	b.left -= n
 	if n > 0 {
 		b.gotData = true
 	}
+	if err != nil && n == 0 {
+		return 0, b.endOfStream(err)
+	}
+	return n, nil
+}
+
+// endOfStream is the error Read returns when the stream ends: EOF, or,
+// when stdout never carried a byte, what the bridge said on stderr (it
+// could not connect to ollama).
+func (b *bridgeConn) endOfStream(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
 	if errors.Is(err, io.EOF) && !b.gotData {
 		if msg := strings.TrimSpace(b.stderr.String()); msg != "" {
-			return n, fmt.Errorf("bridge to ollama in container: %s", msg)
+			return fmt.Errorf("bridge to ollama in container: %s", msg)
 		}
 	}
-	return n, err
+	return err
 }
 
 func (b *bridgeConn) Write(p []byte) (int, error) { return b.hr.Conn.Write(p) }
@@ -121,18 +141,14 @@ func (b *bridgeConn) Write(p []byte) (int, error) { return b.hr.Conn.Write(p) }
 // Close ends the attach, which closes the process's stdin and so ends the
 // bridge inside the container (see bridgeScript).
 func (b *bridgeConn) Close() error {
-	b.closeOnce.Do(func() {
-		b.hr.Close()
-		b.pr.Close()
-	})
+	b.closeOnce.Do(b.hr.Close)
 	return nil
 }
 
 func (b *bridgeConn) LocalAddr() net.Addr  { return bridgeAddr("benchd") }
 func (b *bridgeConn) RemoteAddr() net.Addr { return bridgeAddr("exec:" + b.execID) }
 
-// Deadlines apply to the hijacked connection; an expired read deadline makes
-// the demux copy fail, which surfaces as a read error.
+// Deadlines apply to the hijacked connection, which Read reads directly.
 func (b *bridgeConn) SetDeadline(t time.Time) error      { return b.hr.Conn.SetDeadline(t) }
 func (b *bridgeConn) SetReadDeadline(t time.Time) error  { return b.hr.Conn.SetReadDeadline(t) }
 func (b *bridgeConn) SetWriteDeadline(t time.Time) error { return b.hr.Conn.SetWriteDeadline(t) }

@@ -1,0 +1,83 @@
+package dockerx
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// frame is one frame of Docker's multiplexed stream.
+func frame(stream byte, payload string) []byte {
+	h := make([]byte, 8, 8+len(payload))
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
+	return append(h, payload...)
+}
+
+func bridgeOver(t *testing.T, stream []byte) *bridgeConn {
+	t.Helper()
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return &bridgeConn{
+		hr:     client.HijackedResponse{Conn: a, Reader: bufio.NewReaderSize(bytes.NewReader(stream), 16)},
+		stderr: &limitedBuffer{max: maxStderr, truncate: true},
+	}
+}
+
+// Read takes the frames apart itself: stdout (and stdin-tagged) payloads in
+// order, whatever the reader's buffer sizes, stderr kept aside.
+func TestBridgeReadDemultiplexes(t *testing.T) {
+	var s []byte
+	s = append(s, frame(streamStdout, `{"response":"a"}`)...)
+	s = append(s, frame(streamStderr, "noise\n")...)
+	s = append(s, frame(streamStdout, "")...)
+	s = append(s, frame(streamStdin, `{"response":"b"}`)...)
+	s = append(s, frame(streamStdout, strings.Repeat("x", 100))...)
+	bc := bridgeOver(t, s)
+	var got bytes.Buffer
+	buf := make([]byte, 7) // smaller than a frame: frames span reads
+	for {
+		n, err := bc.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := `{"response":"a"}{"response":"b"}` + strings.Repeat("x", 100); got.String() != want {
+		t.Errorf("read %q, want %q", got.String(), want)
+	}
+	if bc.stderr.String() != "noise\n" {
+		t.Errorf("stderr %q", bc.stderr.String())
+	}
+}
+
+// A bridge that could not connect says so on stderr and prints nothing:
+// Read's EOF becomes that message. Docker's own error frame is an error too.
+func TestBridgeReadFailures(t *testing.T) {
+	bc := bridgeOver(t, frame(streamStderr, "bash: connect: Connection refused\n"))
+	if _, err := bc.Read(make([]byte, 16)); err == nil || !strings.Contains(err.Error(), "Connection refused") {
+		t.Errorf("failed bridge: %v, want its stderr", err)
+	}
+	bc = bridgeOver(t, frame(streamSystem, "exec failed"))
+	if _, err := bc.Read(make([]byte, 16)); err == nil || !strings.Contains(err.Error(), "docker: exec failed") {
+		t.Errorf("system frame: %v", err)
+	}
+	// A stream cut inside a header after data is a plain EOF.
+	bc = bridgeOver(t, append(frame(streamStdout, "ok"), 1, 0, 0))
+	b := make([]byte, 16)
+	if n, err := bc.Read(b); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	if _, err := bc.Read(b); err != io.EOF {
+		t.Errorf("cut header after data: %v, want EOF", err)
+	}
+}
