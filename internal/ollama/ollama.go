@@ -37,6 +37,9 @@ var (
 	// ErrRunnerFailed: ollama's model runner failed mid-generation (it
 	// crashed or was killed); ollama itself is still up.
 	ErrRunnerFailed = errors.New("ollama's model runner failed")
+	// ErrUnreachable: nothing answers at ollama's address (ollama is not
+	// running, or listens elsewhere): the connection was refused.
+	ErrUnreachable = errors.New("ollama is not reachable")
 )
 
 // Dialer opens one connection to the ollama server.
@@ -46,6 +49,9 @@ type Dialer func(ctx context.Context) (net.Conn, error)
 type Client struct {
 	api       *api.Client
 	transport *http.Transport
+
+	ctxMu   sync.Mutex
+	ctxLens map[string]int // digest → context length, for ListModels
 }
 
 // New returns a client that reaches base (used for the Host header and
@@ -95,14 +101,7 @@ func (c *Client) Model(ctx context.Context, name string) (ModelInfo, error) {
 	want := normalize(name)
 	for _, m := range list.Models {
 		if normalize(m.Name) == want || normalize(m.Model) == want {
-			return ModelInfo{
-				Name:              m.Name,
-				Digest:            m.Digest,
-				Family:            m.Details.Family,
-				Format:            m.Details.Format,
-				ParameterSize:     m.Details.ParameterSize,
-				QuantizationLevel: m.Details.QuantizationLevel,
-			}, nil
+			return infoOf(m.Name, m.Digest, m.Details), nil
 		}
 	}
 	return ModelInfo{}, fmt.Errorf("model %q: %w", name, ErrModelNotFound)
@@ -169,6 +168,22 @@ type Trial struct {
 	OllamaClock bool
 	Wall        time.Duration
 	DoneReason  string
+	// Chunks are the streamed chunks that carried output, in order: when
+	// ollama made each and when it reached this client. Final is the
+	// final chunk's (the one with the counts). The runner turns them into
+	// token timing and drops them.
+	Chunks []Chunk
+	Final  Chunk
+}
+
+// Chunk is when one streamed chunk was made and when it arrived.
+type Chunk struct {
+	// Stamp is the chunk's created_at, on ollama's clock (zero when the
+	// server did not say).
+	Stamp time.Time
+	// Arrived is the time from sending the request to the chunk reaching
+	// this client.
+	Arrived time.Duration
 }
 
 // serverTTFT is the time to the first chunk on ollama's clock. ollama
@@ -206,6 +221,10 @@ func rate(n int, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
+// maxChunkPrealloc bounds the chunk record Generate allocates up front
+// (32 bytes a chunk); a longer generation grows it.
+const maxChunkPrealloc = 4096
+
 // Generate streams one completion. onToken, if set, is called with the number
 // of streamed chunks so far. Cancelling ctx closes the connection, which is
 // how ollama learns to stop generating.
@@ -227,18 +246,24 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		final      *api.GenerateResponse
 		firstStamp time.Time
 	)
+	if o.MaxTokens > 0 {
+		t.Chunks = make([]Chunk, 0, min(o.MaxTokens, maxChunkPrealloc))
+	}
 	start := time.Now()
 	body := &bodyState{}
 	err := c.api.Generate(context.WithValue(ctx, bodyStateKey{}, body), req, func(r api.GenerateResponse) error {
+		arrived := time.Since(start)
 		if chunks == 0 {
-			t.ReceivedTTFT = time.Since(start)
+			t.ReceivedTTFT = arrived
 			firstStamp = r.CreatedAt
 		}
 		chunks++
 		if r.Done {
 			final = &r
+			t.Final = Chunk{Stamp: r.CreatedAt, Arrived: arrived}
 			return nil
 		}
+		t.Chunks = append(t.Chunks, Chunk{Stamp: r.CreatedAt, Arrived: arrived})
 		if onToken != nil {
 			onToken(chunks)
 		}
@@ -339,6 +364,14 @@ func classify(err error) error {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("%v: %w", err, ErrIncomplete)
 	}
+	// Nothing listens: over HTTP the dial is refused; through the Docker
+	// exec bridge, the bridge's shell says so ("connect: Connection
+	// refused" on its stderr, which the bridge's error carries). Without
+	// this, ollama stopped inside a running container reached the client as
+	// INTERNAL.
+	if errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(strings.ToLower(err.Error()), "connection refused") {
+		return fmt.Errorf("%v: %w", err, ErrUnreachable)
+	}
 	var se api.StatusError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%v: %w", err, ErrModelNotFound)
@@ -433,4 +466,94 @@ func (c *Client) Unload(ctx context.Context, model string) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Installed is one model ollama has, as /api/tags lists it.
+type Installed struct {
+	ModelInfo
+	Size       int64
+	ModifiedAt time.Time
+	// ContextLength is what ContextLength says: 0 when ollama does not.
+	ContextLength int
+}
+
+// Loaded is one model in memory, as /api/ps lists it.
+type Loaded struct {
+	ModelInfo
+	// Size is the memory the model takes; SizeVRAM the part of it in GPU
+	// memory (less than Size: the model spilled to the CPU).
+	Size, SizeVRAM int64
+	ExpiresAt      time.Time
+}
+
+// Inventory is what ollama has and what it holds in memory: `ollama list`
+// and `ollama ps`.
+type Inventory struct {
+	Models []Installed
+	Loaded []Loaded
+}
+
+// ListModels asks ollama for its models (/api/tags), the context length of
+// each (/api/show, once per digest: the answer is cached, since a digest's
+// model never changes) and what is loaded (/api/ps). It changes nothing in
+// ollama.
+func (c *Client) ListModels(ctx context.Context) (Inventory, error) {
+	list, err := c.api.List(ctx)
+	if err != nil {
+		return Inventory{}, fmt.Errorf("list ollama models: %w", classify(err))
+	}
+	inv := Inventory{Models: make([]Installed, 0, len(list.Models))}
+	for _, m := range list.Models {
+		n, err := c.cachedContextLength(ctx, m.Name, m.Digest)
+		if errors.Is(err, ErrModelNotFound) {
+			continue // removed since /api/tags answered
+		}
+		if err != nil {
+			return Inventory{}, err
+		}
+		inv.Models = append(inv.Models, Installed{
+			ModelInfo: infoOf(m.Name, m.Digest, m.Details), Size: m.Size, ModifiedAt: m.ModifiedAt, ContextLength: n,
+		})
+	}
+	ps, err := c.api.ListRunning(ctx)
+	if err != nil {
+		return Inventory{}, fmt.Errorf("list loaded models: %w", classify(err))
+	}
+	inv.Loaded = make([]Loaded, 0, len(ps.Models))
+	for _, m := range ps.Models {
+		inv.Loaded = append(inv.Loaded, Loaded{
+			ModelInfo: infoOf(m.Name, m.Digest, m.Details), Size: m.Size, SizeVRAM: m.SizeVRAM, ExpiresAt: m.ExpiresAt,
+		})
+	}
+	return inv, nil
+}
+
+func infoOf(name, digest string, d api.ModelDetails) ModelInfo {
+	return ModelInfo{Name: name, Digest: digest, Family: d.Family, Format: d.Format,
+		ParameterSize: d.ParameterSize, QuantizationLevel: d.QuantizationLevel}
+}
+
+// maxCachedContexts bounds the digest → context length cache; when full it
+// starts over (a host has far fewer models).
+const maxCachedContexts = 1024
+
+// cachedContextLength is ContextLength, asked once per digest.
+func (c *Client) cachedContextLength(ctx context.Context, name, digest string) (int, error) {
+	c.ctxMu.Lock()
+	n, ok := c.ctxLens[digest]
+	c.ctxMu.Unlock()
+	if ok && digest != "" {
+		return n, nil
+	}
+	n, err := c.ContextLength(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	c.ctxMu.Lock()
+	if c.ctxLens == nil || len(c.ctxLens) >= maxCachedContexts {
+		c.ctxLens = map[string]int{}
+	}
+	c.ctxLens[digest] = n
+	c.ctxMu.Unlock()
+	return n, nil
 }

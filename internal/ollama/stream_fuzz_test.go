@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -146,7 +147,7 @@ func FuzzOllamaResponses(f *testing.F) {
 			})
 			returned = true
 			if err != nil {
-				if tr != (Trial{}) {
+				if !reflect.DeepEqual(tr, Trial{}) {
 					t.Fatalf("trial %+v returned with error %v", tr, err)
 				}
 				break
@@ -163,6 +164,18 @@ func FuzzOllamaResponses(f *testing.F) {
 			if tr.OllamaClock && (tr.TTFT < 0 || tr.TTFT > tr.TotalDuration) ||
 				!tr.OllamaClock && tr.TTFT != tr.ReceivedTTFT {
 				t.Fatalf("ttft %v (ollama clock %v) with total %v, received %v", tr.TTFT, tr.OllamaClock, tr.TotalDuration, tr.ReceivedTTFT)
+			}
+			// One chunk recorded per onToken call, in arrival order, and
+			// none after the final one.
+			if len(tr.Chunks) != last {
+				t.Fatalf("%d chunks recorded, onToken saw %d", len(tr.Chunks), last)
+			}
+			prev := time.Duration(0)
+			for _, ch := range append(tr.Chunks, tr.Final) {
+				if ch.Arrived < prev || ch.Arrived > tr.Wall {
+					t.Fatalf("chunk arrived at %v after %v, wall %v", ch.Arrived, prev, tr.Wall)
+				}
+				prev = ch.Arrived
 			}
 			for _, r := range []float64{tr.EvalRate(), tr.PromptEvalRate()} {
 				if math.IsNaN(r) || math.IsInf(r, 0) {

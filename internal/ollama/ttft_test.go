@@ -93,3 +93,30 @@ func TestServerTTFTBounds(t *testing.T) {
 		}
 	}
 }
+
+// Generate records each output chunk's stamp and arrival, and the final
+// chunk's apart: what the runner's token timing is computed from.
+func TestGenerateRecordsChunks(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	at := []time.Duration{5 * time.Millisecond, 7 * time.Millisecond, 12500 * time.Microsecond}
+	tr := generate(t, stream(t0, at, 20*time.Millisecond, true))
+	if len(tr.Chunks) != len(at) {
+		t.Fatalf("%d chunks, want %d", len(tr.Chunks), len(at))
+	}
+	prev := time.Duration(0)
+	for i, ch := range tr.Chunks {
+		if !ch.Stamp.Equal(t0.Add(at[i])) {
+			t.Errorf("chunk %d stamped %v, want %v", i, ch.Stamp, t0.Add(at[i]))
+		}
+		if ch.Arrived < prev || ch.Arrived > tr.Wall {
+			t.Errorf("chunk %d arrived %v (previous %v, wall %v)", i, ch.Arrived, prev, tr.Wall)
+		}
+		prev = ch.Arrived
+	}
+	if !tr.Final.Stamp.Equal(t0.Add(20*time.Millisecond)) || tr.Final.Arrived < prev {
+		t.Errorf("final chunk %+v", tr.Final)
+	}
+	if tr.Chunks[0].Arrived != tr.ReceivedTTFT {
+		t.Errorf("first arrival %v, received TTFT %v", tr.Chunks[0].Arrived, tr.ReceivedTTFT)
+	}
+}

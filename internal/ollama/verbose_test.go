@@ -2,6 +2,7 @@ package ollama
 
 import (
 	"os"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -23,7 +24,7 @@ func TestParseVerboseFixture(t *testing.T) {
 		EvalCount:          25,
 		EvalDuration:       1042407 * time.Microsecond,
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 	// The fixture's own printed rates, recomputed from the parsed values.
@@ -69,7 +70,7 @@ func TestParseVerboseSpinnerOnTheStatsLine(t *testing.T) {
 		}
 		want := Trial{TotalDuration: 1279118717 * time.Nanosecond, LoadDuration: 891933 * time.Nanosecond,
 			EvalCount: 25, EvalDuration: 1042407 * time.Microsecond}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %+v, want %+v", name, got, want)
 		}
 	}

@@ -23,7 +23,13 @@ type Summary struct {
 	// numpy's default (method="linear", Hyndman & Fan type 7) and R's, so
 	// numbers can be checked against either.
 	P50 float64
+	P90 float64
 	P95 float64
+	P99 float64
+	// CV is the coefficient of variation, Stddev / |Mean|: the spread
+	// relative to the size, comparable across metrics and units. 0 when
+	// N < 2 (no spread to speak of) or Mean is 0.
+	CV float64
 }
 
 // Summarize describes xs, which it does not modify. Empty input gives the
@@ -39,17 +45,25 @@ func Summarize(xs []float64) Summary {
 	slices.Sort(sorted) // NaNs sort first
 	if math.IsNaN(sorted[0]) {
 		nan := math.NaN()
-		return Summary{N: n, Mean: nan, Stddev: nan, Min: nan, Max: nan, P50: nan, P95: nan}
+		return Summary{N: n, Mean: nan, Stddev: nan, Min: nan, Max: nan, P50: nan, P90: nan, P95: nan, P99: nan, CV: nan}
 	}
 	mean, variance := meanVar(sorted)
+	sd := math.Sqrt(variance)
+	var cv float64
+	if n >= 2 && mean != 0 {
+		cv = sd / math.Abs(mean)
+	}
 	return Summary{
 		N:      n,
 		Mean:   mean,
-		Stddev: math.Sqrt(variance),
+		Stddev: sd,
 		Min:    sorted[0],
 		Max:    sorted[n-1],
 		P50:    quantileSorted(sorted, 0.50),
+		P90:    quantileSorted(sorted, 0.90),
 		P95:    quantileSorted(sorted, 0.95),
+		P99:    quantileSorted(sorted, 0.99),
+		CV:     cv,
 	}
 }
 

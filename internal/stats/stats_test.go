@@ -62,12 +62,41 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+// TestSummarizeTailAndCV checks P90, P99 and CV by hand, as TestSummarize
+// does the rest.
+func TestSummarizeTailAndCV(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		xs           []float64
+		p90, p99, cv float64
+	}{
+		// One value: every quantile is it; no spread, so no CV.
+		{"one", []float64{3}, 3, 3, 0},
+		// 1..4: P90 h = 3*0.9 = 2.7, 3 + 0.7 = 3.7; P99 h = 2.97, 3.97;
+		// CV sqrt(5/3) / 2.5.
+		{"1..4", []float64{4, 1, 3, 2}, 3.7, 3.97, math.Sqrt(5.0/3) / 2.5},
+		// textbook: P90 h = 7*0.9 = 6.3, 7 + 0.3*2 = 7.6; P99 h = 6.93,
+		// 7 + 0.93*2 = 8.86; CV sqrt(32/7) / 5.
+		{"textbook", []float64{2, 4, 4, 4, 5, 5, 7, 9}, 7.6, 8.86, math.Sqrt(32.0/7) / 5},
+		// A negative mean: the CV is of its size, positive.
+		{"negative", []float64{-1, -3}, -1.2, -1.02, math.Sqrt(2) / 2},
+		// A zero mean has no relative spread.
+		{"zero mean", []float64{-1, 1}, 0.8, 0.98, 0},
+	} {
+		got := Summarize(tc.xs)
+		if !near(got.P90, tc.p90, 1e-15) || !near(got.P99, tc.p99, 1e-15) || !near(got.CV, tc.cv, 1e-14) {
+			t.Errorf("%s: P90 %v P99 %v CV %v; want %v %v %v", tc.name, got.P90, got.P99, got.CV, tc.p90, tc.p99, tc.cv)
+		}
+	}
+}
+
 func TestSummarizeNaN(t *testing.T) {
 	got := Summarize([]float64{1, math.NaN(), 3})
 	if got.N != 3 {
 		t.Errorf("N = %d, want 3", got.N)
 	}
-	for name, v := range map[string]float64{"Mean": got.Mean, "Stddev": got.Stddev, "Min": got.Min, "Max": got.Max, "P50": got.P50, "P95": got.P95} {
+	for name, v := range map[string]float64{"Mean": got.Mean, "Stddev": got.Stddev, "Min": got.Min, "Max": got.Max,
+		"P50": got.P50, "P90": got.P90, "P95": got.P95, "P99": got.P99, "CV": got.CV} {
 		if !math.IsNaN(v) {
 			t.Errorf("%s = %v, want NaN", name, v)
 		}

@@ -1458,8 +1458,20 @@ type Trial struct {
 	// total_duration_ns) and it is left out of the summary; the reason says
 	// which figures. Empty: a valid trial.
 	InvalidReason string `protobuf:"bytes,20,opt,name=invalid_reason,json=invalidReason,proto3" json:"invalid_reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// How the trial's tokens were streamed: inter-token latency, time per
+	// output token, the longest stall, on ollama's clock. Absent in older
+	// records and for a trial that streamed no token.
+	TokenTiming *TokenTiming `protobuf:"bytes,21,opt,name=token_timing,json=tokenTiming,proto3" json:"token_timing,omitempty"`
+	// Non-empty: the decode time from ollama's chunk stamps
+	// (token_timing.decode_ns) and ollama's own eval_duration_ns differ by
+	// more than 10% of eval_duration_ns; the reason gives both figures. The
+	// trial stays in the summary (nothing in it is impossible), but benchd's
+	// reading of the stream and ollama's accounting disagree, so treat its
+	// token timing with care. Empty: they agree, or the trial had too few
+	// chunks to tell (or is an older record).
+	DecodeMismatchReason string `protobuf:"bytes,22,opt,name=decode_mismatch_reason,json=decodeMismatchReason,proto3" json:"decode_mismatch_reason,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Trial) Reset() {
@@ -1632,6 +1644,175 @@ func (x *Trial) GetInvalidReason() string {
 	return ""
 }
 
+func (x *Trial) GetTokenTiming() *TokenTiming {
+	if x != nil {
+		return x.TokenTiming
+	}
+	return nil
+}
+
+func (x *Trial) GetDecodeMismatchReason() string {
+	if x != nil {
+		return x.DecodeMismatchReason
+	}
+	return ""
+}
+
+// TokenTiming is how one trial's tokens were streamed. ollama streams about
+// one chunk per token and stamps each with created_at as it makes it; the
+// figures come from those stamps (ollama's clock, as ttft_ns), so the way to
+// benchd is not in them: Docker's exec stdio may hold chunks back and hand
+// over a burst at once. The received_* figures are the same spans by when
+// the chunks reached benchd, kept to show what the transport did.
+// Percentiles interpolate linearly between closest ranks, as Summary's do.
+type TokenTiming struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Streamed chunks that carried output; the final chunk, which carries
+	// ollama's counts, is not one of them.
+	Chunks uint32 `protobuf:"varint,1,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Inter-token latency: the gaps between consecutive chunks' stamps
+	// (chunks - 1 of them); 0 with fewer than 2 chunks.
+	ItlP50Ns int64 `protobuf:"varint,2,opt,name=itl_p50_ns,json=itlP50Ns,proto3" json:"itl_p50_ns,omitempty"`
+	ItlP90Ns int64 `protobuf:"varint,3,opt,name=itl_p90_ns,json=itlP90Ns,proto3" json:"itl_p90_ns,omitempty"`
+	ItlP99Ns int64 `protobuf:"varint,4,opt,name=itl_p99_ns,json=itlP99Ns,proto3" json:"itl_p99_ns,omitempty"`
+	ItlMaxNs int64 `protobuf:"varint,5,opt,name=itl_max_ns,json=itlMaxNs,proto3" json:"itl_max_ns,omitempty"`
+	// Time per output token after the first: the last chunk's stamp minus the
+	// first chunk's, over chunks - 1 (the mean inter-token latency).
+	TpotNs int64 `protobuf:"varint,6,opt,name=tpot_ns,json=tpotNs,proto3" json:"tpot_ns,omitempty"`
+	// The longest stall: the longest gap between stamps from the first chunk
+	// to the final one (the wait for the final chunk counts), and how many
+	// chunks had come before it, which says where in the stream it happened.
+	LongestStallNs          int64  `protobuf:"varint,7,opt,name=longest_stall_ns,json=longestStallNs,proto3" json:"longest_stall_ns,omitempty"`
+	LongestStallAfterChunks uint32 `protobuf:"varint,8,opt,name=longest_stall_after_chunks,json=longestStallAfterChunks,proto3" json:"longest_stall_after_chunks,omitempty"`
+	// Decode time: the final chunk's stamp minus the first chunk's, the span
+	// ollama's eval_duration measures, on the same clock; compared with it for
+	// Trial.decode_mismatch_reason.
+	DecodeNs int64 `protobuf:"varint,9,opt,name=decode_ns,json=decodeNs,proto3" json:"decode_ns,omitempty"`
+	// decode_ns and longest_stall_ns as received: by when the chunks reached
+	// benchd. Far above the stamped figures: the transport held chunks back.
+	ReceivedDecodeNs       int64 `protobuf:"varint,10,opt,name=received_decode_ns,json=receivedDecodeNs,proto3" json:"received_decode_ns,omitempty"`
+	ReceivedLongestStallNs int64 `protobuf:"varint,11,opt,name=received_longest_stall_ns,json=receivedLongestStallNs,proto3" json:"received_longest_stall_ns,omitempty"`
+	// Whether the figures come from ollama's stamps. false: the stamps were
+	// missing or out of order, and every figure is as received.
+	OllamaClock   bool `protobuf:"varint,12,opt,name=ollama_clock,json=ollamaClock,proto3" json:"ollama_clock,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenTiming) Reset() {
+	*x = TokenTiming{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenTiming) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenTiming) ProtoMessage() {}
+
+func (x *TokenTiming) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenTiming.ProtoReflect.Descriptor instead.
+func (*TokenTiming) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *TokenTiming) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetItlP50Ns() int64 {
+	if x != nil {
+		return x.ItlP50Ns
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetItlP90Ns() int64 {
+	if x != nil {
+		return x.ItlP90Ns
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetItlP99Ns() int64 {
+	if x != nil {
+		return x.ItlP99Ns
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetItlMaxNs() int64 {
+	if x != nil {
+		return x.ItlMaxNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetTpotNs() int64 {
+	if x != nil {
+		return x.TpotNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetLongestStallNs() int64 {
+	if x != nil {
+		return x.LongestStallNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetLongestStallAfterChunks() uint32 {
+	if x != nil {
+		return x.LongestStallAfterChunks
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetDecodeNs() int64 {
+	if x != nil {
+		return x.DecodeNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetReceivedDecodeNs() int64 {
+	if x != nil {
+		return x.ReceivedDecodeNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetReceivedLongestStallNs() int64 {
+	if x != nil {
+		return x.ReceivedLongestStallNs
+	}
+	return 0
+}
+
+func (x *TokenTiming) GetOllamaClock() bool {
+	if x != nil {
+		return x.OllamaClock
+	}
+	return false
+}
+
 // GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1643,7 +1824,7 @@ type GPUPeak struct {
 
 func (x *GPUPeak) Reset() {
 	*x = GPUPeak{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1836,7 @@ func (x *GPUPeak) String() string {
 func (*GPUPeak) ProtoMessage() {}
 
 func (x *GPUPeak) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1849,7 @@ func (x *GPUPeak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPUPeak.ProtoReflect.Descriptor instead.
 func (*GPUPeak) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GPUPeak) GetIndex() uint32 {
@@ -1703,13 +1884,31 @@ type BenchmarkFinished struct {
 	PromptEvalCount      *Summary               `protobuf:"bytes,12,opt,name=prompt_eval_count,json=promptEvalCount,proto3" json:"prompt_eval_count,omitempty"`
 	PeakVramUsedBytes    *Summary               `protobuf:"bytes,13,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
 	FinishedAt           *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Token timing over the measured trials that have it (see TokenTiming):
+	// each trial's time per output token, inter-token latency p50 and p99,
+	// and longest stall. n is 0 in older records.
+	TpotNs         *Summary `protobuf:"bytes,15,opt,name=tpot_ns,json=tpotNs,proto3" json:"tpot_ns,omitempty"`
+	ItlP50Ns       *Summary `protobuf:"bytes,16,opt,name=itl_p50_ns,json=itlP50Ns,proto3" json:"itl_p50_ns,omitempty"`
+	ItlP99Ns       *Summary `protobuf:"bytes,17,opt,name=itl_p99_ns,json=itlP99Ns,proto3" json:"itl_p99_ns,omitempty"`
+	LongestStallNs *Summary `protobuf:"bytes,18,opt,name=longest_stall_ns,json=longestStallNs,proto3" json:"longest_stall_ns,omitempty"`
+	// Non-empty: the run is unstable: the coefficient of variation (cv) of
+	// eval_rate, prompt_eval_rate or ttft_ns exceeds 10%; the reason names
+	// each such metric with its cv. Its means are then less certain than
+	// their count of trials suggests: run more repetitions or find what else
+	// runs on the host. Empty: stable, too few trials to tell (n < 2), or an
+	// older record.
+	UnstableReason string `protobuf:"bytes,19,opt,name=unstable_reason,json=unstableReason,proto3" json:"unstable_reason,omitempty"`
+	// Measured trials whose decode time disagrees with ollama's
+	// (Trial.decode_mismatch_reason), so that a listing without trials
+	// shows them.
+	DecodeMismatches uint32 `protobuf:"varint,20,opt,name=decode_mismatches,json=decodeMismatches,proto3" json:"decode_mismatches,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *BenchmarkFinished) Reset() {
 	*x = BenchmarkFinished{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1920,7 @@ func (x *BenchmarkFinished) String() string {
 func (*BenchmarkFinished) ProtoMessage() {}
 
 func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1933,7 @@ func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkFinished.ProtoReflect.Descriptor instead.
 func (*BenchmarkFinished) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BenchmarkFinished) GetBenchmarkId() string {
@@ -1835,24 +2034,71 @@ func (x *BenchmarkFinished) GetFinishedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *BenchmarkFinished) GetTpotNs() *Summary {
+	if x != nil {
+		return x.TpotNs
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetItlP50Ns() *Summary {
+	if x != nil {
+		return x.ItlP50Ns
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetItlP99Ns() *Summary {
+	if x != nil {
+		return x.ItlP99Ns
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetLongestStallNs() *Summary {
+	if x != nil {
+		return x.LongestStallNs
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetUnstableReason() string {
+	if x != nil {
+		return x.UnstableReason
+	}
+	return ""
+}
+
+func (x *BenchmarkFinished) GetDecodeMismatches() uint32 {
+	if x != nil {
+		return x.DecodeMismatches
+	}
+	return 0
+}
+
 // Summary of one metric. stddev is the sample standard deviation (n-1);
 // percentiles interpolate linearly between closest ranks.
 type Summary struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	N             uint32                 `protobuf:"varint,1,opt,name=n,proto3" json:"n,omitempty"`
-	Mean          float64                `protobuf:"fixed64,2,opt,name=mean,proto3" json:"mean,omitempty"`
-	Stddev        float64                `protobuf:"fixed64,3,opt,name=stddev,proto3" json:"stddev,omitempty"`
-	Min           float64                `protobuf:"fixed64,4,opt,name=min,proto3" json:"min,omitempty"`
-	Max           float64                `protobuf:"fixed64,5,opt,name=max,proto3" json:"max,omitempty"`
-	P50           float64                `protobuf:"fixed64,6,opt,name=p50,proto3" json:"p50,omitempty"`
-	P95           float64                `protobuf:"fixed64,7,opt,name=p95,proto3" json:"p95,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	N      uint32                 `protobuf:"varint,1,opt,name=n,proto3" json:"n,omitempty"`
+	Mean   float64                `protobuf:"fixed64,2,opt,name=mean,proto3" json:"mean,omitempty"`
+	Stddev float64                `protobuf:"fixed64,3,opt,name=stddev,proto3" json:"stddev,omitempty"`
+	Min    float64                `protobuf:"fixed64,4,opt,name=min,proto3" json:"min,omitempty"`
+	Max    float64                `protobuf:"fixed64,5,opt,name=max,proto3" json:"max,omitempty"`
+	P50    float64                `protobuf:"fixed64,6,opt,name=p50,proto3" json:"p50,omitempty"`
+	P95    float64                `protobuf:"fixed64,7,opt,name=p95,proto3" json:"p95,omitempty"`
+	P90    float64                `protobuf:"fixed64,8,opt,name=p90,proto3" json:"p90,omitempty"`
+	P99    float64                `protobuf:"fixed64,9,opt,name=p99,proto3" json:"p99,omitempty"`
+	// Coefficient of variation: stddev / |mean|; 0 when n < 2 or the mean is
+	// 0 (and in older records).
+	Cv            float64 `protobuf:"fixed64,10,opt,name=cv,proto3" json:"cv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2110,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2123,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Summary) GetN() uint32 {
@@ -1929,6 +2175,27 @@ func (x *Summary) GetP95() float64 {
 	return 0
 }
 
+func (x *Summary) GetP90() float64 {
+	if x != nil {
+		return x.P90
+	}
+	return 0
+}
+
+func (x *Summary) GetP99() float64 {
+	if x != nil {
+		return x.P99
+	}
+	return 0
+}
+
+func (x *Summary) GetCv() float64 {
+	if x != nil {
+		return x.Cv
+	}
+	return 0
+}
+
 type SampleVRAMRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1937,7 +2204,7 @@ type SampleVRAMRequest struct {
 
 func (x *SampleVRAMRequest) Reset() {
 	*x = SampleVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2216,7 @@ func (x *SampleVRAMRequest) String() string {
 func (*SampleVRAMRequest) ProtoMessage() {}
 
 func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2229,7 @@ func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMRequest.ProtoReflect.Descriptor instead.
 func (*SampleVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
 }
 
 type SampleVRAMResponse struct {
@@ -1974,7 +2241,7 @@ type SampleVRAMResponse struct {
 
 func (x *SampleVRAMResponse) Reset() {
 	*x = SampleVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2253,7 @@ func (x *SampleVRAMResponse) String() string {
 func (*SampleVRAMResponse) ProtoMessage() {}
 
 func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2266,7 @@ func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMResponse.ProtoReflect.Descriptor instead.
 func (*SampleVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SampleVRAMResponse) GetGpus() []*GPU {
@@ -2026,7 +2293,7 @@ type GPU struct {
 
 func (x *GPU) Reset() {
 	*x = GPU{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2305,7 @@ func (x *GPU) String() string {
 func (*GPU) ProtoMessage() {}
 
 func (x *GPU) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2318,7 @@ func (x *GPU) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPU.ProtoReflect.Descriptor instead.
 func (*GPU) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GPU) GetIndex() uint32 {
@@ -2099,6 +2366,264 @@ func (x *GPU) GetSource() string {
 func (x *GPU) GetSampledAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.SampledAt
+	}
+	return nil
+}
+
+type ListModelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsRequest) Reset() {
+	*x = ListModelsRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsRequest) ProtoMessage() {}
+
+func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
+func (*ListModelsRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{27}
+}
+
+type ListModelsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The models ollama has, in the order of its /api/tags (newest first),
+	// as `ollama list` prints them.
+	Models []*InstalledModel `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	// The models in memory now, from /api/ps, as `ollama ps` prints them.
+	Loaded        []*LoadedModel `protobuf:"bytes,2,rep,name=loaded,proto3" json:"loaded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsResponse) Reset() {
+	*x = ListModelsResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsResponse) ProtoMessage() {}
+
+func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
+func (*ListModelsResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListModelsResponse) GetModels() []*InstalledModel {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *ListModelsResponse) GetLoaded() []*LoadedModel {
+	if x != nil {
+		return x.Loaded
+	}
+	return nil
+}
+
+// InstalledModel is one model ollama has.
+type InstalledModel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name as ollama lists it, e.g. "llama3.2:1b"; RunBenchmarkRequest's
+	// model takes it as it is.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Digest (`ollama list`'s ID is its first 12 hex digits), family,
+	// parameter size, quantisation, file format.
+	Info *ModelInfo `protobuf:"bytes,2,opt,name=info,proto3" json:"info,omitempty"`
+	// Size of the model's files, in bytes.
+	SizeBytes  uint64                 `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	ModifiedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	// The context length the model was trained for (/api/show's model_info,
+	// "<architecture>.context_length"); 0 when ollama does not say. ollama
+	// runs a request without num_ctx at its own default, which may be
+	// smaller.
+	ContextLength uint32 `protobuf:"varint,5,opt,name=context_length,json=contextLength,proto3" json:"context_length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstalledModel) Reset() {
+	*x = InstalledModel{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstalledModel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstalledModel) ProtoMessage() {}
+
+func (x *InstalledModel) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstalledModel.ProtoReflect.Descriptor instead.
+func (*InstalledModel) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *InstalledModel) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InstalledModel) GetInfo() *ModelInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *InstalledModel) GetSizeBytes() uint64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *InstalledModel) GetModifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ModifiedAt
+	}
+	return nil
+}
+
+func (x *InstalledModel) GetContextLength() uint32 {
+	if x != nil {
+		return x.ContextLength
+	}
+	return 0
+}
+
+// LoadedModel is one model in memory.
+type LoadedModel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Info  *ModelInfo             `protobuf:"bytes,2,opt,name=info,proto3" json:"info,omitempty"`
+	// Memory the loaded model takes, in bytes, and how much of it is GPU
+	// memory. size_vram_bytes below size_bytes: the model spilled and runs
+	// partly on the CPU (`ollama ps`: "25%/75% CPU/GPU"); 0: CPU only.
+	SizeBytes     uint64 `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeVramBytes uint64 `protobuf:"varint,4,opt,name=size_vram_bytes,json=sizeVramBytes,proto3" json:"size_vram_bytes,omitempty"`
+	// When ollama unloads it unless a request uses it first (keep_alive).
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadedModel) Reset() {
+	*x = LoadedModel{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadedModel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadedModel) ProtoMessage() {}
+
+func (x *LoadedModel) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadedModel.ProtoReflect.Descriptor instead.
+func (*LoadedModel) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *LoadedModel) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadedModel) GetInfo() *ModelInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *LoadedModel) GetSizeBytes() uint64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *LoadedModel) GetSizeVramBytes() uint64 {
+	if x != nil {
+		return x.SizeVramBytes
+	}
+	return 0
+}
+
+func (x *LoadedModel) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
 	}
 	return nil
 }
@@ -2222,7 +2747,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12\x16\n" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
-	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xff\x05\n" +
+	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xf0\x06\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -2246,11 +2771,31 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x15model_loaded_at_start\x18\x11 \x01(\bR\x12modelLoadedAtStart\x12#\n" +
 	"\rprompt_prefix\x18\x12 \x01(\tR\fpromptPrefix\x12(\n" +
 	"\x10received_ttft_ns\x18\x13 \x01(\x03R\x0ereceivedTtftNs\x12%\n" +
-	"\x0einvalid_reason\x18\x14 \x01(\tR\rinvalidReason\">\n" +
+	"\x0einvalid_reason\x18\x14 \x01(\tR\rinvalidReason\x129\n" +
+	"\ftoken_timing\x18\x15 \x01(\v2\x16.benchd.v1.TokenTimingR\vtokenTiming\x124\n" +
+	"\x16decode_mismatch_reason\x18\x16 \x01(\tR\x14decodeMismatchReason\"\xc6\x03\n" +
+	"\vTokenTiming\x12\x16\n" +
+	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
+	"\n" +
+	"itl_p50_ns\x18\x02 \x01(\x03R\bitlP50Ns\x12\x1c\n" +
+	"\n" +
+	"itl_p90_ns\x18\x03 \x01(\x03R\bitlP90Ns\x12\x1c\n" +
+	"\n" +
+	"itl_p99_ns\x18\x04 \x01(\x03R\bitlP99Ns\x12\x1c\n" +
+	"\n" +
+	"itl_max_ns\x18\x05 \x01(\x03R\bitlMaxNs\x12\x17\n" +
+	"\atpot_ns\x18\x06 \x01(\x03R\x06tpotNs\x12(\n" +
+	"\x10longest_stall_ns\x18\a \x01(\x03R\x0elongestStallNs\x12;\n" +
+	"\x1alongest_stall_after_chunks\x18\b \x01(\rR\x17longestStallAfterChunks\x12\x1b\n" +
+	"\tdecode_ns\x18\t \x01(\x03R\bdecodeNs\x12,\n" +
+	"\x12received_decode_ns\x18\n" +
+	" \x01(\x03R\x10receivedDecodeNs\x129\n" +
+	"\x19received_longest_stall_ns\x18\v \x01(\x03R\x16receivedLongestStallNs\x12!\n" +
+	"\follama_clock\x18\f \x01(\bR\vollamaClock\">\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\x93\x06\n" +
+	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xb8\b\n" +
 	"\x11BenchmarkFinished\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x16\n" +
 	"\x06trials\x18\x02 \x01(\rR\x06trials\x12/\n" +
@@ -2268,7 +2813,15 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x11prompt_eval_count\x18\f \x01(\v2\x12.benchd.v1.SummaryR\x0fpromptEvalCount\x12C\n" +
 	"\x14peak_vram_used_bytes\x18\r \x01(\v2\x12.benchd.v1.SummaryR\x11peakVramUsedBytes\x12;\n" +
 	"\vfinished_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"\x8b\x01\n" +
+	"finishedAt\x12+\n" +
+	"\atpot_ns\x18\x0f \x01(\v2\x12.benchd.v1.SummaryR\x06tpotNs\x120\n" +
+	"\n" +
+	"itl_p50_ns\x18\x10 \x01(\v2\x12.benchd.v1.SummaryR\bitlP50Ns\x120\n" +
+	"\n" +
+	"itl_p99_ns\x18\x11 \x01(\v2\x12.benchd.v1.SummaryR\bitlP99Ns\x12<\n" +
+	"\x10longest_stall_ns\x18\x12 \x01(\v2\x12.benchd.v1.SummaryR\x0elongestStallNs\x12'\n" +
+	"\x0funstable_reason\x18\x13 \x01(\tR\x0eunstableReason\x12+\n" +
+	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\"\xbf\x01\n" +
 	"\aSummary\x12\f\n" +
 	"\x01n\x18\x01 \x01(\rR\x01n\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12\x16\n" +
@@ -2276,7 +2829,11 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x03min\x18\x04 \x01(\x01R\x03min\x12\x10\n" +
 	"\x03max\x18\x05 \x01(\x01R\x03max\x12\x10\n" +
 	"\x03p50\x18\x06 \x01(\x01R\x03p50\x12\x10\n" +
-	"\x03p95\x18\a \x01(\x01R\x03p95\"\x13\n" +
+	"\x03p95\x18\a \x01(\x01R\x03p95\x12\x10\n" +
+	"\x03p90\x18\b \x01(\x01R\x03p90\x12\x10\n" +
+	"\x03p99\x18\t \x01(\x01R\x03p99\x12\x0e\n" +
+	"\x02cv\x18\n" +
+	" \x01(\x01R\x02cv\"\x13\n" +
 	"\x11SampleVRAMRequest\"8\n" +
 	"\x12SampleVRAMResponse\x12\"\n" +
 	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xda\x01\n" +
@@ -2290,13 +2847,33 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"used_bytes\x18\x05 \x01(\x04R\tusedBytes\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
 	"\n" +
-	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt*\xa8\x01\n" +
+	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\"\x13\n" +
+	"\x11ListModelsRequest\"w\n" +
+	"\x12ListModelsResponse\x121\n" +
+	"\x06models\x18\x01 \x03(\v2\x19.benchd.v1.InstalledModelR\x06models\x12.\n" +
+	"\x06loaded\x18\x02 \x03(\v2\x16.benchd.v1.LoadedModelR\x06loaded\"\xd1\x01\n" +
+	"\x0eInstalledModel\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
+	"\x04info\x18\x02 \x01(\v2\x14.benchd.v1.ModelInfoR\x04info\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12;\n" +
+	"\vmodified_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"modifiedAt\x12%\n" +
+	"\x0econtext_length\x18\x05 \x01(\rR\rcontextLength\"\xcd\x01\n" +
+	"\vLoadedModel\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
+	"\x04info\x18\x02 \x01(\v2\x14.benchd.v1.ModelInfoR\x04info\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12&\n" +
+	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\xa8\x01\n" +
 	"\x0eBenchmarkState\x12\x1f\n" +
 	"\x1bBENCHMARK_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BENCHMARK_STATE_RUNNING\x10\x01\x12\x1d\n" +
 	"\x19BENCHMARK_STATE_SUCCEEDED\x10\x02\x12\x1a\n" +
 	"\x16BENCHMARK_STATE_FAILED\x10\x03\x12\x1d\n" +
-	"\x19BENCHMARK_STATE_CANCELLED\x10\x042\xd5\x04\n" +
+	"\x19BENCHMARK_STATE_CANCELLED\x10\x042\xa0\x05\n" +
 	"\x10BenchmarkService\x12Q\n" +
 	"\fRunBenchmark\x12\x1e.benchd.v1.RunBenchmarkRequest\x1a\x1f.benchd.v1.RunBenchmarkResponse0\x01\x12W\n" +
 	"\x0eWatchBenchmark\x12 .benchd.v1.WatchBenchmarkRequest\x1a!.benchd.v1.WatchBenchmarkResponse0\x01\x12O\n" +
@@ -2305,7 +2882,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x0fCancelBenchmark\x12!.benchd.v1.CancelBenchmarkRequest\x1a\".benchd.v1.CancelBenchmarkResponse\x12I\n" +
 	"\n" +
 	"SampleVRAM\x12\x1c.benchd.v1.SampleVRAMRequest\x1a\x1d.benchd.v1.SampleVRAMResponse\x12H\n" +
-	"\tWatchVRAM\x12\x1b.benchd.v1.WatchVRAMRequest\x1a\x1c.benchd.v1.WatchVRAMResponse0\x01B3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
+	"\tWatchVRAM\x12\x1b.benchd.v1.WatchVRAMRequest\x1a\x1c.benchd.v1.WatchVRAMResponse0\x01\x12I\n" +
+	"\n" +
+	"ListModels\x12\x1c.benchd.v1.ListModelsRequest\x1a\x1d.benchd.v1.ListModelsResponseB3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
 
 var (
 	file_benchd_v1_benchd_proto_rawDescOnce sync.Once
@@ -2320,7 +2899,7 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 }
 
 var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_benchd_v1_benchd_proto_goTypes = []any{
 	(BenchmarkState)(0),             // 0: benchd.v1.BenchmarkState
 	(*RunBenchmarkRequest)(nil),     // 1: benchd.v1.RunBenchmarkRequest
@@ -2343,81 +2922,99 @@ var file_benchd_v1_benchd_proto_goTypes = []any{
 	(*ModelInfo)(nil),               // 18: benchd.v1.ModelInfo
 	(*TrialProgress)(nil),           // 19: benchd.v1.TrialProgress
 	(*Trial)(nil),                   // 20: benchd.v1.Trial
-	(*GPUPeak)(nil),                 // 21: benchd.v1.GPUPeak
-	(*BenchmarkFinished)(nil),       // 22: benchd.v1.BenchmarkFinished
-	(*Summary)(nil),                 // 23: benchd.v1.Summary
-	(*SampleVRAMRequest)(nil),       // 24: benchd.v1.SampleVRAMRequest
-	(*SampleVRAMResponse)(nil),      // 25: benchd.v1.SampleVRAMResponse
-	(*GPU)(nil),                     // 26: benchd.v1.GPU
-	(*durationpb.Duration)(nil),     // 27: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
+	(*TokenTiming)(nil),             // 21: benchd.v1.TokenTiming
+	(*GPUPeak)(nil),                 // 22: benchd.v1.GPUPeak
+	(*BenchmarkFinished)(nil),       // 23: benchd.v1.BenchmarkFinished
+	(*Summary)(nil),                 // 24: benchd.v1.Summary
+	(*SampleVRAMRequest)(nil),       // 25: benchd.v1.SampleVRAMRequest
+	(*SampleVRAMResponse)(nil),      // 26: benchd.v1.SampleVRAMResponse
+	(*GPU)(nil),                     // 27: benchd.v1.GPU
+	(*ListModelsRequest)(nil),       // 28: benchd.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),      // 29: benchd.v1.ListModelsResponse
+	(*InstalledModel)(nil),          // 30: benchd.v1.InstalledModel
+	(*LoadedModel)(nil),             // 31: benchd.v1.LoadedModel
+	(*durationpb.Duration)(nil),     // 32: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	27, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	27, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	32, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	32, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
 	3,  // 2: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
 	16, // 3: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
 	19, // 4: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
 	20, // 5: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	22, // 6: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	23, // 6: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
 	3,  // 7: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
 	14, // 8: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	28, // 9: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	28, // 10: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	33, // 9: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	33, // 10: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
 	14, // 11: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
 	14, // 12: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	27, // 13: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	26, // 14: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	32, // 13: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	27, // 14: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
 	0,  // 15: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
 	1,  // 16: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
 	16, // 17: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
 	20, // 18: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	22, // 19: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	23, // 19: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
 	15, // 20: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	28, // 21: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	28, // 22: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 23: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	21, // 24: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	33, // 21: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	33, // 22: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	33, // 23: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	22, // 24: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
 	18, // 25: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	26, // 26: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	27, // 26: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
 	1,  // 27: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	28, // 28: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	33, // 28: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
 	17, // 29: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	26, // 30: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	21, // 31: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	23, // 32: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	23, // 33: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	23, // 34: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	23, // 35: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	23, // 36: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	23, // 37: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	23, // 38: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	23, // 39: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	23, // 40: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	23, // 41: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	23, // 42: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	28, // 43: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	26, // 44: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	28, // 45: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	1,  // 46: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	4,  // 47: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	6,  // 48: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	8,  // 49: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	10, // 50: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	24, // 51: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	12, // 52: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	2,  // 53: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	5,  // 54: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	7,  // 55: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	9,  // 56: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	11, // 57: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	25, // 58: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	13, // 59: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	53, // [53:60] is the sub-list for method output_type
-	46, // [46:53] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	27, // 30: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	22, // 31: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	21, // 32: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	24, // 33: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	24, // 34: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	24, // 35: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	24, // 36: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	24, // 37: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	24, // 38: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	24, // 39: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	24, // 40: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	24, // 41: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	24, // 42: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	24, // 43: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	33, // 44: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	24, // 45: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	24, // 46: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	24, // 47: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	24, // 48: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	27, // 49: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	33, // 50: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	30, // 51: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	31, // 52: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	18, // 53: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	33, // 54: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	18, // 55: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	33, // 56: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 57: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	4,  // 58: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	6,  // 59: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	8,  // 60: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	10, // 61: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	25, // 62: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	12, // 63: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	28, // 64: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	2,  // 65: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	5,  // 66: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	7,  // 67: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	9,  // 68: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	11, // 69: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	26, // 70: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	13, // 71: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	29, // 72: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	65, // [65:73] is the sub-list for method output_type
+	57, // [57:65] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -2438,7 +3035,7 @@ func file_benchd_v1_benchd_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	BenchmarkService_CancelBenchmark_FullMethodName = "/benchd.v1.BenchmarkService/CancelBenchmark"
 	BenchmarkService_SampleVRAM_FullMethodName      = "/benchd.v1.BenchmarkService/SampleVRAM"
 	BenchmarkService_WatchVRAM_FullMethodName       = "/benchd.v1.BenchmarkService/WatchVRAM"
+	BenchmarkService_ListModels_FullMethodName      = "/benchd.v1.BenchmarkService/ListModels"
 )
 
 // BenchmarkServiceClient is the client API for BenchmarkService service.
@@ -65,6 +66,13 @@ type BenchmarkServiceClient interface {
 	// WatchVRAM streams VRAM samples at the given interval until the caller
 	// leaves.
 	WatchVRAM(ctx context.Context, in *WatchVRAMRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchVRAMResponse], error)
+	// ListModels lists the models ollama has, with their details and context
+	// length (what `ollama list` shows), and those loaded now, with the memory
+	// they take and when they unload (what `ollama ps` shows). Read-only: it
+	// changes nothing in ollama and is served at any time, also while a
+	// benchmark runs. ollama not answering is UNAVAILABLE; its container
+	// missing or stopped FAILED_PRECONDITION.
+	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 }
 
 type benchmarkServiceClient struct {
@@ -172,6 +180,16 @@ func (c *benchmarkServiceClient) WatchVRAM(ctx context.Context, in *WatchVRAMReq
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BenchmarkService_WatchVRAMClient = grpc.ServerStreamingClient[WatchVRAMResponse]
 
+func (c *benchmarkServiceClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListModelsResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_ListModels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BenchmarkServiceServer is the server API for BenchmarkService service.
 // All implementations must embed UnimplementedBenchmarkServiceServer
 // for forward compatibility.
@@ -206,6 +224,13 @@ type BenchmarkServiceServer interface {
 	// WatchVRAM streams VRAM samples at the given interval until the caller
 	// leaves.
 	WatchVRAM(*WatchVRAMRequest, grpc.ServerStreamingServer[WatchVRAMResponse]) error
+	// ListModels lists the models ollama has, with their details and context
+	// length (what `ollama list` shows), and those loaded now, with the memory
+	// they take and when they unload (what `ollama ps` shows). Read-only: it
+	// changes nothing in ollama and is served at any time, also while a
+	// benchmark runs. ollama not answering is UNAVAILABLE; its container
+	// missing or stopped FAILED_PRECONDITION.
+	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	mustEmbedUnimplementedBenchmarkServiceServer()
 }
 
@@ -236,6 +261,9 @@ func (UnimplementedBenchmarkServiceServer) SampleVRAM(context.Context, *SampleVR
 }
 func (UnimplementedBenchmarkServiceServer) WatchVRAM(*WatchVRAMRequest, grpc.ServerStreamingServer[WatchVRAMResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchVRAM not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
 }
 func (UnimplementedBenchmarkServiceServer) mustEmbedUnimplementedBenchmarkServiceServer() {}
 func (UnimplementedBenchmarkServiceServer) testEmbeddedByValue()                          {}
@@ -363,6 +391,24 @@ func _BenchmarkService_WatchVRAM_Handler(srv interface{}, stream grpc.ServerStre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BenchmarkService_WatchVRAMServer = grpc.ServerStreamingServer[WatchVRAMResponse]
 
+func _BenchmarkService_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListModelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).ListModels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_ListModels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).ListModels(ctx, req.(*ListModelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BenchmarkService_ServiceDesc is the grpc.ServiceDesc for BenchmarkService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -385,6 +431,10 @@ var BenchmarkService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SampleVRAM",
 			Handler:    _BenchmarkService_SampleVRAM_Handler,
+		},
+		{
+			MethodName: "ListModels",
+			Handler:    _BenchmarkService_ListModels_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

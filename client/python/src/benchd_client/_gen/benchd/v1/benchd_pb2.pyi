@@ -54,36 +54,48 @@ class BenchmarkEvent(_message.Message):
     def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ...) -> None: ...
 
 class BenchmarkFinished(_message.Message):
-    __slots__ = ["benchmark_id", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "load_duration_ns", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "trials", "ttft_ns", "wall_ns"]
+    __slots__ = ["benchmark_id", "decode_mismatches", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "load_duration_ns", "longest_stall_ns", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    DECODE_MISMATCHES_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    ITL_P50_NS_FIELD_NUMBER: _ClassVar[int]
+    ITL_P99_NS_FIELD_NUMBER: _ClassVar[int]
     LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    LONGEST_STALL_NS_FIELD_NUMBER: _ClassVar[int]
     PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     PROMPT_EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    TPOT_NS_FIELD_NUMBER: _ClassVar[int]
     TRIALS_FIELD_NUMBER: _ClassVar[int]
     TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    UNSTABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     WALL_NS_FIELD_NUMBER: _ClassVar[int]
     benchmark_id: str
+    decode_mismatches: int
     eval_count: Summary
     eval_duration_ns: Summary
     eval_rate: Summary
     finished_at: _timestamp_pb2.Timestamp
+    itl_p50_ns: Summary
+    itl_p99_ns: Summary
     load_duration_ns: Summary
+    longest_stall_ns: Summary
     peak_vram_used_bytes: Summary
     prompt_eval_count: Summary
     prompt_eval_duration_ns: Summary
     prompt_eval_rate: Summary
     total_duration_ns: Summary
+    tpot_ns: Summary
     trials: int
     ttft_ns: Summary
+    unstable_reason: str
     wall_ns: Summary
-    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ...) -> None: ...
 
 class BenchmarkStarted(_message.Message):
     __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_version", "settings", "started_at"]
@@ -155,6 +167,20 @@ class GetBenchmarkResponse(_message.Message):
     benchmark: Benchmark
     def __init__(self, benchmark: _Optional[_Union[Benchmark, _Mapping]] = ...) -> None: ...
 
+class InstalledModel(_message.Message):
+    __slots__ = ["context_length", "info", "modified_at", "name", "size_bytes"]
+    CONTEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    MODIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    context_length: int
+    info: ModelInfo
+    modified_at: _timestamp_pb2.Timestamp
+    name: str
+    size_bytes: int
+    def __init__(self, name: _Optional[str] = ..., info: _Optional[_Union[ModelInfo, _Mapping]] = ..., size_bytes: _Optional[int] = ..., modified_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., context_length: _Optional[int] = ...) -> None: ...
+
 class ListBenchmarksRequest(_message.Message):
     __slots__ = ["model", "page_size", "page_token", "since", "until"]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +202,32 @@ class ListBenchmarksResponse(_message.Message):
     benchmarks: _containers.RepeatedCompositeFieldContainer[Benchmark]
     next_page_token: str
     def __init__(self, benchmarks: _Optional[_Iterable[_Union[Benchmark, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ["loaded", "models"]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    loaded: _containers.RepeatedCompositeFieldContainer[LoadedModel]
+    models: _containers.RepeatedCompositeFieldContainer[InstalledModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[InstalledModel, _Mapping]]] = ..., loaded: _Optional[_Iterable[_Union[LoadedModel, _Mapping]]] = ...) -> None: ...
+
+class LoadedModel(_message.Message):
+    __slots__ = ["expires_at", "info", "name", "size_bytes", "size_vram_bytes"]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_VRAM_BYTES_FIELD_NUMBER: _ClassVar[int]
+    expires_at: _timestamp_pb2.Timestamp
+    info: ModelInfo
+    name: str
+    size_bytes: int
+    size_vram_bytes: int
+    def __init__(self, name: _Optional[str] = ..., info: _Optional[_Union[ModelInfo, _Mapping]] = ..., size_bytes: _Optional[int] = ..., size_vram_bytes: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MachineInfo(_message.Message):
     __slots__ = ["benchd_version", "gpus", "hostname", "kernel", "ollama_version"]
@@ -252,25 +304,60 @@ class SampleVRAMResponse(_message.Message):
     def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
 
 class Summary(_message.Message):
-    __slots__ = ["max", "mean", "min", "n", "p50", "p95", "stddev"]
+    __slots__ = ["cv", "max", "mean", "min", "n", "p50", "p90", "p95", "p99", "stddev"]
+    CV_FIELD_NUMBER: _ClassVar[int]
     MAX_FIELD_NUMBER: _ClassVar[int]
     MEAN_FIELD_NUMBER: _ClassVar[int]
     MIN_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     P50_FIELD_NUMBER: _ClassVar[int]
+    P90_FIELD_NUMBER: _ClassVar[int]
     P95_FIELD_NUMBER: _ClassVar[int]
+    P99_FIELD_NUMBER: _ClassVar[int]
     STDDEV_FIELD_NUMBER: _ClassVar[int]
+    cv: float
     max: float
     mean: float
     min: float
     n: int
     p50: float
+    p90: float
     p95: float
+    p99: float
     stddev: float
-    def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ...) -> None: ...
+    def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ..., p90: _Optional[float] = ..., p99: _Optional[float] = ..., cv: _Optional[float] = ...) -> None: ...
+
+class TokenTiming(_message.Message):
+    __slots__ = ["chunks", "decode_ns", "itl_max_ns", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "longest_stall_after_chunks", "longest_stall_ns", "ollama_clock", "received_decode_ns", "received_longest_stall_ns", "tpot_ns"]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    DECODE_NS_FIELD_NUMBER: _ClassVar[int]
+    ITL_MAX_NS_FIELD_NUMBER: _ClassVar[int]
+    ITL_P50_NS_FIELD_NUMBER: _ClassVar[int]
+    ITL_P90_NS_FIELD_NUMBER: _ClassVar[int]
+    ITL_P99_NS_FIELD_NUMBER: _ClassVar[int]
+    LONGEST_STALL_AFTER_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    LONGEST_STALL_NS_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_DECODE_NS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_LONGEST_STALL_NS_FIELD_NUMBER: _ClassVar[int]
+    TPOT_NS_FIELD_NUMBER: _ClassVar[int]
+    chunks: int
+    decode_ns: int
+    itl_max_ns: int
+    itl_p50_ns: int
+    itl_p90_ns: int
+    itl_p99_ns: int
+    longest_stall_after_chunks: int
+    longest_stall_ns: int
+    ollama_clock: bool
+    received_decode_ns: int
+    received_longest_stall_ns: int
+    tpot_ns: int
+    def __init__(self, chunks: _Optional[int] = ..., itl_p50_ns: _Optional[int] = ..., itl_p90_ns: _Optional[int] = ..., itl_p99_ns: _Optional[int] = ..., itl_max_ns: _Optional[int] = ..., tpot_ns: _Optional[int] = ..., longest_stall_ns: _Optional[int] = ..., longest_stall_after_chunks: _Optional[int] = ..., decode_ns: _Optional[int] = ..., received_decode_ns: _Optional[int] = ..., received_longest_stall_ns: _Optional[int] = ..., ollama_clock: bool = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    __slots__ = ["decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    DECODE_MISMATCH_REASON_FIELD_NUMBER: _ClassVar[int]
     DONE_REASON_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
@@ -287,10 +374,12 @@ class Trial(_message.Message):
     PROMPT_INDEX_FIELD_NUMBER: _ClassVar[int]
     PROMPT_PREFIX_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TIMING_FIELD_NUMBER: _ClassVar[int]
     TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     TTFT_NS_FIELD_NUMBER: _ClassVar[int]
     WALL_NS_FIELD_NUMBER: _ClassVar[int]
     WARMUP_FIELD_NUMBER: _ClassVar[int]
+    decode_mismatch_reason: str
     done_reason: str
     eval_count: int
     eval_duration_ns: int
@@ -307,11 +396,12 @@ class Trial(_message.Message):
     prompt_index: int
     prompt_prefix: str
     received_ttft_ns: int
+    token_timing: TokenTiming
     total_duration_ns: int
     ttft_ns: int
     wall_ns: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ...) -> None: ...
 
 class TrialProgress(_message.Message):
     __slots__ = ["index", "max_tokens", "tokens", "warmup"]

@@ -52,6 +52,11 @@ class BenchmarkServiceStub(object):
                 request_serializer=benchd_dot_v1_dot_benchd__pb2.WatchVRAMRequest.SerializeToString,
                 response_deserializer=benchd_dot_v1_dot_benchd__pb2.WatchVRAMResponse.FromString,
                 )
+        self.ListModels = channel.unary_unary(
+                '/benchd.v1.BenchmarkService/ListModels',
+                request_serializer=benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.FromString,
+                )
 
 
 class BenchmarkServiceServicer(object):
@@ -121,6 +126,18 @@ class BenchmarkServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModels(self, request, context):
+        """ListModels lists the models ollama has, with their details and context
+        length (what `ollama list` shows), and those loaded now, with the memory
+        they take and when they unload (what `ollama ps` shows). Read-only: it
+        changes nothing in ollama and is served at any time, also while a
+        benchmark runs. ollama not answering is UNAVAILABLE; its container
+        missing or stopped FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BenchmarkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +175,11 @@ def add_BenchmarkServiceServicer_to_server(servicer, server):
                     servicer.WatchVRAM,
                     request_deserializer=benchd_dot_v1_dot_benchd__pb2.WatchVRAMRequest.FromString,
                     response_serializer=benchd_dot_v1_dot_benchd__pb2.WatchVRAMResponse.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.FromString,
+                    response_serializer=benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -288,5 +310,22 @@ class BenchmarkService(object):
         return grpc.experimental.unary_stream(request, target, '/benchd.v1.BenchmarkService/WatchVRAM',
             benchd_dot_v1_dot_benchd__pb2.WatchVRAMRequest.SerializeToString,
             benchd_dot_v1_dot_benchd__pb2.WatchVRAMResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/benchd.v1.BenchmarkService/ListModels',
+            benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.SerializeToString,
+            benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
