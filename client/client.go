@@ -188,6 +188,18 @@ func (c *Client) SampleVRAM(ctx context.Context) ([]GPU, error) {
 	return gpusFromProto(res.GetGpus()), nil
 }
 
+// ListModels returns the models ollama has (`ollama list`, with each
+// one's details and context length) and those it holds in memory now
+// (`ollama ps`, with their size in GPU memory and expiry). It changes
+// nothing.
+func (c *Client) ListModels(ctx context.Context) (*Models, error) {
+	res, err := c.raw.ListModels(ctx, &benchdv1.ListModelsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return modelsFromProto(res), nil
+}
+
 // RunBenchmark runs a benchmark and returns its result. onEvent, if not
 // nil, sees every event as it arrives (started, progress, each trial,
 // finished). Cancelling ctx ends this call; the benchmark goes on on the

@@ -93,12 +93,49 @@ type Trial struct {
 	// contradict each other (e.g. a TTFT over TotalDuration); such a trial
 	// is left out of the Summary.
 	InvalidReason string
+	// TokenTiming is how the tokens were streamed; nil in older records
+	// and for a trial that streamed no token.
+	TokenTiming *TokenTiming
+	// DecodeMismatchReason, when not empty, says how the decode time from
+	// ollama's chunk stamps disagrees (by more than 10%) with ollama's
+	// EvalDuration; the trial stays in the Summary, but treat its token
+	// timing with care.
+	DecodeMismatchReason string
 }
 
-// Stats summarises one metric over the measured trials.
+// TokenTiming is how one trial's tokens were streamed, on ollama's clock
+// (the created_at stamp of each chunk), so that the transport is not in
+// it; the Received figures are by arrival at benchd. See the proto's
+// TokenTiming.
+type TokenTiming struct {
+	// Chunks is the number of streamed chunks with output (about one a
+	// token).
+	Chunks int
+	// Inter-token latency: percentiles and maximum of the gaps between
+	// chunks.
+	ITLP50, ITLP90, ITLP99, ITLMax time.Duration
+	// TPOT is the time per output token after the first (the mean gap).
+	TPOT time.Duration
+	// LongestStall is the longest gap up to the final chunk, which came
+	// after LongestStallAfterChunks chunks.
+	LongestStall            time.Duration
+	LongestStallAfterChunks int
+	// Decode is the final chunk's stamp minus the first's: the span of
+	// ollama's eval_duration.
+	Decode time.Duration
+	// ReceivedDecode and ReceivedLongestStall are by arrival at benchd.
+	ReceivedDecode, ReceivedLongestStall time.Duration
+	// OllamaClock is false when ollama's stamps were unusable and every
+	// figure is by arrival.
+	OllamaClock bool
+}
+
+// Stats summarises one metric over the measured trials. CV is the
+// coefficient of variation (Stddev / |Mean|; 0 for fewer than 2 trials).
 type Stats struct {
-	N                                int
-	Mean, Stddev, Min, Max, P50, P95 float64
+	N                                          int
+	Mean, Stddev, Min, Max, P50, P90, P95, P99 float64
+	CV                                         float64
 }
 
 // Summary holds statistics over the measured (non-warm-up) trials. Duration
@@ -112,7 +149,18 @@ type Summary struct {
 	PromptEvalDurationNs, EvalDurationNs Stats
 	EvalCount, PromptEvalCount           Stats
 	PeakVRAMUsedBytes                    Stats
-	FinishedAt                           time.Time
+	// Token timing over the measured trials that have it (N 0 in older
+	// records): time per output token, inter-token latency p50 and p99,
+	// longest stall.
+	TPOTNs, ITLP50Ns, ITLP99Ns, LongestStallNs Stats
+	FinishedAt                                 time.Time
+	// UnstableReason, when not empty, says the run is unstable: the
+	// coefficient of variation of EvalRate or TTFTNs exceeds 10%, and
+	// their means are less certain than the count of trials suggests.
+	UnstableReason string
+	// DecodeMismatches counts the measured trials with a
+	// DecodeMismatchReason.
+	DecodeMismatches int
 }
 
 // GPU is one VRAM reading.
@@ -145,13 +193,10 @@ func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
 }
 
 func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
-	mi, m := s.GetModelInfo(), s.GetMachine()
+	m := s.GetMachine()
 	return Started{
 		BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
-		ModelInfo: ModelInfo{
-			Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
-			QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
-		},
+		ModelInfo:     modelInfoFromProto(s.GetModelInfo()),
 		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
 		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
 	}
@@ -167,6 +212,9 @@ func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
 		PromptEvalDurationNs: statsFromProto(f.GetPromptEvalDurationNs()), EvalDurationNs: statsFromProto(f.GetEvalDurationNs()),
 		EvalCount: statsFromProto(f.GetEvalCount()), PromptEvalCount: statsFromProto(f.GetPromptEvalCount()),
 		PeakVRAMUsedBytes: statsFromProto(f.GetPeakVramUsedBytes()), FinishedAt: timeOf(f.GetFinishedAt()),
+		TPOTNs: statsFromProto(f.GetTpotNs()), ITLP50Ns: statsFromProto(f.GetItlP50Ns()),
+		ITLP99Ns: statsFromProto(f.GetItlP99Ns()), LongestStallNs: statsFromProto(f.GetLongestStallNs()),
+		UnstableReason: f.GetUnstableReason(), DecodeMismatches: int(f.GetDecodeMismatches()),
 	}
 }
 
@@ -182,11 +230,27 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		PeakVRAMUsedBytes: t.GetPeakVramUsedBytes(), DoneReason: t.GetDoneReason(),
 		ModelLoadedAtStart: t.GetModelLoadedAtStart(), PromptPrefix: t.GetPromptPrefix(),
 		ReceivedTTFT: time.Duration(t.GetReceivedTtftNs()), InvalidReason: t.GetInvalidReason(),
+		TokenTiming: tokenTimingFromProto(t.GetTokenTiming()), DecodeMismatchReason: t.GetDecodeMismatchReason(),
+	}
+}
+
+func tokenTimingFromProto(tt *benchdv1.TokenTiming) *TokenTiming {
+	if tt == nil {
+		return nil
+	}
+	d := func(ns int64) time.Duration { return time.Duration(ns) }
+	return &TokenTiming{
+		Chunks: int(tt.GetChunks()),
+		ITLP50: d(tt.GetItlP50Ns()), ITLP90: d(tt.GetItlP90Ns()), ITLP99: d(tt.GetItlP99Ns()), ITLMax: d(tt.GetItlMaxNs()),
+		TPOT: d(tt.GetTpotNs()), LongestStall: d(tt.GetLongestStallNs()), LongestStallAfterChunks: int(tt.GetLongestStallAfterChunks()),
+		Decode: d(tt.GetDecodeNs()), ReceivedDecode: d(tt.GetReceivedDecodeNs()), ReceivedLongestStall: d(tt.GetReceivedLongestStallNs()),
+		OllamaClock: tt.GetOllamaClock(),
 	}
 }
 
 func statsFromProto(s *benchdv1.Summary) Stats {
-	return Stats{N: int(s.GetN()), Mean: s.GetMean(), Stddev: s.GetStddev(), Min: s.GetMin(), Max: s.GetMax(), P50: s.GetP50(), P95: s.GetP95()}
+	return Stats{N: int(s.GetN()), Mean: s.GetMean(), Stddev: s.GetStddev(), Min: s.GetMin(), Max: s.GetMax(),
+		P50: s.GetP50(), P90: s.GetP90(), P95: s.GetP95(), P99: s.GetP99(), CV: s.GetCv()}
 }
 
 func gpusFromProto(gs []*benchdv1.GPU) []GPU {
@@ -199,6 +263,65 @@ func gpusFromProto(gs []*benchdv1.GPU) []GPU {
 		})
 	}
 	return out
+}
+
+func modelInfoFromProto(mi *benchdv1.ModelInfo) ModelInfo {
+	return ModelInfo{
+		Digest: mi.GetDigest(), Family: mi.GetFamily(), ParameterSize: mi.GetParameterSize(),
+		QuantizationLevel: mi.GetQuantizationLevel(), Format: mi.GetFormat(),
+	}
+}
+
+// Models is what ollama has and what it holds in memory: ListModels,
+// `ollama list` and `ollama ps` in one answer.
+type Models struct {
+	// Installed are the models ollama has, newest first.
+	Installed []InstalledModel
+	// Loaded are the models in memory now.
+	Loaded []LoadedModel
+	// Raw is the message as received, for protojson output or new fields.
+	Raw *benchdv1.ListModelsResponse
+}
+
+// InstalledModel is one model ollama has. Name is what
+// BenchmarkRequest.Model takes.
+type InstalledModel struct {
+	Name      string
+	ModelInfo ModelInfo
+	// SizeBytes is the size of the model's files.
+	SizeBytes  uint64
+	ModifiedAt time.Time
+	// ContextLength is the context the model was trained for; 0 when
+	// ollama does not say.
+	ContextLength int
+}
+
+// LoadedModel is one model in memory.
+type LoadedModel struct {
+	Name      string
+	ModelInfo ModelInfo
+	// SizeBytes is the memory the model takes, SizeVRAMBytes the part of
+	// it in GPU memory: less means it spilled and runs partly on the CPU.
+	SizeBytes, SizeVRAMBytes uint64
+	// ExpiresAt is when ollama unloads it unless a request uses it first.
+	ExpiresAt time.Time
+}
+
+func modelsFromProto(r *benchdv1.ListModelsResponse) *Models {
+	ms := &Models{Raw: r}
+	for _, m := range r.GetModels() {
+		ms.Installed = append(ms.Installed, InstalledModel{
+			Name: m.GetName(), ModelInfo: modelInfoFromProto(m.GetInfo()), SizeBytes: m.GetSizeBytes(),
+			ModifiedAt: timeOf(m.GetModifiedAt()), ContextLength: int(m.GetContextLength()),
+		})
+	}
+	for _, m := range r.GetLoaded() {
+		ms.Loaded = append(ms.Loaded, LoadedModel{
+			Name: m.GetName(), ModelInfo: modelInfoFromProto(m.GetInfo()), SizeBytes: m.GetSizeBytes(),
+			SizeVRAMBytes: m.GetSizeVramBytes(), ExpiresAt: timeOf(m.GetExpiresAt()),
+		})
+	}
+	return ms
 }
 
 // timeOf is a timestamp's time; zero (not 1970) for none.

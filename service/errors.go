@@ -67,6 +67,7 @@ var statusTable = []mapping{
 	{ollama.ErrRunnerFailed, codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"},
 	{runner.ErrPromptTooLong, codes.InvalidArgument, "ask for at most the context's tokens in prompt_tokens, or a larger num_ctx"},
 	{runner.ErrStalled, codes.Unavailable, "the generation was stopped; check the ollama container (its log, a hung GPU) and retry, or raise benchd --stall-timeout for a model that pauses that long"},
+	{ollama.ErrUnreachable, codes.Unavailable, "nothing answers at ollama's address: check that ollama runs (`docker logs CONTAINER`) and listens where benchd looks (benchd --ollama, --ollama-port), then retry"},
 	{ollama.ErrIncomplete, codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"},
 	{vram.ErrOff, codes.FailedPrecondition, "restart benchd with --vram-source auto, sysfs, rocm-smi, amd-smi or nvidia-smi"},
 	{vram.ErrNoSource, codes.FailedPrecondition, "no VRAM source works on this host; pick one with benchd --vram-source"},

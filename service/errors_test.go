@@ -48,6 +48,7 @@ func TestStatusOfEachDomainError(t *testing.T) {
 		{wrap(ollama.ErrRunnerFailed), codes.Unavailable, "runner failed mid-trial"},
 		{wrap(runner.ErrPromptTooLong), codes.InvalidArgument, "or a larger num_ctx"},
 		{wrap(runner.ErrStalled), codes.Unavailable, "raise benchd --stall-timeout"},
+		{wrap(ollama.ErrUnreachable), codes.Unavailable, "check that ollama runs"},
 		{wrap(ollama.ErrIncomplete), codes.Unavailable, "stopped answering mid-trial"},
 		{wrap(vram.ErrOff), codes.FailedPrecondition, "restart benchd with --vram-source"},
 		{wrap(vram.ErrNoSource), codes.FailedPrecondition, "pick one with benchd --vram-source"},

@@ -14,7 +14,9 @@ import (
 // version 0.9.6, one model "tiny", always loaded; Generate reports three
 // tokens and returns a trial of MaxTokens tokens, or with Hang blocks until
 // its context ends (a server that stops sending mid-stream). With TTFTs
-// it reports those times to first token, impossible ones included.
+// it reports those times to first token, impossible ones included. With
+// Stream it plays a scripted chunk schedule (stamps and arrivals) instead.
+// ListModels reports Inventory.
 //
 // With Context set it also plays ollama's prompt counting: one token a
 // word, and a prompt longer than Context (or than the request's num_ctx,
@@ -35,6 +37,105 @@ type Ollama struct {
 	// order (past the end: 0). Against the trials' total duration of 2 ms,
 	// a TTFT above that plays a measurement that cannot be right.
 	TTFTs []time.Duration
+	// Stream, if set, scripts the chunks of every generation (instead of
+	// three unstamped ones): their created_at stamps and their arrival,
+	// exact and without waiting.
+	Stream *Stream
+	// Inventory is what ListModels reports; nil: "tiny", loaded.
+	Inventory *ollama.Inventory
+	// ListErr, if set, is ListModels' error.
+	ListErr error
+}
+
+// Stream is a scripted generation: the per-chunk delay schedule of a TEST
+// DOUBLE, played back as the times ollama.Client.Generate would have
+// recorded, with no real waiting, so that the figures computed from it are
+// exact.
+type Stream struct {
+	// Delays are the gaps on ollama's clock before each output chunk:
+	// the first from the handler's start (it is the trial's TTFT), each
+	// next from the chunk before.
+	Delays []time.Duration
+	// Final is the gap from the last output chunk to the final one (the
+	// one with the counts).
+	Final time.Duration
+	// Arrivals, if set, are when each output chunk and then the final one
+	// reached benchd, from sending the request (len(Delays)+1 values): a
+	// transport that holds chunks back and hands over a burst. Unset:
+	// each arrives the moment it is made.
+	Arrivals []time.Duration
+	// EvalDuration is the trial's eval_duration; 0: the span from the
+	// first chunk to the final one, as ollama would measure it.
+	EvalDuration time.Duration
+	// Unstamped leaves created_at out, as a server other than ollama
+	// might.
+	Unstamped bool
+}
+
+// StreamStart is the moment on ollama's clock a scripted generation's
+// handler starts: far from the test's own clock, as a container's may be.
+var StreamStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// play returns the trial a Stream makes: its chunks, final chunk, TTFT and
+// durations.
+func (s *Stream) play() ollama.Trial {
+	var (
+		t  ollama.Trial
+		at time.Duration
+	)
+	stamp := func(d time.Duration) time.Time {
+		if s.Unstamped {
+			return time.Time{}
+		}
+		return StreamStart.Add(d)
+	}
+	arrival := func(i int, d time.Duration) time.Duration {
+		if i < len(s.Arrivals) {
+			return s.Arrivals[i]
+		}
+		return d
+	}
+	for i, d := range s.Delays {
+		at += d
+		t.Chunks = append(t.Chunks, ollama.Chunk{Stamp: stamp(at), Arrived: arrival(i, at)})
+	}
+	at += s.Final
+	t.Final = ollama.Chunk{Stamp: stamp(at), Arrived: arrival(len(s.Delays), at)}
+	t.TotalDuration, t.Wall = at, t.Final.Arrived
+	t.EvalCount = len(s.Delays)
+	t.EvalDuration = s.EvalDuration
+	if len(s.Delays) > 0 {
+		t.TTFT, t.ReceivedTTFT = s.Delays[0], t.Chunks[0].Arrived
+		if t.EvalDuration == 0 {
+			t.EvalDuration = at - s.Delays[0]
+		}
+	}
+	t.OllamaClock = !s.Unstamped
+	if s.Unstamped {
+		t.TTFT = t.ReceivedTTFT
+	}
+	t.DoneReason = "length"
+	return t
+}
+
+// TinyDigest is the digest the double gives "tiny" (the rig's own).
+const TinyDigest = "0ce14aae6e99ff5ad23ee7096d07a71eba67c9354c08e565b2601ef6b06f1177"
+
+// ListModels reports Inventory, or "tiny" (2048 tokens of context) loaded
+// until an hour from now.
+func (f *Ollama) ListModels(context.Context) (ollama.Inventory, error) {
+	if f.ListErr != nil {
+		return ollama.Inventory{}, f.ListErr
+	}
+	if f.Inventory != nil {
+		return *f.Inventory, nil
+	}
+	info := ollama.ModelInfo{Name: "tiny:latest", Digest: TinyDigest, Family: "llama", Format: "gguf",
+		ParameterSize: "123K", QuantizationLevel: "unknown"}
+	return ollama.Inventory{
+		Models: []ollama.Installed{{ModelInfo: info, Size: 500206, ModifiedAt: StreamStart, ContextLength: 2048}},
+		Loaded: []ollama.Loaded{{ModelInfo: info, Size: 91278080, ExpiresAt: time.Now().Add(time.Hour)}},
+	}, nil
 }
 
 // ContextLength reports ContextLen, as ollama's /api/show would.
@@ -79,7 +180,11 @@ func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken
 		default:
 		}
 	}
-	for i := 1; i <= 3; i++ {
+	chunks := 3
+	if f.Stream != nil {
+		chunks = len(f.Stream.Delays)
+	}
+	for i := 1; i <= chunks; i++ {
 		onToken(i)
 	}
 	if f.Hang {
@@ -98,6 +203,14 @@ func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken
 			limit = min(limit, o.NumCtx)
 		}
 		counted = min(len(strings.Fields(o.Prompt)), limit)
+	}
+	if f.Stream != nil {
+		t := f.Stream.play()
+		t.PromptEvalCount = counted
+		if n < len(f.TTFTs) {
+			t.TTFT = ttft
+		}
+		return t, nil
 	}
 	return ollama.Trial{PromptEvalCount: counted, EvalCount: o.MaxTokens, EvalDuration: time.Millisecond, TotalDuration: 2 * time.Millisecond,
 		TTFT: ttft, ReceivedTTFT: ttft, OllamaClock: true, DoneReason: "length"}, nil

@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/runner"
 	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
@@ -40,15 +41,9 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 	case ev.Started != nil:
 		st := ev.Started
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: &benchdv1.BenchmarkStarted{
-			BenchmarkId: st.ID,
-			Model:       st.Model,
-			ModelInfo: &benchdv1.ModelInfo{
-				Digest:            st.Info.Digest,
-				Family:            st.Info.Family,
-				ParameterSize:     st.Info.ParameterSize,
-				QuantizationLevel: st.Info.QuantizationLevel,
-				Format:            st.Info.Format,
-			},
+			BenchmarkId:   st.ID,
+			Model:         st.Model,
+			ModelInfo:     ModelInfoToProto(st.Info),
 			OllamaVersion: st.OllamaVersion,
 			Gpus:          GPUsToProto(st.GPUs),
 			Settings:      settingsToProto(st.Settings),
@@ -83,6 +78,12 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 			PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
 			PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
 			FinishedAt:           timestamppb.New(f.At),
+			TpotNs:               summaryToProto(sm.TPOT),
+			ItlP50Ns:             summaryToProto(sm.ITLP50),
+			ItlP99Ns:             summaryToProto(sm.ITLP99),
+			LongestStallNs:       summaryToProto(sm.LongestStall),
+			UnstableReason:       f.Unstable,
+			DecodeMismatches:     uint32(f.DecodeMismatches),
 		}}}
 	}
 	panic("bench: event with no field set")
@@ -109,6 +110,8 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 		PromptPrefix:         t.PromptPrefix,
 		ReceivedTtftNs:       t.ReceivedTTFT.Nanoseconds(),
 		InvalidReason:        t.Invalid,
+		TokenTiming:          timingToProto(t.Timing),
+		DecodeMismatchReason: t.DecodeMismatch,
 	}
 	for _, i := range runner.SortedPeaks(t.PeakVRAM) {
 		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})
@@ -119,6 +122,41 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 func summaryToProto(s stats.Summary) *benchdv1.Summary {
 	return &benchdv1.Summary{
 		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
+		P90: s.P90, P99: s.P99, Cv: s.CV,
+	}
+}
+
+// timingToProto converts a trial's token timing; nil stays nil (no output
+// chunk).
+func timingToProto(tt *runner.TokenTiming) *benchdv1.TokenTiming {
+	if tt == nil {
+		return nil
+	}
+	return &benchdv1.TokenTiming{
+		Chunks:                  uint32(tt.Chunks),
+		ItlP50Ns:                tt.ITLP50.Nanoseconds(),
+		ItlP90Ns:                tt.ITLP90.Nanoseconds(),
+		ItlP99Ns:                tt.ITLP99.Nanoseconds(),
+		ItlMaxNs:                tt.ITLMax.Nanoseconds(),
+		TpotNs:                  tt.TPOT.Nanoseconds(),
+		LongestStallNs:          tt.LongestStall.Nanoseconds(),
+		LongestStallAfterChunks: uint32(tt.LongestStallAfter),
+		DecodeNs:                tt.Decode.Nanoseconds(),
+		ReceivedDecodeNs:        tt.ReceivedDecode.Nanoseconds(),
+		ReceivedLongestStallNs:  tt.ReceivedLongestStall.Nanoseconds(),
+		OllamaClock:             tt.OllamaClock,
+	}
+}
+
+// ModelInfoToProto converts a model's details, for events and for
+// ListModels.
+func ModelInfoToProto(mi ollama.ModelInfo) *benchdv1.ModelInfo {
+	return &benchdv1.ModelInfo{
+		Digest:            mi.Digest,
+		Family:            mi.Family,
+		ParameterSize:     mi.ParameterSize,
+		QuantizationLevel: mi.QuantizationLevel,
+		Format:            mi.Format,
 	}
 }
 

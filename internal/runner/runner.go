@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,6 +128,14 @@ type Trial struct {
 	// impossible (see invalidReason); such a trial is recorded but left
 	// out of the summary.
 	Invalid string
+	// Timing is how the tokens were streamed; nil when no output chunk
+	// came. (The chunks it is computed from are dropped: Trial.Chunks is
+	// nil.)
+	Timing *TokenTiming
+	// DecodeMismatch, when not empty, says how the stream's decode time
+	// disagrees with ollama's eval_duration (see decodeMismatch); the trial
+	// stays in the summary.
+	DecodeMismatch string
 }
 
 // invalidReason says why a trial's figures are impossible, "" when they
@@ -159,6 +168,12 @@ type Finished struct {
 	Trials  int
 	Summary Summary
 	At      time.Time
+	// Unstable, when not empty, names the headline metrics whose
+	// coefficient of variation exceeds stats.UnstableCV (see
+	// unstableReason).
+	Unstable string
+	// DecodeMismatches counts the measured trials with a DecodeMismatch.
+	DecodeMismatches int
 }
 
 // Summary holds the statistics of each metric over the measured trials.
@@ -168,6 +183,8 @@ type Summary struct {
 	TotalDuration, LoadDuration              stats.Summary
 	PromptEvalDuration, EvalDuration         stats.Summary
 	EvalCount, PromptEvalCount, PeakVRAMUsed stats.Summary
+	// Token timing, over the trials that have it.
+	TPOT, ITLP50, ITLP99, LongestStall stats.Summary
 }
 
 // Observer is told of a run synchronously, in order: Begin before Start
@@ -349,7 +366,17 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 			measured = append(measured, t)
 		}
 	}
-	emit(Event{Finished: &Finished{ID: run.ID, Trials: len(measured), Summary: summarize(measured), At: time.Now()}})
+	sum := summarize(measured)
+	fin := &Finished{ID: run.ID, Trials: len(measured), Summary: sum, At: time.Now(), Unstable: unstableReason(sum)}
+	for _, t := range measured {
+		if t.DecodeMismatch != "" {
+			fin.DecodeMismatches++
+		}
+	}
+	if fin.Unstable != "" {
+		r.log.WarnContext(ctx, "run unstable", "reason", fin.Unstable)
+	}
+	emit(Event{Finished: fin})
 	return nil
 }
 
@@ -410,7 +437,13 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 	t := &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
 	if err == nil {
 		t.Invalid = invalidReason(res)
+		t.Timing = tokenTiming(res)
+		t.DecodeMismatch = decodeMismatch(res, t.Timing)
+		if t.DecodeMismatch != "" {
+			r.log.WarnContext(ctx, "trial's decode time disagrees with ollama's", "trial", i, "reason", t.DecodeMismatch)
+		}
 	}
+	t.Chunks = nil // up to 32 bytes a token; the timing is what is kept
 	if sampler != nil {
 		sr := sampler.Stop()
 		t.PeakVRAM, t.VRAM = sr.Peak, sr.Samples
@@ -525,7 +558,49 @@ func summarize(ts []*Trial) Summary {
 		EvalCount:          col(func(t *Trial) float64 { return float64(t.EvalCount) }),
 		PromptEvalCount:    col(func(t *Trial) float64 { return float64(t.PromptEvalCount) }),
 		PeakVRAMUsed:       peakVRAMSummary(ts),
+		TPOT:               timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.TPOT }),
+		ITLP50:             timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.ITLP50 }),
+		ITLP99:             timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.ITLP99 }),
+		LongestStall:       timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.LongestStall }),
 	}
+}
+
+// timingSummary is over the trials with token timing of at least two
+// chunks (a single chunk has no gaps); N is 0 when none had.
+func timingSummary(ts []*Trial, f func(*TokenTiming) time.Duration) stats.Summary {
+	var xs []float64
+	for _, t := range ts {
+		if t.Timing != nil && t.Timing.Chunks >= 2 {
+			xs = append(xs, float64(f(t.Timing)))
+		}
+	}
+	return stats.Summarize(xs)
+}
+
+// unstableMetrics are the metrics whose spread makes a run unstable: the
+// two an optimisation is judged by, throughput and latency. Names are the
+// proto's (BenchmarkFinished's fields).
+var unstableMetrics = []struct {
+	name string
+	get  func(Summary) stats.Summary
+}{
+	{"eval_rate", func(s Summary) stats.Summary { return s.EvalRate }},
+	{"ttft_ns", func(s Summary) stats.Summary { return s.TTFT }},
+}
+
+// unstableReason names each of unstableMetrics whose coefficient of
+// variation exceeds stats.UnstableCV, with it; "" when none does.
+func unstableReason(s Summary) string {
+	var parts []string
+	for _, m := range unstableMetrics {
+		if cv := m.get(s).CV; cv > stats.UnstableCV {
+			parts = append(parts, fmt.Sprintf("%s cv %.1f%%", m.name, 100*cv))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s (over %.0f%%)", strings.Join(parts, ", "), 100*stats.UnstableCV)
 }
 
 // peakVRAMSummary is over the trials that had VRAM samples: a trial without

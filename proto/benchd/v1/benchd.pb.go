@@ -1892,11 +1892,11 @@ type BenchmarkFinished struct {
 	ItlP99Ns       *Summary `protobuf:"bytes,17,opt,name=itl_p99_ns,json=itlP99Ns,proto3" json:"itl_p99_ns,omitempty"`
 	LongestStallNs *Summary `protobuf:"bytes,18,opt,name=longest_stall_ns,json=longestStallNs,proto3" json:"longest_stall_ns,omitempty"`
 	// Non-empty: the run is unstable: the coefficient of variation (cv) of
-	// eval_rate, prompt_eval_rate or ttft_ns exceeds 10%; the reason names
-	// each such metric with its cv. Its means are then less certain than
-	// their count of trials suggests: run more repetitions or find what else
-	// runs on the host. Empty: stable, too few trials to tell (n < 2), or an
-	// older record.
+	// eval_rate or ttft_ns (throughput and latency, what a change is judged
+	// by) exceeds 10%; the reason names each such metric with its cv. Their
+	// means are then less certain than the count of trials suggests: run
+	// more repetitions, or find what else runs on the host. Empty: stable,
+	// too few trials to tell (n < 2), or an older record.
 	UnstableReason string `protobuf:"bytes,19,opt,name=unstable_reason,json=unstableReason,proto3" json:"unstable_reason,omitempty"`
 	// Measured trials whose decode time disagrees with ollama's
 	// (Trial.decode_mismatch_reason), so that a listing without trials
