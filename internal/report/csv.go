@@ -18,6 +18,10 @@ var TrialsCSVHeader = []string{
 	"eval_count", "eval_duration_ns", "eval_rate",
 	"load_duration_ns", "total_duration_ns", "ttft_ns", "wall_ns",
 	"peak_vram_used_bytes", "done_reason", "received_ttft_ns", "invalid_reason",
+	// Token timing (empty without it) and the decode check.
+	"chunks", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "itl_max_ns", "tpot_ns",
+	"longest_stall_ns", "longest_stall_after_chunks", "decode_ns", "received_decode_ns", "received_longest_stall_ns",
+	"timing_ollama_clock", "decode_mismatch_reason",
 }
 
 // WriteTrialsCSV writes every trial of the benchmarks as CSV with
@@ -31,7 +35,7 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 	f64 := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, b := range bs {
 		for _, t := range b.GetTrials() {
-			if err := cw.Write([]string{
+			if err := cw.Write(append(append([]string{
 				ID(b), Model(b), strconv.Itoa(int(t.GetIndex())), strconv.FormatBool(t.GetWarmup()),
 				strconv.Itoa(int(t.GetPromptIndex())), strconv.FormatBool(t.GetModelLoadedAtStart()),
 				i64(t.GetPromptEvalCount()), i64(t.GetPromptEvalDurationNs()), f64(t.GetPromptEvalRate()),
@@ -39,13 +43,26 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
 				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
 				i64(t.GetReceivedTtftNs()), t.GetInvalidReason(),
-			}); err != nil {
+			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason())); err != nil {
 				return err
 			}
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// timingCSV are the token-timing columns of a trial, empty without it.
+func timingCSV(tt *benchdv1.TokenTiming) []string {
+	if tt == nil {
+		return make([]string, 12)
+	}
+	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{
+		strconv.Itoa(int(tt.GetChunks())), i64(tt.GetItlP50Ns()), i64(tt.GetItlP90Ns()), i64(tt.GetItlP99Ns()), i64(tt.GetItlMaxNs()),
+		i64(tt.GetTpotNs()), i64(tt.GetLongestStallNs()), strconv.Itoa(int(tt.GetLongestStallAfterChunks())), i64(tt.GetDecodeNs()),
+		i64(tt.GetReceivedDecodeNs()), i64(tt.GetReceivedLongestStallNs()), strconv.FormatBool(tt.GetOllamaClock()),
+	}
 }
 
 // HistoryCSVHeader is the header of WriteHistoryCSV: one row per benchmark
@@ -55,6 +72,7 @@ var HistoryCSVHeader = []string{
 	"eval_rate_mean", "eval_rate_stddev", "prompt_eval_rate_mean", "prompt_eval_rate_stddev",
 	"ttft_ns_mean", "wall_ns_mean", "load_duration_ns_mean", "peak_vram_used_bytes_max",
 	"repetitions", "warmup", "max_tokens", "cold", "model_digest", "ollama_version", "error",
+	"eval_rate_cv", "ttft_ns_cv", "tpot_ns_mean", "itl_p99_ns_mean", "longest_stall_ns_max", "unstable_reason", "decode_mismatches",
 }
 
 // WriteHistoryCSV writes a listing as CSV with HistoryCSVHeader. Summary
@@ -81,6 +99,10 @@ func WriteHistoryCSV(w io.Writer, bs []*benchdv1.Benchmark) error {
 			trials = strconv.Itoa(int(f.GetTrials()))
 		}
 		s := settings(b)
+		mismatches := ""
+		if f != nil {
+			mismatches = strconv.Itoa(int(f.GetDecodeMismatches()))
+		}
 		if err := cw.Write([]string{
 			ID(b), created, Model(b), State(b), trials,
 			num(f.GetEvalRate(), f.GetEvalRate().GetMean()), num(f.GetEvalRate(), f.GetEvalRate().GetStddev()),
@@ -90,6 +112,9 @@ func WriteHistoryCSV(w io.Writer, bs []*benchdv1.Benchmark) error {
 			strconv.Itoa(int(s.GetRepetitions())), strconv.Itoa(int(s.GetWarmup())), strconv.Itoa(int(s.GetMaxTokens())),
 			strconv.FormatBool(s.GetCold()), b.GetStarted().GetModelInfo().GetDigest(), b.GetStarted().GetOllamaVersion(),
 			b.GetErrorMessage(),
+			num(f.GetEvalRate(), f.GetEvalRate().GetCv()), num(f.GetTtftNs(), f.GetTtftNs().GetCv()),
+			num(f.GetTpotNs(), f.GetTpotNs().GetMean()), num(f.GetItlP99Ns(), f.GetItlP99Ns().GetMean()),
+			num(f.GetLongestStallNs(), f.GetLongestStallNs().GetMax()), f.GetUnstableReason(), mismatches,
 		}); err != nil {
 			return err
 		}

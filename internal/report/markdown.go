@@ -65,35 +65,48 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 	if len(b.GetTrials()) > 0 {
 		fmt.Fprintln(w, "#### Trials")
 		fmt.Fprintln(w)
-		mdHeader(w, ">trial", "kind", "loaded", ">prompt tok", ">prompt tok/s", ">gen tok", ">gen tok/s", ">TTFT", ">load", ">total", ">wall", ">peak VRAM")
+		mdHeader(w, ">trial", "kind", "loaded", ">prompt tok", ">prompt tok/s", ">gen tok", ">gen tok/s", ">TTFT", ">load", ">total", ">wall", ">peak VRAM",
+			">ITL p50", ">ITL p99", ">stall", "marks")
 		for _, t := range b.GetTrials() {
-			mdRow(w, fmt.Sprint(t.GetIndex()), trialKind(t), yesNo(t.GetModelLoadedAtStart()),
+			mdRow(w, append([]string{fmt.Sprint(t.GetIndex()), trialKind(t), yesNo(t.GetModelLoadedAtStart()),
 				fmt.Sprint(t.GetPromptEvalCount()), fmt.Sprintf("%.1f", t.GetPromptEvalRate()),
 				fmt.Sprint(t.GetEvalCount()), fmt.Sprintf("%.1f", t.GetEvalRate()),
 				ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())), ms(float64(t.GetTotalDurationNs())),
-				ms(float64(t.GetWallNs())), peakVRAM(t))
+				ms(float64(t.GetWallNs())), peakVRAM(t)}, append(trialTimingCells(t), marks(t))...)...)
 		}
 		fmt.Fprintln(w)
+		if ls := flagLines(b); len(ls) > 0 {
+			for _, l := range ls {
+				fmt.Fprintf(w, "- %s\n", mdCell(l))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if f := b.GetFinished(); f != nil {
 		fmt.Fprintf(w, "#### Summary over %d measured trials\n\n", f.GetTrials())
-		mdHeader(w, "metric", ">mean", ">stddev", ">min", ">p50", ">p95", ">max")
+		cols := []string{"metric"}
+		for _, h := range summaryHeader {
+			cols = append(cols, ">"+h)
+		}
+		mdHeader(w, cols...)
 		for _, r := range summaryRows {
 			s, k := r.get(f), r.kind
 			if s.GetN() == 0 {
 				continue // e.g. peak VRAM when nothing was sampled
 			}
-			mdRow(w, r.name, k.format(s.GetMean()), k.format(s.GetStddev()), k.format(s.GetMin()),
-				k.format(s.GetP50()), k.format(s.GetP95()), k.format(s.GetMax()))
+			mdRow(w, append([]string{r.name}, summaryCells(s, k, olderSummary(f))...)...)
 		}
 		fmt.Fprintln(w)
+		if l := unstableLine(f); l != "" {
+			fmt.Fprintf(w, "**%s**\n\n", mdCell(l))
+		}
 	}
 	return nil
 }
 
 // WriteHistoryMarkdown writes a listing as a markdown table.
 func WriteHistoryMarkdown(w io.Writer, bs []*benchdv1.Benchmark) error {
-	mdHeader(w, "id", "started (UTC)", "model", "state", ">trials", ">gen tok/s", ">prompt tok/s", ">TTFT", ">peak VRAM")
+	mdHeader(w, "id", "started (UTC)", "model", "state", ">trials", ">gen tok/s", ">prompt tok/s", ">TTFT", ">peak VRAM", "flags")
 	for _, b := range bs {
 		f := b.GetFinished()
 		trials, ttft, vram, started := "-", "-", "-", "-"
@@ -110,7 +123,7 @@ func WriteHistoryMarkdown(w io.Writer, bs []*benchdv1.Benchmark) error {
 			started = t.UTC().Format(time.DateTime)
 		}
 		mdRow(w, "`"+ID(b)+"`", started, Model(b), State(b), trials,
-			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram)
+			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram, runFlags(f))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,6 +23,107 @@ var summaryRows = []struct {
 	{"total", (*benchdv1.BenchmarkFinished).GetTotalDurationNs, durationKind},
 	{"wall", (*benchdv1.BenchmarkFinished).GetWallNs, durationKind},
 	{"peak VRAM", (*benchdv1.BenchmarkFinished).GetPeakVramUsedBytes, bytesKind},
+	{"tpot", (*benchdv1.BenchmarkFinished).GetTpotNs, durationKind},
+	{"itl p50", (*benchdv1.BenchmarkFinished).GetItlP50Ns, durationKind},
+	{"itl p99", (*benchdv1.BenchmarkFinished).GetItlP99Ns, durationKind},
+	{"stall", (*benchdv1.BenchmarkFinished).GetLongestStallNs, durationKind},
+}
+
+// summaryCells are a summary row's cells after the metric's name, in the
+// order of summaryHeader; older (see olderSummary) shows "-" for the
+// figures such a record lacks.
+func summaryCells(s *benchdv1.Summary, k unitKind, older bool) []string {
+	tail := func(v float64) string {
+		if older {
+			return "-"
+		}
+		return k.format(v)
+	}
+	cv := cvCell(s)
+	if older {
+		cv = "-"
+	}
+	return []string{k.format(s.GetMean()), k.format(s.GetStddev()), cv, k.format(s.GetMin()),
+		k.format(s.GetP50()), tail(s.GetP90()), k.format(s.GetP95()), tail(s.GetP99()), k.format(s.GetMax())}
+}
+
+// olderSummary says a record is from before p90, p99 and cv, which it
+// holds as 0: benchd sets the token-timing summaries (n 0 without token
+// timing) since it sets those.
+func olderSummary(f *benchdv1.BenchmarkFinished) bool { return f.GetTpotNs() == nil }
+
+// summaryHeader names the columns of summaryCells.
+var summaryHeader = []string{"mean", "stddev", "cv", "min", "p50", "p90", "p95", "p99", "max"}
+
+// cvCell is the coefficient of variation in percent, "-" without spread
+// to speak of (n < 2).
+func cvCell(s *benchdv1.Summary) string {
+	if s.GetN() < 2 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*s.GetCv())
+}
+
+// trialTimingCells are a trial's token-timing cells: inter-token latency
+// p50 and p99 and the longest stall, "-" without token timing.
+func trialTimingCells(t *benchdv1.Trial) []string {
+	tt := t.GetTokenTiming()
+	if tt == nil {
+		return []string{"-", "-", "-"}
+	}
+	if tt.GetChunks() < 2 {
+		return []string{"-", "-", ms(float64(tt.GetLongestStallNs()))}
+	}
+	return []string{ms(float64(tt.GetItlP50Ns())), ms(float64(tt.GetItlP99Ns())), ms(float64(tt.GetLongestStallNs()))}
+}
+
+// Marks of a trial in the tables' marks column; the lines under the table
+// say what each marked trial's is.
+const (
+	// markDecode: the trial's decode time from ollama's chunk stamps
+	// disagrees with ollama's eval_duration (Trial.decode_mismatch_reason).
+	markDecode = "D"
+	// markArrival: ollama's chunk stamps were unusable; the token timing
+	// is as received by benchd (TokenTiming.ollama_clock false).
+	markArrival = "R"
+)
+
+// marks are a trial's marks, "" for none.
+func marks(t *benchdv1.Trial) string {
+	m := ""
+	if t.GetDecodeMismatchReason() != "" {
+		m += markDecode
+	}
+	if tt := t.GetTokenTiming(); tt != nil && !tt.GetOllamaClock() {
+		m += markArrival
+	}
+	return m
+}
+
+// flagLines say why trials were left out of the summary or marked, and
+// whether the run is unstable: the lines under a benchmark's tables.
+func flagLines(b *benchdv1.Benchmark) []string {
+	var out []string
+	for _, t := range b.GetTrials() {
+		if r := t.GetInvalidReason(); r != "" {
+			out = append(out, fmt.Sprintf("trial %d is invalid, left out of the summary: %s", t.GetIndex(), r))
+		}
+		if r := t.GetDecodeMismatchReason(); r != "" {
+			out = append(out, fmt.Sprintf("%s trial %d: %s", markDecode, t.GetIndex(), r))
+		}
+		if tt := t.GetTokenTiming(); tt != nil && !tt.GetOllamaClock() {
+			out = append(out, fmt.Sprintf("%s trial %d: ollama's chunk stamps were unusable; its token timing is as received by benchd", markArrival, t.GetIndex()))
+		}
+	}
+	return out
+}
+
+// unstableLine says the run is unstable, "" when it is not.
+func unstableLine(f *benchdv1.BenchmarkFinished) string {
+	if r := f.GetUnstableReason(); r != "" {
+		return fmt.Sprintf("unstable: %s; the means are less certain than %d trials suggest", r, f.GetTrials())
+	}
+	return ""
 }
 
 type unitKind int
@@ -71,17 +173,20 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 		fmt.Fprintln(w, "no trials")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "trial\tkind\tloaded\tprompt tok\tprompt tok/s\tgen tok\tgen tok/s\tttft\tload\ttotal\twall\tpeak VRAM\t")
+		fmt.Fprintln(tw, "trial\tkind\tloaded\tprompt tok\tprompt tok/s\tgen tok\tgen tok/s\tttft\tload\ttotal\twall\tpeak VRAM\titl p50\titl p99\tstall\tmarks\t")
 		for _, t := range b.GetTrials() {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n",
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 				t.GetIndex(), trialKind(t), yesNo(t.GetModelLoadedAtStart()), t.GetPromptEvalCount(), t.GetPromptEvalRate(),
 				t.GetEvalCount(), t.GetEvalRate(), ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())),
-				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), peakVRAM(t))
+				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), peakVRAM(t),
+				strings.Join(trialTimingCells(t), "\t"), marks(t))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		writeInvalid(w, b)
+		for _, l := range flagLines(b) {
+			fmt.Fprintln(w, l)
+		}
 	}
 	f := b.GetFinished()
 	if f == nil {
@@ -89,16 +194,21 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 	}
 	fmt.Fprintf(w, "\nsummary over %d measured trials\n", f.GetTrials())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "metric\tmean\tstddev\tmin\tp50\tp95\tmax\t")
+	fmt.Fprintf(tw, "metric\t%s\t\n", strings.Join(summaryHeader, "\t"))
 	for _, r := range summaryRows {
 		s, k := r.get(f), r.kind
 		if s.GetN() == 0 {
 			continue // e.g. peak VRAM when nothing was sampled
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, k.format(s.GetMean()), k.format(s.GetStddev()),
-			k.format(s.GetMin()), k.format(s.GetP50()), k.format(s.GetP95()), k.format(s.GetMax()))
+		fmt.Fprintf(tw, "%s\t%s\t\n", r.name, strings.Join(summaryCells(s, k, olderSummary(f)), "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if l := unstableLine(f); l != "" {
+		fmt.Fprintln(w, l)
+	}
+	return nil
 }
 
 // peakVRAM is a trial's peak VRAM, or "-" for a trial without samples.
@@ -119,13 +229,20 @@ func trialKind(t *benchdv1.Trial) string {
 	return "measured"
 }
 
-// writeInvalid lists why trials were left out of the summary, if any were.
-func writeInvalid(w io.Writer, b *benchdv1.Benchmark) {
-	for _, t := range b.GetTrials() {
-		if r := t.GetInvalidReason(); r != "" {
-			fmt.Fprintf(w, "trial %d is invalid, left out of the summary: %s\n", t.GetIndex(), r)
-		}
+// runFlags are a listed run's flags: "unstable" and the number of trials
+// whose decode time disagrees with ollama's; "-" for none.
+func runFlags(f *benchdv1.BenchmarkFinished) string {
+	var parts []string
+	if f.GetUnstableReason() != "" {
+		parts = append(parts, "unstable")
 	}
+	if n := f.GetDecodeMismatches(); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d decode mismatch", n))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // meanSD prints "mean ± stddev" of a summary, or "-" without one.
@@ -143,7 +260,7 @@ func WriteHistoryTable(w io.Writer, bs []*benchdv1.Benchmark) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tMODEL\tSTATE\tTRIALS\tGEN TOK/S\tPROMPT TOK/S\tTTFT\tPEAK VRAM")
+	fmt.Fprintln(tw, "ID\tSTARTED\tMODEL\tSTATE\tTRIALS\tGEN TOK/S\tPROMPT TOK/S\tTTFT\tPEAK VRAM\tFLAGS")
 	for _, b := range bs {
 		f := b.GetFinished()
 		trials := "-"
@@ -162,8 +279,8 @@ func WriteHistoryTable(w io.Writer, bs []*benchdv1.Benchmark) error {
 		if s := f.GetTtftNs(); s.GetN() > 0 {
 			ttft = ms(s.GetMean())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ID(b), started, Model(b), State(b), trials,
-			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ID(b), started, Model(b), State(b), trials,
+			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram, runFlags(f))
 	}
 	return tw.Flush()
 }
