@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,12 +53,17 @@ func (a *app) completeIDs(files bool) cobra.CompletionFunc {
 	}
 }
 
-// completeModels completes model names from the history: benchd has no
-// call that lists ollama's models, and the models benchmarked before are
-// the likely ones.
+// completeModels completes model names: for run, the models ollama has
+// (ListModels), described by size and quantisation; for --model filters,
+// and from a benchd without ListModels, the models benchmarked before.
 func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if cmd.Name() == "run" && len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	if cmd.Name() == "run" {
+		if out := a.installed(cmd); out != nil {
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
 	}
 	var out []cobra.Completion
 	for _, b := range a.recent(cmd) {
@@ -66,6 +72,26 @@ func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cob
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// installed lists ollama's models for completion; nil when benchd does not
+// answer in time (or has no ListModels).
+func (a *app) installed(cmd *cobra.Command) []cobra.Completion {
+	ctx, cancel := context.WithTimeout(cmd.Context(), completeTimeout)
+	defer cancel()
+	c, err := a.dial(ctx)
+	if err != nil {
+		return nil
+	}
+	ms, err := c.ListModels(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make([]cobra.Completion, 0, len(ms.Installed))
+	for _, m := range ms.Installed {
+		out = append(out, cobra.CompletionWithDesc(m.Name, strings.TrimSpace(m.ModelInfo.ParameterSize+" "+m.ModelInfo.QuantizationLevel)))
+	}
+	return out
 }
 
 // manCmd writes benchctl's man pages, one a command, from the same
