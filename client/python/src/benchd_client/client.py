@@ -19,7 +19,7 @@ Failures raise a subclass of :class:`BenchdError` per gRPC code (e.g.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import grpc
@@ -64,6 +64,10 @@ class ModelInfo:
     quantization_level: str
     format: str
 
+    @classmethod
+    def from_proto(cls, mi: pb.ModelInfo) -> "ModelInfo":
+        return cls(mi.digest, mi.family, mi.parameter_size, mi.quantization_level, mi.format)
+
 
 @dataclass
 class MachineInfo:
@@ -88,7 +92,6 @@ class Started:
 
     @classmethod
     def from_proto(cls, s: pb.BenchmarkStarted) -> "Started":
-        mi = s.model_info
         settings: Dict[str, Any] = {}
         for f, v in s.settings.ListFields():
             if isinstance(v, duration_pb2.Duration):
@@ -99,7 +102,7 @@ class Started:
                 settings[f.name] = v
         return cls(
             benchmark_id=s.benchmark_id, model=s.model,
-            model_info=ModelInfo(mi.digest, mi.family, mi.parameter_size, mi.quantization_level, mi.format),
+            model_info=ModelInfo.from_proto(s.model_info),
             ollama_version=s.ollama_version, gpus=[GPU.from_proto(g) for g in s.gpus],
             settings=settings, started_at=_time(s, "started_at"),
             machine=MachineInfo(s.machine.hostname, s.machine.kernel, s.machine.benchd_version,
@@ -146,6 +149,13 @@ class Trial:
     # Non-empty: the trial's figures contradict each other (e.g. a TTFT
     # over total_duration); it is left out of the summary and of measured.
     invalid_reason: str
+    # How the tokens were streamed (ollama's clock); None in older records
+    # and for a trial that streamed no token.
+    token_timing: Optional["TokenTiming"] = None
+    # Non-empty: the decode time from ollama's chunk stamps and ollama's
+    # eval_duration disagree by more than 10%; the trial stays in the
+    # summary, but treat its token timing with care.
+    decode_mismatch_reason: str = ""
 
     @classmethod
     def from_proto(cls, t: pb.Trial) -> "Trial":
@@ -159,7 +169,39 @@ class Trial:
             peak_vram={p.index: p.used_bytes for p in t.peak_vram}, done_reason=t.done_reason,
             model_loaded_at_start=t.model_loaded_at_start, prompt_prefix=t.prompt_prefix,
             received_ttft_ns=t.received_ttft_ns, invalid_reason=t.invalid_reason,
+            token_timing=TokenTiming.from_proto(t.token_timing) if t.HasField("token_timing") else None,
+            decode_mismatch_reason=t.decode_mismatch_reason,
         )
+
+
+@dataclass
+class TokenTiming:
+    """How one trial's tokens were streamed, from the created_at stamp ollama
+    puts on each chunk (its clock, so the transport is not in it); the
+    received_* figures are by arrival at benchd. Nanoseconds."""
+
+    # Streamed chunks with output (about one a token).
+    chunks: int
+    # Inter-token latency: percentiles and maximum of the gaps between chunks.
+    itl_p50_ns: int
+    itl_p90_ns: int
+    itl_p99_ns: int
+    itl_max_ns: int
+    # Time per output token after the first (the mean gap).
+    tpot_ns: int
+    # The longest gap up to the final chunk, and how many chunks came before it.
+    longest_stall_ns: int
+    longest_stall_after_chunks: int
+    # Final chunk's stamp minus the first's: the span of ollama's eval_duration.
+    decode_ns: int
+    received_decode_ns: int
+    received_longest_stall_ns: int
+    # False: ollama's stamps were unusable and every figure is by arrival.
+    ollama_clock: bool
+
+    @classmethod
+    def from_proto(cls, tt: pb.TokenTiming) -> "TokenTiming":
+        return cls(**{f.name: getattr(tt, f.name) for f in fields(cls)})
 
 
 @dataclass
@@ -173,6 +215,11 @@ class Summary:
     max: float
     p50: float
     p95: float
+    p90: float = 0.0
+    p99: float = 0.0
+    # Coefficient of variation, stddev / |mean| (0 for n < 2, and in older
+    # records).
+    cv: float = 0.0
 
 
 @dataclass
@@ -185,6 +232,12 @@ class BenchmarkResult:
     # measured trials. Every Summary field of BenchmarkFinished is here.
     stats: Dict[str, Summary]
     finished_at: Optional[_dt.datetime]
+    # Non-empty: the run is unstable (the cv of eval_rate or ttft_ns exceeds
+    # 10%): the means are less certain than the count of trials suggests.
+    unstable_reason: str = ""
+    # Measured trials whose decode time disagrees with ollama's
+    # (Trial.decode_mismatch_reason).
+    decode_mismatches: int = 0
 
     @property
     def measured(self) -> List[Trial]:
@@ -216,6 +269,9 @@ class StoredBenchmark:
     error_message: str
     created_at: Optional[_dt.datetime]
     updated_at: Optional[_dt.datetime]
+    # As in BenchmarkResult.
+    unstable_reason: str = ""
+    decode_mismatches: int = 0
 
     @classmethod
     def from_proto(cls, b: pb.Benchmark) -> "StoredBenchmark":
@@ -231,6 +287,51 @@ class StoredBenchmark:
             finished_at=_time(b.finished, "finished_at") if b.HasField("finished") else None,
             error_code=code, error_message=b.error_message,
             created_at=_time(b, "created_at"), updated_at=_time(b, "updated_at"),
+            unstable_reason=b.finished.unstable_reason, decode_mismatches=b.finished.decode_mismatches,
+        )
+
+
+@dataclass
+class InstalledModel:
+    """One model ollama has (``ollama list``). ``name`` is what
+    run_benchmark's model takes."""
+
+    name: str
+    model_info: ModelInfo
+    size_bytes: int
+    modified_at: Optional[_dt.datetime]
+    # The context length the model was trained for; 0 when ollama does not say.
+    context_length: int
+
+
+@dataclass
+class LoadedModel:
+    """One model in memory (``ollama ps``)."""
+
+    name: str
+    model_info: ModelInfo
+    # Memory it takes, and the part of it in GPU memory: less means it
+    # spilled and runs partly on the CPU (0: CPU only).
+    size_bytes: int
+    size_vram_bytes: int
+    # When ollama unloads it unless a request uses it first.
+    expires_at: Optional[_dt.datetime]
+
+
+@dataclass
+class Models:
+    """What ollama has (newest first) and what it holds in memory now."""
+
+    installed: List[InstalledModel]
+    loaded: List[LoadedModel]
+
+    @classmethod
+    def from_proto(cls, r: pb.ListModelsResponse) -> "Models":
+        return cls(
+            installed=[InstalledModel(m.name, ModelInfo.from_proto(m.info), m.size_bytes, _time(m, "modified_at"), m.context_length)
+                       for m in r.models],
+            loaded=[LoadedModel(m.name, ModelInfo.from_proto(m.info), m.size_bytes, m.size_vram_bytes, _time(m, "expires_at"))
+                    for m in r.loaded],
         )
 
 
@@ -252,7 +353,7 @@ def _summaries(f: pb.BenchmarkFinished) -> Dict[str, Summary]:
     for fd in f.DESCRIPTOR.fields:
         if fd.message_type is not None and fd.message_type.full_name == "benchd.v1.Summary":
             s = getattr(f, fd.name)
-            out[fd.name] = Summary(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95)
+            out[fd.name] = Summary(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95, s.p90, s.p99, s.cv)
     return out
 
 
@@ -398,6 +499,7 @@ class Client:
         trials: List[Trial] = []
         stats: Optional[Dict[str, Summary]] = None
         finished_at: Optional[_dt.datetime] = None
+        unstable_reason, decode_mismatches = "", 0
         done = False
         try:
             for msg in call:
@@ -409,6 +511,8 @@ class Client:
                 elif ev.finished is not None:
                     stats = ev.finished
                     finished_at = _time(msg.event.finished, "finished_at")
+                    unstable_reason = msg.event.finished.unstable_reason
+                    decode_mismatches = msg.event.finished.decode_mismatches
                 if on_event is not None:
                     on_event(ev)
             done = True
@@ -427,7 +531,8 @@ class Client:
         if started is None or stats is None:
             raise InternalError("benchd ended the stream without started/finished events",
                                 started.benchmark_id if started else "")
-        return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at)
+        return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at,
+                               unstable_reason, decode_mismatches)
 
     @staticmethod
     def _event(msg: pb.BenchmarkEvent) -> Event:
@@ -469,6 +574,16 @@ class Client:
         except grpc.RpcError as err:
             raise BenchdError.from_rpc(err) from None
         return StoredBenchmark.from_proto(res.benchmark)
+
+    def list_models(self, *, timeout: float = 60.0) -> Models:
+        """The models ollama has (``ollama list``, with details and context
+        length) and those loaded now (``ollama ps``, with their GPU memory and
+        expiry). Read-only."""
+        try:
+            res = self._stub.ListModels(pb.ListModelsRequest(), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return Models.from_proto(res)
 
     def sample_vram(self, *, timeout: float = 30.0) -> List[GPU]:
         """One VRAM reading per GPU (served also while a benchmark runs)."""
