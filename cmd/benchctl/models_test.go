@@ -5,52 +5,18 @@ package main
 // inventory and a scripted chunk schedule), without Docker.
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/fakes"
 	"github.com/benchd/benchd/internal/report"
 )
 
-// fakeBenchd runs benchd in this process over f and returns its socket.
-func fakeBenchd(t *testing.T, f *fakes.Ollama) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "bd-") // short: a socket path has at most 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.New(ctx, daemon.Config{
-		Socket: filepath.Join(dir, "benchd.sock"), Store: filepath.Join(t.TempDir(), "history.db"), VRAMSource: "none",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, daemon.WithOllama(f))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	return filepath.Join(dir, "benchd.sock")
-}
-
 func TestModelsEveryFormat(t *testing.T) {
-	sock := fakeBenchd(t, &fakes.Ollama{})
+	sock := fakes.StartBenchd(t, &fakes.Ollama{})
 	models := func(format string) string {
 		t.Helper()
 		out, errOut, code := runCLI(t, "models", "--socket", sock, "-o", format)
@@ -121,7 +87,7 @@ func TestModelsEveryFormat(t *testing.T) {
 // by 20%.
 func TestRunTableShowsFlags(t *testing.T) {
 	ms := time.Millisecond
-	sock := fakeBenchd(t, &fakes.Ollama{
+	sock := fakes.StartBenchd(t, &fakes.Ollama{
 		Stream: &fakes.Stream{Delays: []time.Duration{5 * ms, 2 * ms, 4 * ms}, Final: ms, EvalDuration: 10 * ms},
 		TTFTs:  []time.Duration{5 * ms, 5 * ms, 5 * ms, 7 * ms},
 	})

@@ -14,6 +14,10 @@
 //     plays back a script of readings, StubVRAM returns one canned reading
 //     or error, optionally after a gate opens.
 //
+// StartBenchd runs the real daemon in the test's process over a fake Ollama,
+// for tests of the clients and benchctl that need exact figures without
+// Docker.
+//
 // Integration tests use the real parts instead (internal/testrig). A fake
 // that needs a package's unexported types stays in that package's tests.
 package fakes

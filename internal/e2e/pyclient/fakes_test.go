@@ -6,46 +6,13 @@ package pyclient_test
 // and no Docker is needed.
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/e2e/pyclient"
 	"github.com/benchd/benchd/internal/fakes"
 )
-
-func fakeBenchd(t *testing.T, f *fakes.Ollama) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "bd-") // a socket path has at most 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.New(ctx, daemon.Config{
-		Socket: filepath.Join(dir, "benchd.sock"), Store: filepath.Join(t.TempDir(), "history.db"), VRAMSource: "none",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, daemon.WithOllama(f))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	return filepath.Join(dir, "benchd.sock")
-}
 
 // The scripted stream: chunks 5 ms after the start, then 2 and 4 ms apart,
 // the final one 1 ms later; eval_duration 10 ms against the stamps' 7 ms
@@ -54,7 +21,7 @@ func fakeBenchd(t *testing.T, f *fakes.Ollama) string {
 func TestPythonClientTokenTimingAndModels(t *testing.T) {
 	v := pyclient.Install(t)
 	ms := time.Millisecond
-	sock := fakeBenchd(t, &fakes.Ollama{
+	sock := fakes.StartBenchd(t, &fakes.Ollama{
 		Stream: &fakes.Stream{Delays: []time.Duration{5 * ms, 2 * ms, 4 * ms}, Final: ms, EvalDuration: 10 * ms},
 		TTFTs:  []time.Duration{5 * ms, 5 * ms, 5 * ms, 7 * ms},
 	})
