@@ -35,7 +35,9 @@ type Ollama struct {
 	LongestPrompt atomic.Int64
 	// TTFTs are the TTFT of each Generate call that returns a trial, in
 	// order (past the end: 0). Against the trials' total duration of 2 ms,
-	// a TTFT above that plays a measurement that cannot be right.
+	// a TTFT above that plays a measurement that cannot be right. With
+	// Stream they override the TTFT its schedule gives (past the end:
+	// the schedule's).
 	TTFTs []time.Duration
 	// Stream, if set, scripts the chunks of every generation (instead of
 	// three unstamped ones): their created_at stamps and their arrival,
