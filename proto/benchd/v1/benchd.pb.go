@@ -1463,8 +1463,9 @@ type Trial struct {
 	// records and for a trial that streamed no token.
 	TokenTiming *TokenTiming `protobuf:"bytes,21,opt,name=token_timing,json=tokenTiming,proto3" json:"token_timing,omitempty"`
 	// Non-empty: the decode time from ollama's chunk stamps
-	// (token_timing.decode_ns) and ollama's own eval_duration_ns differ by
-	// more than 10% of eval_duration_ns; the reason gives both figures. The
+	// (token_timing.decode_ns; by arrival when token_timing.ollama_clock is
+	// false) and ollama's own eval_duration_ns differ by more than 10% of
+	// eval_duration_ns; the reason gives both figures. The
 	// trial stays in the summary (nothing in it is impossible), but benchd's
 	// reading of the stream and ollama's accounting disagree, so treat its
 	// token timing with care. Empty: they agree, or the trial had too few
