@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,21 +52,25 @@ func (a *app) completeIDs(files bool) cobra.CompletionFunc {
 	}
 }
 
-// completeModels completes model names: for run, the models ollama has
-// (ListModels), described by size and quantisation; for --model filters,
-// and from a benchd without ListModels, the models benchmarked before.
+// completeModels completes model names: for run, first the models ollama
+// has (ListModels), described by size and quantisation; then, and for
+// --model filters only, the names benchmarked before (as requested: "tiny"
+// beside ollama's "tiny:latest").
 func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if cmd.Name() == "run" && len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
+	var out []cobra.Completion
+	seen := map[string]bool{}
 	if cmd.Name() == "run" {
-		if out := a.installed(cmd); out != nil {
-			return out, cobra.ShellCompDirectiveNoFileComp
+		for _, m := range a.installed(cmd) {
+			seen[m.Name] = true
+			out = append(out, cobra.CompletionWithDesc(m.Name, strings.TrimSpace(m.ModelInfo.ParameterSize+" "+m.ModelInfo.QuantizationLevel)))
 		}
 	}
-	var out []cobra.Completion
 	for _, b := range a.recent(cmd) {
-		if !slices.Contains(out, b.Model) {
+		if !seen[b.Model] {
+			seen[b.Model] = true
 			out = append(out, b.Model)
 		}
 	}
@@ -76,7 +79,7 @@ func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cob
 
 // installed lists ollama's models for completion; nil when benchd does not
 // answer in time (or has no ListModels).
-func (a *app) installed(cmd *cobra.Command) []cobra.Completion {
+func (a *app) installed(cmd *cobra.Command) []client.InstalledModel {
 	ctx, cancel := context.WithTimeout(cmd.Context(), completeTimeout)
 	defer cancel()
 	c, err := a.dial(ctx)
@@ -87,11 +90,7 @@ func (a *app) installed(cmd *cobra.Command) []cobra.Completion {
 	if err != nil {
 		return nil
 	}
-	out := make([]cobra.Completion, 0, len(ms.Installed))
-	for _, m := range ms.Installed {
-		out = append(out, cobra.CompletionWithDesc(m.Name, strings.TrimSpace(m.ModelInfo.ParameterSize+" "+m.ModelInfo.QuantizationLevel)))
-	}
-	return out
+	return ms.Installed
 }
 
 // manCmd writes benchctl's man pages, one a command, from the same

@@ -553,7 +553,8 @@ func TestBenchctlHistoryShowAndFormats(t *testing.T) {
 		}
 	}
 
-	// Shell completion of IDs and models, from the history.
+	// Shell completion of IDs, from the history, and of models: for run,
+	// ollama's (ListModels, described), then the names benchmarked before.
 	out = mustBenchctl(t, d, "__complete", "show", "")
 	if !strings.Contains(out, ids[0]+"\t"+testrig.Model+" SUCCEEDED\n") || !strings.HasSuffix(out, ":0\n") {
 		t.Errorf("__complete show (IDs, and files):\n%s", out)
@@ -563,7 +564,7 @@ func TestBenchctlHistoryShowAndFormats(t *testing.T) {
 		t.Errorf("__complete watch (IDs only):\n%s", out)
 	}
 	out = mustBenchctl(t, d, "__complete", "run", "")
-	if !strings.Contains(out, "\n"+testrig.Model+"\n") && !strings.HasPrefix(out, testrig.Model+"\n") || !strings.Contains(out, testrig.Model+":latest\n") {
+	if !strings.HasPrefix(out, testrig.Model+":latest\t123K unknown\n") || !strings.Contains(out, "\n"+testrig.Model+"\n") {
 		t.Errorf("__complete run (models):\n%s", out)
 	}
 }
