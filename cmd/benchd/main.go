@@ -138,6 +138,8 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.Int64Var(&c.RetainBytes, "retain-bytes", daemon.DefaultRetainBytes, "most bytes of benchmark records kept in the history (the file stays within about twice it); past it the oldest ended ones are deleted")
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", daemon.DefaultStallTimeout, "end a generation with UNAVAILABLE when ollama sends no token for this long after its first")
 	fs.IntVar(&c.MaxConns, "max-conns", daemon.DefaultMaxConns, "most client connections held at once (unix socket and TCP together); more are closed at once")
+	maxStreams := fs.Uint("max-streams", uint(daemon.DefaultMaxStreams), "most concurrent RPCs on one connection; more wait for one to end")
+	fs.IntVar(&c.MaxSendBytes, "max-send-bytes", daemon.DefaultMaxSendBytes, "largest response message; a larger one (e.g. a huge stored record) fails with RESOURCE_EXHAUSTED")
 	fs.StringVar(&logLevel, "log-level", "info", "debug|info|warn|error")
 	version := fs.Bool("version", false, "print benchd's version and exit")
 	fs.StringVar(&tlsConfig.Listen, "listen", "", "also serve on tcp://HOST:PORT, with mutual TLS only (needs --tls-cert, --tls-key, --tls-client-ca)")
@@ -147,5 +149,6 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
+	c.MaxStreams = uint32(min(*maxStreams, 1<<31))
 	return c, users, logLevel, *version
 }
