@@ -245,7 +245,7 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 		Policy:       policy,
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
-		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds))},
+		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds, admittedBy(policy)))},
 	})
 	if err != nil {
 		return err
@@ -267,7 +267,7 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra: []grpc.ServerOption{
-			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log))),
+			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log), nil)),
 			grpc.ConnectionTimeout(tlsHandshakeTimeout),
 		},
 	})
