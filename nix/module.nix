@@ -244,17 +244,21 @@ in
       {
         assertion =
           !(lib.elem "docker" userCfg.extraGroups)
+          && (userCfg.group or "") != "docker"
           && !(lib.elem cfg.user (config.users.groups.docker.members or [ ]));
         message = "${cfg.user} must not be in the docker group: that is root on the host. Only the benchd service gets the group (SupplementaryGroups).";
       }
       {
         assertion =
-          !(lib.elem "wheel" userCfg.extraGroups) && !(lib.elem cfg.user (config.users.groups.wheel.members or [ ]));
+          !(lib.elem "wheel" userCfg.extraGroups)
+          && (userCfg.group or "") != "wheel"
+          && !(lib.elem cfg.user (config.users.groups.wheel.members or [ ]));
         message = "${cfg.user} must not be in wheel (no sudo).";
       }
       {
         assertion =
           !(lib.elem "docker" serviceCfg.extraGroups)
+          && !(lib.elem (serviceCfg.group or "") [ "docker" "wheel" ])
           && !(lib.elem cfg.serviceUser (config.users.groups.docker.members or [ ]));
         message = "${cfg.serviceUser} must not be in the docker group as an account: the unit gives the service process the group (SupplementaryGroups), nothing else that runs as ${cfg.serviceUser} should have it.";
       }

@@ -28,8 +28,8 @@ type chain struct {
 	validator protovalidate.Validator
 }
 
-func (c *chain) panicked(ctx context.Context, p any) error {
-	c.log.ErrorContext(ctx, "panic in handler", "panic", p)
+func (c *chain) panicked(ctx context.Context, method string, p any) error {
+	c.log.ErrorContext(ctx, "panic in handler", "grpc.method", method, "panic", p)
 	return errPanic
 }
 
@@ -38,7 +38,7 @@ func (c *chain) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	// line, only the panic's.
 	defer func() {
 		if p := recover(); p != nil {
-			resp, err = nil, c.panicked(ctx, p)
+			resp, err = nil, c.panicked(ctx, info.FullMethod, p)
 		}
 	}()
 	call := newAuditCall(ctx)
@@ -63,7 +63,7 @@ func (c *chain) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	ctx := ss.Context()
 	defer func() {
 		if p := recover(); p != nil {
-			err = c.panicked(ctx, p)
+			err = c.panicked(ss.Context(), info.FullMethod, p)
 		}
 	}()
 	call := newAuditCall(ctx)

@@ -122,7 +122,7 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 		tlsConfig = &c.TLS
 		paths     = daemon.DefaultPaths(os.Getenv, os.Geteuid())
 	)
-	fs.StringVar(&c.Socket, "socket", paths.Socket, "absolute path of the unix socket to serve on (default: the unit's RuntimeDirectory, /run/benchd as root, else $XDG_RUNTIME_DIR/benchd)")
+	fs.StringVar(&c.Socket, "socket", paths.Socket, "absolute path of the unix socket to serve on; the default depends on who runs benchd: under systemd the unit's RuntimeDirectory, as root /run/benchd, else $XDG_RUNTIME_DIR/benchd (shown: this environment's)")
 	fs.StringVar(&c.Container, "container", "", "the Docker container running ollama, which --ollama docker-exec and the VRAM tools exec into (default \""+daemon.DefaultContainer+"\" with docker-exec; none with an http:// --ollama: VRAM from sysfs only)")
 	fs.StringVar(&c.Ollama, "ollama", daemon.DefaultOllama, "how to reach ollama: docker-exec (stdio bridge through the Docker API, no network needed) or an http:// URL")
 	fs.IntVar(&c.OllamaPort, "ollama-port", daemon.DefaultOllamaPort, "ollama's port inside the container (docker-exec mode)")
@@ -133,11 +133,13 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.DurationVar(&c.HealthInterval, "health-interval", daemon.DefaultHealthInterval, "how often the Docker container is checked for the health service")
 	fs.Var(&allow, "allow-uid", "also allow callers with this uid (repeatable or comma-separated); benchd's own uid is always allowed")
 	fs.Var(&users, "allow-user", "also allow callers running as this account (repeatable or comma-separated; resolved to its uid at start, an unknown name is an error)")
-	fs.StringVar(&c.Store, "store", paths.Store, "the benchmark history database (bbolt; its directory is created 0700; default: the unit's StateDirectory, /var/lib/benchd as root, else $XDG_STATE_HOME/benchd)")
+	fs.StringVar(&c.Store, "store", paths.Store, "the benchmark history database (bbolt; its directory is created 0700); the default depends on who runs benchd: under systemd the unit's StateDirectory, as root /var/lib/benchd, else $XDG_STATE_HOME/benchd (shown: this environment's)")
 	fs.IntVar(&c.RetainRuns, "retain-runs", daemon.DefaultRetainRuns, "most benchmarks kept in the history; past it the oldest ended ones are deleted")
 	fs.Int64Var(&c.RetainBytes, "retain-bytes", daemon.DefaultRetainBytes, "most bytes of benchmark records kept in the history (the file stays within about twice it); past it the oldest ended ones are deleted")
-	fs.DurationVar(&c.StallTimeout, "stall-timeout", daemon.DefaultStallTimeout, "end a generation with UNAVAILABLE when ollama sends no token for this long after its first")
+	fs.DurationVar(&c.StallTimeout, "stall-timeout", daemon.DefaultStallTimeout, "end a generation with UNAVAILABLE when ollama sends no token for this long after its first (0: the default; it cannot be switched off)")
 	fs.IntVar(&c.MaxConns, "max-conns", daemon.DefaultMaxConns, "most client connections held at once (unix socket and TCP together); more are closed at once")
+	maxStreams := fs.Uint("max-streams", uint(daemon.DefaultMaxStreams), "most concurrent RPCs on one connection; more wait for one to end")
+	fs.IntVar(&c.MaxSendBytes, "max-send-bytes", daemon.DefaultMaxSendBytes, "largest response message; a larger one (e.g. a huge stored record) fails with RESOURCE_EXHAUSTED")
 	fs.StringVar(&logLevel, "log-level", "info", "debug|info|warn|error")
 	version := fs.Bool("version", false, "print benchd's version and exit")
 	fs.StringVar(&tlsConfig.Listen, "listen", "", "also serve on tcp://HOST:PORT, with mutual TLS only (needs --tls-cert, --tls-key, --tls-client-ca)")
@@ -147,5 +149,6 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
+	c.MaxStreams = uint32(min(*maxStreams, 1<<31))
 	return c, users, logLevel, *version
 }

@@ -245,7 +245,7 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 		Policy:       policy,
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
-		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds))},
+		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds, admittedBy(policy)))},
 	})
 	if err != nil {
 		return err
@@ -267,7 +267,7 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra: []grpc.ServerOption{
-			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log))),
+			grpc.Creds(conns.credentials(tlsconfig.Credentials(tlsCfg, d.log), nil)),
 			grpc.ConnectionTimeout(tlsHandshakeTimeout),
 		},
 	})
@@ -416,11 +416,11 @@ func (c Config) Validate() error {
 	if c.Store == "" {
 		errs = append(errs, errors.New("no store: set --store (the default, $XDG_STATE_HOME/benchd/history.db for a user, needs XDG_STATE_HOME or HOME)"))
 	}
-	if c.MaxConns < 0 || c.MaxStreams < 0 || c.MaxSendBytes < 0 {
-		errs = append(errs, fmt.Errorf("--max-conns %d, max streams %d, max send bytes %d: the limits must be positive", c.MaxConns, c.MaxStreams, c.MaxSendBytes))
+	if c.MaxConns < 0 || c.MaxSendBytes < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns %d, --max-send-bytes %d: the limits must be positive (0: the default)", c.MaxConns, c.MaxSendBytes))
 	}
 	if c.RetainRuns < 0 || c.RetainBytes < 0 {
-		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive", c.RetainRuns, c.RetainBytes))
+		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive (0: the default)", c.RetainRuns, c.RetainBytes))
 	}
 	if err := c.TLS.check(); err != nil {
 		errs = append(errs, err)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -8,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/benchd/benchd/internal/peercred"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 )
 
 // connLimit bounds the client connections benchd holds, over all its
@@ -21,15 +24,23 @@ import (
 // It counts in the transport credentials' handshake, not in a wrapped
 // listener: the peer-credential handshake needs the *net.UnixConn itself.
 type connLimit struct {
-	slots   chan struct{}
+	slots chan struct{}
+	// denied holds the connections of callers the uid policy will refuse:
+	// a few of them, so that each still gets PERMISSION_DENIED with the
+	// reason, but never the slots of the callers it admits.
+	denied  chan struct{}
 	log     *slog.Logger
 	refused atomic.Int64
 	logged  atomic.Int64 // unix nanoseconds of the last warning
 }
 
 func newConnLimit(n int, log *slog.Logger) *connLimit {
-	return &connLimit{slots: make(chan struct{}, n), log: log}
+	return &connLimit{slots: make(chan struct{}, n), denied: make(chan struct{}, maxDeniedConns), log: log}
 }
+
+// maxDeniedConns is how many connections of refused callers benchd holds at
+// once (each only long enough to answer PERMISSION_DENIED).
+const maxDeniedConns = 4
 
 // refuseLogEvery spaces the warnings about refused connections, so that a
 // flood of them cannot flood the log too.
@@ -39,14 +50,18 @@ const refuseLogEvery = 10 * time.Second
 var errTooManyConns = errors.New("benchd holds its most client connections (--max-conns)")
 
 // credentials wraps creds so that each connection they admit holds a slot
-// until it closes.
-func (c *connLimit) credentials(creds credentials.TransportCredentials) credentials.TransportCredentials {
-	return &limitedCreds{TransportCredentials: creds, lim: c}
+// until it closes. admitted, if not nil, says from the handshake's AuthInfo
+// whether the caller's calls will be allowed; one that will not is moved
+// to the small pool of denied connections, so that a caller the policy
+// refuses cannot take the slots of those it admits.
+func (c *connLimit) credentials(creds credentials.TransportCredentials, admitted func(credentials.AuthInfo) bool) credentials.TransportCredentials {
+	return &limitedCreds{TransportCredentials: creds, lim: c, admitted: admitted}
 }
 
 type limitedCreds struct {
 	credentials.TransportCredentials
-	lim *connLimit
+	lim      *connLimit
+	admitted func(credentials.AuthInfo) bool
 }
 
 func (l *limitedCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -61,11 +76,22 @@ func (l *limitedCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.Auth
 		l.lim.release()
 		return nil, nil, err
 	}
+	if l.admitted != nil && !l.admitted(info) {
+		l.lim.release()
+		select {
+		case l.lim.denied <- struct{}{}:
+		default:
+			conn.Close()
+			l.lim.refuse(raw)
+			return nil, nil, errTooManyConns
+		}
+		return &limitedConn{Conn: conn, release: func() { <-l.lim.denied }}, info, nil
+	}
 	return &limitedConn{Conn: conn, release: l.lim.release}, info, nil
 }
 
 func (l *limitedCreds) Clone() credentials.TransportCredentials {
-	return &limitedCreds{TransportCredentials: l.TransportCredentials.Clone(), lim: l.lim}
+	return &limitedCreds{TransportCredentials: l.TransportCredentials.Clone(), lim: l.lim, admitted: l.admitted}
 }
 
 func (c *connLimit) refuse(raw net.Conn) {
@@ -91,4 +117,12 @@ func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// admittedBy is whether policy will allow the calls of a connection whose
+// handshake produced info (the unix socket's peer credentials).
+func admittedBy(policy *peercred.Policy) func(credentials.AuthInfo) bool {
+	return func(info credentials.AuthInfo) bool {
+		return policy.Check(peer.NewContext(context.Background(), &peer.Peer{AuthInfo: info})) == nil
+	}
 }

@@ -76,6 +76,10 @@ type bridgeConn struct {
 	header  [8]byte
 	gotData bool // stdout carried a byte: an EOF before means the bridge failed to connect
 	stderr  *limitedBuffer
+	// err ends every Read once one failed: after an error inside a frame
+	// (a deadline, a reset) the position in the stream is lost, and the
+	// next bytes would be taken for the wrong frame's.
+	err error
 
 	closeOnce sync.Once
 }
@@ -90,6 +94,17 @@ const (
 )
 
 func (b *bridgeConn) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.read(p)
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *bridgeConn) read(p []byte) (int, error) {
 	for b.left == 0 {
 		if _, err := io.ReadFull(b.hr.Reader, b.header[:]); err != nil {
 			return 0, b.endOfStream(err)

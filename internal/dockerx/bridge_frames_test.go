@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -79,5 +80,46 @@ func TestBridgeReadFailures(t *testing.T) {
 	}
 	if _, err := bc.Read(b); err != io.EOF {
 		t.Errorf("cut header after data: %v, want EOF", err)
+	}
+}
+
+// errReader returns its data, then err once, then the rest: a read that
+// failed in the middle of a frame (a deadline) and a stream that goes on.
+type errReader struct {
+	first, rest []byte
+	err         error
+	failed      bool
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	switch {
+	case len(r.first) > 0:
+		n := copy(p, r.first)
+		r.first = r.first[n:]
+		return n, nil
+	case !r.failed:
+		r.failed = true
+		return 0, r.err
+	}
+	if len(r.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// After an error inside a frame's header the stream's position is lost:
+// every later Read fails too, instead of taking payload bytes for data.
+func TestBridgeReadErrorIsSticky(t *testing.T) {
+	f := frame(streamStdout, "hello")
+	timeout := errors.New("i/o timeout")
+	bc := bridgeOver(t, nil)
+	bc.hr.Reader = bufio.NewReaderSize(&errReader{first: f[:3], rest: f[3:], err: timeout}, 16)
+	b := make([]byte, 16)
+	for i := range 3 {
+		if n, err := bc.Read(b); n != 0 || !errors.Is(err, timeout) {
+			t.Fatalf("read %d after the error: %d, %v (%q), want the error again", i, n, err, b[:n])
+		}
 	}
 }

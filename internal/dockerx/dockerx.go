@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -49,6 +50,9 @@ type Client struct {
 	api       *client.Client
 	container string
 	log       *slog.Logger
+	// abandoned counts the goroutines stopping execs whose callers gave
+	// up; Close waits for them.
+	abandoned sync.WaitGroup
 }
 
 // New connects the standard way (DOCKER_HOST and friends, else the default
@@ -65,7 +69,10 @@ func New(container string, log *slog.Logger) (*Client, error) {
 }
 
 // Close releases the client's idle connections.
-func (c *Client) Close() error { return c.api.Close() }
+func (c *Client) Close() error {
+	c.abandoned.Wait()
+	return c.api.Close()
+}
 
 // CheckContainer returns nil when the container exists and is running.
 func (c *Client) CheckContainer(ctx context.Context) error {
@@ -88,10 +95,12 @@ func (c *Client) CheckContainer(ctx context.Context) error {
 // Exec runs argv in the container and returns its stdout, at most MaxOutput
 // bytes. A non-zero exit status is an error carrying the start of stderr.
 func (c *Client) Exec(ctx context.Context, argv []string, privileged bool) ([]byte, error) {
-	return c.run(ctx, argv, privileged)
+	return c.run(ctx, argv, privileged, true)
 }
 
-func (c *Client) run(ctx context.Context, argv []string, privileged bool) ([]byte, error) {
+// run is Exec; reapOnCancel says whether an exec abandoned because ctx
+// ended is stopped too (not for the reaper itself).
+func (c *Client) run(ctx context.Context, argv []string, privileged, reapOnCancel bool) ([]byte, error) {
 	marker := newMarker()
 	hr, id, err := c.start(ctx, argv, privileged, false, marker)
 	if err != nil {
@@ -107,6 +116,11 @@ func (c *Client) run(ctx context.Context, argv []string, privileged bool) ([]byt
 	stderr := &limitedBuffer{max: maxStderr, truncate: true}
 	if _, err := stdcopy.StdCopy(stdout, stderr, hr.Reader); err != nil {
 		if ctx.Err() != nil {
+			// The caller gave up (a hung tool, a timeout): the engine
+			// would let the exec run on, one more each time it happens.
+			if reapOnCancel {
+				c.stopAbandoned(id, marker, argv[0], privileged)
+			}
 			return nil, fmt.Errorf("exec %s in %q: %w", argv[0], c.container, context.Cause(ctx))
 		}
 		if errors.Is(err, ErrOutputTooLarge) {
@@ -190,7 +204,8 @@ for _ in 1 2 3 4 5; do
     done
   done
   [ "$n" = 0 ] && exit 0
-done`
+done
+exit 0`
 
 // Bash is the shell of the bridge and the reaper, by absolute path so that
 // the container's PATH does not choose what runs (and the scripts set their
@@ -202,6 +217,37 @@ const Bash = "/usr/bin/bash"
 // ReapArgv is the fixed command that stops the exec carrying marker.
 func ReapArgv(marker string) []string {
 	return []string{Bash, "-c", reapScript, "benchd-reap", marker}
+}
+
+// abandonGrace is how long an exec whose caller gave up may still end by
+// itself (a tool read cancelled at the end of a trial usually does) before
+// it is reaped.
+const abandonGrace = 2 * time.Second
+
+// stopAbandoned makes sure an exec its caller gave up on ends, in the
+// background, so that the caller returns at once: it waits abandonGrace for
+// the exec to end by itself, then reaps it. reap logs what it cannot stop.
+func (c *Client) stopAbandoned(id, marker, tool string, privileged bool) {
+	c.abandoned.Add(1)
+	go func() {
+		defer c.abandoned.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), abandonGrace)
+		defer cancel()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			ins, err := c.api.ExecInspect(ctx, id, client.ExecInspectOptions{})
+			if err == nil && !ins.Running {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				_ = c.reap(id, marker, tool, privileged)
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // reapTimeout bounds reap: the reaper exec and the wait for the engine to
@@ -220,7 +266,7 @@ const reapTimeout = 10 * time.Second
 func (c *Client) reap(id, marker, tool string, privileged bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), reapTimeout)
 	defer cancel()
-	out, rerr := c.run(ctx, ReapArgv(marker), privileged)
+	out, rerr := c.run(ctx, ReapArgv(marker), privileged, false)
 	killed := len(strings.Fields(string(out)))
 	if rerr == nil && killed == 0 {
 		// Nothing carried the marker: the exec has ended (the engine is

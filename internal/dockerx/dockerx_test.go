@@ -370,3 +370,22 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// A tool that hangs: its caller's deadline ends the call at once, and the
+// exec left in the container is stopped in the background (after the grace
+// an exec gets to end by itself), not left to pile up one per timeout.
+func TestAbandonedExecIsStopped(t *testing.T) {
+	c := newClient(t)
+	const hang = "while :; do read -t 1 < /dev/zero; done # hangs without output"
+	t.Cleanup(func() {
+		for _, pid := range strings.Fields(loopsRunning(t, c, hang)) {
+			_, _ = c.Exec(context.Background(), []string{"kill", "-KILL", pid}, false)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.Exec(ctx, []string{"bash", "-c", hang}, false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung exec: %v, want the caller's deadline", err)
+	}
+	testrig.Poll(t, 20*time.Second, "the abandoned exec to be stopped", func() bool { return loopsRunning(t, c, hang) == "" })
+}

@@ -446,7 +446,7 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 	t.Chunks = nil // up to 32 bytes a token; the timing is what is kept
 	if sampler != nil {
 		sr := sampler.Stop()
-		t.PeakVRAM, t.VRAM = sr.Peak, sr.Samples
+		t.PeakVRAM, t.VRAM = sr.Peak, thinTimeline(sr.Samples, maxTimelineSamples)
 		if sr.Failures > 0 {
 			r.log.WarnContext(ctx, "VRAM samples failed during trial", "trial", i, "failures", sr.Failures, "err", sr.FirstErr)
 		}
@@ -631,4 +631,24 @@ func IsBusy(err error) (*BusyError, bool) {
 	var b *BusyError
 	ok := errors.As(err, &b)
 	return b, ok
+}
+
+// maxTimelineSamples bounds the VRAM timeline a trial stores. The peak is
+// taken from every sample; the timeline is for charts, and unthinned a long
+// trial at a short interval (an hour at 10 ms: 360,000 samples) would make
+// one record larger than a response may be (4 MiB) and every per-trial
+// write of it slow.
+const maxTimelineSamples = 1000
+
+// thinTimeline keeps at most max samples, evenly spread, first and last
+// included.
+func thinTimeline(ss []vram.Sample, max int) []vram.Sample {
+	if len(ss) <= max {
+		return ss
+	}
+	out := make([]vram.Sample, max)
+	for i := range out {
+		out[i] = ss[i*(len(ss)-1)/(max-1)]
+	}
+	return out
 }

@@ -64,25 +64,44 @@ func NewToolReader(source string, ex Execer, privileged bool) (Reader, error) {
 func (r *toolReader) Source() string { return r.source }
 
 // exec runs the tool at the path found before, or else tries each path in
-// turn until one exists.
+// turn until one exists. A path is kept only once the tool ran there: an
+// error that says nothing about the path (the container stopped, Docker
+// unreachable) must not make the next path look missing. A kept path that
+// later is not found (the container was recreated from another image) is
+// forgotten and the search starts again.
 func (r *toolReader) exec(ctx context.Context) ([]byte, error) {
 	paths, args, _, _ := toolCommand(r.source)
 	if i := r.found.Load(); i >= 0 {
-		return r.ex.Exec(ctx, append([]string{paths[i]}, args...), r.privileged)
+		out, err := r.ex.Exec(ctx, append([]string{paths[i]}, args...), r.privileged)
+		if !errors.Is(err, dockerx.ErrCommandNotFound) {
+			return out, err
+		}
+		r.found.CompareAndSwap(i, -1)
 	}
 	var err error
 	for i, p := range paths {
 		var out []byte
 		out, err = r.ex.Exec(ctx, append([]string{p}, args...), r.privileged)
-		if !errors.Is(err, dockerx.ErrCommandNotFound) {
+		switch {
+		case err == nil:
 			r.found.Store(int32(i))
+			return out, nil
+		case !errors.Is(err, dockerx.ErrCommandNotFound):
 			return out, err
 		}
 	}
 	return nil, fmt.Errorf("%w (looked for %s)", err, strings.Join(paths, ", "))
 }
 
+// ToolTimeout bounds one run of a VRAM tool. The tools answer in tens of
+// milliseconds; one that hangs would otherwise hold the shared reader, and
+// with it every SampleVRAM, WatchVRAM and trial sampler, until each
+// caller's own deadline. The exec it leaves behind is stopped (dockerx).
+const ToolTimeout = 10 * time.Second
+
 func (r *toolReader) Read(ctx context.Context) ([]GPU, error) {
+	ctx, cancel := context.WithTimeout(ctx, ToolTimeout)
+	defer cancel()
 	out, err := r.exec(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -129,6 +129,49 @@ func TestToolReaderUsesAbsolutePaths(t *testing.T) {
 	}
 }
 
+// flakyExecer fails its first call with an error about the container, not
+// the path, then behaves as pathExecer.
+type flakyExecer struct {
+	pathExecer
+	failed bool
+}
+
+func (e *flakyExecer) Exec(ctx context.Context, argv []string, priv bool) ([]byte, error) {
+	if !e.failed {
+		e.failed = true
+		e.calls = append(e.calls, argv[0])
+		return nil, errors.New("container ollama is exited: container not running")
+	}
+	return e.pathExecer.Exec(ctx, argv, priv)
+}
+
+// A failure that says nothing about where the tool is (the container was
+// down) does not pin the first path: the next read still finds the tool at
+// the second. And a kept path that vanishes is looked for again.
+func TestToolReaderPathSurvivesTransientErrors(t *testing.T) {
+	fixture := readFixture(t, "rocm-smi/showmeminfo-vram.json")
+	ex := &flakyExecer{pathExecer: pathExecer{present: map[string][]byte{"/usr/bin/rocm-smi": fixture}}}
+	r, err := NewToolReader(SourceRocmSMI, ex, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(context.Background()); err == nil || errors.Is(err, dockerx.ErrCommandNotFound) {
+		t.Fatalf("first read: %v, want the container's error", err)
+	}
+	if _, err := r.Read(context.Background()); err != nil {
+		t.Fatalf("second read: %v, want the tool found at /usr/bin", err)
+	}
+	// The container is recreated with the tool under /opt/rocm only.
+	ex.present = map[string][]byte{"/opt/rocm/bin/rocm-smi": fixture}
+	ex.calls = nil
+	if _, err := r.Read(context.Background()); err != nil {
+		t.Fatalf("after the tool moved: %v", err)
+	}
+	if want := []string{"/usr/bin/rocm-smi", "/opt/rocm/bin/rocm-smi"}; !reflect.DeepEqual(ex.calls, want) {
+		t.Errorf("ran %q, want %q", ex.calls, want)
+	}
+}
+
 func TestNewToolReaderRejects(t *testing.T) {
 	for _, source := range []string{"", SourceSysfs, "rocm-smi --showallinfo", "nvidia-smi;reboot"} {
 		if _, err := NewToolReader(source, &recordingExecer{}, false); err == nil || !strings.Contains(err.Error(), "unknown source") {

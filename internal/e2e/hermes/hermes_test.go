@@ -203,8 +203,11 @@ func (d *deployment) env(t *testing.T, tmp string) []string {
 func runtimeDir(tmp string) string { return filepath.Join(tmp, "xdg") }
 
 // skillSocket is where the scripts put the local socket by default under
-// env: $XDG_RUNTIME_DIR/benchd/benchd.sock.
-func skillSocket(tmp string) string { return filepath.Join(runtimeDir(tmp), "benchd", "benchd.sock") }
+// env: $XDG_RUNTIME_DIR/benchd-agent/benchd.sock (not benchd/, where a
+// benchd the user runs listens).
+func skillSocket(tmp string) string {
+	return filepath.Join(runtimeDir(tmp), "benchd-agent", "benchd.sock")
+}
 
 // forward runs `ssh -N -L <local>:<benchd's socket>` through the wrapper and
 // returns the local socket once it exists.

@@ -4,8 +4,9 @@
     local_socket.py     prints the socket's path (exit 0), or why it is refused (exit 5)
 
 The socket is $BENCHD_SOCKET when set, else benchd.sock in a directory only
-this user can enter: $XDG_RUNTIME_DIR/benchd, or, without XDG_RUNTIME_DIR,
-/tmp/benchd-UID. A missing directory is created with mode 0700. What
+this user can enter: $XDG_RUNTIME_DIR/benchd-agent, or, without
+XDG_RUNTIME_DIR, /tmp/benchd-agent-UID. (Not $XDG_RUNTIME_DIR/benchd: a benchd
+the same user runs listens there, and the tunnel must not replace its socket.) A missing directory is created with mode 0700. What
 answers on the socket is taken for benchd: whoever could put their own socket
 there would get every request and answer in benchd's name. So before the
 socket is used, its directory must be this user's and writable by no one
@@ -41,8 +42,8 @@ def _owner(uid: int) -> str:
 def default_dir() -> str:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "benchd")
-    return f"/tmp/benchd-{os.getuid()}"
+        return os.path.join(runtime, "benchd-agent")
+    return f"/tmp/benchd-agent-{os.getuid()}"
 
 
 def check_dir(path: str, private: bool) -> None:

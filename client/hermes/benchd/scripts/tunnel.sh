@@ -12,8 +12,8 @@
 #   BENCHD_HOST           ssh destination, e.g. ai-worker@gpu-host (required for open)
 #   BENCHD_SSH_KEY        the agent's restricted key (optional: else ssh's defaults)
 #   BENCHD_SOCKET         local end of the forward (default benchd.sock in a
-#                         0700 directory of this user's: $XDG_RUNTIME_DIR/benchd,
-#                         else /tmp/benchd-UID; see local_socket.py)
+#                         0700 directory of this user's: $XDG_RUNTIME_DIR/benchd-agent,
+#                         else /tmp/benchd-agent-UID; see local_socket.py)
 #   BENCHD_REMOTE_SOCKET  benchd's socket on the host (default /run/benchd/benchd.sock;
 #                         the host's sshd policy permits forwards to this path only)
 #   BENCHD_SSH_OPTS       extra ssh options, one string (e.g. "-p 2222")
