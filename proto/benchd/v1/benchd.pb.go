@@ -27,6 +27,114 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SweepObjective is what a sweep's best cell is best at; by the cell's
+// mean.
+type SweepObjective int32
+
+const (
+	// Generation rate.
+	SweepObjective_SWEEP_OBJECTIVE_UNSPECIFIED SweepObjective = 0
+	// Highest eval_rate (generation, tokens per second).
+	SweepObjective_SWEEP_OBJECTIVE_EVAL_RATE SweepObjective = 1
+	// Highest prompt_eval_rate (prefill, tokens per second).
+	SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE SweepObjective = 2
+	// Lowest ttft_ns.
+	SweepObjective_SWEEP_OBJECTIVE_TTFT SweepObjective = 3
+)
+
+// Enum value maps for SweepObjective.
+var (
+	SweepObjective_name = map[int32]string{
+		0: "SWEEP_OBJECTIVE_UNSPECIFIED",
+		1: "SWEEP_OBJECTIVE_EVAL_RATE",
+		2: "SWEEP_OBJECTIVE_PROMPT_EVAL_RATE",
+		3: "SWEEP_OBJECTIVE_TTFT",
+	}
+	SweepObjective_value = map[string]int32{
+		"SWEEP_OBJECTIVE_UNSPECIFIED":      0,
+		"SWEEP_OBJECTIVE_EVAL_RATE":        1,
+		"SWEEP_OBJECTIVE_PROMPT_EVAL_RATE": 2,
+		"SWEEP_OBJECTIVE_TTFT":             3,
+	}
+)
+
+func (x SweepObjective) Enum() *SweepObjective {
+	p := new(SweepObjective)
+	*p = x
+	return p
+}
+
+func (x SweepObjective) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SweepObjective) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[0].Descriptor()
+}
+
+func (SweepObjective) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[0]
+}
+
+func (x SweepObjective) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SweepObjective.Descriptor instead.
+func (SweepObjective) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{0}
+}
+
+type SweepCellStatus int32
+
+const (
+	SweepCellStatus_SWEEP_CELL_STATUS_UNSPECIFIED SweepCellStatus = 0
+	SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED   SweepCellStatus = 1
+	// A trial failed; the sweep went on with the next cell.
+	SweepCellStatus_SWEEP_CELL_STATUS_FAILED SweepCellStatus = 2
+)
+
+// Enum value maps for SweepCellStatus.
+var (
+	SweepCellStatus_name = map[int32]string{
+		0: "SWEEP_CELL_STATUS_UNSPECIFIED",
+		1: "SWEEP_CELL_STATUS_SUCCEEDED",
+		2: "SWEEP_CELL_STATUS_FAILED",
+	}
+	SweepCellStatus_value = map[string]int32{
+		"SWEEP_CELL_STATUS_UNSPECIFIED": 0,
+		"SWEEP_CELL_STATUS_SUCCEEDED":   1,
+		"SWEEP_CELL_STATUS_FAILED":      2,
+	}
+)
+
+func (x SweepCellStatus) Enum() *SweepCellStatus {
+	p := new(SweepCellStatus)
+	*p = x
+	return p
+}
+
+func (x SweepCellStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SweepCellStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[1].Descriptor()
+}
+
+func (SweepCellStatus) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[1]
+}
+
+func (x SweepCellStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SweepCellStatus.Descriptor instead.
+func (SweepCellStatus) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
+}
+
 type BenchmarkState int32
 
 const (
@@ -66,11 +174,11 @@ func (x BenchmarkState) String() string {
 }
 
 func (BenchmarkState) Descriptor() protoreflect.EnumDescriptor {
-	return file_benchd_v1_benchd_proto_enumTypes[0].Descriptor()
+	return file_benchd_v1_benchd_proto_enumTypes[2].Descriptor()
 }
 
 func (BenchmarkState) Type() protoreflect.EnumType {
-	return &file_benchd_v1_benchd_proto_enumTypes[0]
+	return &file_benchd_v1_benchd_proto_enumTypes[2]
 }
 
 func (x BenchmarkState) Number() protoreflect.EnumNumber {
@@ -79,7 +187,7 @@ func (x BenchmarkState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BenchmarkState.Descriptor instead.
 func (BenchmarkState) EnumDescriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{0}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
 }
 
 type RunBenchmarkRequest struct {
@@ -117,8 +225,12 @@ type RunBenchmarkRequest struct {
 	// Cancel the run when this call ends early. Default: the run continues
 	// and is stored.
 	CancelOnDisconnect bool `protobuf:"varint,13,opt,name=cancel_on_disconnect,json=cancelOnDisconnect,proto3" json:"cancel_on_disconnect,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Run a sweep instead of one configuration: every combination of the
+	// sweep's lists is a cell with its own warm-up, repetitions and
+	// statistics (see Sweep). Unset: a plain benchmark.
+	Sweep         *Sweep `protobuf:"bytes,14,opt,name=sweep,proto3" json:"sweep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunBenchmarkRequest) Reset() {
@@ -242,6 +354,429 @@ func (x *RunBenchmarkRequest) GetCancelOnDisconnect() bool {
 	return false
 }
 
+func (x *RunBenchmarkRequest) GetSweep() *Sweep {
+	if x != nil {
+		return x.Sweep
+	}
+	return nil
+}
+
+// Sweep lists values for what ollama takes per request; every combination
+// is a cell. An empty list leaves that setting as the request has it (its
+// field, or the default); a list and the request's own field together are
+// INVALID_ARGUMENT. More than 64 cells, or more than 1000 trials in all
+// (cells x (warmup + repetitions)), is INVALID_ARGUMENT; the request's
+// timeout bounds the whole sweep.
+//
+// Cells run in the order of their index: the settings that make ollama
+// reload the model (model, num_ctx, num_gpu, num_batch, num_thread) vary
+// slowest, so cells that share a load follow each other and the model
+// loads once per load group (in that group's first warm-up); prompt_tokens
+// then max_tokens vary fastest. Each cell has its own warm-up, so a reload
+// never lands in a measured trial. A slow drift of the host (heat, other
+// load) falls on the slowest-varying settings: read their differences
+// against each cell's started_at, or repeat the sweep.
+type Sweep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Models; empty: the request's model. When set, the request's model must
+	// be one of them (it names the record).
+	Models []string `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	// Context windows (ollama num_ctx).
+	NumCtx []uint32 `protobuf:"varint,2,rep,packed,name=num_ctx,json=numCtx,proto3" json:"num_ctx,omitempty"`
+	// Layers offloaded to the GPU (ollama num_gpu); 0: CPU only. Unset:
+	// ollama decides.
+	NumGpu []uint32 `protobuf:"varint,3,rep,packed,name=num_gpu,json=numGpu,proto3" json:"num_gpu,omitempty"`
+	// Prompt batch size (ollama num_batch).
+	NumBatch []uint32 `protobuf:"varint,4,rep,packed,name=num_batch,json=numBatch,proto3" json:"num_batch,omitempty"`
+	// CPU threads (ollama num_thread).
+	NumThread []uint32 `protobuf:"varint,5,rep,packed,name=num_thread,json=numThread,proto3" json:"num_thread,omitempty"`
+	// Context depths: synthetic prompts of about this many tokens (as
+	// RunBenchmarkRequest.prompt_tokens).
+	PromptTokens []uint32 `protobuf:"varint,6,rep,packed,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
+	// Tokens to generate (ollama num_predict).
+	MaxTokens []uint32 `protobuf:"varint,7,rep,packed,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	// What the best cell is chosen by. Default: generation rate.
+	Objective     SweepObjective `protobuf:"varint,8,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sweep) Reset() {
+	*x = Sweep{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sweep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sweep) ProtoMessage() {}
+
+func (x *Sweep) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sweep.ProtoReflect.Descriptor instead.
+func (*Sweep) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Sweep) GetModels() []string {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *Sweep) GetNumCtx() []uint32 {
+	if x != nil {
+		return x.NumCtx
+	}
+	return nil
+}
+
+func (x *Sweep) GetNumGpu() []uint32 {
+	if x != nil {
+		return x.NumGpu
+	}
+	return nil
+}
+
+func (x *Sweep) GetNumBatch() []uint32 {
+	if x != nil {
+		return x.NumBatch
+	}
+	return nil
+}
+
+func (x *Sweep) GetNumThread() []uint32 {
+	if x != nil {
+		return x.NumThread
+	}
+	return nil
+}
+
+func (x *Sweep) GetPromptTokens() []uint32 {
+	if x != nil {
+		return x.PromptTokens
+	}
+	return nil
+}
+
+func (x *Sweep) GetMaxTokens() []uint32 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return nil
+}
+
+func (x *Sweep) GetObjective() SweepObjective {
+	if x != nil {
+		return x.Objective
+	}
+	return SweepObjective_SWEEP_OBJECTIVE_UNSPECIFIED
+}
+
+// SweepCell is one combination of a sweep and how it went.
+type SweepCell struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position in the sweep's order, from 0.
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The cell's settings; unset: ollama's default (num_ctx, num_gpu,
+	// num_batch, num_thread) or the request's.
+	Model        string          `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	NumCtx       *uint32         `protobuf:"varint,3,opt,name=num_ctx,json=numCtx,proto3,oneof" json:"num_ctx,omitempty"`
+	NumGpu       *uint32         `protobuf:"varint,4,opt,name=num_gpu,json=numGpu,proto3,oneof" json:"num_gpu,omitempty"`
+	NumBatch     *uint32         `protobuf:"varint,5,opt,name=num_batch,json=numBatch,proto3,oneof" json:"num_batch,omitempty"`
+	NumThread    *uint32         `protobuf:"varint,6,opt,name=num_thread,json=numThread,proto3,oneof" json:"num_thread,omitempty"`
+	PromptTokens *uint32         `protobuf:"varint,7,opt,name=prompt_tokens,json=promptTokens,proto3,oneof" json:"prompt_tokens,omitempty"`
+	MaxTokens    uint32          `protobuf:"varint,8,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	Status       SweepCellStatus `protobuf:"varint,9,opt,name=status,proto3,enum=benchd.v1.SweepCellStatus" json:"status,omitempty"`
+	// For FAILED: why (ollama's error, e.g. out of memory or a load
+	// failure), with its gRPC code.
+	ErrorCode    int32  `protobuf:"varint,10,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,11,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Statistics over the cell's measured trials, as a plain benchmark's.
+	Summary *BenchmarkFinished `protobuf:"bytes,12,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The highest peak_vram_used_bytes of the cell's trials; 0: not sampled.
+	PeakVramUsedBytes uint64 `protobuf:"varint,13,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
+	// What /api/ps said of the model after the cell's trials: the memory it
+	// took and how much of it was GPU memory. fits_vram: all of it
+	// (size_vram == size > 0); only such cells can be best.
+	ModelSizeBytes     uint64                 `protobuf:"varint,14,opt,name=model_size_bytes,json=modelSizeBytes,proto3" json:"model_size_bytes,omitempty"`
+	ModelSizeVramBytes uint64                 `protobuf:"varint,15,opt,name=model_size_vram_bytes,json=modelSizeVramBytes,proto3" json:"model_size_vram_bytes,omitempty"`
+	FitsVram           bool                   `protobuf:"varint,16,opt,name=fits_vram,json=fitsVram,proto3" json:"fits_vram,omitempty"`
+	StartedAt          *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SweepCell) Reset() {
+	*x = SweepCell{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepCell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepCell) ProtoMessage() {}
+
+func (x *SweepCell) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepCell.ProtoReflect.Descriptor instead.
+func (*SweepCell) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SweepCell) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SweepCell) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *SweepCell) GetNumCtx() uint32 {
+	if x != nil && x.NumCtx != nil {
+		return *x.NumCtx
+	}
+	return 0
+}
+
+func (x *SweepCell) GetNumGpu() uint32 {
+	if x != nil && x.NumGpu != nil {
+		return *x.NumGpu
+	}
+	return 0
+}
+
+func (x *SweepCell) GetNumBatch() uint32 {
+	if x != nil && x.NumBatch != nil {
+		return *x.NumBatch
+	}
+	return 0
+}
+
+func (x *SweepCell) GetNumThread() uint32 {
+	if x != nil && x.NumThread != nil {
+		return *x.NumThread
+	}
+	return 0
+}
+
+func (x *SweepCell) GetPromptTokens() uint32 {
+	if x != nil && x.PromptTokens != nil {
+		return *x.PromptTokens
+	}
+	return 0
+}
+
+func (x *SweepCell) GetMaxTokens() uint32 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *SweepCell) GetStatus() SweepCellStatus {
+	if x != nil {
+		return x.Status
+	}
+	return SweepCellStatus_SWEEP_CELL_STATUS_UNSPECIFIED
+}
+
+func (x *SweepCell) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *SweepCell) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *SweepCell) GetSummary() *BenchmarkFinished {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *SweepCell) GetPeakVramUsedBytes() uint64 {
+	if x != nil {
+		return x.PeakVramUsedBytes
+	}
+	return 0
+}
+
+func (x *SweepCell) GetModelSizeBytes() uint64 {
+	if x != nil {
+		return x.ModelSizeBytes
+	}
+	return 0
+}
+
+func (x *SweepCell) GetModelSizeVramBytes() uint64 {
+	if x != nil {
+		return x.ModelSizeVramBytes
+	}
+	return 0
+}
+
+func (x *SweepCell) GetFitsVram() bool {
+	if x != nil {
+		return x.FitsVram
+	}
+	return false
+}
+
+func (x *SweepCell) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *SweepCell) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+// CellStarted begins a sweep cell; the trials that follow are its own.
+type CellStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Cell  *SweepCell             `protobuf:"bytes,1,opt,name=cell,proto3" json:"cell,omitempty"`
+	// Cells in the sweep.
+	Cells         uint32 `protobuf:"varint,2,opt,name=cells,proto3" json:"cells,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CellStarted) Reset() {
+	*x = CellStarted{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CellStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CellStarted) ProtoMessage() {}
+
+func (x *CellStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CellStarted.ProtoReflect.Descriptor instead.
+func (*CellStarted) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CellStarted) GetCell() *SweepCell {
+	if x != nil {
+		return x.Cell
+	}
+	return nil
+}
+
+func (x *CellStarted) GetCells() uint32 {
+	if x != nil {
+		return x.Cells
+	}
+	return 0
+}
+
+// CellFinished ends a sweep cell: its status, statistics and memory.
+type CellFinished struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cell          *SweepCell             `protobuf:"bytes,1,opt,name=cell,proto3" json:"cell,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CellFinished) Reset() {
+	*x = CellFinished{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CellFinished) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CellFinished) ProtoMessage() {}
+
+func (x *CellFinished) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CellFinished.ProtoReflect.Descriptor instead.
+func (*CellFinished) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CellFinished) GetCell() *SweepCell {
+	if x != nil {
+		return x.Cell
+	}
+	return nil
+}
+
 type RunBenchmarkResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         *BenchmarkEvent        `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -251,7 +786,7 @@ type RunBenchmarkResponse struct {
 
 func (x *RunBenchmarkResponse) Reset() {
 	*x = RunBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +798,7 @@ func (x *RunBenchmarkResponse) String() string {
 func (*RunBenchmarkResponse) ProtoMessage() {}
 
 func (x *RunBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +811,7 @@ func (x *RunBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*RunBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RunBenchmarkResponse) GetEvent() *BenchmarkEvent {
@@ -295,6 +830,8 @@ type BenchmarkEvent struct {
 	//	*BenchmarkEvent_Progress
 	//	*BenchmarkEvent_Trial
 	//	*BenchmarkEvent_Finished
+	//	*BenchmarkEvent_CellStarted
+	//	*BenchmarkEvent_CellFinished
 	Kind          isBenchmarkEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -302,7 +839,7 @@ type BenchmarkEvent struct {
 
 func (x *BenchmarkEvent) Reset() {
 	*x = BenchmarkEvent{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +851,7 @@ func (x *BenchmarkEvent) String() string {
 func (*BenchmarkEvent) ProtoMessage() {}
 
 func (x *BenchmarkEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +864,7 @@ func (x *BenchmarkEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkEvent.ProtoReflect.Descriptor instead.
 func (*BenchmarkEvent) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BenchmarkEvent) GetKind() isBenchmarkEvent_Kind {
@@ -373,6 +910,24 @@ func (x *BenchmarkEvent) GetFinished() *BenchmarkFinished {
 	return nil
 }
 
+func (x *BenchmarkEvent) GetCellStarted() *CellStarted {
+	if x != nil {
+		if x, ok := x.Kind.(*BenchmarkEvent_CellStarted); ok {
+			return x.CellStarted
+		}
+	}
+	return nil
+}
+
+func (x *BenchmarkEvent) GetCellFinished() *CellFinished {
+	if x != nil {
+		if x, ok := x.Kind.(*BenchmarkEvent_CellFinished); ok {
+			return x.CellFinished
+		}
+	}
+	return nil
+}
+
 type isBenchmarkEvent_Kind interface {
 	isBenchmarkEvent_Kind()
 }
@@ -393,6 +948,15 @@ type BenchmarkEvent_Finished struct {
 	Finished *BenchmarkFinished `protobuf:"bytes,4,opt,name=finished,proto3,oneof"`
 }
 
+type BenchmarkEvent_CellStarted struct {
+	// Sweeps only: a cell begins / ends.
+	CellStarted *CellStarted `protobuf:"bytes,5,opt,name=cell_started,json=cellStarted,proto3,oneof"`
+}
+
+type BenchmarkEvent_CellFinished struct {
+	CellFinished *CellFinished `protobuf:"bytes,6,opt,name=cell_finished,json=cellFinished,proto3,oneof"`
+}
+
 func (*BenchmarkEvent_Started) isBenchmarkEvent_Kind() {}
 
 func (*BenchmarkEvent_Progress) isBenchmarkEvent_Kind() {}
@@ -400,6 +964,10 @@ func (*BenchmarkEvent_Progress) isBenchmarkEvent_Kind() {}
 func (*BenchmarkEvent_Trial) isBenchmarkEvent_Kind() {}
 
 func (*BenchmarkEvent_Finished) isBenchmarkEvent_Kind() {}
+
+func (*BenchmarkEvent_CellStarted) isBenchmarkEvent_Kind() {}
+
+func (*BenchmarkEvent_CellFinished) isBenchmarkEvent_Kind() {}
 
 type WatchBenchmarkRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -410,7 +978,7 @@ type WatchBenchmarkRequest struct {
 
 func (x *WatchBenchmarkRequest) Reset() {
 	*x = WatchBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +990,7 @@ func (x *WatchBenchmarkRequest) String() string {
 func (*WatchBenchmarkRequest) ProtoMessage() {}
 
 func (x *WatchBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +1003,7 @@ func (x *WatchBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*WatchBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WatchBenchmarkRequest) GetBenchmarkId() string {
@@ -454,7 +1022,7 @@ type WatchBenchmarkResponse struct {
 
 func (x *WatchBenchmarkResponse) Reset() {
 	*x = WatchBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +1034,7 @@ func (x *WatchBenchmarkResponse) String() string {
 func (*WatchBenchmarkResponse) ProtoMessage() {}
 
 func (x *WatchBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +1047,7 @@ func (x *WatchBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*WatchBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchBenchmarkResponse) GetEvent() *BenchmarkEvent {
@@ -498,7 +1066,7 @@ type GetBenchmarkRequest struct {
 
 func (x *GetBenchmarkRequest) Reset() {
 	*x = GetBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +1078,7 @@ func (x *GetBenchmarkRequest) String() string {
 func (*GetBenchmarkRequest) ProtoMessage() {}
 
 func (x *GetBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +1091,7 @@ func (x *GetBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*GetBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetBenchmarkRequest) GetBenchmarkId() string {
@@ -542,7 +1110,7 @@ type GetBenchmarkResponse struct {
 
 func (x *GetBenchmarkResponse) Reset() {
 	*x = GetBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +1122,7 @@ func (x *GetBenchmarkResponse) String() string {
 func (*GetBenchmarkResponse) ProtoMessage() {}
 
 func (x *GetBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +1135,7 @@ func (x *GetBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*GetBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetBenchmarkResponse) GetBenchmark() *Benchmark {
@@ -594,7 +1162,7 @@ type ListBenchmarksRequest struct {
 
 func (x *ListBenchmarksRequest) Reset() {
 	*x = ListBenchmarksRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +1174,7 @@ func (x *ListBenchmarksRequest) String() string {
 func (*ListBenchmarksRequest) ProtoMessage() {}
 
 func (x *ListBenchmarksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +1187,7 @@ func (x *ListBenchmarksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBenchmarksRequest.ProtoReflect.Descriptor instead.
 func (*ListBenchmarksRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListBenchmarksRequest) GetModel() string {
@@ -668,7 +1236,7 @@ type ListBenchmarksResponse struct {
 
 func (x *ListBenchmarksResponse) Reset() {
 	*x = ListBenchmarksResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +1248,7 @@ func (x *ListBenchmarksResponse) String() string {
 func (*ListBenchmarksResponse) ProtoMessage() {}
 
 func (x *ListBenchmarksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +1261,7 @@ func (x *ListBenchmarksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBenchmarksResponse.ProtoReflect.Descriptor instead.
 func (*ListBenchmarksResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListBenchmarksResponse) GetBenchmarks() []*Benchmark {
@@ -719,7 +1287,7 @@ type CancelBenchmarkRequest struct {
 
 func (x *CancelBenchmarkRequest) Reset() {
 	*x = CancelBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +1299,7 @@ func (x *CancelBenchmarkRequest) String() string {
 func (*CancelBenchmarkRequest) ProtoMessage() {}
 
 func (x *CancelBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +1312,7 @@ func (x *CancelBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*CancelBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelBenchmarkRequest) GetBenchmarkId() string {
@@ -764,7 +1332,7 @@ type CancelBenchmarkResponse struct {
 
 func (x *CancelBenchmarkResponse) Reset() {
 	*x = CancelBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +1344,7 @@ func (x *CancelBenchmarkResponse) String() string {
 func (*CancelBenchmarkResponse) ProtoMessage() {}
 
 func (x *CancelBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +1357,7 @@ func (x *CancelBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*CancelBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelBenchmarkResponse) GetBenchmark() *Benchmark {
@@ -809,7 +1377,7 @@ type WatchVRAMRequest struct {
 
 func (x *WatchVRAMRequest) Reset() {
 	*x = WatchVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +1389,7 @@ func (x *WatchVRAMRequest) String() string {
 func (*WatchVRAMRequest) ProtoMessage() {}
 
 func (x *WatchVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +1402,7 @@ func (x *WatchVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVRAMRequest.ProtoReflect.Descriptor instead.
 func (*WatchVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchVRAMRequest) GetInterval() *durationpb.Duration {
@@ -853,7 +1421,7 @@ type WatchVRAMResponse struct {
 
 func (x *WatchVRAMResponse) Reset() {
 	*x = WatchVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1433,7 @@ func (x *WatchVRAMResponse) String() string {
 func (*WatchVRAMResponse) ProtoMessage() {}
 
 func (x *WatchVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1446,7 @@ func (x *WatchVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVRAMResponse.ProtoReflect.Descriptor instead.
 func (*WatchVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{12}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchVRAMResponse) GetGpus() []*GPU {
@@ -901,17 +1469,20 @@ type Benchmark struct {
 	Finished     *BenchmarkFinished   `protobuf:"bytes,7,opt,name=finished,proto3" json:"finished,omitempty"`
 	VramTimeline []*VRAMSample        `protobuf:"bytes,8,rep,name=vram_timeline,json=vramTimeline,proto3" json:"vram_timeline,omitempty"`
 	// For FAILED and CANCELLED: the gRPC code and message the run ended with.
-	ErrorCode     int32                  `protobuf:"varint,9,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string                 `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	ErrorCode    int32                  `protobuf:"varint,9,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string                 `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Sweeps only: the cells finished so far, in order (also of a failed or
+	// cancelled sweep).
+	Cells         []*SweepCell `protobuf:"bytes,13,rep,name=cells,proto3" json:"cells,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Benchmark) Reset() {
 	*x = Benchmark{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1494,7 @@ func (x *Benchmark) String() string {
 func (*Benchmark) ProtoMessage() {}
 
 func (x *Benchmark) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1507,7 @@ func (x *Benchmark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Benchmark.ProtoReflect.Descriptor instead.
 func (*Benchmark) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{13}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Benchmark) GetBenchmarkId() string {
@@ -1023,6 +1594,13 @@ func (x *Benchmark) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Benchmark) GetCells() []*SweepCell {
+	if x != nil {
+		return x.Cells
+	}
+	return nil
+}
+
 // VRAMSample is one reading of the VRAM timeline.
 type VRAMSample struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1036,7 +1614,7 @@ type VRAMSample struct {
 
 func (x *VRAMSample) Reset() {
 	*x = VRAMSample{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1626,7 @@ func (x *VRAMSample) String() string {
 func (*VRAMSample) ProtoMessage() {}
 
 func (x *VRAMSample) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1639,7 @@ func (x *VRAMSample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VRAMSample.ProtoReflect.Descriptor instead.
 func (*VRAMSample) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{14}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VRAMSample) GetSampledAt() *timestamppb.Timestamp {
@@ -1103,7 +1681,7 @@ type BenchmarkStarted struct {
 
 func (x *BenchmarkStarted) Reset() {
 	*x = BenchmarkStarted{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1693,7 @@ func (x *BenchmarkStarted) String() string {
 func (*BenchmarkStarted) ProtoMessage() {}
 
 func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1706,7 @@ func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkStarted.ProtoReflect.Descriptor instead.
 func (*BenchmarkStarted) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{15}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BenchmarkStarted) GetBenchmarkId() string {
@@ -1201,7 +1779,7 @@ type MachineInfo struct {
 
 func (x *MachineInfo) Reset() {
 	*x = MachineInfo{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1791,7 @@ func (x *MachineInfo) String() string {
 func (*MachineInfo) ProtoMessage() {}
 
 func (x *MachineInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1804,7 @@ func (x *MachineInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MachineInfo.ProtoReflect.Descriptor instead.
 func (*MachineInfo) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{16}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MachineInfo) GetHostname() string {
@@ -1277,7 +1855,7 @@ type ModelInfo struct {
 
 func (x *ModelInfo) Reset() {
 	*x = ModelInfo{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1867,7 @@ func (x *ModelInfo) String() string {
 func (*ModelInfo) ProtoMessage() {}
 
 func (x *ModelInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1880,7 @@ func (x *ModelInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInfo.ProtoReflect.Descriptor instead.
 func (*ModelInfo) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{17}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ModelInfo) GetDigest() string {
@@ -1343,18 +1921,20 @@ func (x *ModelInfo) GetFormat() string {
 // TrialProgress reports tokens streamed so far in the running trial; sent at
 // most a few times a second.
 type TrialProgress struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Warmup        bool                   `protobuf:"varint,2,opt,name=warmup,proto3" json:"warmup,omitempty"`
-	Tokens        uint32                 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
-	MaxTokens     uint32                 `protobuf:"varint,4,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Index     uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Warmup    bool                   `protobuf:"varint,2,opt,name=warmup,proto3" json:"warmup,omitempty"`
+	Tokens    uint32                 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	MaxTokens uint32                 `protobuf:"varint,4,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	// Sweeps only: the cell (SweepCell.index).
+	Cell          uint32 `protobuf:"varint,5,opt,name=cell,proto3" json:"cell,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TrialProgress) Reset() {
 	*x = TrialProgress{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1946,7 @@ func (x *TrialProgress) String() string {
 func (*TrialProgress) ProtoMessage() {}
 
 func (x *TrialProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1959,7 @@ func (x *TrialProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrialProgress.ProtoReflect.Descriptor instead.
 func (*TrialProgress) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{18}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TrialProgress) GetIndex() uint32 {
@@ -1406,6 +1986,13 @@ func (x *TrialProgress) GetTokens() uint32 {
 func (x *TrialProgress) GetMaxTokens() uint32 {
 	if x != nil {
 		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *TrialProgress) GetCell() uint32 {
+	if x != nil {
+		return x.Cell
 	}
 	return 0
 }
@@ -1471,13 +2058,16 @@ type Trial struct {
 	// token timing with care. Empty: they agree, or the trial had too few
 	// chunks to tell (or is an older record).
 	DecodeMismatchReason string `protobuf:"bytes,22,opt,name=decode_mismatch_reason,json=decodeMismatchReason,proto3" json:"decode_mismatch_reason,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Sweeps only: the cell (SweepCell.index) the trial belongs to; index
+	// then counts within the cell.
+	Cell          uint32 `protobuf:"varint,23,opt,name=cell,proto3" json:"cell,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +2079,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +2092,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{19}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Trial) GetIndex() uint32 {
@@ -1659,6 +2249,13 @@ func (x *Trial) GetDecodeMismatchReason() string {
 	return ""
 }
 
+func (x *Trial) GetCell() uint32 {
+	if x != nil {
+		return x.Cell
+	}
+	return 0
+}
+
 // TokenTiming is how one trial's tokens were streamed. ollama streams about
 // one chunk per token and stamps each with created_at as it makes it; the
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
@@ -1702,7 +2299,7 @@ type TokenTiming struct {
 
 func (x *TokenTiming) Reset() {
 	*x = TokenTiming{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1714,7 +2311,7 @@ func (x *TokenTiming) String() string {
 func (*TokenTiming) ProtoMessage() {}
 
 func (x *TokenTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1727,7 +2324,7 @@ func (x *TokenTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenTiming.ProtoReflect.Descriptor instead.
 func (*TokenTiming) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TokenTiming) GetChunks() uint32 {
@@ -1825,7 +2422,7 @@ type GPUPeak struct {
 
 func (x *GPUPeak) Reset() {
 	*x = GPUPeak{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +2434,7 @@ func (x *GPUPeak) String() string {
 func (*GPUPeak) ProtoMessage() {}
 
 func (x *GPUPeak) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +2447,7 @@ func (x *GPUPeak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPUPeak.ProtoReflect.Descriptor instead.
 func (*GPUPeak) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GPUPeak) GetIndex() uint32 {
@@ -1903,13 +2500,20 @@ type BenchmarkFinished struct {
 	// (Trial.decode_mismatch_reason), so that a listing without trials
 	// shows them.
 	DecodeMismatches uint32 `protobuf:"varint,20,opt,name=decode_mismatches,json=decodeMismatches,proto3" json:"decode_mismatches,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Sweeps only. The summary fields above are then over every cell's
+	// measured trials together; each cell has its own in SweepCell.summary.
+	// best_cell: the index of the best cell by objective among the succeeded
+	// cells that fitted in VRAM; unset when none did.
+	BestCell      *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
+	Objective     SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	CellsFailed   uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BenchmarkFinished) Reset() {
 	*x = BenchmarkFinished{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2525,7 @@ func (x *BenchmarkFinished) String() string {
 func (*BenchmarkFinished) ProtoMessage() {}
 
 func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2538,7 @@ func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkFinished.ProtoReflect.Descriptor instead.
 func (*BenchmarkFinished) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BenchmarkFinished) GetBenchmarkId() string {
@@ -2077,6 +2681,27 @@ func (x *BenchmarkFinished) GetDecodeMismatches() uint32 {
 	return 0
 }
 
+func (x *BenchmarkFinished) GetBestCell() uint32 {
+	if x != nil && x.BestCell != nil {
+		return *x.BestCell
+	}
+	return 0
+}
+
+func (x *BenchmarkFinished) GetObjective() SweepObjective {
+	if x != nil {
+		return x.Objective
+	}
+	return SweepObjective_SWEEP_OBJECTIVE_UNSPECIFIED
+}
+
+func (x *BenchmarkFinished) GetCellsFailed() uint32 {
+	if x != nil {
+		return x.CellsFailed
+	}
+	return 0
+}
+
 // Summary of one metric. stddev is the sample standard deviation (n-1);
 // percentiles interpolate linearly between closest ranks.
 type Summary struct {
@@ -2099,7 +2724,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2736,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2749,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Summary) GetN() uint32 {
@@ -2205,7 +2830,7 @@ type SampleVRAMRequest struct {
 
 func (x *SampleVRAMRequest) Reset() {
 	*x = SampleVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2842,7 @@ func (x *SampleVRAMRequest) String() string {
 func (*SampleVRAMRequest) ProtoMessage() {}
 
 func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2855,7 @@ func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMRequest.ProtoReflect.Descriptor instead.
 func (*SampleVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{28}
 }
 
 type SampleVRAMResponse struct {
@@ -2242,7 +2867,7 @@ type SampleVRAMResponse struct {
 
 func (x *SampleVRAMResponse) Reset() {
 	*x = SampleVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2879,7 @@ func (x *SampleVRAMResponse) String() string {
 func (*SampleVRAMResponse) ProtoMessage() {}
 
 func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2892,7 @@ func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMResponse.ProtoReflect.Descriptor instead.
 func (*SampleVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SampleVRAMResponse) GetGpus() []*GPU {
@@ -2294,7 +2919,7 @@ type GPU struct {
 
 func (x *GPU) Reset() {
 	*x = GPU{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2306,7 +2931,7 @@ func (x *GPU) String() string {
 func (*GPU) ProtoMessage() {}
 
 func (x *GPU) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2319,7 +2944,7 @@ func (x *GPU) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPU.ProtoReflect.Descriptor instead.
 func (*GPU) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{26}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GPU) GetIndex() uint32 {
@@ -2379,7 +3004,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2391,7 +3016,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2404,7 +3029,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{27}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{31}
 }
 
 type ListModelsResponse struct {
@@ -2420,7 +3045,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +3057,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +3070,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{28}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListModelsResponse) GetModels() []*InstalledModel {
@@ -2485,7 +3110,7 @@ type InstalledModel struct {
 
 func (x *InstalledModel) Reset() {
 	*x = InstalledModel{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2497,7 +3122,7 @@ func (x *InstalledModel) String() string {
 func (*InstalledModel) ProtoMessage() {}
 
 func (x *InstalledModel) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2510,7 +3135,7 @@ func (x *InstalledModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstalledModel.ProtoReflect.Descriptor instead.
 func (*InstalledModel) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{29}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InstalledModel) GetName() string {
@@ -2566,7 +3191,7 @@ type LoadedModel struct {
 
 func (x *LoadedModel) Reset() {
 	*x = LoadedModel{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +3203,7 @@ func (x *LoadedModel) String() string {
 func (*LoadedModel) ProtoMessage() {}
 
 func (x *LoadedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +3216,7 @@ func (x *LoadedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadedModel.ProtoReflect.Descriptor instead.
 func (*LoadedModel) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{30}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LoadedModel) GetName() string {
@@ -2633,7 +3258,7 @@ var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
-	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\a\n" +
+	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\b\n" +
 	"\x13RunBenchmarkRequest\x12\x87\x01\n" +
 	"\x05model\x18\x01 \x01(\tBq\xbaHn\xc8\x01\x01ri\x18\xc8\x012d^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$R\x05model\x12,\n" +
 	"\aprompts\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x10\"\br\x06\x10\x01\x18\x80\x80\x04R\aprompts\x120\n" +
@@ -2651,7 +3276,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x1avram_sample_interval.range\x12(must be 0s (off) or between 10ms and 60s\x1aOthis == duration('0s') || (this >= duration('10ms') && this <= duration('60s'))R\x12vramSampleInterval\x12\x12\n" +
 	"\x04cold\x18\v \x01(\bR\x04cold\x125\n" +
 	"\rprompt_tokens\x18\f \x01(\rB\v\xbaH\b*\x06\x18\x80\x80\b(\x10H\x06R\fpromptTokens\x88\x01\x01\x120\n" +
-	"\x14cancel_on_disconnect\x18\r \x01(\bR\x12cancelOnDisconnectB\x0e\n" +
+	"\x14cancel_on_disconnect\x18\r \x01(\bR\x12cancelOnDisconnect\x12&\n" +
+	"\x05sweep\x18\x0e \x01(\v2\x10.benchd.v1.SweepR\x05sweepB\x0e\n" +
 	"\f_repetitionsB\t\n" +
 	"\a_warmupB\r\n" +
 	"\v_max_tokensB\n" +
@@ -2659,14 +3285,65 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\b_num_ctxB\x0e\n" +
 	"\f_temperatureB\a\n" +
 	"\x05_seedB\x10\n" +
-	"\x0e_prompt_tokens\"G\n" +
+	"\x0e_prompt_tokens\"\x8e\x04\n" +
+	"\x05Sweep\x12\x8f\x01\n" +
+	"\x06models\x18\x01 \x03(\tBw\xbaHt\x92\x01q\x10\b\x18\x01\"kri\x18\xc8\x012d^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$R\x06models\x12-\n" +
+	"\anum_ctx\x18\x02 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80@(@R\x06numCtx\x12*\n" +
+	"\anum_gpu\x18\x03 \x03(\rB\x11\xbaH\x0e\x92\x01\v\x10\x10\x18\x01\"\x05*\x03\x18\x80\bR\x06numGpu\x121\n" +
+	"\tnum_batch\x18\x04 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x04(\x01R\bnumBatch\x122\n" +
+	"\n" +
+	"num_thread\x18\x05 \x03(\rB\x13\xbaH\x10\x92\x01\r\x10\x10\x18\x01\"\a*\x05\x18\x80\b(\x01R\tnumThread\x129\n" +
+	"\rprompt_tokens\x18\x06 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\b(\x10R\fpromptTokens\x123\n" +
+	"\n" +
+	"max_tokens\x18\a \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x01(\x01R\tmaxTokens\x12A\n" +
+	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\"\x9c\x06\n" +
+	"\tSweepCell\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
+	"\anum_ctx\x18\x03 \x01(\rH\x00R\x06numCtx\x88\x01\x01\x12\x1c\n" +
+	"\anum_gpu\x18\x04 \x01(\rH\x01R\x06numGpu\x88\x01\x01\x12 \n" +
+	"\tnum_batch\x18\x05 \x01(\rH\x02R\bnumBatch\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"num_thread\x18\x06 \x01(\rH\x03R\tnumThread\x88\x01\x01\x12(\n" +
+	"\rprompt_tokens\x18\a \x01(\rH\x04R\fpromptTokens\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"max_tokens\x18\b \x01(\rR\tmaxTokens\x122\n" +
+	"\x06status\x18\t \x01(\x0e2\x1a.benchd.v1.SweepCellStatusR\x06status\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\n" +
+	" \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\v \x01(\tR\ferrorMessage\x126\n" +
+	"\asummary\x18\f \x01(\v2\x1c.benchd.v1.BenchmarkFinishedR\asummary\x12/\n" +
+	"\x14peak_vram_used_bytes\x18\r \x01(\x04R\x11peakVramUsedBytes\x12(\n" +
+	"\x10model_size_bytes\x18\x0e \x01(\x04R\x0emodelSizeBytes\x121\n" +
+	"\x15model_size_vram_bytes\x18\x0f \x01(\x04R\x12modelSizeVramBytes\x12\x1b\n" +
+	"\tfits_vram\x18\x10 \x01(\bR\bfitsVram\x129\n" +
+	"\n" +
+	"started_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAtB\n" +
+	"\n" +
+	"\b_num_ctxB\n" +
+	"\n" +
+	"\b_num_gpuB\f\n" +
+	"\n" +
+	"_num_batchB\r\n" +
+	"\v_num_threadB\x10\n" +
+	"\x0e_prompt_tokens\"M\n" +
+	"\vCellStarted\x12(\n" +
+	"\x04cell\x18\x01 \x01(\v2\x14.benchd.v1.SweepCellR\x04cell\x12\x14\n" +
+	"\x05cells\x18\x02 \x01(\rR\x05cells\"8\n" +
+	"\fCellFinished\x12(\n" +
+	"\x04cell\x18\x01 \x01(\v2\x14.benchd.v1.SweepCellR\x04cell\"G\n" +
 	"\x14RunBenchmarkResponse\x12/\n" +
-	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"\xef\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"\xec\x02\n" +
 	"\x0eBenchmarkEvent\x127\n" +
 	"\astarted\x18\x01 \x01(\v2\x1b.benchd.v1.BenchmarkStartedH\x00R\astarted\x126\n" +
 	"\bprogress\x18\x02 \x01(\v2\x18.benchd.v1.TrialProgressH\x00R\bprogress\x12(\n" +
 	"\x05trial\x18\x03 \x01(\v2\x10.benchd.v1.TrialH\x00R\x05trial\x12:\n" +
-	"\bfinished\x18\x04 \x01(\v2\x1c.benchd.v1.BenchmarkFinishedH\x00R\bfinishedB\x06\n" +
+	"\bfinished\x18\x04 \x01(\v2\x1c.benchd.v1.BenchmarkFinishedH\x00R\bfinished\x12;\n" +
+	"\fcell_started\x18\x05 \x01(\v2\x16.benchd.v1.CellStartedH\x00R\vcellStarted\x12>\n" +
+	"\rcell_finished\x18\x06 \x01(\v2\x17.benchd.v1.CellFinishedH\x00R\fcellFinishedB\x06\n" +
 	"\x04kind\"c\n" +
 	"\x15WatchBenchmarkRequest\x12J\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\"I\n" +
@@ -2695,7 +3372,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x10WatchVRAMRequest\x12H\n" +
 	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x02\b<2\x05\x10\x80\xe1\xeb\x17R\binterval\"7\n" +
 	"\x11WatchVRAMResponse\x12\"\n" +
-	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xc2\x04\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xee\x04\n" +
 	"\tBenchmark\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.benchd.v1.BenchmarkStateR\x05state\x12\x14\n" +
@@ -2712,7 +3389,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x90\x01\n" +
+	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12*\n" +
+	"\x05cells\x18\r \x03(\v2\x14.benchd.v1.SweepCellR\x05cells\"\x90\x01\n" +
 	"\n" +
 	"VRAMSample\x129\n" +
 	"\n" +
@@ -2742,13 +3420,14 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06family\x18\x02 \x01(\tR\x06family\x12%\n" +
 	"\x0eparameter_size\x18\x03 \x01(\tR\rparameterSize\x12-\n" +
 	"\x12quantization_level\x18\x04 \x01(\tR\x11quantizationLevel\x12\x16\n" +
-	"\x06format\x18\x05 \x01(\tR\x06format\"t\n" +
+	"\x06format\x18\x05 \x01(\tR\x06format\"\x88\x01\n" +
 	"\rTrialProgress\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12\x16\n" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
-	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\"\xf0\x06\n" +
+	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\x12\x12\n" +
+	"\x04cell\x18\x05 \x01(\rR\x04cell\"\x84\a\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -2774,7 +3453,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x10received_ttft_ns\x18\x13 \x01(\x03R\x0ereceivedTtftNs\x12%\n" +
 	"\x0einvalid_reason\x18\x14 \x01(\tR\rinvalidReason\x129\n" +
 	"\ftoken_timing\x18\x15 \x01(\v2\x16.benchd.v1.TokenTimingR\vtokenTiming\x124\n" +
-	"\x16decode_mismatch_reason\x18\x16 \x01(\tR\x14decodeMismatchReason\"\xc6\x03\n" +
+	"\x16decode_mismatch_reason\x18\x16 \x01(\tR\x14decodeMismatchReason\x12\x12\n" +
+	"\x04cell\x18\x17 \x01(\rR\x04cell\"\xc6\x03\n" +
 	"\vTokenTiming\x12\x16\n" +
 	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
 	"\n" +
@@ -2796,7 +3476,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xb8\b\n" +
+	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xc4\t\n" +
 	"\x11BenchmarkFinished\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x16\n" +
 	"\x06trials\x18\x02 \x01(\rR\x06trials\x12/\n" +
@@ -2822,7 +3502,12 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"itl_p99_ns\x18\x11 \x01(\v2\x12.benchd.v1.SummaryR\bitlP99Ns\x12<\n" +
 	"\x10longest_stall_ns\x18\x12 \x01(\v2\x12.benchd.v1.SummaryR\x0elongestStallNs\x12'\n" +
 	"\x0funstable_reason\x18\x13 \x01(\tR\x0eunstableReason\x12+\n" +
-	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\"\xbf\x01\n" +
+	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\x12 \n" +
+	"\tbest_cell\x18\x15 \x01(\rH\x00R\bbestCell\x88\x01\x01\x127\n" +
+	"\tobjective\x18\x16 \x01(\x0e2\x19.benchd.v1.SweepObjectiveR\tobjective\x12!\n" +
+	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailedB\f\n" +
+	"\n" +
+	"_best_cell\"\xbf\x01\n" +
 	"\aSummary\x12\f\n" +
 	"\x01n\x18\x01 \x01(\rR\x01n\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12\x16\n" +
@@ -2868,7 +3553,16 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12&\n" +
 	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\xa8\x01\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\x90\x01\n" +
+	"\x0eSweepObjective\x12\x1f\n" +
+	"\x1bSWEEP_OBJECTIVE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SWEEP_OBJECTIVE_EVAL_RATE\x10\x01\x12$\n" +
+	" SWEEP_OBJECTIVE_PROMPT_EVAL_RATE\x10\x02\x12\x18\n" +
+	"\x14SWEEP_OBJECTIVE_TTFT\x10\x03*s\n" +
+	"\x0fSweepCellStatus\x12!\n" +
+	"\x1dSWEEP_CELL_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bSWEEP_CELL_STATUS_SUCCEEDED\x10\x01\x12\x1c\n" +
+	"\x18SWEEP_CELL_STATUS_FAILED\x10\x02*\xa8\x01\n" +
 	"\x0eBenchmarkState\x12\x1f\n" +
 	"\x1bBENCHMARK_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BENCHMARK_STATE_RUNNING\x10\x01\x12\x1d\n" +
@@ -2899,123 +3593,141 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 	return file_benchd_v1_benchd_proto_rawDescData
 }
 
-var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_benchd_v1_benchd_proto_goTypes = []any{
-	(BenchmarkState)(0),             // 0: benchd.v1.BenchmarkState
-	(*RunBenchmarkRequest)(nil),     // 1: benchd.v1.RunBenchmarkRequest
-	(*RunBenchmarkResponse)(nil),    // 2: benchd.v1.RunBenchmarkResponse
-	(*BenchmarkEvent)(nil),          // 3: benchd.v1.BenchmarkEvent
-	(*WatchBenchmarkRequest)(nil),   // 4: benchd.v1.WatchBenchmarkRequest
-	(*WatchBenchmarkResponse)(nil),  // 5: benchd.v1.WatchBenchmarkResponse
-	(*GetBenchmarkRequest)(nil),     // 6: benchd.v1.GetBenchmarkRequest
-	(*GetBenchmarkResponse)(nil),    // 7: benchd.v1.GetBenchmarkResponse
-	(*ListBenchmarksRequest)(nil),   // 8: benchd.v1.ListBenchmarksRequest
-	(*ListBenchmarksResponse)(nil),  // 9: benchd.v1.ListBenchmarksResponse
-	(*CancelBenchmarkRequest)(nil),  // 10: benchd.v1.CancelBenchmarkRequest
-	(*CancelBenchmarkResponse)(nil), // 11: benchd.v1.CancelBenchmarkResponse
-	(*WatchVRAMRequest)(nil),        // 12: benchd.v1.WatchVRAMRequest
-	(*WatchVRAMResponse)(nil),       // 13: benchd.v1.WatchVRAMResponse
-	(*Benchmark)(nil),               // 14: benchd.v1.Benchmark
-	(*VRAMSample)(nil),              // 15: benchd.v1.VRAMSample
-	(*BenchmarkStarted)(nil),        // 16: benchd.v1.BenchmarkStarted
-	(*MachineInfo)(nil),             // 17: benchd.v1.MachineInfo
-	(*ModelInfo)(nil),               // 18: benchd.v1.ModelInfo
-	(*TrialProgress)(nil),           // 19: benchd.v1.TrialProgress
-	(*Trial)(nil),                   // 20: benchd.v1.Trial
-	(*TokenTiming)(nil),             // 21: benchd.v1.TokenTiming
-	(*GPUPeak)(nil),                 // 22: benchd.v1.GPUPeak
-	(*BenchmarkFinished)(nil),       // 23: benchd.v1.BenchmarkFinished
-	(*Summary)(nil),                 // 24: benchd.v1.Summary
-	(*SampleVRAMRequest)(nil),       // 25: benchd.v1.SampleVRAMRequest
-	(*SampleVRAMResponse)(nil),      // 26: benchd.v1.SampleVRAMResponse
-	(*GPU)(nil),                     // 27: benchd.v1.GPU
-	(*ListModelsRequest)(nil),       // 28: benchd.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),      // 29: benchd.v1.ListModelsResponse
-	(*InstalledModel)(nil),          // 30: benchd.v1.InstalledModel
-	(*LoadedModel)(nil),             // 31: benchd.v1.LoadedModel
-	(*durationpb.Duration)(nil),     // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(SweepObjective)(0),             // 0: benchd.v1.SweepObjective
+	(SweepCellStatus)(0),            // 1: benchd.v1.SweepCellStatus
+	(BenchmarkState)(0),             // 2: benchd.v1.BenchmarkState
+	(*RunBenchmarkRequest)(nil),     // 3: benchd.v1.RunBenchmarkRequest
+	(*Sweep)(nil),                   // 4: benchd.v1.Sweep
+	(*SweepCell)(nil),               // 5: benchd.v1.SweepCell
+	(*CellStarted)(nil),             // 6: benchd.v1.CellStarted
+	(*CellFinished)(nil),            // 7: benchd.v1.CellFinished
+	(*RunBenchmarkResponse)(nil),    // 8: benchd.v1.RunBenchmarkResponse
+	(*BenchmarkEvent)(nil),          // 9: benchd.v1.BenchmarkEvent
+	(*WatchBenchmarkRequest)(nil),   // 10: benchd.v1.WatchBenchmarkRequest
+	(*WatchBenchmarkResponse)(nil),  // 11: benchd.v1.WatchBenchmarkResponse
+	(*GetBenchmarkRequest)(nil),     // 12: benchd.v1.GetBenchmarkRequest
+	(*GetBenchmarkResponse)(nil),    // 13: benchd.v1.GetBenchmarkResponse
+	(*ListBenchmarksRequest)(nil),   // 14: benchd.v1.ListBenchmarksRequest
+	(*ListBenchmarksResponse)(nil),  // 15: benchd.v1.ListBenchmarksResponse
+	(*CancelBenchmarkRequest)(nil),  // 16: benchd.v1.CancelBenchmarkRequest
+	(*CancelBenchmarkResponse)(nil), // 17: benchd.v1.CancelBenchmarkResponse
+	(*WatchVRAMRequest)(nil),        // 18: benchd.v1.WatchVRAMRequest
+	(*WatchVRAMResponse)(nil),       // 19: benchd.v1.WatchVRAMResponse
+	(*Benchmark)(nil),               // 20: benchd.v1.Benchmark
+	(*VRAMSample)(nil),              // 21: benchd.v1.VRAMSample
+	(*BenchmarkStarted)(nil),        // 22: benchd.v1.BenchmarkStarted
+	(*MachineInfo)(nil),             // 23: benchd.v1.MachineInfo
+	(*ModelInfo)(nil),               // 24: benchd.v1.ModelInfo
+	(*TrialProgress)(nil),           // 25: benchd.v1.TrialProgress
+	(*Trial)(nil),                   // 26: benchd.v1.Trial
+	(*TokenTiming)(nil),             // 27: benchd.v1.TokenTiming
+	(*GPUPeak)(nil),                 // 28: benchd.v1.GPUPeak
+	(*BenchmarkFinished)(nil),       // 29: benchd.v1.BenchmarkFinished
+	(*Summary)(nil),                 // 30: benchd.v1.Summary
+	(*SampleVRAMRequest)(nil),       // 31: benchd.v1.SampleVRAMRequest
+	(*SampleVRAMResponse)(nil),      // 32: benchd.v1.SampleVRAMResponse
+	(*GPU)(nil),                     // 33: benchd.v1.GPU
+	(*ListModelsRequest)(nil),       // 34: benchd.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),      // 35: benchd.v1.ListModelsResponse
+	(*InstalledModel)(nil),          // 36: benchd.v1.InstalledModel
+	(*LoadedModel)(nil),             // 37: benchd.v1.LoadedModel
+	(*durationpb.Duration)(nil),     // 38: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	32, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	32, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
-	3,  // 2: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	16, // 3: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	19, // 4: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	20, // 5: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	23, // 6: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	3,  // 7: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	14, // 8: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	33, // 9: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	33, // 10: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	14, // 11: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	14, // 12: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	32, // 13: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	27, // 14: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	0,  // 15: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	1,  // 16: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	16, // 17: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	20, // 18: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	23, // 19: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	15, // 20: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	33, // 21: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	33, // 22: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 23: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	22, // 24: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	18, // 25: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	27, // 26: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	1,  // 27: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	33, // 28: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	17, // 29: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	27, // 30: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	22, // 31: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	21, // 32: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	24, // 33: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	24, // 34: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	24, // 35: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	24, // 36: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	24, // 37: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	24, // 38: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	24, // 39: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	24, // 40: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	24, // 41: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	24, // 42: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	24, // 43: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	33, // 44: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	24, // 45: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	24, // 46: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	24, // 47: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	24, // 48: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	27, // 49: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	33, // 50: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	30, // 51: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	31, // 52: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	18, // 53: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	33, // 54: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	18, // 55: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	33, // 56: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 57: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	4,  // 58: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	6,  // 59: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	8,  // 60: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	10, // 61: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	25, // 62: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	12, // 63: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	28, // 64: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	2,  // 65: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	5,  // 66: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	7,  // 67: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	9,  // 68: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	11, // 69: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	26, // 70: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	13, // 71: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	29, // 72: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	65, // [65:73] is the sub-list for method output_type
-	57, // [57:65] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	38, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	38, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	4,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
+	0,  // 3: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	1,  // 4: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	29, // 5: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	39, // 6: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	39, // 7: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	5,  // 8: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	5,  // 9: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	9,  // 10: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	22, // 11: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	25, // 12: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	26, // 13: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	29, // 14: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	6,  // 15: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	7,  // 16: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	9,  // 17: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	20, // 18: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	39, // 19: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 20: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	20, // 21: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	20, // 22: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	38, // 23: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	33, // 24: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,  // 25: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	3,  // 26: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	22, // 27: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	26, // 28: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	29, // 29: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	21, // 30: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	39, // 31: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	39, // 32: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 33: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	39, // 34: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	28, // 35: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	24, // 36: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	33, // 37: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	3,  // 38: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	39, // 39: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	23, // 40: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	33, // 41: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	28, // 42: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	27, // 43: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	30, // 44: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	30, // 45: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	30, // 46: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	30, // 47: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	30, // 48: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	30, // 49: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	30, // 50: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	30, // 51: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	30, // 52: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	30, // 53: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	30, // 54: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	39, // 55: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	30, // 56: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	30, // 57: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	30, // 58: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	30, // 59: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,  // 60: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	33, // 61: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	39, // 62: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	36, // 63: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	37, // 64: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	24, // 65: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	39, // 66: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	24, // 67: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	39, // 68: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 69: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	10, // 70: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	12, // 71: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	14, // 72: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	16, // 73: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	31, // 74: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	18, // 75: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	34, // 76: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	8,  // 77: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	11, // 78: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	13, // 79: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	15, // 80: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	17, // 81: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	32, // 82: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	19, // 83: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	35, // 84: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	77, // [77:85] is the sub-list for method output_type
+	69, // [69:77] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -3024,19 +3736,23 @@ func file_benchd_v1_benchd_proto_init() {
 		return
 	}
 	file_benchd_v1_benchd_proto_msgTypes[0].OneofWrappers = []any{}
-	file_benchd_v1_benchd_proto_msgTypes[2].OneofWrappers = []any{
+	file_benchd_v1_benchd_proto_msgTypes[2].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[6].OneofWrappers = []any{
 		(*BenchmarkEvent_Started)(nil),
 		(*BenchmarkEvent_Progress)(nil),
 		(*BenchmarkEvent_Trial)(nil),
 		(*BenchmarkEvent_Finished)(nil),
+		(*BenchmarkEvent_CellStarted)(nil),
+		(*BenchmarkEvent_CellFinished)(nil),
 	}
+	file_benchd_v1_benchd_proto_msgTypes[26].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   31,
+			NumEnums:      3,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

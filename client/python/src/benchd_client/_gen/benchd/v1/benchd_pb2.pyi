@@ -12,10 +12,18 @@ BENCHMARK_STATE_RUNNING: BenchmarkState
 BENCHMARK_STATE_SUCCEEDED: BenchmarkState
 BENCHMARK_STATE_UNSPECIFIED: BenchmarkState
 DESCRIPTOR: _descriptor.FileDescriptor
+SWEEP_CELL_STATUS_FAILED: SweepCellStatus
+SWEEP_CELL_STATUS_SUCCEEDED: SweepCellStatus
+SWEEP_CELL_STATUS_UNSPECIFIED: SweepCellStatus
+SWEEP_OBJECTIVE_EVAL_RATE: SweepObjective
+SWEEP_OBJECTIVE_PROMPT_EVAL_RATE: SweepObjective
+SWEEP_OBJECTIVE_TTFT: SweepObjective
+SWEEP_OBJECTIVE_UNSPECIFIED: SweepObjective
 
 class Benchmark(_message.Message):
-    __slots__ = ["benchmark_id", "created_at", "error_code", "error_message", "finished", "model", "settings", "started", "state", "trials", "updated_at", "vram_timeline"]
+    __slots__ = ["benchmark_id", "cells", "created_at", "error_code", "error_message", "finished", "model", "settings", "started", "state", "trials", "updated_at", "vram_timeline"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +36,7 @@ class Benchmark(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     VRAM_TIMELINE_FIELD_NUMBER: _ClassVar[int]
     benchmark_id: str
+    cells: _containers.RepeatedCompositeFieldContainer[SweepCell]
     created_at: _timestamp_pb2.Timestamp
     error_code: int
     error_message: str
@@ -39,23 +48,29 @@ class Benchmark(_message.Message):
     trials: _containers.RepeatedCompositeFieldContainer[Trial]
     updated_at: _timestamp_pb2.Timestamp
     vram_timeline: _containers.RepeatedCompositeFieldContainer[VRAMSample]
-    def __init__(self, benchmark_id: _Optional[str] = ..., state: _Optional[_Union[BenchmarkState, str]] = ..., model: _Optional[str] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., vram_timeline: _Optional[_Iterable[_Union[VRAMSample, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., state: _Optional[_Union[BenchmarkState, str]] = ..., model: _Optional[str] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., vram_timeline: _Optional[_Iterable[_Union[VRAMSample, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cells: _Optional[_Iterable[_Union[SweepCell, _Mapping]]] = ...) -> None: ...
 
 class BenchmarkEvent(_message.Message):
-    __slots__ = ["finished", "progress", "started", "trial"]
+    __slots__ = ["cell_finished", "cell_started", "finished", "progress", "started", "trial"]
+    CELL_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    CELL_STARTED_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
     TRIAL_FIELD_NUMBER: _ClassVar[int]
+    cell_finished: CellFinished
+    cell_started: CellStarted
     finished: BenchmarkFinished
     progress: TrialProgress
     started: BenchmarkStarted
     trial: Trial
-    def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ...) -> None: ...
+    def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., cell_started: _Optional[_Union[CellStarted, _Mapping]] = ..., cell_finished: _Optional[_Union[CellFinished, _Mapping]] = ...) -> None: ...
 
 class BenchmarkFinished(_message.Message):
-    __slots__ = ["benchmark_id", "decode_mismatches", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "load_duration_ns", "longest_stall_ns", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
+    __slots__ = ["benchmark_id", "best_cell", "cells_failed", "decode_mismatches", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "load_duration_ns", "longest_stall_ns", "objective", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    BEST_CELL_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FAILED_FIELD_NUMBER: _ClassVar[int]
     DECODE_MISMATCHES_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +80,7 @@ class BenchmarkFinished(_message.Message):
     ITL_P99_NS_FIELD_NUMBER: _ClassVar[int]
     LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     LONGEST_STALL_NS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     PROMPT_EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +92,8 @@ class BenchmarkFinished(_message.Message):
     UNSTABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     WALL_NS_FIELD_NUMBER: _ClassVar[int]
     benchmark_id: str
+    best_cell: int
+    cells_failed: int
     decode_mismatches: int
     eval_count: Summary
     eval_duration_ns: Summary
@@ -85,6 +103,7 @@ class BenchmarkFinished(_message.Message):
     itl_p99_ns: Summary
     load_duration_ns: Summary
     longest_stall_ns: Summary
+    objective: SweepObjective
     peak_vram_used_bytes: Summary
     prompt_eval_count: Summary
     prompt_eval_duration_ns: Summary
@@ -95,7 +114,7 @@ class BenchmarkFinished(_message.Message):
     ttft_ns: Summary
     unstable_reason: str
     wall_ns: Summary
-    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ..., best_cell: _Optional[int] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cells_failed: _Optional[int] = ...) -> None: ...
 
 class BenchmarkStarted(_message.Message):
     __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_version", "settings", "started_at"]
@@ -128,6 +147,20 @@ class CancelBenchmarkResponse(_message.Message):
     BENCHMARK_FIELD_NUMBER: _ClassVar[int]
     benchmark: Benchmark
     def __init__(self, benchmark: _Optional[_Union[Benchmark, _Mapping]] = ...) -> None: ...
+
+class CellFinished(_message.Message):
+    __slots__ = ["cell"]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    cell: SweepCell
+    def __init__(self, cell: _Optional[_Union[SweepCell, _Mapping]] = ...) -> None: ...
+
+class CellStarted(_message.Message):
+    __slots__ = ["cell", "cells"]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    cell: SweepCell
+    cells: int
+    def __init__(self, cell: _Optional[_Union[SweepCell, _Mapping]] = ..., cells: _Optional[int] = ...) -> None: ...
 
 class GPU(_message.Message):
     __slots__ = ["index", "name", "sampled_at", "source", "total_bytes", "used_bytes", "vendor"]
@@ -258,7 +291,7 @@ class ModelInfo(_message.Message):
     def __init__(self, digest: _Optional[str] = ..., family: _Optional[str] = ..., parameter_size: _Optional[str] = ..., quantization_level: _Optional[str] = ..., format: _Optional[str] = ...) -> None: ...
 
 class RunBenchmarkRequest(_message.Message):
-    __slots__ = ["cancel_on_disconnect", "cold", "max_tokens", "model", "num_ctx", "prompt_tokens", "prompts", "repetitions", "seed", "temperature", "timeout", "vram_sample_interval", "warmup"]
+    __slots__ = ["cancel_on_disconnect", "cold", "max_tokens", "model", "num_ctx", "prompt_tokens", "prompts", "repetitions", "seed", "sweep", "temperature", "timeout", "vram_sample_interval", "warmup"]
     CANCEL_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
     COLD_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +301,7 @@ class RunBenchmarkRequest(_message.Message):
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     REPETITIONS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     VRAM_SAMPLE_INTERVAL_FIELD_NUMBER: _ClassVar[int]
@@ -281,11 +315,12 @@ class RunBenchmarkRequest(_message.Message):
     prompts: _containers.RepeatedScalarFieldContainer[str]
     repetitions: int
     seed: int
+    sweep: Sweep
     temperature: float
     timeout: _duration_pb2.Duration
     vram_sample_interval: _duration_pb2.Duration
     warmup: int
-    def __init__(self, model: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., repetitions: _Optional[int] = ..., warmup: _Optional[int] = ..., max_tokens: _Optional[int] = ..., num_ctx: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., vram_sample_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cold: bool = ..., prompt_tokens: _Optional[int] = ..., cancel_on_disconnect: bool = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., repetitions: _Optional[int] = ..., warmup: _Optional[int] = ..., max_tokens: _Optional[int] = ..., num_ctx: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., vram_sample_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cold: bool = ..., prompt_tokens: _Optional[int] = ..., cancel_on_disconnect: bool = ..., sweep: _Optional[_Union[Sweep, _Mapping]] = ...) -> None: ...
 
 class RunBenchmarkResponse(_message.Message):
     __slots__ = ["event"]
@@ -327,6 +362,66 @@ class Summary(_message.Message):
     stddev: float
     def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ..., p90: _Optional[float] = ..., p99: _Optional[float] = ..., cv: _Optional[float] = ...) -> None: ...
 
+class Sweep(_message.Message):
+    __slots__ = ["max_tokens", "models", "num_batch", "num_ctx", "num_gpu", "num_thread", "objective", "prompt_tokens"]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    NUM_BATCH_FIELD_NUMBER: _ClassVar[int]
+    NUM_CTX_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPU_FIELD_NUMBER: _ClassVar[int]
+    NUM_THREAD_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    max_tokens: _containers.RepeatedScalarFieldContainer[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    num_batch: _containers.RepeatedScalarFieldContainer[int]
+    num_ctx: _containers.RepeatedScalarFieldContainer[int]
+    num_gpu: _containers.RepeatedScalarFieldContainer[int]
+    num_thread: _containers.RepeatedScalarFieldContainer[int]
+    objective: SweepObjective
+    prompt_tokens: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., num_ctx: _Optional[_Iterable[int]] = ..., num_gpu: _Optional[_Iterable[int]] = ..., num_batch: _Optional[_Iterable[int]] = ..., num_thread: _Optional[_Iterable[int]] = ..., prompt_tokens: _Optional[_Iterable[int]] = ..., max_tokens: _Optional[_Iterable[int]] = ..., objective: _Optional[_Union[SweepObjective, str]] = ...) -> None: ...
+
+class SweepCell(_message.Message):
+    __slots__ = ["error_code", "error_message", "finished_at", "fits_vram", "index", "max_tokens", "model", "model_size_bytes", "model_size_vram_bytes", "num_batch", "num_ctx", "num_gpu", "num_thread", "peak_vram_used_bytes", "prompt_tokens", "started_at", "status", "summary"]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    FITS_VRAM_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_SIZE_VRAM_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NUM_BATCH_FIELD_NUMBER: _ClassVar[int]
+    NUM_CTX_FIELD_NUMBER: _ClassVar[int]
+    NUM_GPU_FIELD_NUMBER: _ClassVar[int]
+    NUM_THREAD_FIELD_NUMBER: _ClassVar[int]
+    PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    error_code: int
+    error_message: str
+    finished_at: _timestamp_pb2.Timestamp
+    fits_vram: bool
+    index: int
+    max_tokens: int
+    model: str
+    model_size_bytes: int
+    model_size_vram_bytes: int
+    num_batch: int
+    num_ctx: int
+    num_gpu: int
+    num_thread: int
+    peak_vram_used_bytes: int
+    prompt_tokens: int
+    started_at: _timestamp_pb2.Timestamp
+    status: SweepCellStatus
+    summary: BenchmarkFinished
+    def __init__(self, index: _Optional[int] = ..., model: _Optional[str] = ..., num_ctx: _Optional[int] = ..., num_gpu: _Optional[int] = ..., num_batch: _Optional[int] = ..., num_thread: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., status: _Optional[_Union[SweepCellStatus, str]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., summary: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., model_size_bytes: _Optional[int] = ..., model_size_vram_bytes: _Optional[int] = ..., fits_vram: bool = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class TokenTiming(_message.Message):
     __slots__ = ["chunks", "decode_ns", "itl_max_ns", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "longest_stall_after_chunks", "longest_stall_ns", "ollama_clock", "received_decode_ns", "received_longest_stall_ns", "tpot_ns"]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
@@ -356,7 +451,8 @@ class TokenTiming(_message.Message):
     def __init__(self, chunks: _Optional[int] = ..., itl_p50_ns: _Optional[int] = ..., itl_p90_ns: _Optional[int] = ..., itl_p99_ns: _Optional[int] = ..., itl_max_ns: _Optional[int] = ..., tpot_ns: _Optional[int] = ..., longest_stall_ns: _Optional[int] = ..., longest_stall_after_chunks: _Optional[int] = ..., decode_ns: _Optional[int] = ..., received_decode_ns: _Optional[int] = ..., received_longest_stall_ns: _Optional[int] = ..., ollama_clock: bool = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    __slots__ = ["cell", "decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    CELL_FIELD_NUMBER: _ClassVar[int]
     DECODE_MISMATCH_REASON_FIELD_NUMBER: _ClassVar[int]
     DONE_REASON_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -379,6 +475,7 @@ class Trial(_message.Message):
     TTFT_NS_FIELD_NUMBER: _ClassVar[int]
     WALL_NS_FIELD_NUMBER: _ClassVar[int]
     WARMUP_FIELD_NUMBER: _ClassVar[int]
+    cell: int
     decode_mismatch_reason: str
     done_reason: str
     eval_count: int
@@ -401,19 +498,21 @@ class Trial(_message.Message):
     ttft_ns: int
     wall_ns: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ..., cell: _Optional[int] = ...) -> None: ...
 
 class TrialProgress(_message.Message):
-    __slots__ = ["index", "max_tokens", "tokens", "warmup"]
+    __slots__ = ["cell", "index", "max_tokens", "tokens", "warmup"]
+    CELL_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     WARMUP_FIELD_NUMBER: _ClassVar[int]
+    cell: int
     index: int
     max_tokens: int
     tokens: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., cell: _Optional[int] = ...) -> None: ...
 
 class VRAMSample(_message.Message):
     __slots__ = ["gpus", "sampled_at", "trial_index"]
@@ -448,6 +547,12 @@ class WatchVRAMResponse(_message.Message):
     GPUS_FIELD_NUMBER: _ClassVar[int]
     gpus: _containers.RepeatedCompositeFieldContainer[GPU]
     def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
+
+class SweepObjective(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class SweepCellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
 
 class BenchmarkState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
