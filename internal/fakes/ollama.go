@@ -47,6 +47,11 @@ type Ollama struct {
 	Inventory *ollama.Inventory
 	// ListErr, if set, is ListModels' error.
 	ListErr error
+	// Fail, if set, is asked before each generation; an error it returns
+	// is Generate's (a cell that runs out of memory, say).
+	Fail func(o ollama.GenerateOptions) error
+	// Sent records every generation's options, if set.
+	Sent chan ollama.GenerateOptions
 }
 
 // Stream is a scripted generation: the per-chunk delay schedule of a TEST
@@ -170,6 +175,17 @@ func (f *Ollama) Unload(context.Context, string) error { return nil }
 func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken func(int)) (ollama.Trial, error) {
 	f.InFlight.Add(1)
 	defer f.InFlight.Add(-1)
+	if f.Sent != nil {
+		select {
+		case f.Sent <- o:
+		default:
+		}
+	}
+	if f.Fail != nil {
+		if err := f.Fail(o); err != nil {
+			return ollama.Trial{}, err
+		}
+	}
 	for {
 		old := f.LongestPrompt.Load()
 		if int64(len(o.Prompt)) <= old || f.LongestPrompt.CompareAndSwap(old, int64(len(o.Prompt))) {

@@ -141,6 +141,12 @@ type GenerateOptions struct {
 	NumCtx      int // 0: the model's default
 	Temperature float64
 	Seed        int64
+	// Load settings (ollama reloads the model when one changes): layers
+	// offloaded to the GPU (nil: ollama decides; 0: CPU only), prompt
+	// batch size and CPU threads (0: ollama's default).
+	NumGPU    *int
+	NumBatch  int
+	NumThread int
 }
 
 // Trial is one generation's measurements. Durations and counts come from
@@ -237,6 +243,15 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	}
 	if o.NumCtx > 0 {
 		opts["num_ctx"] = o.NumCtx
+	}
+	if o.NumGPU != nil {
+		opts["num_gpu"] = *o.NumGPU
+	}
+	if o.NumBatch > 0 {
+		opts["num_batch"] = o.NumBatch
+	}
+	if o.NumThread > 0 {
+		opts["num_thread"] = o.NumThread
 	}
 	req := &api.GenerateRequest{Model: o.Model, Prompt: o.Prompt, Stream: &stream, Options: opts}
 

@@ -38,6 +38,12 @@ type Settings struct {
 	// PromptTokens > 0 replaces Prompts with a synthetic prompt of about
 	// that many tokens.
 	PromptTokens int
+	// Load settings (see ollama.GenerateOptions): nil / 0 leave them to
+	// ollama.
+	NumGPU              *int
+	NumBatch, NumThread int
+	// Sweep, when set, makes the run a sweep (see sweep.go).
+	Sweep *Sweep
 }
 
 // Ollama is what a benchmark needs from the ollama server.
@@ -86,6 +92,9 @@ type Event struct {
 	Progress *Progress
 	Trial    *Trial
 	Finished *Finished
+	// Sweeps only.
+	CellStarted  *CellStarted
+	CellFinished *Cell
 }
 
 type Started struct {
@@ -105,6 +114,7 @@ type Machine struct {
 }
 
 type Progress struct {
+	Cell      int // sweeps only
 	Index     int
 	Warmup    bool
 	Tokens    int
@@ -112,6 +122,7 @@ type Progress struct {
 }
 
 type Trial struct {
+	Cell        int // sweeps only: the cell; Index counts within it
 	Index       int
 	Warmup      bool
 	PromptIndex int
@@ -174,6 +185,12 @@ type Finished struct {
 	Unstable string
 	// DecodeMismatches counts the measured trials with a DecodeMismatch.
 	DecodeMismatches int
+	// Sweeps only: the best cell's index (-1: none qualified), the
+	// objective and the failed cells.
+	Sweep       bool
+	BestCell    int
+	Objective   Objective
+	CellsFailed int
 }
 
 // Summary holds the statistics of each metric over the measured trials.
@@ -250,7 +267,11 @@ const progressEvery = 200 * time.Millisecond
 // Start begins a benchmark in the background. It returns a *BusyError when
 // another one runs.
 func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
-	if s.PromptTokens > 0 && s.NumCtx > 0 && s.PromptTokens > s.NumCtx {
+	if s.Sweep != nil {
+		if _, err := s.Sweep.Cells(s); err != nil {
+			return nil, err
+		}
+	} else if s.PromptTokens > 0 && s.NumCtx > 0 && s.PromptTokens > s.NumCtx {
 		return nil, fmt.Errorf("prompt_tokens %d is larger than num_ctx %d: %w", s.PromptTokens, s.NumCtx, ErrPromptTooLong)
 	}
 	ctx, cancel := context.WithCancelCause(r.base)
@@ -349,13 +370,27 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
 	}})
 
-	prompts := newPrompter(run.ID, s, ctxLen)
+	if s.Sweep != nil {
+		return r.sweep(ctx, run, s, emit)
+	}
+	measured, err := r.trials(ctx, run.ID, s, ctxLen, -1, emit)
+	if err != nil {
+		return err
+	}
+	emit(Event{Finished: r.finished(ctx, run.ID, measured)})
+	return nil
+}
+
+// trials runs s's warm-up and measured trials (of one cell, cell >= 0, in
+// a sweep) and returns the measured valid ones.
+func (r *Runner) trials(ctx context.Context, seed string, s Settings, ctxLen, cell int, emit func(Event)) ([]*Trial, error) {
+	prompts := newPrompter(seed, s, ctxLen)
 	total := s.Warmup + s.Repetitions
 	var measured []*Trial
 	for i := range total {
-		t, err := r.trial(ctx, s, i, prompts, emit)
+		t, err := r.trial(ctx, s, i, max(cell, 0), prompts, emit)
 		if err != nil {
-			return fmt.Errorf("trial %d of %d: %w", i+1, total, err)
+			return measured, fmt.Errorf("trial %d of %d: %w", i+1, total, err)
 		}
 		prompts.observe(t)
 		if t.Invalid != "" {
@@ -366,8 +401,13 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 			measured = append(measured, t)
 		}
 	}
+	return measured, nil
+}
+
+// finished summarises measured trials.
+func (r *Runner) finished(ctx context.Context, id string, measured []*Trial) *Finished {
 	sum := summarize(measured)
-	fin := &Finished{ID: run.ID, Trials: len(measured), Summary: sum, At: time.Now(), Unstable: unstableReason(sum)}
+	fin := &Finished{ID: id, Trials: len(measured), Summary: sum, At: time.Now(), Unstable: unstableReason(sum), BestCell: -1}
 	for _, t := range measured {
 		if t.DecodeMismatch != "" {
 			fin.DecodeMismatches++
@@ -376,8 +416,7 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 	if fin.Unstable != "" {
 		r.log.WarnContext(ctx, "run unstable", "reason", fin.Unstable)
 	}
-	emit(Event{Finished: fin})
-	return nil
+	return fin
 }
 
 // contextLength is the context a synthetic prompt must fit: num_ctx when
@@ -402,7 +441,7 @@ func (r *Runner) contextLength(ctx context.Context, s Settings) (int, error) {
 	return n, nil
 }
 
-func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter, emit func(Event)) (*Trial, error) {
+func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *prompter, emit func(Event)) (*Trial, error) {
 	warmup := i < s.Warmup
 	if s.Cold {
 		if err := r.ollama.Unload(ctx, s.Model); err != nil {
@@ -426,15 +465,16 @@ func (r *Runner) trial(ctx context.Context, s Settings, i int, prompts *prompter
 	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
 		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
 		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
+		NumGPU: s.NumGPU, NumBatch: s.NumBatch, NumThread: s.NumThread,
 	}, func(n int) {
 		tokens()
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
-			emit(Event{Progress: &Progress{Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
+			emit(Event{Progress: &Progress{Cell: cell, Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
 		}
 	})
 	stop()
-	t := &Trial{Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
+	t := &Trial{Cell: cell, Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
 	if err == nil {
 		t.Invalid = invalidReason(res)
 		t.Timing = tokenTiming(res)
