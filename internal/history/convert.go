@@ -30,14 +30,32 @@ func settingsToProto(s runner.Settings) *benchdv1.RunBenchmarkRequest {
 	if s.PromptTokens > 0 {
 		r.PromptTokens = ptr(uint32(s.PromptTokens))
 	}
+	if w := s.Sweep; w != nil {
+		u := func(xs []int) []uint32 {
+			out := make([]uint32, len(xs))
+			for i, x := range xs {
+				out[i] = uint32(x)
+			}
+			return out
+		}
+		r.Sweep = &benchdv1.Sweep{Models: w.Models, NumCtx: u(w.NumCtx), NumGpu: u(w.NumGPU), NumBatch: u(w.NumBatch),
+			NumThread: u(w.NumThread), PromptTokens: u(w.PromptTokens), MaxTokens: u(w.MaxTokens),
+			Objective: benchdv1.SweepObjective(w.Objective + 1)}
+	}
 	return r
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // eventToProto converts a domain event: the one place it happens.
-func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
+func eventToProto(ev runner.Event, statusOf StatusFunc) *benchdv1.BenchmarkEvent {
 	switch {
+	case ev.CellStarted != nil:
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellStarted{CellStarted: &benchdv1.CellStarted{
+			Cell: cellToProto(ev.CellStarted.Cell, statusOf), Cells: uint32(ev.CellStarted.Cells)}}}
+	case ev.CellFinished != nil:
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellFinished{CellFinished: &benchdv1.CellFinished{
+			Cell: cellToProto(ev.CellFinished, statusOf)}}}
 	case ev.Started != nil:
 		st := ev.Started
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: &benchdv1.BenchmarkStarted{
@@ -56,41 +74,87 @@ func eventToProto(ev runner.Event) *benchdv1.BenchmarkEvent {
 	case ev.Progress != nil:
 		p := ev.Progress
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Progress{Progress: &benchdv1.TrialProgress{
-			Index: uint32(p.Index), Warmup: p.Warmup, Tokens: uint32(p.Tokens), MaxTokens: uint32(p.MaxTokens),
+			Cell: uint32(p.Cell), Index: uint32(p.Index), Warmup: p.Warmup, Tokens: uint32(p.Tokens), MaxTokens: uint32(p.MaxTokens),
 		}}}
 	case ev.Trial != nil:
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: trialToProto(ev.Trial)}}
 	case ev.Finished != nil:
-		f := ev.Finished
-		sm := f.Summary
-		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: &benchdv1.BenchmarkFinished{
-			BenchmarkId:          f.ID,
-			Trials:               uint32(f.Trials),
-			EvalRate:             summaryToProto(sm.EvalRate),
-			PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
-			TtftNs:               summaryToProto(sm.TTFT),
-			WallNs:               summaryToProto(sm.Wall),
-			TotalDurationNs:      summaryToProto(sm.TotalDuration),
-			LoadDurationNs:       summaryToProto(sm.LoadDuration),
-			PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
-			EvalDurationNs:       summaryToProto(sm.EvalDuration),
-			EvalCount:            summaryToProto(sm.EvalCount),
-			PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
-			PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
-			FinishedAt:           timestamppb.New(f.At),
-			TpotNs:               summaryToProto(sm.TPOT),
-			ItlP50Ns:             summaryToProto(sm.ITLP50),
-			ItlP99Ns:             summaryToProto(sm.ITLP99),
-			LongestStallNs:       summaryToProto(sm.LongestStall),
-			UnstableReason:       f.Unstable,
-			DecodeMismatches:     uint32(f.DecodeMismatches),
-		}}}
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: finishedToProto(ev.Finished)}}
 	}
 	panic("bench: event with no field set")
 }
 
+func finishedToProto(f *runner.Finished) *benchdv1.BenchmarkFinished {
+	sm := f.Summary
+	pf := &benchdv1.BenchmarkFinished{
+		BenchmarkId:          f.ID,
+		Trials:               uint32(f.Trials),
+		EvalRate:             summaryToProto(sm.EvalRate),
+		PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
+		TtftNs:               summaryToProto(sm.TTFT),
+		WallNs:               summaryToProto(sm.Wall),
+		TotalDurationNs:      summaryToProto(sm.TotalDuration),
+		LoadDurationNs:       summaryToProto(sm.LoadDuration),
+		PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
+		EvalDurationNs:       summaryToProto(sm.EvalDuration),
+		EvalCount:            summaryToProto(sm.EvalCount),
+		PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
+		PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
+		FinishedAt:           timestamppb.New(f.At),
+		TpotNs:               summaryToProto(sm.TPOT),
+		ItlP50Ns:             summaryToProto(sm.ITLP50),
+		ItlP99Ns:             summaryToProto(sm.ITLP99),
+		LongestStallNs:       summaryToProto(sm.LongestStall),
+		UnstableReason:       f.Unstable,
+		DecodeMismatches:     uint32(f.DecodeMismatches),
+	}
+	if f.Sweep {
+		pf.Objective = benchdv1.SweepObjective(f.Objective + 1)
+		pf.CellsFailed = uint32(f.CellsFailed)
+		if f.BestCell >= 0 {
+			pf.BestCell = ptr(uint32(f.BestCell))
+		}
+	}
+	return pf
+}
+
+// cellToProto is a sweep cell; a failed cell's error has its gRPC code.
+func cellToProto(c *runner.Cell, statusOf StatusFunc) *benchdv1.SweepCell {
+	s := c.Settings
+	pc := &benchdv1.SweepCell{
+		Index: uint32(c.Index), Model: s.Model, MaxTokens: uint32(s.MaxTokens),
+		Status:            benchdv1.SweepCellStatus(c.Status),
+		PeakVramUsedBytes: c.PeakVRAM,
+		ModelSizeBytes:    uint64(max(c.ModelSize, 0)), ModelSizeVramBytes: uint64(max(c.ModelSizeVRAM, 0)),
+		FitsVram:  c.FitsVRAM,
+		StartedAt: timestamppb.New(c.StartedAt),
+	}
+	opt := func(v int) *uint32 {
+		if v > 0 {
+			return ptr(uint32(v))
+		}
+		return nil
+	}
+	pc.NumCtx, pc.NumBatch, pc.NumThread, pc.PromptTokens = opt(s.NumCtx), opt(s.NumBatch), opt(s.NumThread), opt(s.PromptTokens)
+	if s.NumGPU != nil {
+		pc.NumGpu = ptr(uint32(*s.NumGPU))
+	}
+	if !c.FinishedAt.IsZero() {
+		pc.FinishedAt = timestamppb.New(c.FinishedAt)
+	}
+	if c.Finished != nil {
+		pc.Summary = finishedToProto(c.Finished)
+	}
+	if c.Err != nil && statusOf != nil {
+		st := statusOf(c.Err)
+		pc.ErrorCode, pc.ErrorMessage = int32(st.Code()), st.Message()
+	}
+	return pc
+}
+
 func trialToProto(t *runner.Trial) *benchdv1.Trial {
 	out := &benchdv1.Trial{
+		Cell:                 uint32(t.Cell),
 		Index:                uint32(t.Index),
 		Warmup:               t.Warmup,
 		PromptIndex:          uint32(t.PromptIndex),

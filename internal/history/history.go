@@ -100,7 +100,7 @@ func (h *History) Begin(run *runner.Run) {
 // Event records ev and then hands it to the run's watchers. It runs in the
 // benchmark's goroutine: a trial is on disk before any client reads it.
 func (h *History) Event(run *runner.Run, ev runner.Event) {
-	pe := eventToProto(ev)
+	pe := eventToProto(ev, h.statusOf)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f := h.live[run.ID]

@@ -41,6 +41,8 @@ func Apply(rec *benchdv1.Benchmark, ev *benchdv1.BenchmarkEvent) {
 		}
 	case *benchdv1.BenchmarkEvent_Trial:
 		rec.Trials = append(rec.Trials, k.Trial)
+	case *benchdv1.BenchmarkEvent_CellFinished:
+		rec.Cells = append(rec.Cells, k.CellFinished.GetCell())
 	case *benchdv1.BenchmarkEvent_Finished:
 		rec.Finished = k.Finished
 		rec.UpdatedAt = k.Finished.GetFinishedAt()
