@@ -66,6 +66,7 @@ var statusTable = []mapping{
 	{ollama.ErrModelLoad, codes.FailedPrecondition, "ollama could not load the model (corrupt or unsupported file, or too little memory); check it with `ollama run MODEL` in the container and re-create or re-pull it"},
 	{ollama.ErrRunnerFailed, codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"},
 	{runner.ErrPromptTooLong, codes.InvalidArgument, "ask for at most the context's tokens in prompt_tokens, or a larger num_ctx"},
+	{runner.ErrSweepInvalid, codes.InvalidArgument, "keep a sweep within 64 cells and 1000 trials (cells x (warmup+repetitions)), give each setting either in the request or in its sweep, and list the request's model among the sweep's models"},
 	{runner.ErrStalled, codes.Unavailable, "the generation was stopped; check the ollama container (its log, a hung GPU) and retry, or raise benchd --stall-timeout for a model that pauses that long"},
 	{ollama.ErrUnreachable, codes.Unavailable, "nothing answers at ollama's address: check that ollama runs (`docker logs CONTAINER`) and listens where benchd looks (benchd --ollama, --ollama-port), then retry"},
 	{ollama.ErrIncomplete, codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"},

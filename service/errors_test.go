@@ -47,6 +47,7 @@ func TestStatusOfEachDomainError(t *testing.T) {
 		{wrap(ollama.ErrModelLoad), codes.FailedPrecondition, "re-create or re-pull it"},
 		{wrap(ollama.ErrRunnerFailed), codes.Unavailable, "runner failed mid-trial"},
 		{wrap(runner.ErrPromptTooLong), codes.InvalidArgument, "or a larger num_ctx"},
+		{wrap(runner.ErrSweepInvalid), codes.InvalidArgument, "within 64 cells and 1000 trials"},
 		{wrap(runner.ErrStalled), codes.Unavailable, "raise benchd --stall-timeout"},
 		{wrap(ollama.ErrUnreachable), codes.Unavailable, "check that ollama runs"},
 		{wrap(ollama.ErrIncomplete), codes.Unavailable, "stopped answering mid-trial"},

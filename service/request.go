@@ -1,6 +1,8 @@
 package service
 
 import (
+	"fmt"
+
 	"github.com/benchd/benchd/internal/runner"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/proto/defaults"
@@ -50,5 +52,56 @@ func Resolve(req *benchdv1.RunBenchmarkRequest) runner.Settings {
 	if req.PromptTokens != nil {
 		s.PromptTokens = int(req.GetPromptTokens())
 	}
+	if w := req.GetSweep(); w != nil {
+		s.Sweep = resolveSweep(w)
+	}
 	return s
+}
+
+// resolveSweep is the runner's form of a request's sweep. The runner
+// checks it against the request (bounds, a list beside its scalar field,
+// the request's model among the models) when the run starts.
+func resolveSweep(w *benchdv1.Sweep) *runner.Sweep {
+	ints := func(l []uint32) []int {
+		if len(l) == 0 {
+			return nil
+		}
+		out := make([]int, len(l))
+		for i, v := range l {
+			out[i] = int(v)
+		}
+		return out
+	}
+	return &runner.Sweep{
+		Models:       w.GetModels(),
+		NumCtx:       ints(w.GetNumCtx()),
+		NumGPU:       ints(w.GetNumGpu()),
+		NumBatch:     ints(w.GetNumBatch()),
+		NumThread:    ints(w.GetNumThread()),
+		PromptTokens: ints(w.GetPromptTokens()),
+		MaxTokens:    ints(w.GetMaxTokens()),
+		Objective:    objective(w.GetObjective()),
+	}
+}
+
+// objective maps the wire enum to the runner's; unspecified is eval rate.
+func objective(o benchdv1.SweepObjective) runner.Objective {
+	switch o {
+	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE:
+		return runner.ObjectivePromptEvalRate
+	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_TTFT:
+		return runner.ObjectiveTTFT
+	default:
+		return runner.ObjectiveEvalRate
+	}
+}
+
+// checkSweep refuses what the runner cannot see after Resolve: max_tokens
+// in the request and in its sweep (the runner's base always holds a
+// max_tokens, the default when unset).
+func checkSweep(req *benchdv1.RunBenchmarkRequest) error {
+	if req.MaxTokens != nil && len(req.GetSweep().GetMaxTokens()) > 0 {
+		return fmt.Errorf("max_tokens is given both in the request and in its sweep: %w", runner.ErrSweepInvalid)
+	}
+	return nil
 }
