@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,8 +333,10 @@ func TestDroppedClientDoesNotStopTheRun(t *testing.T) {
 		t.Fatalf("stored: state %s, %d trials", got.State, len(got.Trials))
 	}
 	for i := range got.Trials {
-		if got.Trials[i] != res.Trials[i] {
-			t.Errorf("trial %d stored %+v, streamed %+v", i, got.Trials[i], res.Trials[i])
+		// By value: TokenTiming is a pointer, distinct in each decoded copy.
+		if !reflect.DeepEqual(got.Trials[i], res.Trials[i]) {
+			t.Errorf("trial %d stored %+v (timing %+v), streamed %+v (timing %+v)",
+				i, got.Trials[i], got.Trials[i].TokenTiming, res.Trials[i], res.Trials[i].TokenTiming)
 		}
 	}
 }
