@@ -170,12 +170,11 @@ func TestSweepThroughTheAPI(t *testing.T) {
 	if w.err != nil || w.fin == nil || w.fin.GetBestCell() != fin.GetBestCell() || w.n.trials != 8 {
 		t.Errorf("live watch: %+v, finished %v, err %v; want 8 trials and the same best cell", w.n, w.fin, w.err)
 	}
-	// Cell events from before the watcher came are not replayed
-	// (record.Events rebuilds started/trials/finished only): it attached
-	// inside the third cell, so it sees the fourth start and the last two
-	// finish. (A gap: see docs/dev/issue13-status.md.)
-	if w.n.cellStarted != 1 || w.n.cellFinished != 2 {
-		t.Errorf("live watch saw %d cells started, %d finished; want 1 and 2", w.n.cellStarted, w.n.cellFinished)
+	// It attached inside the third cell, before its first trial: the
+	// replay has the first two cells and the third's start, the live
+	// stream the rest.
+	if w.n.started != 1 || w.n.cellStarted != 4 || w.n.cellFinished != 4 || w.n.finished != 1 {
+		t.Errorf("live watch saw %+v; want 1 started, 4 cells started and finished, 1 finished", w.n)
 	}
 	t.Logf("live watch after two cells: %+v", w.n)
 
@@ -197,11 +196,12 @@ func TestSweepThroughTheAPI(t *testing.T) {
 		t.Errorf("stored finished %v, settings' sweep %v", b.GetFinished(), b.GetSettings().GetSweep())
 	}
 
-	// Watching the ended sweep replays it: trials and the finished event
-	// with its best cell, but no cell events (see the status file).
+	// Watching the ended sweep replays it: each cell's start, trials and
+	// finish, and the finished event with its best cell.
 	n, rfin, err := watch(ctx, c, id)
-	if err != nil || rfin.GetBestCell() != fin.GetBestCell() || n.trials != 8 || n.started != 1 {
-		t.Errorf("replay: %+v, finished %v, err %v", n, rfin, err)
+	if err != nil || rfin.GetBestCell() != fin.GetBestCell() || n.trials != 8 || n.started != 1 ||
+		n.cellStarted != 4 || n.cellFinished != 4 || n.finished != 1 {
+		t.Errorf("replay: %+v, finished %v, err %v; want 1 started, 4 cells started and finished, 8 trials, 1 finished", n, rfin, err)
 	}
 	t.Logf("replay of the ended sweep: %+v", n)
 

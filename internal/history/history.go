@@ -78,6 +78,10 @@ func (h *History) Close() error { return h.store.Close() }
 type feed struct {
 	rec  *benchdv1.Benchmark
 	subs map[*Subscription]struct{}
+	// cell is the running sweep cell's cell_started (nil between cells):
+	// the record keeps only finished cells, and a watcher's replay needs
+	// its start (record.LiveEvents).
+	cell *benchdv1.CellStarted
 }
 
 // Begin registers a run before its first event, so a watcher that arrives
@@ -106,6 +110,12 @@ func (h *History) Event(run *runner.Run, ev runner.Event) {
 	f := h.live[run.ID]
 	if f == nil {
 		return
+	}
+	switch {
+	case pe.GetCellStarted() != nil:
+		f.cell = pe.GetCellStarted()
+	case pe.GetCellFinished() != nil:
+		f.cell = nil
 	}
 	if ev.Progress == nil {
 		record.Apply(f.rec, pe)
@@ -219,7 +229,7 @@ func (h *History) Watch(ctx context.Context, id string) (replay []*benchdv1.Benc
 		c := make(chan *benchdv1.BenchmarkEvent, SubscriberBuffer)
 		sub = &Subscription{C: c, c: c, h: h, id: id}
 		f.subs[sub] = struct{}{}
-		return record.Events(f.rec), sub, nil
+		return record.LiveEvents(f.rec, f.cell), sub, nil
 	}
 	h.mu.Unlock()
 	// End writes the record before it drops the live feed, so a run that

@@ -62,19 +62,161 @@ func FromEvents(evs []*benchdv1.BenchmarkEvent) *benchdv1.Benchmark {
 }
 
 // Events replays rec as the events it streamed, progress aside. Each event
-// shares its message with rec.
+// shares its message with rec, except a sweep's cell_started events, which
+// are rebuilt: a stored cell gives its settings and start, a cell that has
+// trials but did not finish (the run ended inside it, or still runs it)
+// gets its settings from the sweep (see SweepCellAt), without a start time.
+// Cell events come in run order, each cell's trials between its start and
+// its finish.
 func Events(rec *benchdv1.Benchmark) []*benchdv1.BenchmarkEvent {
-	evs := make([]*benchdv1.BenchmarkEvent, 0, len(rec.GetTrials())+2)
+	return LiveEvents(rec, nil)
+}
+
+// LiveEvents is Events for a live record whose running cell (started, not
+// finished, possibly without a trial yet) is running: its own cell_started
+// stands in for the rebuilt one, or ends the replay when the cell has no
+// trial yet. running nil: Events.
+func LiveEvents(rec *benchdv1.Benchmark, running *benchdv1.CellStarted) []*benchdv1.BenchmarkEvent {
+	evs := make([]*benchdv1.BenchmarkEvent, 0, len(rec.GetTrials())+2*len(rec.GetCells())+3)
 	if s := rec.GetStarted(); s != nil {
 		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: s}})
 	}
-	for _, t := range rec.GetTrials() {
+	trial := func(t *benchdv1.Trial) {
 		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: t}})
+	}
+	settings := settingsOf(rec)
+	if n := SweepCells(settings); n == 0 {
+		for _, t := range rec.GetTrials() {
+			trial(t)
+		}
+	} else {
+		cellStarted := func(cs *benchdv1.CellStarted) {
+			evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellStarted{CellStarted: cs}})
+		}
+		cells, trials := rec.GetCells(), rec.GetTrials()
+		runningDone := false
+		for ci, ti := 0, 0; ci < len(cells) || ti < len(trials); {
+			var k uint32
+			if ci < len(cells) {
+				k = cells[ci].GetIndex()
+			}
+			if ti < len(trials) && (ci == len(cells) || trials[ti].GetCell() < k) {
+				k = trials[ti].GetCell()
+			}
+			var stored *benchdv1.SweepCell
+			if ci < len(cells) && cells[ci].GetIndex() == k {
+				stored = cells[ci]
+				ci++
+			}
+			switch {
+			case running != nil && running.GetCell().GetIndex() == k:
+				cellStarted(running)
+				runningDone = true
+			case stored != nil:
+				cellStarted(&benchdv1.CellStarted{Cell: startedCell(stored), Cells: uint32(n)})
+			default:
+				cellStarted(&benchdv1.CellStarted{Cell: SweepCellAt(settings, int(k)), Cells: uint32(n)})
+			}
+			for ; ti < len(trials) && trials[ti].GetCell() == k; ti++ {
+				trial(trials[ti])
+			}
+			if stored != nil {
+				evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellFinished{CellFinished: &benchdv1.CellFinished{Cell: stored}}})
+			}
+		}
+		if running != nil && !runningDone {
+			cellStarted(running)
+		}
 	}
 	if f := rec.GetFinished(); f != nil {
 		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: f}})
 	}
 	return evs
+}
+
+func settingsOf(rec *benchdv1.Benchmark) *benchdv1.RunBenchmarkRequest {
+	if s := rec.GetSettings(); s != nil {
+		return s
+	}
+	return rec.GetStarted().GetSettings()
+}
+
+// startedCell is what a cell's cell_started carried: its index, settings
+// and start, nothing of its outcome.
+func startedCell(c *benchdv1.SweepCell) *benchdv1.SweepCell {
+	return &benchdv1.SweepCell{
+		Index: c.GetIndex(), Model: c.GetModel(),
+		NumCtx: c.NumCtx, NumGpu: c.NumGpu, NumBatch: c.NumBatch, NumThread: c.NumThread,
+		PromptTokens: c.PromptTokens, MaxTokens: c.GetMaxTokens(),
+		StartedAt: c.GetStartedAt(),
+	}
+}
+
+// SweepCells is the number of cells of settings' sweep (the product of its
+// lists' lengths, an empty list counting one); 0 when it is not a sweep.
+func SweepCells(settings *benchdv1.RunBenchmarkRequest) int {
+	w := settings.GetSweep()
+	if w == nil {
+		return 0
+	}
+	n := 1
+	for _, l := range sweepLens(w) {
+		n *= max(l, 1)
+	}
+	return n
+}
+
+// sweepLens are the sweep's list lengths in run order, slowest first: the
+// settings that reload the model (model, num_ctx, num_gpu, num_batch,
+// num_thread), then prompt_tokens, then max_tokens (as benchd's runner
+// expands a sweep).
+func sweepLens(w *benchdv1.Sweep) []int {
+	return []int{len(w.GetModels()), len(w.GetNumCtx()), len(w.GetNumGpu()), len(w.GetNumBatch()),
+		len(w.GetNumThread()), len(w.GetPromptTokens()), len(w.GetMaxTokens())}
+}
+
+// SweepCellAt is cell i's settings (index, model, num_ctx, num_gpu,
+// num_batch, num_thread, prompt_tokens, max_tokens) from the stored,
+// resolved settings of a sweep: the request's own value where the sweep
+// has no list.
+func SweepCellAt(settings *benchdv1.RunBenchmarkRequest, i int) *benchdv1.SweepCell {
+	w := settings.GetSweep()
+	c := &benchdv1.SweepCell{
+		Index: uint32(i), Model: settings.GetModel(), MaxTokens: settings.GetMaxTokens(),
+	}
+	if settings.NumCtx != nil {
+		c.NumCtx = proto.Uint32(settings.GetNumCtx())
+	}
+	if settings.PromptTokens != nil {
+		c.PromptTokens = proto.Uint32(settings.GetPromptTokens())
+	}
+	lens := sweepLens(w)
+	pick := make([]int, len(lens))
+	for a := len(lens) - 1; a >= 0; a-- {
+		l := max(lens[a], 1)
+		pick[a], i = i%l, i/l
+	}
+	u := func(xs []uint32, a int) *uint32 {
+		if len(xs) == 0 {
+			return nil
+		}
+		v := xs[pick[a]]
+		return &v
+	}
+	if len(w.GetModels()) > 0 {
+		c.Model = w.GetModels()[pick[0]]
+	}
+	if v := u(w.GetNumCtx(), 1); v != nil {
+		c.NumCtx = v
+	}
+	c.NumGpu, c.NumBatch, c.NumThread = u(w.GetNumGpu(), 2), u(w.GetNumBatch(), 3), u(w.GetNumThread(), 4)
+	if v := u(w.GetPromptTokens(), 5); v != nil {
+		c.PromptTokens = v
+	}
+	if v := u(w.GetMaxTokens(), 6); v != nil {
+		c.MaxTokens = *v
+	}
+	return c
 }
 
 // Err is the status a record's run ended with: nil when it succeeded or
