@@ -39,6 +39,8 @@ import (
 // stack is a running in-process benchd.
 type stack struct {
 	client *client.Client
+	// sock is the daemon's socket, for a raw gRPC client.
+	sock string
 	// dials counts bridge connections opened to ollama.
 	dials atomic.Int64
 	// wire holds every byte ollama sent, in order.
@@ -92,6 +94,7 @@ func newStackWith(t *testing.T, container string, opts ...daemon.Option) *stack 
 		SysfsRoot:  testrig.SysfsFixture(),
 		Log:        slog.New(slog.NewTextHandler(testWriter{t: t, s: st}, nil)),
 	}, append([]daemon.Option{record}, opts...)...)
+	st.sock = sock
 	var err error
 	st.client, err = client.New(sock)
 	if err != nil {
