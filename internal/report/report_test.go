@@ -401,3 +401,47 @@ func TestFromEvents(t *testing.T) {
 		t.Errorf("FromEvents: %v", b)
 	}
 }
+
+// A sweep's record prints a row per cell, the best marked, a failed cell
+// with its error.
+func TestTableSweepCells(t *testing.T) {
+	b := proto.Clone(runA).(*benchdv1.Benchmark)
+	sum := func(rate float64) *benchdv1.BenchmarkFinished {
+		return &benchdv1.BenchmarkFinished{Trials: 1, EvalRate: &benchdv1.Summary{N: 1, Mean: rate}}
+	}
+	b.Cells = []*benchdv1.SweepCell{
+		{Index: 0, Model: "tiny", NumCtx: proto.Uint32(512), NumThread: proto.Uint32(1), MaxTokens: 8,
+			Status: benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED, Summary: sum(90)},
+		{Index: 1, Model: "tiny", NumCtx: proto.Uint32(512), NumThread: proto.Uint32(2), MaxTokens: 8,
+			Status: benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED, Summary: sum(140)},
+		{Index: 2, Model: "absent", NumCtx: proto.Uint32(512), NumThread: proto.Uint32(1), MaxTokens: 8,
+			Status: benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_FAILED, ErrorMessage: "model not found"},
+	}
+	b.Finished.BestCell, b.Finished.CellsFailed = proto.Uint32(1), 1
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	lines := strings.Split(out, "\n")
+	var rows []string
+	for i, l := range lines {
+		if strings.HasPrefix(l, "sweep cells (best by gen tok/s)") {
+			rows = lines[i+2 : i+5]
+		}
+	}
+	if len(rows) != 3 {
+		t.Fatalf("no cell table:\n%s", out)
+	}
+	if f := strings.Fields(rows[1]); f[0] != "*" || f[1] != "1" || f[2] != "tiny" || f[3] != "512" || f[6] != "2" {
+		t.Errorf("best row %q: want * 1 tiny 512 - - 2", rows[1])
+	}
+	if strings.HasPrefix(rows[0], "*") || !strings.Contains(rows[0], "90.0") || !strings.Contains(rows[2], "FAILED: model not found") {
+		t.Errorf("rows:\n%s", strings.Join(rows, "\n"))
+	}
+	var plain bytes.Buffer
+	if err := WriteTable(&plain, runA); err != nil || strings.Contains(plain.String(), "sweep cells") {
+		t.Errorf("a plain run has no cell table: %v\n%s", err, plain.String())
+	}
+}

@@ -188,6 +188,11 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 			fmt.Fprintln(w, l)
 		}
 	}
+	if len(b.GetCells()) > 0 {
+		if err := writeCells(w, b); err != nil {
+			return err
+		}
+	}
 	f := b.GetFinished()
 	if f == nil {
 		return nil
@@ -283,4 +288,52 @@ func WriteHistoryTable(w io.Writer, bs []*benchdv1.Benchmark) error {
 			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram, runFlags(f))
 	}
 	return tw.Flush()
+}
+
+// writeCells prints a sweep's finished cells, a row each as llama-bench
+// prints its tests, the best cell marked "*" in the first column; a failed
+// cell shows its error in the last.
+func writeCells(w io.Writer, b *benchdv1.Benchmark) error {
+	f := b.GetFinished()
+	fmt.Fprintf(w, "\nsweep cells (best by %s)\n", objectiveName(f.GetObjective()))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "best\tcell\tmodel\tnum_ctx\tnum_gpu\tnum_batch\tnum_thread\tprompt tok\tgen tok\tprompt tok/s\tgen tok/s\tttft\tpeak VRAM\tstatus\t")
+	opt := func(set bool, v uint32) string {
+		if !set {
+			return "-"
+		}
+		return fmt.Sprint(v)
+	}
+	for _, c := range b.GetCells() {
+		mark := ""
+		if f != nil && f.BestCell != nil && f.GetBestCell() == c.GetIndex() {
+			mark = "*"
+		}
+		s := c.GetSummary()
+		status := "ok"
+		if c.GetStatus() != benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED {
+			status = "FAILED: " + c.GetErrorMessage()
+		}
+		vram := "-"
+		if c.GetPeakVramUsedBytes() > 0 {
+			vram = BytesIEC(c.GetPeakVramUsedBytes())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
+			mark, c.GetIndex(), c.GetModel(), opt(c.NumCtx != nil, c.GetNumCtx()), opt(c.NumGpu != nil, c.GetNumGpu()),
+			opt(c.NumBatch != nil, c.GetNumBatch()), opt(c.NumThread != nil, c.GetNumThread()),
+			opt(c.PromptTokens != nil, c.GetPromptTokens()), c.GetMaxTokens(),
+			meanSD(s.GetPromptEvalRate(), rateKind), meanSD(s.GetEvalRate(), rateKind), meanSD(s.GetTtftNs(), durationKind), vram, status)
+	}
+	return tw.Flush()
+}
+
+// objectiveName names a sweep's objective for a person.
+func objectiveName(o benchdv1.SweepObjective) string {
+	switch o {
+	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE:
+		return "prompt tok/s"
+	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_TTFT:
+		return "lowest ttft"
+	}
+	return "gen tok/s"
 }
