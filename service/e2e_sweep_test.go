@@ -112,12 +112,17 @@ func TestSweepOnTheRig(t *testing.T) {
 
 // sweepRun is what a RunBenchmark stream carried.
 type sweepRun struct {
+	started  *benchdv1.BenchmarkStarted
 	cells    []*benchdv1.SweepCell
 	trials   []*benchdv1.Trial
 	finished *benchdv1.BenchmarkFinished
+	// Concurrency runs: the levels started and finished.
+	levelStarts int
+	levels      []*benchdv1.ConcurrencyLevel
 }
 
-// collect runs req to its end and keeps its cells, trials and finish.
+// collect runs req to its end and keeps its start, cells, levels, trials
+// and finish.
 func collect(ctx context.Context, c benchdv1.BenchmarkServiceClient, req *benchdv1.RunBenchmarkRequest) (sweepRun, error) {
 	var r sweepRun
 	s, err := c.RunBenchmark(ctx, req)
@@ -134,6 +139,12 @@ func collect(ctx context.Context, c benchdv1.BenchmarkServiceClient, req *benchd
 		}
 		ev := m.GetEvent()
 		switch {
+		case ev.GetStarted() != nil:
+			r.started = ev.GetStarted()
+		case ev.GetLevelStarted() != nil:
+			r.levelStarts++
+		case ev.GetLevelFinished() != nil:
+			r.levels = append(r.levels, ev.GetLevelFinished().GetLevel())
 		case ev.GetCellFinished() != nil:
 			r.cells = append(r.cells, ev.GetCellFinished().GetCell())
 		case ev.GetTrial() != nil:

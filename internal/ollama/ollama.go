@@ -49,6 +49,7 @@ type Dialer func(ctx context.Context) (net.Conn, error)
 type Client struct {
 	api       *api.Client
 	transport *http.Transport
+	base      *url.URL
 
 	ctxMu   sync.Mutex
 	ctxLens map[string]int // digest → context length, for ListModels
@@ -57,17 +58,62 @@ type Client struct {
 // New returns a client that reaches base (used for the Host header and
 // paths) through dial. Connections are kept alive and reused across trials,
 // so a docker-exec bridge is set up once per benchmark, not once per request.
+// Up to MaxIdleConns are kept: a concurrency run keeps that many requests
+// in flight (runner.MaxInFlight), and a connection beyond the pool would be
+// closed after each request and its bridge set up again for the next.
 func New(base *url.URL, dial Dialer) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dial(ctx)
 		},
-		MaxIdleConns:        4,
-		MaxIdleConnsPerHost: 4,
+		MaxIdleConns:        MaxIdleConns,
+		MaxIdleConnsPerHost: MaxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr}
+	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr, base: base}
+}
+
+// MaxIdleConns is how many connections (bridges) to ollama the client keeps
+// open between requests.
+const MaxIdleConns = 64
+
+// Connect makes sure n connections to ollama are open and idle (at most
+// MaxIdleConns), so that n requests sent together do not wait for a bridge
+// each: it holds n requests for ollama's version in flight at once, each
+// keeping its connection until all n have an answer.
+func (c *Client) Connect(ctx context.Context, n int) error {
+	n = min(n, MaxIdleConns)
+	u := c.base.JoinPath("/api/version").String()
+	bodies := make([]io.ReadCloser, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			res, err := c.transport.RoundTrip(req)
+			if err != nil {
+				errs[i] = classify(err)
+				return
+			}
+			bodies[i] = res.Body
+		})
+	}
+	wg.Wait()
+	for _, b := range bodies {
+		if b != nil {
+			_, _ = io.Copy(io.Discard, b)
+			b.Close()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("open %d connections to ollama: %w", n, err)
+	}
+	return nil
 }
 
 // Close drops idle connections (ending their bridges).

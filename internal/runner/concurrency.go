@@ -176,6 +176,9 @@ func (r *Runner) level(ctx context.Context, s Settings, lv *Level, p *sharedProm
 	if err != nil {
 		return nil, err
 	}
+	if err := r.openConnections(ctx, lv.InFlight); err != nil {
+		return nil, err
+	}
 	var sampler *vram.Sampler
 	if r.vram != nil && s.VRAMInterval > 0 {
 		if sampler, err = vram.StartSampler(ctx, r.vram, s.VRAMInterval); err != nil {
@@ -274,6 +277,25 @@ func (r *Runner) level(ctx context.Context, s Settings, lv *Level, p *sharedProm
 		}
 	}
 	return measured, nil
+}
+
+// openConnections opens n connections to ollama before a level sends n
+// requests together, when the Ollama can (connector). Through the Docker
+// exec bridge a new connection costs an exec, which on the busy rig took
+// up to 2 s while another request streamed: a request's own setup then
+// held it back before ollama saw it, hiding its wait for a slot behind the
+// transport (TestConcurrencyOnTheRig).
+func (r *Runner) openConnections(ctx context.Context, n int) error {
+	if c, ok := r.ollama.(connector); ok {
+		return c.Connect(ctx, n)
+	}
+	return nil
+}
+
+// connector is what an Ollama may also offer: n connections opened ahead
+// (ollama.Client.Connect).
+type connector interface {
+	Connect(ctx context.Context, n int) error
 }
 
 // summarizeLevel fills in lv's figures from its succeeded requests and the

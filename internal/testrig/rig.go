@@ -43,6 +43,28 @@ func EnsureOllama() error {
 	return nil
 }
 
+// OllamaNamed starts a rig container of the test's own, name, with env
+// (OLLAMA_VAR=VALUE, e.g. OLLAMA_NUM_PARALLEL=4) in ollama's environment
+// (`rig.sh up NAME ENV...`: a container of that name is replaced only if
+// rig.sh made it) and removes it when the test ends. Not the shared
+// Container: tests that need other settings of ollama use their own.
+func OllamaNamed(t TB, name string, env ...string) string {
+	t.Helper()
+	RequireDocker(t)
+	if name == Container {
+		t.Fatalf("OllamaNamed(%q): the shared container is Ollama's", name)
+	}
+	t.Cleanup(func() {
+		if err := rig("down", name); err != nil {
+			t.Errorf("remove rig container %s: %v", name, err)
+		}
+	})
+	if err := rig(append([]string{"up", name}, env...)...); err != nil {
+		t.Fatalf("start rig container %s: %v", name, err)
+	}
+	return name
+}
+
 // RestartOllama brings the shared container back after a test stopped it.
 func RestartOllama(t TB) {
 	t.Helper()

@@ -3,8 +3,13 @@
 # tiny random-weight model "tiny". See README.md.
 #
 #   rig.sh build        build ollama + tiny.gguf, docker import the image
-#   rig.sh up [NAME]    (re)start container NAME (default "benchd-rig"), create "tiny"
-#   rig.sh ensure [NAME] like up, but keep NAME if it already runs this rig
+#   rig.sh up [NAME [VAR=VALUE...]]
+#                       (re)start container NAME (default "benchd-rig"), create
+#                       "tiny"; VAR=VALUE (OLLAMA_* only, e.g.
+#                       OLLAMA_NUM_PARALLEL=4) go into ollama's environment
+#   rig.sh ensure [NAME [VAR=VALUE...]]
+#                       like up, but keep NAME if it already runs this rig
+#                       with that environment
 #   rig.sh down [NAME]  remove container NAME
 #   rig.sh bridge [NAME] connect stdin/stdout to ollama's TCP port in NAME
 #                       (the same docker exec bridge the daemon uses)
@@ -30,6 +35,9 @@ LABEL=benchd.rig.hash
 # someone else made from the rig's image inherits the image's labels).
 OWNER=benchd.rig.owner=rig.sh
 DEFAULT_NAME=benchd-rig
+# ENV_LABEL records the VAR=VALUE a container was started with, so that
+# ensure keeps it only when they are the ones asked for.
+ENV_LABEL=benchd.rig.env
 
 # BRIDGE is the recommended bridge script: run as
 #   docker exec -i NAME bash -c "$BRIDGE"
@@ -172,8 +180,22 @@ EOF
 	docker image ls "$IMAGE" >&2
 }
 
+# check_env dies unless every argument is OLLAMA_NAME=value with a plain
+# value: the rig passes ollama's settings, nothing else reaches docker run.
+check_env() {
+	local kv
+	for kv in "$@"; do
+		[[ $kv =~ ^OLLAMA_[A-Z0-9_]+=[A-Za-z0-9._:/-]*$ ]] ||
+			die "environment '$kv': give OLLAMA_NAME=value (letters, digits, ._:/-)"
+	done
+}
+
 cmd_up() {
 	local name=${1:-$DEFAULT_NAME}
+	shift || true
+	check_env "$@"
+	local envargs=() kv
+	for kv in "$@"; do envargs+=(--env "$kv"); done
 	claim "$name"
 	cmd_build
 	claim "$name"
@@ -182,8 +204,8 @@ cmd_up() {
 		docker rm -f "$cid" >/dev/null
 		prune_images
 	fi
-	log "docker run -d --name $name --label $OWNER --network none $IMAGE ollama serve"
-	docker run -d --name "$name" --label "$OWNER" --network none "$IMAGE" ollama serve >/dev/null
+	log "docker run -d --name $name --label $OWNER --label $ENV_LABEL=$* ${envargs[*]} --network none $IMAGE ollama serve"
+	docker run -d --name "$name" --label "$OWNER" --label "$ENV_LABEL=$*" "${envargs[@]}" --network none "$IMAGE" ollama serve >/dev/null
 
 	log "waiting for ollama in $name (up to ${TIMEOUT}s)"
 	local deadline=$((SECONDS + TIMEOUT))
@@ -210,6 +232,8 @@ cmd_up() {
 # recreating it under each other. flock makes check-and-start atomic.
 cmd_ensure() {
 	local name=${1:-$DEFAULT_NAME}
+	shift || true
+	check_env "$@"
 	claim "$name"
 	mkdir -p "$CACHE_ROOT"
 	exec 9>"$CACHE_ROOT/ensure.lock"
@@ -217,12 +241,12 @@ cmd_ensure() {
 	cmd_build
 	local hash running
 	hash=$(rig_hash)
-	running=$(docker container inspect -f "{{.State.Running}} {{ index .Config.Labels \"$LABEL\" }}" "$name" 2>/dev/null || true)
-	if [ "$running" = "true $hash" ] && docker exec "$name" ollama list 2>/dev/null | grep -q '^tiny:latest'; then
-		log "container $name already runs this rig with tiny"
+	running=$(docker container inspect -f "{{.State.Running}} {{ index .Config.Labels \"$LABEL\" }} {{ index .Config.Labels \"$ENV_LABEL\" }}" "$name" 2>/dev/null || true)
+	if [ "$running" = "true $hash $*" ] && docker exec "$name" ollama list 2>/dev/null | grep -q '^tiny:latest'; then
+		log "container $name already runs this rig with tiny${*:+ and $*}"
 		return 0
 	fi
-	cmd_up "$name"
+	cmd_up "$name" "$@"
 }
 
 cmd_down() {
@@ -248,7 +272,7 @@ ensure) shift; cmd_ensure "$@" ;;
 down) shift; cmd_down "$@" ;;
 hash) rig_hash ;;
 *)
-	echo "usage: $0 build | up [NAME] | ensure [NAME] | down [NAME] | bridge [NAME] | hash" >&2
+	echo "usage: $0 build | up [NAME [OLLAMA_VAR=VALUE...]] | ensure [NAME [OLLAMA_VAR=VALUE...]] | down [NAME] | bridge [NAME] | hash" >&2
 	exit 2
 	;;
 esac
