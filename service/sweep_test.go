@@ -26,7 +26,10 @@ import (
 )
 
 // eventCounts counts a stream's events by kind.
-type eventCounts struct{ started, cellStarted, cellFinished, trials, finished int }
+type eventCounts struct {
+	started, cellStarted, cellFinished, trials, finished int
+	levelStarted, levelFinished                          int
+}
 
 func (n *eventCounts) add(ev *benchdv1.BenchmarkEvent) {
 	switch {
@@ -36,6 +39,10 @@ func (n *eventCounts) add(ev *benchdv1.BenchmarkEvent) {
 		n.cellStarted++
 	case ev.GetCellFinished() != nil:
 		n.cellFinished++
+	case ev.GetLevelStarted() != nil:
+		n.levelStarted++
+	case ev.GetLevelFinished() != nil:
+		n.levelFinished++
 	case ev.GetTrial() != nil:
 		n.trials++
 	case ev.GetFinished() != nil:

@@ -52,6 +52,16 @@ type Ollama struct {
 	Fail func(o ollama.GenerateOptions) error
 	// Sent records every generation's options, if set.
 	Sent chan ollama.GenerateOptions
+	// Block, if set, is asked before each generation; true makes it wait
+	// for its context to end, as a model runner that never answers (ollama
+	// 0.9.6 with num_thread 1024).
+	Block func(o ollama.GenerateOptions) bool
+	// Hold, if set, makes each generation wait, after Started, for a
+	// receive from it (or its context's end): the test decides when each
+	// one finishes.
+	Hold chan struct{}
+	// MaxInFlight is the most Generate calls that ran at once.
+	MaxInFlight atomic.Int32
 }
 
 // Stream is a scripted generation: the per-chunk delay schedule of a TEST
@@ -173,7 +183,12 @@ func (f *Ollama) Unload(context.Context, string) error { return nil }
 // Generate streams tokens 1..3 to onToken, then returns a trial of
 // o.MaxTokens tokens, or with Hang waits for ctx and returns its cause.
 func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken func(int)) (ollama.Trial, error) {
-	f.InFlight.Add(1)
+	for n := f.InFlight.Add(1); ; {
+		old := f.MaxInFlight.Load()
+		if n <= old || f.MaxInFlight.CompareAndSwap(old, n) {
+			break
+		}
+	}
 	defer f.InFlight.Add(-1)
 	if f.Sent != nil {
 		select {
@@ -196,6 +211,17 @@ func (f *Ollama) Generate(ctx context.Context, o ollama.GenerateOptions, onToken
 		select {
 		case f.Started <- struct{}{}:
 		default:
+		}
+	}
+	if f.Block != nil && f.Block(o) {
+		<-ctx.Done()
+		return ollama.Trial{}, fmt.Errorf("generate: %w", context.Cause(ctx))
+	}
+	if f.Hold != nil {
+		select {
+		case <-f.Hold:
+		case <-ctx.Done():
+			return ollama.Trial{}, fmt.Errorf("generate: %w", context.Cause(ctx))
 		}
 	}
 	chunks := 3

@@ -206,3 +206,71 @@ func TestSweepCellAtFollowsTheRunOrder(t *testing.T) {
 		t.Error("a run without a sweep has cells")
 	}
 }
+
+// levelStream is a concurrency run of levels 1 and 2 (2 requests each,
+// the default count for level 2 being 8: requests is set): the warm-up in
+// the first level, trials stored as they finish (out of index order).
+func levelStream() []*benchdv1.BenchmarkEvent {
+	id := "20260102T030405Z-0123abce"
+	settings := &benchdv1.RunBenchmarkRequest{Model: "tiny", MaxTokens: proto.Uint32(8), Warmup: proto.Uint32(1),
+		Concurrency: &benchdv1.Concurrency{Levels: []uint32{1, 2}, Requests: proto.Uint32(2)}}
+	evs := []*benchdv1.BenchmarkEvent{{Kind: &benchdv1.BenchmarkEvent_Started{Started: &benchdv1.BenchmarkStarted{
+		BenchmarkId: id, Model: "tiny", StartedAt: timestamppb.Now(), Settings: settings, OllamaNumParallel: "4",
+	}}}}
+	at := time.Now()
+	trial := func(level, index uint32, warmup bool) *benchdv1.BenchmarkEvent {
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: &benchdv1.Trial{Level: level, Index: index, Warmup: warmup, QueueNs: int64(index)}}}
+	}
+	for i, inFlight := range []uint32{1, 2} {
+		start := timestamppb.New(at.Add(time.Duration(i) * time.Second))
+		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelStarted{LevelStarted: &benchdv1.LevelStarted{
+			Level: &benchdv1.ConcurrencyLevel{Index: uint32(i), Concurrency: inFlight, Requests: 2, StartedAt: start}, Levels: 2}}})
+		if i == 0 {
+			evs = append(evs, trial(0, 0, true))
+		}
+		evs = append(evs, trial(uint32(i), 1, false),
+			&benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Progress{Progress: &benchdv1.TrialProgress{Tokens: 2}}},
+			trial(uint32(i), 0, false),
+			&benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelFinished{LevelFinished: &benchdv1.LevelFinished{
+				Level: &benchdv1.ConcurrencyLevel{Index: uint32(i), Concurrency: inFlight, Requests: 2, Succeeded: 2, StartedAt: start,
+					FinishedAt: timestamppb.New(at.Add(time.Duration(i)*time.Second + 500*time.Millisecond)), OutputTokensPerSecond: 100}}}})
+	}
+	return append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: &benchdv1.BenchmarkFinished{
+		BenchmarkId: id, Trials: 4, FinishedAt: timestamppb.Now(),
+	}}})
+}
+
+func TestConcurrencyReplaysLevelEvents(t *testing.T) {
+	evs := withoutProgress(levelStream())
+	rec := record.FromEvents(evs)
+	if len(rec.GetLevels()) != 2 || len(rec.GetTrials()) != 5 {
+		t.Fatalf("record: %d levels, %d trials; want 2, 5", len(rec.GetLevels()), len(rec.GetTrials()))
+	}
+	sameEvents(t, record.Events(rec), evs)
+}
+
+func TestConcurrencyReplayInsideALevel(t *testing.T) {
+	evs := withoutProgress(levelStream())
+	// Up to level 1's first trial: started, level 0 (start, 3 trials,
+	// finish), level 1's start and trial.
+	cut := 1 + 5 + 2
+	rec := record.FromEvents(evs[:cut])
+	want := append([]*benchdv1.BenchmarkEvent{}, evs[:cut]...)
+	// Rebuilt from the settings: no start time.
+	want[cut-2] = &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelStarted{LevelStarted: &benchdv1.LevelStarted{
+		Level: &benchdv1.ConcurrencyLevel{Index: 1, Concurrency: 2, Requests: 2}, Levels: 2}}}
+	sameEvents(t, record.Events(rec), want)
+	// Live, with the running level's own start: exactly the stream.
+	running := evs[cut-2]
+	sameEvents(t, record.LiveEvents(rec, running), evs[:cut])
+	// Before its first trial its start ends the replay.
+	rec = record.FromEvents(evs[:cut-1])
+	sameEvents(t, record.LiveEvents(rec, running), evs[:cut-1])
+}
+
+func TestLevelAtDefaultsItsRequests(t *testing.T) {
+	s := &benchdv1.RunBenchmarkRequest{Model: "a", Concurrency: &benchdv1.Concurrency{Levels: []uint32{1, 8}}}
+	if l := record.LevelAt(s, 1); l.GetConcurrency() != 8 || l.GetRequests() != 32 || l.GetIndex() != 1 {
+		t.Errorf("LevelAt(1) = %v; want 8 in flight, 32 requests (4 x 8)", l)
+	}
+}
