@@ -260,6 +260,13 @@ func (r *Runner) Shutdown(cause error) {
 	r.runs.Wait()
 }
 
+// trialReadPace batches a trial's streamed chunks (ollama.GenerateOptions
+// .ReadPace): a trial's figures are on ollama's clock, so reading at most
+// 50 times a second costs none of them and cuts benchd's CPU per token
+// severalfold (docs/performance.md). Its cost: a trial's wall time, and
+// the moment a stall or the end is noticed, up to this much later.
+const trialReadPace = 20 * time.Millisecond
+
 // progressEvery throttles progress events: enough for a live progress line,
 // few enough that a slow client cannot make the stream the bottleneck.
 const progressEvery = 200 * time.Millisecond
@@ -466,6 +473,7 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
 		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
 		NumGPU: s.NumGPU, NumBatch: s.NumBatch, NumThread: s.NumThread,
+		ReadPace: trialReadPace,
 	}, func(n int) {
 		tokens()
 		if now := time.Now(); now.Sub(last) >= progressEvery {
