@@ -133,7 +133,40 @@ func (b *bridgeConn) read(p []byte) (int, error) {
 	if err != nil && n == 0 {
 		return 0, b.endOfStream(err)
 	}
-	return n, nil
+	return n + b.readBuffered(p[n:]), nil
+}
+
+// readBuffered copies into p the stdout frames that are already buffered,
+// without reading the connection again: every chunk ollama streams is a
+// frame of its own, so a caller that reads after a pause (ollama.pacedConn)
+// gets every frame that arrived meanwhile in one Read instead of one Read
+// per frame.
+func (b *bridgeConn) readBuffered(p []byte) int {
+	r, n := b.hr.Reader, 0
+	for n < len(p) {
+		if b.left == 0 {
+			if r.Buffered() < len(b.header) {
+				return n // Peek would wait for the rest of the header
+			}
+			h, _ := r.Peek(len(b.header))
+			if h[0] != streamStdout {
+				// Another stream's frame: the next Read takes it, with
+				// its error paths.
+				return n
+			}
+			b.left = int(binary.BigEndian.Uint32(h[4:]))
+			_, _ = r.Discard(len(b.header))
+			continue
+		}
+		k := min(len(p)-n, b.left, r.Buffered())
+		if k == 0 {
+			return n
+		}
+		k, _ = r.Read(p[n : n+k]) // served from the buffer: no error, no wait
+		b.left -= k
+		n += k
+	}
+	return n
 }
 
 // endOfStream is the error Read returns when the stream ends: EOF, or,

@@ -123,3 +123,35 @@ func TestBridgeReadErrorIsSticky(t *testing.T) {
 		}
 	}
 }
+
+// One Read returns every stdout frame already buffered (ollama's chunks are
+// a frame each), stops before a frame of another stream, and never waits
+// for a frame that has not fully arrived: the rest comes with the next Read.
+func TestBridgeReadTakesBufferedFramesAtOnce(t *testing.T) {
+	var s []byte
+	for _, p := range []string{"a1", "b22", "c333"} {
+		s = append(s, frame(streamStdout, p)...)
+	}
+	s = append(s, frame(streamStderr, "noise")...)
+	s = append(s, frame(streamStdout, "d4444")...)
+	partial := frame(streamStdout, "e55555")
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	src := io.MultiReader(bytes.NewReader(s), bytes.NewReader(partial[:10]), bytes.NewReader(partial[10:]))
+	// MultiReader returns one part per Read, as a socket returns what has
+	// arrived: the partial frame's rest is not buffered with the rest.
+	bc := &bridgeConn{
+		hr:     client.HijackedResponse{Conn: a, Reader: bufio.NewReaderSize(src, 4096)},
+		stderr: &limitedBuffer{max: maxStderr, truncate: true},
+	}
+	buf := make([]byte, 1024)
+	for i, want := range []string{"a1b22c333", "d4444", "e5", "5555"} {
+		n, err := bc.Read(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("Read %d = %q, %v; want %q", i, buf[:n], err, want)
+		}
+	}
+	if bc.stderr.String() != "noise" {
+		t.Errorf("stderr %q", bc.stderr.String())
+	}
+}

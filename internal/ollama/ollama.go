@@ -50,6 +50,7 @@ type Client struct {
 	api       *api.Client
 	transport *http.Transport
 	base      *url.URL
+	waitRead  func(context.Context, time.Duration) // a paced read's wait: sleepCtx; tests record it
 
 	ctxMu   sync.Mutex
 	ctxLens map[string]int // digest → context length, for ListModels
@@ -70,8 +71,11 @@ func New(base *url.URL, dial Dialer) *Client {
 		MaxIdleConnsPerHost: MaxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
+		// A paced read (GenerateOptions.ReadPace) takes every chunk that
+		// arrived meanwhile; the default 4 KiB would hold a few dozen.
+		ReadBufferSize: 64 << 10,
 	}
-	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr, base: base}
+	return &Client{api: api.NewClient(base, &http.Client{Transport: bodyTracker{tr}}), transport: tr, base: base, waitRead: sleepCtx}
 }
 
 // MaxIdleConns is how many connections (bridges) to ollama the client keeps
@@ -193,6 +197,16 @@ type GenerateOptions struct {
 	NumGPU    *int
 	NumBatch  int
 	NumThread int
+	// ReadPace, when set, is the shortest time between two reads of the
+	// streamed response after its first: one read then takes every chunk
+	// that arrived meanwhile. ollama writes each token as a chunk of its
+	// own, and read one by one every token costs a wake-up and a system
+	// call, most of this process's CPU per token (docs/performance.md).
+	// Figures on ollama's clock (TTFT, the chunks' stamps, ollama's
+	// durations) do not change; Wall, the arrival times of chunks after
+	// the first, and noticing a cancel or the end of the stream can be
+	// late by up to ReadPace. 0 reads each chunk as it comes.
+	ReadPace time.Duration
 }
 
 // Trial is one generation's measurements. Durations and counts come from
@@ -311,7 +325,7 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		t.Chunks = make([]Chunk, 0, min(o.MaxTokens, maxChunkPrealloc))
 	}
 	start := time.Now()
-	body := &bodyState{}
+	body := &bodyState{pace: o.ReadPace, wait: c.waitRead}
 	err := c.api.Generate(context.WithValue(ctx, bodyStateKey{}, body), req, func(r api.GenerateResponse) error {
 		arrived := time.Since(start)
 		if chunks == 0 {
@@ -375,8 +389,23 @@ type bodyTracker struct{ http.RoundTripper }
 
 type bodyStateKey struct{}
 
-// bodyState records the first read error of a tracked response body.
+// sleepCtx waits d or until ctx ends (then the read after it fails at once:
+// the transport closes a cancelled request's connection).
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// bodyState records the first read error of a tracked response body, and
+// paces its reads.
 type bodyState struct {
+	pace time.Duration
+	wait func(context.Context, time.Duration)
+
 	mu      sync.Mutex
 	readErr error
 }
@@ -390,18 +419,26 @@ func (b *bodyState) err() error {
 func (t bodyTracker) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.RoundTripper.RoundTrip(req)
 	if st, ok := req.Context().Value(bodyStateKey{}).(*bodyState); ok && err == nil {
-		resp.Body = &trackedBody{ReadCloser: resp.Body, st: st}
+		resp.Body = &trackedBody{ReadCloser: resp.Body, st: st, ctx: req.Context()}
 	}
 	return resp, err
 }
 
 type trackedBody struct {
 	io.ReadCloser
-	st *bodyState
+	st   *bodyState
+	ctx  context.Context
+	last time.Time // end of the last read; Read has one caller at a time
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
+	if !b.last.IsZero() && b.st.pace > 0 {
+		if wait := b.st.pace - time.Since(b.last); wait > 0 {
+			b.st.wait(b.ctx, wait)
+		}
+	}
 	n, err := b.ReadCloser.Read(p)
+	b.last = time.Now()
 	if err != nil && !errors.Is(err, io.EOF) {
 		b.st.mu.Lock()
 		if b.st.readErr == nil {

@@ -201,7 +201,9 @@ func (r *Runner) level(ctx context.Context, s Settings, lv *Level, p *sharedProm
 		wg.Go(func() {
 			for i := range jobs {
 				n, pi, prefix, prompt := p.next()
-				t, err := r.request(ctx, s, prompt, func(tokens int) {
+				// Unpaced: the loop sends the next request when one ends,
+				// and an end noticed a pace late would leave a slot idle.
+				t, err := r.request(ctx, s, prompt, 0, func(tokens int) {
 					emitMu.Lock()
 					defer emitMu.Unlock()
 					if now := time.Now(); now.Sub(last) >= progressEvery {

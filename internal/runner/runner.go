@@ -274,6 +274,13 @@ func (r *Runner) Shutdown(cause error) {
 	r.runs.Wait()
 }
 
+// trialReadPace batches a trial's streamed chunks (ollama.GenerateOptions
+// .ReadPace): a trial's figures are on ollama's clock, so reading at most
+// 50 times a second costs none of them and cuts benchd's CPU per token
+// severalfold (docs/performance.md). Its cost: a trial's wall time, and
+// the moment a stall or the end is noticed, up to this much later.
+const trialReadPace = 20 * time.Millisecond
+
 // progressEvery throttles progress events: enough for a live progress line,
 // few enough that a slow client cannot make the stream the bottleneck.
 const progressEvery = 200 * time.Millisecond
@@ -489,7 +496,7 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 		}
 	}
 	var last time.Time
-	t, err := r.request(ctx, s, prompt, func(n int) {
+	t, err := r.request(ctx, s, prompt, trialReadPace, func(n int) {
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
 			emit(Event{Progress: &Progress{Cell: cell, Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
@@ -513,14 +520,15 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 // request sends one generation with s's settings and makes its Trial:
 // validity, token timing, the decode check and the queue time. The trial's
 // Chunks are left for the caller to drop; on error the Trial holds what
-// ollama.Generate returned.
-func (r *Runner) request(ctx context.Context, s Settings, prompt string, progress func(n int)) (*Trial, error) {
+// ollama.Generate returned. pace is ollama.GenerateOptions.ReadPace.
+func (r *Runner) request(ctx context.Context, s Settings, prompt string, pace time.Duration, progress func(n int)) (*Trial, error) {
 	sent := time.Now()
 	gctx, tokens, stop := r.watchStall(ctx)
 	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
 		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
 		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
 		NumGPU: s.NumGPU, NumBatch: s.NumBatch, NumThread: s.NumThread,
+		ReadPace: pace,
 	}, func(n int) {
 		tokens()
 		progress(n)
