@@ -68,7 +68,7 @@ func TestConcurrencyThroughTheAPI(t *testing.T) {
 		}
 	}
 	// The ended run's replay: each level's start, trials and finish.
-	n, _, err := watch(ctx, c, id)
+	n, _, err := watch(ctx, c, id, nil)
 	if err != nil || n.started != 1 || n.levelStarted != 2 || n.levelFinished != 2 || n.trials != 13 || n.finished != 1 {
 		t.Errorf("replay: %+v, err %v; want 1 started, 2 levels started and finished, 13 trials, 1 finished", n, err)
 	}

@@ -51,7 +51,9 @@ func (n *eventCounts) add(ev *benchdv1.BenchmarkEvent) {
 }
 
 // watch follows WatchBenchmark to its end.
-func watch(ctx context.Context, c benchdv1.BenchmarkServiceClient, id string) (eventCounts, *benchdv1.BenchmarkFinished, error) {
+// watch counts a WatchBenchmark stream's events; attached, if not nil, is
+// closed once the first arrives (the watcher is then in the run's feed).
+func watch(ctx context.Context, c benchdv1.BenchmarkServiceClient, id string, attached chan<- struct{}) (eventCounts, *benchdv1.BenchmarkFinished, error) {
 	var n eventCounts
 	var fin *benchdv1.BenchmarkFinished
 	s, err := c.WatchBenchmark(ctx, &benchdv1.WatchBenchmarkRequest{BenchmarkId: id})
@@ -65,6 +67,10 @@ func watch(ctx context.Context, c benchdv1.BenchmarkServiceClient, id string) (e
 		}
 		if err != nil {
 			return n, fin, err
+		}
+		if attached != nil {
+			close(attached)
+			attached = nil
 		}
 		n.add(r.GetEvent())
 		if f := r.GetEvent().GetFinished(); f != nil {
@@ -152,12 +158,16 @@ func TestSweepThroughTheAPI(t *testing.T) {
 		fin *benchdv1.BenchmarkFinished
 		err error
 	}
-	live := make(chan watched, 1)
+	live, attached := make(chan watched, 1), make(chan struct{})
 	go func() {
-		n, f, err := watch(ctx, c, id)
+		n, f, err := watch(ctx, c, id, attached)
 		live <- watched{n, f, err}
 	}()
-	time.Sleep(100 * time.Millisecond) // let the watcher attach before the sweep goes on
+	select { // the sweep goes on once the watcher is in
+	case <-attached:
+	case w := <-live:
+		t.Fatalf("watch ended before its first event: %v", w.err)
+	}
 	close(release)
 
 	if err := <-runDone; err != nil {
@@ -205,7 +215,7 @@ func TestSweepThroughTheAPI(t *testing.T) {
 
 	// Watching the ended sweep replays it: each cell's start, trials and
 	// finish, and the finished event with its best cell.
-	n, rfin, err := watch(ctx, c, id)
+	n, rfin, err := watch(ctx, c, id, nil)
 	if err != nil || rfin.GetBestCell() != fin.GetBestCell() || n.trials != 8 || n.started != 1 ||
 		n.cellStarted != 4 || n.cellFinished != 4 || n.finished != 1 {
 		t.Errorf("replay: %+v, finished %v, err %v; want 1 started, 4 cells started and finished, 8 trials, 1 finished", n, rfin, err)
