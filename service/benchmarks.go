@@ -14,7 +14,7 @@ import (
 func (s *Server) RunBenchmark(req *benchdv1.RunBenchmarkRequest, stream grpc.ServerStreamingServer[benchdv1.RunBenchmarkResponse]) error {
 	// The model goes into this RPC's audit line.
 	addAuditAttr(stream.Context(), slog.String("model", req.GetModel()))
-	if err := checkSweep(req); err != nil {
+	if err := checkRequest(req); err != nil {
 		return toStatus(err)
 	}
 	run, err := s.runner.Start(Resolve(req), s.history)

@@ -49,6 +49,8 @@ type mapping struct {
 
 // statusTable is checked in order; the first row whose error matches wins.
 var statusTable = []mapping{
+	// Before DeadlineExceeded, which it also matches: a cell's own bound.
+	{runner.ErrCellTimeout, codes.DeadlineExceeded, "raise the sweep's cell_timeout (default: the timeout shared among the cells, at least 1m), or drop the setting that hangs ollama's model runner"},
 	{context.DeadlineExceeded, codes.DeadlineExceeded, "raise the request's timeout (at most 1h) or lower repetitions/max_tokens"},
 	{context.Canceled, codes.Canceled, "the benchmark was cancelled"},
 	{history.ErrNotFound, codes.NotFound, "list the benchmarks with ListBenchmarks (benchctl history)"},
@@ -67,6 +69,7 @@ var statusTable = []mapping{
 	{ollama.ErrRunnerFailed, codes.Unavailable, "ollama's model runner failed mid-trial (crashed or killed; see the container's log); retry"},
 	{runner.ErrPromptTooLong, codes.InvalidArgument, "ask for at most the context's tokens in prompt_tokens, or a larger num_ctx"},
 	{runner.ErrSweepInvalid, codes.InvalidArgument, "keep a sweep within 64 cells and 1000 trials (cells x (warmup+repetitions)), give each setting either in the request or in its sweep, and list the request's model among the sweep's models"},
+	{runner.ErrConcurrencyInvalid, codes.InvalidArgument, "give a concurrency run 1 to 8 levels of 1 to 64 requests in flight, at least as many requests per level as its largest level and at most 1000 requests in all (warmup included), and no sweep, cold or repetitions"},
 	{runner.ErrStalled, codes.Unavailable, "the generation was stopped; check the ollama container (its log, a hung GPU) and retry, or raise benchd --stall-timeout for a model that pauses that long"},
 	{ollama.ErrUnreachable, codes.Unavailable, "nothing answers at ollama's address: check that ollama runs (`docker logs CONTAINER`) and listens where benchd looks (benchd --ollama, --ollama-port), then retry"},
 	{ollama.ErrIncomplete, codes.Unavailable, "ollama stopped answering mid-trial (server or container restarted?); check the ollama container and retry"},

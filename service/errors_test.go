@@ -48,6 +48,8 @@ func TestStatusOfEachDomainError(t *testing.T) {
 		{wrap(ollama.ErrRunnerFailed), codes.Unavailable, "runner failed mid-trial"},
 		{wrap(runner.ErrPromptTooLong), codes.InvalidArgument, "or a larger num_ctx"},
 		{wrap(runner.ErrSweepInvalid), codes.InvalidArgument, "within 64 cells and 1000 trials"},
+		{wrap(runner.ErrConcurrencyInvalid), codes.InvalidArgument, "1 to 8 levels of 1 to 64 requests in flight"},
+		{fmt.Errorf("cell 2: %w after 1m (%w)", runner.ErrCellTimeout, context.DeadlineExceeded), codes.DeadlineExceeded, "raise the sweep's cell_timeout"},
 		{wrap(runner.ErrStalled), codes.Unavailable, "raise benchd --stall-timeout"},
 		{wrap(ollama.ErrUnreachable), codes.Unavailable, "check that ollama runs"},
 		{wrap(ollama.ErrIncomplete), codes.Unavailable, "stopped answering mid-trial"},

@@ -55,23 +55,27 @@ func Resolve(req *benchdv1.RunBenchmarkRequest) runner.Settings {
 	if w := req.GetSweep(); w != nil {
 		s.Sweep = resolveSweep(w)
 	}
+	if c := req.GetConcurrency(); c != nil {
+		s.Concurrency = &runner.Concurrency{Levels: ints(c.GetLevels()), Requests: int(c.GetRequests())}
+	}
 	return s
+}
+
+func ints(l []uint32) []int {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]int, len(l))
+	for i, v := range l {
+		out[i] = int(v)
+	}
+	return out
 }
 
 // resolveSweep is the runner's form of a request's sweep. The runner
 // checks it against the request (bounds, a list beside its scalar field,
 // the request's model among the models) when the run starts.
 func resolveSweep(w *benchdv1.Sweep) *runner.Sweep {
-	ints := func(l []uint32) []int {
-		if len(l) == 0 {
-			return nil
-		}
-		out := make([]int, len(l))
-		for i, v := range l {
-			out[i] = int(v)
-		}
-		return out
-	}
 	return &runner.Sweep{
 		Models:       w.GetModels(),
 		NumCtx:       ints(w.GetNumCtx()),
@@ -81,6 +85,7 @@ func resolveSweep(w *benchdv1.Sweep) *runner.Sweep {
 		PromptTokens: ints(w.GetPromptTokens()),
 		MaxTokens:    ints(w.GetMaxTokens()),
 		Objective:    objective(w.GetObjective()),
+		CellTimeout:  w.GetCellTimeout().AsDuration(),
 	}
 }
 
@@ -96,12 +101,15 @@ func objective(o benchdv1.SweepObjective) runner.Objective {
 	}
 }
 
-// checkSweep refuses what the runner cannot see after Resolve: max_tokens
-// in the request and in its sweep (the runner's base always holds a
-// max_tokens, the default when unset).
-func checkSweep(req *benchdv1.RunBenchmarkRequest) error {
+// checkRequest refuses what the runner cannot see after Resolve (its
+// settings always hold the defaults): max_tokens in the request and in its
+// sweep, repetitions in a concurrency run.
+func checkRequest(req *benchdv1.RunBenchmarkRequest) error {
 	if req.MaxTokens != nil && len(req.GetSweep().GetMaxTokens()) > 0 {
 		return fmt.Errorf("max_tokens is given both in the request and in its sweep: %w", runner.ErrSweepInvalid)
+	}
+	if req.Repetitions != nil && req.GetConcurrency() != nil {
+		return fmt.Errorf("repetitions is given in a concurrency run, whose levels send concurrency.requests each: %w", runner.ErrConcurrencyInvalid)
 	}
 	return nil
 }

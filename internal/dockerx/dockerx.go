@@ -92,6 +92,26 @@ func (c *Client) CheckContainer(ctx context.Context) error {
 	return nil
 }
 
+// Env returns the value of the variable name in the container's configured
+// environment (what it was created with, image defaults included, as the
+// Engine reports it; not what a process inside may have changed); set is
+// false when it is not there.
+func (c *Client) Env(ctx context.Context, name string) (value string, set bool, err error) {
+	res, err := c.api.ContainerInspect(ctx, c.container, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", false, c.wrap(fmt.Sprintf("inspect container %q", c.container), err)
+	}
+	if res.Container.Config == nil {
+		return "", false, nil
+	}
+	for _, kv := range res.Container.Config.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			value, set = v, true // the last one wins, as in an environment
+		}
+	}
+	return value, set, nil
+}
+
 // Exec runs argv in the container and returns its stdout, at most MaxOutput
 // bytes. A non-zero exit status is an error carrying the start of stderr.
 func (c *Client) Exec(ctx context.Context, argv []string, privileged bool) ([]byte, error) {

@@ -31,18 +31,28 @@ func settingsToProto(s runner.Settings) *benchdv1.RunBenchmarkRequest {
 		r.PromptTokens = ptr(uint32(s.PromptTokens))
 	}
 	if w := s.Sweep; w != nil {
-		u := func(xs []int) []uint32 {
-			out := make([]uint32, len(xs))
-			for i, x := range xs {
-				out[i] = uint32(x)
-			}
-			return out
-		}
-		r.Sweep = &benchdv1.Sweep{Models: w.Models, NumCtx: u(w.NumCtx), NumGpu: u(w.NumGPU), NumBatch: u(w.NumBatch),
-			NumThread: u(w.NumThread), PromptTokens: u(w.PromptTokens), MaxTokens: u(w.MaxTokens),
+		r.Sweep = &benchdv1.Sweep{Models: w.Models, NumCtx: u32s(w.NumCtx), NumGpu: u32s(w.NumGPU), NumBatch: u32s(w.NumBatch),
+			NumThread: u32s(w.NumThread), PromptTokens: u32s(w.PromptTokens), MaxTokens: u32s(w.MaxTokens),
 			Objective: benchdv1.SweepObjective(w.Objective + 1)}
+		if w.CellTimeout > 0 {
+			r.Sweep.CellTimeout = durationpb.New(w.CellTimeout)
+		}
+	}
+	if c := s.Concurrency; c != nil {
+		r.Concurrency = &benchdv1.Concurrency{Levels: u32s(c.Levels)}
+		if c.Requests > 0 {
+			r.Concurrency.Requests = ptr(uint32(c.Requests))
+		}
 	}
 	return r
+}
+
+func u32s(xs []int) []uint32 {
+	out := make([]uint32, len(xs))
+	for i, x := range xs {
+		out[i] = uint32(x)
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -56,6 +66,12 @@ func eventToProto(ev runner.Event, statusOf StatusFunc) *benchdv1.BenchmarkEvent
 	case ev.CellFinished != nil:
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellFinished{CellFinished: &benchdv1.CellFinished{
 			Cell: cellToProto(ev.CellFinished, statusOf)}}}
+	case ev.LevelStarted != nil:
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelStarted{LevelStarted: &benchdv1.LevelStarted{
+			Level: levelToProto(ev.LevelStarted.Level, statusOf), Levels: uint32(ev.LevelStarted.Levels)}}}
+	case ev.LevelFinished != nil:
+		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelFinished{LevelFinished: &benchdv1.LevelFinished{
+			Level: levelToProto(ev.LevelFinished, statusOf)}}}
 	case ev.Started != nil:
 		st := ev.Started
 		return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: &benchdv1.BenchmarkStarted{
@@ -70,6 +86,7 @@ func eventToProto(ev runner.Event, statusOf StatusFunc) *benchdv1.BenchmarkEvent
 				Hostname: st.Machine.Hostname, Kernel: st.Machine.Kernel, BenchdVersion: st.Machine.BenchdVersion,
 				OllamaVersion: st.OllamaVersion, Gpus: GPUsToProto(st.GPUs),
 			},
+			OllamaNumParallel: st.NumParallel,
 		}}}
 	case ev.Progress != nil:
 		p := ev.Progress
@@ -152,9 +169,36 @@ func cellToProto(c *runner.Cell, statusOf StatusFunc) *benchdv1.SweepCell {
 	return pc
 }
 
+// levelToProto is a concurrency level; a level that has not finished
+// carries only its index, size and start.
+func levelToProto(l *runner.Level, statusOf StatusFunc) *benchdv1.ConcurrencyLevel {
+	pl := &benchdv1.ConcurrencyLevel{
+		Index: uint32(l.Index), Concurrency: uint32(l.InFlight), Requests: uint32(l.Requests),
+		StartedAt: timestamppb.New(l.StartedAt),
+	}
+	if l.FinishedAt.IsZero() {
+		return pl
+	}
+	pl.Succeeded, pl.Failed = uint32(l.Succeeded), uint32(l.Failed)
+	pl.DurationNs = l.Duration.Nanoseconds()
+	pl.OutputTokens = uint64(l.OutputTokens)
+	pl.OutputTokensPerSecond, pl.RequestsPerSecond = l.OutputRate, l.RequestRate
+	pl.TtftNs, pl.ItlNs, pl.TpotNs = summaryToProto(l.TTFT), summaryToProto(l.ITL), summaryToProto(l.TPOT)
+	pl.E2ELatencyNs, pl.QueueNs = summaryToProto(l.E2E), summaryToProto(l.Queue)
+	pl.PeakVramUsedBytes = l.PeakVRAM
+	pl.FinishedAt = timestamppb.New(l.FinishedAt)
+	if l.Err != nil && statusOf != nil {
+		st := statusOf(l.Err)
+		pl.ErrorCode, pl.ErrorMessage = int32(st.Code()), st.Message()
+	}
+	return pl
+}
+
 func trialToProto(t *runner.Trial) *benchdv1.Trial {
 	out := &benchdv1.Trial{
 		Cell:                 uint32(t.Cell),
+		Level:                uint32(t.Level),
+		QueueNs:              t.Queue.Nanoseconds(),
 		Index:                uint32(t.Index),
 		Warmup:               t.Warmup,
 		PromptIndex:          uint32(t.PromptIndex),
@@ -176,6 +220,9 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 		InvalidReason:        t.Invalid,
 		TokenTiming:          timingToProto(t.Timing),
 		DecodeMismatchReason: t.DecodeMismatch,
+	}
+	if !t.SentAt.IsZero() {
+		out.SentAt = timestamppb.New(t.SentAt)
 	}
 	for _, i := range runner.SortedPeaks(t.PeakVRAM) {
 		out.PeakVram = append(out.PeakVram, &benchdv1.GPUPeak{Index: uint32(i), UsedBytes: t.PeakVRAM[i]})

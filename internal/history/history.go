@@ -78,10 +78,11 @@ func (h *History) Close() error { return h.store.Close() }
 type feed struct {
 	rec  *benchdv1.Benchmark
 	subs map[*Subscription]struct{}
-	// cell is the running sweep cell's cell_started (nil between cells):
-	// the record keeps only finished cells, and a watcher's replay needs
-	// its start (record.LiveEvents).
-	cell *benchdv1.CellStarted
+	// running is the running sweep cell's cell_started, or concurrency
+	// level's level_started (nil between them): the record keeps only
+	// finished ones, and a watcher's replay needs its start
+	// (record.LiveEvents).
+	running *benchdv1.BenchmarkEvent
 }
 
 // Begin registers a run before its first event, so a watcher that arrives
@@ -112,10 +113,10 @@ func (h *History) Event(run *runner.Run, ev runner.Event) {
 		return
 	}
 	switch {
-	case pe.GetCellStarted() != nil:
-		f.cell = pe.GetCellStarted()
-	case pe.GetCellFinished() != nil:
-		f.cell = nil
+	case pe.GetCellStarted() != nil, pe.GetLevelStarted() != nil:
+		f.running = pe
+	case pe.GetCellFinished() != nil, pe.GetLevelFinished() != nil:
+		f.running = nil
 	}
 	if ev.Progress == nil {
 		record.Apply(f.rec, pe)
@@ -229,7 +230,7 @@ func (h *History) Watch(ctx context.Context, id string) (replay []*benchdv1.Benc
 		c := make(chan *benchdv1.BenchmarkEvent, SubscriberBuffer)
 		sub = &Subscription{C: c, c: c, h: h, id: id}
 		f.subs[sub] = struct{}{}
-		return record.LiveEvents(f.rec, f.cell), sub, nil
+		return record.LiveEvents(f.rec, f.running), sub, nil
 	}
 	h.mu.Unlock()
 	// End writes the record before it drops the live feed, so a run that

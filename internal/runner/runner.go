@@ -44,6 +44,9 @@ type Settings struct {
 	NumBatch, NumThread int
 	// Sweep, when set, makes the run a sweep (see sweep.go).
 	Sweep *Sweep
+	// Concurrency, when set, makes the run a concurrency run (see
+	// concurrency.go).
+	Concurrency *Concurrency
 }
 
 // Ollama is what a benchmark needs from the ollama server.
@@ -95,6 +98,9 @@ type Event struct {
 	// Sweeps only.
 	CellStarted  *CellStarted
 	CellFinished *Cell
+	// Concurrency runs only.
+	LevelStarted  *LevelStarted
+	LevelFinished *Level
 }
 
 type Started struct {
@@ -106,6 +112,9 @@ type Started struct {
 	Settings      Settings
 	At            time.Time
 	Machine       Machine
+	// NumParallel is OLLAMA_NUM_PARALLEL as the container is configured
+	// (see NumParallelDefault, NumParallelUnknown).
+	NumParallel string
 }
 
 // Machine describes the host for reproducing or comparing a run.
@@ -123,6 +132,7 @@ type Progress struct {
 
 type Trial struct {
 	Cell        int // sweeps only: the cell; Index counts within it
+	Level       int // concurrency runs only: the level; Index counts within it
 	Index       int
 	Warmup      bool
 	PromptIndex int
@@ -147,6 +157,10 @@ type Trial struct {
 	// disagrees with ollama's eval_duration (see decodeMismatch); the trial
 	// stays in the summary.
 	DecodeMismatch string
+	// SentAt is when the request was sent (benchd's clock); Queue the
+	// time it waited in ollama for a parallel slot (see queueTime).
+	SentAt time.Time
+	Queue  time.Duration
 }
 
 // invalidReason says why a trial's figures are impossible, "" when they
@@ -267,10 +281,20 @@ const progressEvery = 200 * time.Millisecond
 // Start begins a benchmark in the background. It returns a *BusyError when
 // another one runs.
 func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
-	if s.Sweep != nil {
-		if _, err := s.Sweep.Cells(s); err != nil {
+	if s.Concurrency != nil {
+		if err := s.Concurrency.check(s); err != nil {
 			return nil, err
 		}
+	}
+	if s.Sweep != nil {
+		cells, err := s.Sweep.Cells(s)
+		if err != nil {
+			return nil, err
+		}
+		// The record keeps the cell timeout used, the default too.
+		w := *s.Sweep
+		w.CellTimeout = w.cellTimeout(s.Timeout, len(cells))
+		s.Sweep = &w
 	} else if s.PromptTokens > 0 && s.NumCtx > 0 && s.PromptTokens > s.NumCtx {
 		return nil, fmt.Errorf("prompt_tokens %d is larger than num_ctx %d: %w", s.PromptTokens, s.NumCtx, ErrPromptTooLong)
 	}
@@ -368,10 +392,14 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 	emit(Event{Started: &Started{
 		ID: run.ID, Model: s.Model, Info: info, OllamaVersion: version,
 		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
+		NumParallel: r.numParallel(ctx),
 	}})
 
-	if s.Sweep != nil {
+	switch {
+	case s.Sweep != nil:
 		return r.sweep(ctx, run, s, emit)
+	case s.Concurrency != nil:
+		return r.concurrency(ctx, run, s, ctxLen, emit)
 	}
 	measured, err := r.trials(ctx, run.ID, s, ctxLen, -1, emit)
 	if err != nil {
@@ -461,28 +489,13 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 		}
 	}
 	var last time.Time
-	gctx, tokens, stop := r.watchStall(ctx)
-	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
-		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
-		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
-		NumGPU: s.NumGPU, NumBatch: s.NumBatch, NumThread: s.NumThread,
-	}, func(n int) {
-		tokens()
+	t, err := r.request(ctx, s, prompt, func(n int) {
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
 			emit(Event{Progress: &Progress{Cell: cell, Index: i, Warmup: warmup, Tokens: n, MaxTokens: s.MaxTokens}})
 		}
 	})
-	stop()
-	t := &Trial{Cell: cell, Index: i, Warmup: warmup, PromptIndex: pi, Trial: res, LoadedAtStart: loaded, PromptPrefix: prefix}
-	if err == nil {
-		t.Invalid = invalidReason(res)
-		t.Timing = tokenTiming(res)
-		t.DecodeMismatch = decodeMismatch(res, t.Timing)
-		if t.DecodeMismatch != "" {
-			r.log.WarnContext(ctx, "trial's decode time disagrees with ollama's", "trial", i, "reason", t.DecodeMismatch)
-		}
-	}
+	t.Cell, t.Index, t.Warmup, t.PromptIndex, t.LoadedAtStart, t.PromptPrefix = cell, i, warmup, pi, loaded, prefix
 	t.Chunks = nil // up to 32 bytes a token; the timing is what is kept
 	if sampler != nil {
 		sr := sampler.Stop()
@@ -495,6 +508,46 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 		return nil, err
 	}
 	return t, nil
+}
+
+// request sends one generation with s's settings and makes its Trial:
+// validity, token timing, the decode check and the queue time. The trial's
+// Chunks are left for the caller to drop; on error the Trial holds what
+// ollama.Generate returned.
+func (r *Runner) request(ctx context.Context, s Settings, prompt string, progress func(n int)) (*Trial, error) {
+	sent := time.Now()
+	gctx, tokens, stop := r.watchStall(ctx)
+	res, err := r.ollama.Generate(gctx, ollama.GenerateOptions{
+		Model: s.Model, Prompt: prompt, MaxTokens: s.MaxTokens,
+		NumCtx: s.NumCtx, Temperature: s.Temperature, Seed: s.Seed,
+		NumGPU: s.NumGPU, NumBatch: s.NumBatch, NumThread: s.NumThread,
+	}, func(n int) {
+		tokens()
+		progress(n)
+	})
+	stop()
+	t := &Trial{Trial: res, SentAt: sent}
+	if err != nil {
+		return t, err
+	}
+	t.Invalid = invalidReason(res)
+	t.Timing = tokenTiming(res)
+	t.DecodeMismatch = decodeMismatch(res, t.Timing)
+	t.Queue = queueTime(res)
+	if t.DecodeMismatch != "" {
+		r.log.WarnContext(ctx, "trial's decode time disagrees with ollama's", "reason", t.DecodeMismatch)
+	}
+	return t, nil
+}
+
+// queueTime is how long a request waited in ollama for a parallel slot:
+// the time to its first token less what ollama accounts for in it, the
+// wait for a loaded model (load_duration) and the prompt's processing
+// (prompt_eval_duration); never negative. (ollama 0.9.6 takes a slot
+// after load_duration's end, in its llm server, before the runner starts
+// on the prompt; benchd.v1.Trial.queue_ns says what else is in it.)
+func queueTime(t ollama.Trial) time.Duration {
+	return max(t.TTFT-t.LoadDuration-t.PromptEvalDuration, 0)
 }
 
 // watchStall returns a context for one generation that ends with

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // Sweep lists values for the per-request settings; every combination is a
@@ -16,6 +18,8 @@ type Sweep struct {
 	NumCtx, NumGPU, NumBatch, NumThread []int
 	PromptTokens, MaxTokens             []int
 	Objective                           Objective
+	// CellTimeout bounds each cell; 0: the default (see cellTimeout).
+	CellTimeout time.Duration
 }
 
 // Objective is what the best cell is best at, by its mean.
@@ -38,6 +42,22 @@ const (
 
 // ErrSweepInvalid: the sweep is too large or contradicts the request.
 var ErrSweepInvalid = errors.New("invalid sweep")
+
+// ErrCellTimeout: a sweep cell ran past its cell timeout (the error also
+// matches context.DeadlineExceeded); the sweep went on.
+var ErrCellTimeout = errors.New("sweep cell timeout reached")
+
+// cellTimeout is CellTimeout, or by default the run's timeout shared evenly
+// among the cells, but at least defaults.MinCellTimeout: a hung cell (a
+// model runner that never answers) then costs its share and the sweep can
+// still finish, while a slow model load is not cut short. The run's timeout
+// still bounds the whole sweep.
+func (w *Sweep) cellTimeout(total time.Duration, cells int) time.Duration {
+	if w.CellTimeout > 0 {
+		return w.CellTimeout
+	}
+	return max(total/time.Duration(max(cells, 1)), defaults.MinCellTimeout)
+}
 
 // CellStatus is how a cell ended.
 type CellStatus int
@@ -158,7 +178,7 @@ func (r *Runner) sweep(ctx context.Context, run *Run, s Settings, emit func(Even
 	for i, cs := range settings {
 		c := &Cell{Index: i, Settings: cs, StartedAt: time.Now()}
 		emit(Event{CellStarted: &CellStarted{Cell: c, Cells: len(settings)}})
-		measured, err := r.cell(ctx, fmt.Sprintf("%s/cell%d", run.ID, i), c, emit)
+		measured, err := r.boundedCell(ctx, fmt.Sprintf("%s/cell%d", run.ID, i), c, s.Sweep.cellTimeout(s.Timeout, len(settings)), emit)
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("sweep cell %d of %d: %w", i+1, len(settings), err)
 		}
@@ -183,6 +203,20 @@ func (r *Runner) sweep(ctx context.Context, run *Run, s Settings, emit func(Even
 	}
 	emit(Event{Finished: fin})
 	return nil
+}
+
+// boundedCell is cell within the cell timeout d: past it the cell fails
+// with ErrCellTimeout (and context.DeadlineExceeded), whatever the
+// interrupted step made of its context's end.
+func (r *Runner) boundedCell(ctx context.Context, seed string, c *Cell, d time.Duration, emit func(Event)) ([]*Trial, error) {
+	timeout := fmt.Errorf("%w after %s (the sweep's cell_timeout; the sweep goes on): %w", ErrCellTimeout, d, context.DeadlineExceeded)
+	cctx, cancel := context.WithTimeoutCause(ctx, d, timeout)
+	defer cancel()
+	measured, err := r.cell(cctx, seed, c, emit)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(cctx), ErrCellTimeout) && !errors.Is(err, ErrCellTimeout) {
+		err = fmt.Errorf("%w (it was in: %v)", timeout, err)
+	}
+	return measured, err
 }
 
 // cell runs one cell's trials and reads its model's memory from /api/ps.

@@ -44,30 +44,57 @@ func tokenTiming(t ollama.Trial) *TokenTiming {
 	if n == 0 {
 		return nil
 	}
-	arrived := make([]time.Duration, n+1)
-	for i, c := range t.Chunks {
-		arrived[i] = c.Arrived
-	}
-	arrived[n] = t.Final.Arrived
 	tt := &TokenTiming{Chunks: n}
-	at := arrived // the times the figures are from: offsets on one clock
-	if stamped, ok := stampOffsets(t); ok {
-		at, tt.OllamaClock = stamped, true
-	}
+	at, arrived, ollamaClock := chunkTimes(t)
+	tt.OllamaClock = ollamaClock
 	tt.Decode = at[n] - at[0]
 	tt.LongestStall, tt.LongestStallAfter = longestGap(at)
 	tt.ReceivedDecode = arrived[n] - arrived[0]
 	tt.ReceivedLongestStall, _ = longestGap(arrived)
 	if n >= 2 {
-		gaps := make([]float64, n-1)
-		for i := range gaps {
-			gaps[i] = float64(at[i+1] - at[i])
-		}
-		s := stats.Summarize(gaps)
+		s := stats.Summarize(gaps(at[:n]))
 		tt.ITLP50, tt.ITLP90, tt.ITLP99, tt.ITLMax = nsOf(s.P50), nsOf(s.P90), nsOf(s.P99), nsOf(s.Max)
 		tt.TPOT = (at[n-1] - at[0]) / time.Duration(n-1)
 	}
 	return tt
+}
+
+// chunkTimes are the output chunks' times and then the final chunk's, as
+// offsets on one clock: at on ollama's (ollamaClock) when its stamps are
+// usable, else by arrival; arrived always by arrival. t has chunks.
+func chunkTimes(t ollama.Trial) (at, arrived []time.Duration, ollamaClock bool) {
+	n := len(t.Chunks)
+	arrived = make([]time.Duration, n+1)
+	for i, c := range t.Chunks {
+		arrived[i] = c.Arrived
+	}
+	arrived[n] = t.Final.Arrived
+	if stamped, ok := stampOffsets(t); ok {
+		return stamped, arrived, true
+	}
+	return arrived, arrived, false
+}
+
+// gaps are the differences between consecutive times, in ns.
+func gaps(at []time.Duration) []float64 {
+	if len(at) < 2 {
+		return nil
+	}
+	out := make([]float64, len(at)-1)
+	for i := range out {
+		out[i] = float64(at[i+1] - at[i])
+	}
+	return out
+}
+
+// gapsOf are a trial's inter-token gaps (ns) between its output chunks, on
+// the clock its TokenTiming uses; none with fewer than two chunks.
+func gapsOf(t *Trial) []float64 {
+	if len(t.Chunks) < 2 {
+		return nil
+	}
+	at, _, _ := chunkTimes(t.Trial)
+	return gaps(at[:len(t.Chunks)])
 }
 
 // stampOffsets are the chunks' stamps and then the final chunk's, as

@@ -23,6 +23,16 @@ const (
 	Prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 )
 
+// ConcurrencyRequests is a concurrency level's request count when the
+// request sets none: 4 x the requests in flight, so each of them is sent
+// again several times and the level is not one burst that ends together.
+func ConcurrencyRequests(inFlight int) int { return 4 * inFlight }
+
+// MinCellTimeout is the least a sweep cell gets when its timeout is left
+// to the default (the run's timeout shared among the cells): a model load
+// must fit.
+const MinCellTimeout = time.Minute
+
 // ListPageSize is the page size of ListBenchmarks when the request sets none.
 const ListPageSize = 50
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 // Apply folds ev into rec. Progress events are not part of a record and
@@ -43,6 +44,8 @@ func Apply(rec *benchdv1.Benchmark, ev *benchdv1.BenchmarkEvent) {
 		rec.Trials = append(rec.Trials, k.Trial)
 	case *benchdv1.BenchmarkEvent_CellFinished:
 		rec.Cells = append(rec.Cells, k.CellFinished.GetCell())
+	case *benchdv1.BenchmarkEvent_LevelFinished:
+		rec.Levels = append(rec.Levels, k.LevelFinished.GetLevel())
 	case *benchdv1.BenchmarkEvent_Finished:
 		rec.Finished = k.Finished
 		rec.UpdatedAt = k.Finished.GetFinishedAt()
@@ -62,74 +65,146 @@ func FromEvents(evs []*benchdv1.BenchmarkEvent) *benchdv1.Benchmark {
 }
 
 // Events replays rec as the events it streamed, progress aside. Each event
-// shares its message with rec, except a sweep's cell_started events, which
-// are rebuilt: a stored cell gives its settings and start, a cell that has
-// trials but did not finish (the run ended inside it, or still runs it)
-// gets its settings from the sweep (see SweepCellAt), without a start time.
-// Cell events come in run order, each cell's trials between its start and
-// its finish.
+// shares its message with rec, except the start events of a sweep's cells
+// and a concurrency run's levels, which are rebuilt: a stored (finished)
+// cell or level gives its settings and start, one that has trials but did
+// not finish (the run ended inside it, or still runs it) gets its settings
+// from the run's (see SweepCellAt, LevelAt), without a start time. Cell
+// and level events come in run order, each one's trials between its start
+// and its finish.
 func Events(rec *benchdv1.Benchmark) []*benchdv1.BenchmarkEvent {
 	return LiveEvents(rec, nil)
 }
 
-// LiveEvents is Events for a live record whose running cell (started, not
-// finished, possibly without a trial yet) is running: its own cell_started
-// stands in for the rebuilt one, or ends the replay when the cell has no
-// trial yet. running nil: Events.
-func LiveEvents(rec *benchdv1.Benchmark, running *benchdv1.CellStarted) []*benchdv1.BenchmarkEvent {
-	evs := make([]*benchdv1.BenchmarkEvent, 0, len(rec.GetTrials())+2*len(rec.GetCells())+3)
+// LiveEvents is Events for a live record whose running cell or level
+// (started, not finished, possibly without a trial yet) is running: its own
+// start event (cell_started or level_started) stands in for the rebuilt
+// one, or ends the replay when it has no trial yet. running nil: Events.
+func LiveEvents(rec *benchdv1.Benchmark, running *benchdv1.BenchmarkEvent) []*benchdv1.BenchmarkEvent {
+	evs := make([]*benchdv1.BenchmarkEvent, 0, len(rec.GetTrials())+2*len(rec.GetCells())+2*len(rec.GetLevels())+3)
 	if s := rec.GetStarted(); s != nil {
 		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Started{Started: s}})
 	}
-	trial := func(t *benchdv1.Trial) {
-		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: t}})
-	}
-	settings := settingsOf(rec)
-	if n := SweepCells(settings); n == 0 {
+	if g := groupsOf(rec); g == nil {
 		for _, t := range rec.GetTrials() {
-			trial(t)
+			evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: t}})
 		}
 	} else {
-		cellStarted := func(cs *benchdv1.CellStarted) {
-			evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellStarted{CellStarted: cs}})
-		}
-		cells, trials := rec.GetCells(), rec.GetTrials()
-		runningDone := false
-		for ci, ti := 0, 0; ci < len(cells) || ti < len(trials); {
-			var k uint32
-			if ci < len(cells) {
-				k = cells[ci].GetIndex()
-			}
-			if ti < len(trials) && (ci == len(cells) || trials[ti].GetCell() < k) {
-				k = trials[ti].GetCell()
-			}
-			var stored *benchdv1.SweepCell
-			if ci < len(cells) && cells[ci].GetIndex() == k {
-				stored = cells[ci]
-				ci++
-			}
-			switch {
-			case running != nil && running.GetCell().GetIndex() == k:
-				cellStarted(running)
-				runningDone = true
-			case stored != nil:
-				cellStarted(&benchdv1.CellStarted{Cell: startedCell(stored), Cells: uint32(n)})
-			default:
-				cellStarted(&benchdv1.CellStarted{Cell: SweepCellAt(settings, int(k)), Cells: uint32(n)})
-			}
-			for ; ti < len(trials) && trials[ti].GetCell() == k; ti++ {
-				trial(trials[ti])
-			}
-			if stored != nil {
-				evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellFinished{CellFinished: &benchdv1.CellFinished{Cell: stored}}})
-			}
-		}
-		if running != nil && !runningDone {
-			cellStarted(running)
-		}
+		evs = g.replay(evs, rec.GetTrials(), running)
 	}
 	if f := rec.GetFinished(); f != nil {
 		evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Finished{Finished: f}})
+	}
+	return evs
+}
+
+// groups are the parts a run's trials fall in, each with a start and a
+// finish event: a sweep's cells, a concurrency run's levels.
+type groups struct {
+	// finished are the stored groups' indices, in run order.
+	finished []uint32
+	// key is the group a trial belongs to.
+	key func(*benchdv1.Trial) uint32
+	// runningKey is the group of a running group's start event; ok false
+	// when it is not this kind's.
+	runningKey func(*benchdv1.BenchmarkEvent) (k uint32, ok bool)
+	// started is the start event of the stored group at position i of
+	// finished, or (i < 0) of group k rebuilt from the settings.
+	started func(i int, k uint32) *benchdv1.BenchmarkEvent
+	// ended is the finish event of the stored group at position i.
+	ended func(i int) *benchdv1.BenchmarkEvent
+}
+
+// groupsOf is rec's groups; nil for a run without any.
+func groupsOf(rec *benchdv1.Benchmark) *groups {
+	settings := settingsOf(rec)
+	if n := SweepCells(settings); n > 0 {
+		cells := rec.GetCells()
+		g := &groups{
+			key: (*benchdv1.Trial).GetCell,
+			runningKey: func(ev *benchdv1.BenchmarkEvent) (uint32, bool) {
+				cs := ev.GetCellStarted()
+				return cs.GetCell().GetIndex(), cs != nil
+			},
+			started: func(i int, k uint32) *benchdv1.BenchmarkEvent {
+				c := SweepCellAt(settings, int(k))
+				if i >= 0 {
+					c = startedCell(cells[i])
+				}
+				return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellStarted{CellStarted: &benchdv1.CellStarted{Cell: c, Cells: uint32(n)}}}
+			},
+			ended: func(i int) *benchdv1.BenchmarkEvent {
+				return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_CellFinished{CellFinished: &benchdv1.CellFinished{Cell: cells[i]}}}
+			},
+		}
+		for _, c := range cells {
+			g.finished = append(g.finished, c.GetIndex())
+		}
+		return g
+	}
+	if n := len(settings.GetConcurrency().GetLevels()); n > 0 {
+		levels := rec.GetLevels()
+		g := &groups{
+			key: (*benchdv1.Trial).GetLevel,
+			runningKey: func(ev *benchdv1.BenchmarkEvent) (uint32, bool) {
+				ls := ev.GetLevelStarted()
+				return ls.GetLevel().GetIndex(), ls != nil
+			},
+			started: func(i int, k uint32) *benchdv1.BenchmarkEvent {
+				l := LevelAt(settings, int(k))
+				if i >= 0 {
+					l = startedLevel(levels[i])
+				}
+				return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelStarted{LevelStarted: &benchdv1.LevelStarted{Level: l, Levels: uint32(n)}}}
+			},
+			ended: func(i int) *benchdv1.BenchmarkEvent {
+				return &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_LevelFinished{LevelFinished: &benchdv1.LevelFinished{Level: levels[i]}}}
+			},
+		}
+		for _, l := range levels {
+			g.finished = append(g.finished, l.GetIndex())
+		}
+		return g
+	}
+	return nil
+}
+
+// replay appends to evs the groups' events interleaved with trials (in run
+// order, each group's trials after its start, its finish after them).
+func (g *groups) replay(evs []*benchdv1.BenchmarkEvent, trials []*benchdv1.Trial, running *benchdv1.BenchmarkEvent) []*benchdv1.BenchmarkEvent {
+	runK, hasRunning := uint32(0), false
+	if running != nil {
+		runK, hasRunning = g.runningKey(running)
+	}
+	runningDone := false
+	for ci, ti := 0, 0; ci < len(g.finished) || ti < len(trials); {
+		var k uint32
+		if ci < len(g.finished) {
+			k = g.finished[ci]
+		}
+		if ti < len(trials) && (ci == len(g.finished) || g.key(trials[ti]) < k) {
+			k = g.key(trials[ti])
+		}
+		stored := -1
+		if ci < len(g.finished) && g.finished[ci] == k {
+			stored = ci
+			ci++
+		}
+		if hasRunning && runK == k {
+			evs = append(evs, running)
+			runningDone = true
+		} else {
+			evs = append(evs, g.started(stored, k))
+		}
+		for ; ti < len(trials) && g.key(trials[ti]) == k; ti++ {
+			evs = append(evs, &benchdv1.BenchmarkEvent{Kind: &benchdv1.BenchmarkEvent_Trial{Trial: trials[ti]}})
+		}
+		if stored >= 0 {
+			evs = append(evs, g.ended(stored))
+		}
+	}
+	if hasRunning && !runningDone {
+		evs = append(evs, running)
 	}
 	return evs
 }
@@ -150,6 +225,29 @@ func startedCell(c *benchdv1.SweepCell) *benchdv1.SweepCell {
 		PromptTokens: c.PromptTokens, MaxTokens: c.GetMaxTokens(),
 		StartedAt: c.GetStartedAt(),
 	}
+}
+
+// startedLevel is what a level's level_started carried: its index, size
+// and start.
+func startedLevel(l *benchdv1.ConcurrencyLevel) *benchdv1.ConcurrencyLevel {
+	return &benchdv1.ConcurrencyLevel{
+		Index: l.GetIndex(), Concurrency: l.GetConcurrency(), Requests: l.GetRequests(), StartedAt: l.GetStartedAt(),
+	}
+}
+
+// LevelAt is level i's index, requests in flight and request count from
+// the stored, resolved settings of a concurrency run.
+func LevelAt(settings *benchdv1.RunBenchmarkRequest, i int) *benchdv1.ConcurrencyLevel {
+	c := settings.GetConcurrency()
+	if i < 0 || i >= len(c.GetLevels()) {
+		return &benchdv1.ConcurrencyLevel{Index: uint32(max(i, 0))}
+	}
+	inFlight := c.GetLevels()[i]
+	requests := uint32(defaults.ConcurrencyRequests(int(inFlight)))
+	if c.Requests != nil {
+		requests = c.GetRequests()
+	}
+	return &benchdv1.ConcurrencyLevel{Index: uint32(i), Concurrency: inFlight, Requests: requests}
 }
 
 // SweepCells is the number of cells of settings' sweep (the product of its

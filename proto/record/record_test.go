@@ -180,7 +180,7 @@ func TestSweepReplayInsideACell(t *testing.T) {
 	want[cut-2] = rebuilt
 	sameEvents(t, record.Events(rec), want)
 	// Live, with the running cell's own start: exactly the stream.
-	running := evs[cut-2].GetCellStarted()
+	running := evs[cut-2]
 	sameEvents(t, record.LiveEvents(rec, running), evs[:cut])
 	// Live, before the running cell's first trial: its start ends the replay.
 	rec = record.FromEvents(evs[:cut-1])

@@ -228,7 +228,13 @@ type RunBenchmarkRequest struct {
 	// Run a sweep instead of one configuration: every combination of the
 	// sweep's lists is a cell with its own warm-up, repetitions and
 	// statistics (see Sweep). Unset: a plain benchmark.
-	Sweep         *Sweep `protobuf:"bytes,14,opt,name=sweep,proto3" json:"sweep,omitempty"`
+	Sweep *Sweep `protobuf:"bytes,14,opt,name=sweep,proto3" json:"sweep,omitempty"`
+	// Run a concurrency test instead of one request at a time: levels of
+	// requests kept in flight together, each level with its own throughput,
+	// latency percentiles and queue time (see Concurrency). Unset: a plain
+	// benchmark. Not together with sweep, cold or repetitions (a level's
+	// size is concurrency.requests).
+	Concurrency   *Concurrency `protobuf:"bytes,15,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -361,6 +367,393 @@ func (x *RunBenchmarkRequest) GetSweep() *Sweep {
 	return nil
 }
 
+func (x *RunBenchmarkRequest) GetConcurrency() *Concurrency {
+	if x != nil {
+		return x.Concurrency
+	}
+	return nil
+}
+
+// Concurrency runs the request's model at each level of requests in flight,
+// closed loop: benchd keeps exactly that many requests in flight (a new one
+// is sent as soon as one finishes) until the level's requests have all been
+// sent, then waits for them. The warm-up trials (the request's warmup) run
+// first, one at a time, at the start of the first level and outside its
+// figures: the model is loaded before anything is measured. Levels run in
+// the order given. Every request gets its own prompt prefix, so ollama
+// cannot share a cached prefix between them. At most 1000 requests in all
+// (warmup + the levels' requests), else INVALID_ARGUMENT; the request's
+// timeout bounds the whole run.
+//
+// ollama serves OLLAMA_NUM_PARALLEL requests of a model at once (its
+// "parallel slots"; BenchmarkStarted.ollama_num_parallel says how the
+// container is configured); the others wait in ollama until a slot is free.
+// That wait is each request's queue time (Trial.queue_ns).
+type Concurrency struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests in flight, one level each, e.g. 1, 2, 4, 8.
+	Levels []uint32 `protobuf:"varint,1,rep,packed,name=levels,proto3" json:"levels,omitempty"`
+	// Requests per level; at least the largest level. Default: 4 x the
+	// level, so that every slot is used several times.
+	Requests      *uint32 `protobuf:"varint,2,opt,name=requests,proto3,oneof" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Concurrency) Reset() {
+	*x = Concurrency{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Concurrency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Concurrency) ProtoMessage() {}
+
+func (x *Concurrency) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Concurrency.ProtoReflect.Descriptor instead.
+func (*Concurrency) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Concurrency) GetLevels() []uint32 {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+func (x *Concurrency) GetRequests() uint32 {
+	if x != nil && x.Requests != nil {
+		return *x.Requests
+	}
+	return 0
+}
+
+// ConcurrencyLevel is one level of a concurrency run and how it went. The
+// rates and latencies are over its succeeded requests; percentiles are in
+// each Summary (p50, p90, p99).
+type ConcurrencyLevel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position in Concurrency.levels, from 0.
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Requests kept in flight.
+	Concurrency uint32 `protobuf:"varint,2,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Requests the level sends.
+	Requests  uint32 `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"`
+	Succeeded uint32 `protobuf:"varint,4,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// Requests that failed (ollama's error; the level goes on), and the
+	// first failure's gRPC code and message.
+	Failed       uint32 `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	ErrorCode    int32  `protobuf:"varint,6,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,7,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// From sending the level's first request to its last one finishing, on
+	// benchd's clock.
+	DurationNs int64 `protobuf:"varint,8,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	// Output tokens (eval_count) of the succeeded requests, and over
+	// duration_ns: the aggregate generation rate and the request rate.
+	OutputTokens          uint64  `protobuf:"varint,9,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	OutputTokensPerSecond float64 `protobuf:"fixed64,10,opt,name=output_tokens_per_second,json=outputTokensPerSecond,proto3" json:"output_tokens_per_second,omitempty"`
+	RequestsPerSecond     float64 `protobuf:"fixed64,11,opt,name=requests_per_second,json=requestsPerSecond,proto3" json:"requests_per_second,omitempty"`
+	// Time to first token per request (Trial.ttft_ns: on ollama's clock,
+	// from ollama receiving the request, so it includes the queue time).
+	TtftNs *Summary `protobuf:"bytes,12,opt,name=ttft_ns,json=ttftNs,proto3" json:"ttft_ns,omitempty"`
+	// Inter-token latency: every gap between consecutive chunks of every
+	// request, pooled (TokenTiming's gaps).
+	ItlNs *Summary `protobuf:"bytes,13,opt,name=itl_ns,json=itlNs,proto3" json:"itl_ns,omitempty"`
+	// Time per output token per request (TokenTiming.tpot_ns).
+	TpotNs *Summary `protobuf:"bytes,14,opt,name=tpot_ns,json=tpotNs,proto3" json:"tpot_ns,omitempty"`
+	// End-to-end latency per request: from benchd sending it to the final
+	// response reaching benchd (Trial.wall_ns).
+	E2ELatencyNs *Summary `protobuf:"bytes,15,opt,name=e2e_latency_ns,json=e2eLatencyNs,proto3" json:"e2e_latency_ns,omitempty"`
+	// Time spent queued per request (Trial.queue_ns).
+	QueueNs *Summary `protobuf:"bytes,16,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`
+	// The highest VRAM use sampled during the level (sum over GPUs); 0: not
+	// sampled.
+	PeakVramUsedBytes uint64                 `protobuf:"varint,17,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
+	StartedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt        *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ConcurrencyLevel) Reset() {
+	*x = ConcurrencyLevel{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConcurrencyLevel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConcurrencyLevel) ProtoMessage() {}
+
+func (x *ConcurrencyLevel) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConcurrencyLevel.ProtoReflect.Descriptor instead.
+func (*ConcurrencyLevel) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConcurrencyLevel) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetConcurrency() uint32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetRequests() uint32 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetSucceeded() uint32 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *ConcurrencyLevel) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetOutputTokens() uint64 {
+	if x != nil {
+		return x.OutputTokens
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetOutputTokensPerSecond() float64 {
+	if x != nil {
+		return x.OutputTokensPerSecond
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetRequestsPerSecond() float64 {
+	if x != nil {
+		return x.RequestsPerSecond
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetTtftNs() *Summary {
+	if x != nil {
+		return x.TtftNs
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetItlNs() *Summary {
+	if x != nil {
+		return x.ItlNs
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetTpotNs() *Summary {
+	if x != nil {
+		return x.TpotNs
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetE2ELatencyNs() *Summary {
+	if x != nil {
+		return x.E2ELatencyNs
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetQueueNs() *Summary {
+	if x != nil {
+		return x.QueueNs
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetPeakVramUsedBytes() uint64 {
+	if x != nil {
+		return x.PeakVramUsedBytes
+	}
+	return 0
+}
+
+func (x *ConcurrencyLevel) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+// LevelStarted begins a concurrency level; the trials that follow are its
+// own (the warm-up trials too, in the first level).
+type LevelStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Level *ConcurrencyLevel      `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	// Levels in the run.
+	Levels        uint32 `protobuf:"varint,2,opt,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LevelStarted) Reset() {
+	*x = LevelStarted{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LevelStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LevelStarted) ProtoMessage() {}
+
+func (x *LevelStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LevelStarted.ProtoReflect.Descriptor instead.
+func (*LevelStarted) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LevelStarted) GetLevel() *ConcurrencyLevel {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
+func (x *LevelStarted) GetLevels() uint32 {
+	if x != nil {
+		return x.Levels
+	}
+	return 0
+}
+
+// LevelFinished ends a concurrency level with its figures.
+type LevelFinished struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         *ConcurrencyLevel      `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LevelFinished) Reset() {
+	*x = LevelFinished{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LevelFinished) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LevelFinished) ProtoMessage() {}
+
+func (x *LevelFinished) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LevelFinished.ProtoReflect.Descriptor instead.
+func (*LevelFinished) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LevelFinished) GetLevel() *ConcurrencyLevel {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
 // Sweep lists values for what ollama takes per request; every combination
 // is a cell. An empty list leaves that setting as the request has it (its
 // field, or the default); a list and the request's own field together are
@@ -396,14 +789,21 @@ type Sweep struct {
 	// Tokens to generate (ollama num_predict).
 	MaxTokens []uint32 `protobuf:"varint,7,rep,packed,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
 	// What the best cell is chosen by. Default: generation rate.
-	Objective     SweepObjective `protobuf:"varint,8,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	Objective SweepObjective `protobuf:"varint,8,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	// Bound on each cell (its model check, warm-up and trials): a cell still
+	// running then fails with DEADLINE_EXCEEDED and the sweep goes on with
+	// the next one (a model runner that never answers, as ollama 0.9.6's
+	// does with num_thread 1024, costs one cell, not the sweep). Default:
+	// the request's timeout shared evenly among the cells, but at least 1m.
+	// The request's timeout still bounds the whole sweep.
+	CellTimeout   *durationpb.Duration `protobuf:"bytes,9,opt,name=cell_timeout,json=cellTimeout,proto3" json:"cell_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Sweep) Reset() {
 	*x = Sweep{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +815,7 @@ func (x *Sweep) String() string {
 func (*Sweep) ProtoMessage() {}
 
 func (x *Sweep) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[1]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +828,7 @@ func (x *Sweep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sweep.ProtoReflect.Descriptor instead.
 func (*Sweep) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{1}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Sweep) GetModels() []string {
@@ -487,6 +887,13 @@ func (x *Sweep) GetObjective() SweepObjective {
 	return SweepObjective_SWEEP_OBJECTIVE_UNSPECIFIED
 }
 
+func (x *Sweep) GetCellTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.CellTimeout
+	}
+	return nil
+}
+
 // SweepCell is one combination of a sweep and how it went.
 type SweepCell struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -524,7 +931,7 @@ type SweepCell struct {
 
 func (x *SweepCell) Reset() {
 	*x = SweepCell{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +943,7 @@ func (x *SweepCell) String() string {
 func (*SweepCell) ProtoMessage() {}
 
 func (x *SweepCell) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[2]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +956,7 @@ func (x *SweepCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepCell.ProtoReflect.Descriptor instead.
 func (*SweepCell) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SweepCell) GetIndex() uint32 {
@@ -690,7 +1097,7 @@ type CellStarted struct {
 
 func (x *CellStarted) Reset() {
 	*x = CellStarted{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +1109,7 @@ func (x *CellStarted) String() string {
 func (*CellStarted) ProtoMessage() {}
 
 func (x *CellStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[3]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +1122,7 @@ func (x *CellStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellStarted.ProtoReflect.Descriptor instead.
 func (*CellStarted) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CellStarted) GetCell() *SweepCell {
@@ -742,7 +1149,7 @@ type CellFinished struct {
 
 func (x *CellFinished) Reset() {
 	*x = CellFinished{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +1161,7 @@ func (x *CellFinished) String() string {
 func (*CellFinished) ProtoMessage() {}
 
 func (x *CellFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[4]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +1174,7 @@ func (x *CellFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellFinished.ProtoReflect.Descriptor instead.
 func (*CellFinished) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CellFinished) GetCell() *SweepCell {
@@ -786,7 +1193,7 @@ type RunBenchmarkResponse struct {
 
 func (x *RunBenchmarkResponse) Reset() {
 	*x = RunBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +1205,7 @@ func (x *RunBenchmarkResponse) String() string {
 func (*RunBenchmarkResponse) ProtoMessage() {}
 
 func (x *RunBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[5]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +1218,7 @@ func (x *RunBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*RunBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunBenchmarkResponse) GetEvent() *BenchmarkEvent {
@@ -832,6 +1239,8 @@ type BenchmarkEvent struct {
 	//	*BenchmarkEvent_Finished
 	//	*BenchmarkEvent_CellStarted
 	//	*BenchmarkEvent_CellFinished
+	//	*BenchmarkEvent_LevelStarted
+	//	*BenchmarkEvent_LevelFinished
 	Kind          isBenchmarkEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -839,7 +1248,7 @@ type BenchmarkEvent struct {
 
 func (x *BenchmarkEvent) Reset() {
 	*x = BenchmarkEvent{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1260,7 @@ func (x *BenchmarkEvent) String() string {
 func (*BenchmarkEvent) ProtoMessage() {}
 
 func (x *BenchmarkEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[6]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1273,7 @@ func (x *BenchmarkEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkEvent.ProtoReflect.Descriptor instead.
 func (*BenchmarkEvent) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{6}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BenchmarkEvent) GetKind() isBenchmarkEvent_Kind {
@@ -928,6 +1337,24 @@ func (x *BenchmarkEvent) GetCellFinished() *CellFinished {
 	return nil
 }
 
+func (x *BenchmarkEvent) GetLevelStarted() *LevelStarted {
+	if x != nil {
+		if x, ok := x.Kind.(*BenchmarkEvent_LevelStarted); ok {
+			return x.LevelStarted
+		}
+	}
+	return nil
+}
+
+func (x *BenchmarkEvent) GetLevelFinished() *LevelFinished {
+	if x != nil {
+		if x, ok := x.Kind.(*BenchmarkEvent_LevelFinished); ok {
+			return x.LevelFinished
+		}
+	}
+	return nil
+}
+
 type isBenchmarkEvent_Kind interface {
 	isBenchmarkEvent_Kind()
 }
@@ -957,6 +1384,15 @@ type BenchmarkEvent_CellFinished struct {
 	CellFinished *CellFinished `protobuf:"bytes,6,opt,name=cell_finished,json=cellFinished,proto3,oneof"`
 }
 
+type BenchmarkEvent_LevelStarted struct {
+	// Concurrency runs only: a level begins / ends.
+	LevelStarted *LevelStarted `protobuf:"bytes,7,opt,name=level_started,json=levelStarted,proto3,oneof"`
+}
+
+type BenchmarkEvent_LevelFinished struct {
+	LevelFinished *LevelFinished `protobuf:"bytes,8,opt,name=level_finished,json=levelFinished,proto3,oneof"`
+}
+
 func (*BenchmarkEvent_Started) isBenchmarkEvent_Kind() {}
 
 func (*BenchmarkEvent_Progress) isBenchmarkEvent_Kind() {}
@@ -969,6 +1405,10 @@ func (*BenchmarkEvent_CellStarted) isBenchmarkEvent_Kind() {}
 
 func (*BenchmarkEvent_CellFinished) isBenchmarkEvent_Kind() {}
 
+func (*BenchmarkEvent_LevelStarted) isBenchmarkEvent_Kind() {}
+
+func (*BenchmarkEvent_LevelFinished) isBenchmarkEvent_Kind() {}
+
 type WatchBenchmarkRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BenchmarkId   string                 `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
@@ -978,7 +1418,7 @@ type WatchBenchmarkRequest struct {
 
 func (x *WatchBenchmarkRequest) Reset() {
 	*x = WatchBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1430,7 @@ func (x *WatchBenchmarkRequest) String() string {
 func (*WatchBenchmarkRequest) ProtoMessage() {}
 
 func (x *WatchBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[7]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1443,7 @@ func (x *WatchBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*WatchBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{7}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WatchBenchmarkRequest) GetBenchmarkId() string {
@@ -1022,7 +1462,7 @@ type WatchBenchmarkResponse struct {
 
 func (x *WatchBenchmarkResponse) Reset() {
 	*x = WatchBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1474,7 @@ func (x *WatchBenchmarkResponse) String() string {
 func (*WatchBenchmarkResponse) ProtoMessage() {}
 
 func (x *WatchBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[8]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1487,7 @@ func (x *WatchBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*WatchBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{8}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchBenchmarkResponse) GetEvent() *BenchmarkEvent {
@@ -1066,7 +1506,7 @@ type GetBenchmarkRequest struct {
 
 func (x *GetBenchmarkRequest) Reset() {
 	*x = GetBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1518,7 @@ func (x *GetBenchmarkRequest) String() string {
 func (*GetBenchmarkRequest) ProtoMessage() {}
 
 func (x *GetBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[9]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1531,7 @@ func (x *GetBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*GetBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{9}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetBenchmarkRequest) GetBenchmarkId() string {
@@ -1110,7 +1550,7 @@ type GetBenchmarkResponse struct {
 
 func (x *GetBenchmarkResponse) Reset() {
 	*x = GetBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1562,7 @@ func (x *GetBenchmarkResponse) String() string {
 func (*GetBenchmarkResponse) ProtoMessage() {}
 
 func (x *GetBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[10]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1575,7 @@ func (x *GetBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*GetBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{10}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetBenchmarkResponse) GetBenchmark() *Benchmark {
@@ -1162,7 +1602,7 @@ type ListBenchmarksRequest struct {
 
 func (x *ListBenchmarksRequest) Reset() {
 	*x = ListBenchmarksRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1614,7 @@ func (x *ListBenchmarksRequest) String() string {
 func (*ListBenchmarksRequest) ProtoMessage() {}
 
 func (x *ListBenchmarksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[11]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1627,7 @@ func (x *ListBenchmarksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBenchmarksRequest.ProtoReflect.Descriptor instead.
 func (*ListBenchmarksRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{11}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBenchmarksRequest) GetModel() string {
@@ -1236,7 +1676,7 @@ type ListBenchmarksResponse struct {
 
 func (x *ListBenchmarksResponse) Reset() {
 	*x = ListBenchmarksResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1688,7 @@ func (x *ListBenchmarksResponse) String() string {
 func (*ListBenchmarksResponse) ProtoMessage() {}
 
 func (x *ListBenchmarksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[12]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1701,7 @@ func (x *ListBenchmarksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBenchmarksResponse.ProtoReflect.Descriptor instead.
 func (*ListBenchmarksResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{12}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListBenchmarksResponse) GetBenchmarks() []*Benchmark {
@@ -1287,7 +1727,7 @@ type CancelBenchmarkRequest struct {
 
 func (x *CancelBenchmarkRequest) Reset() {
 	*x = CancelBenchmarkRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1739,7 @@ func (x *CancelBenchmarkRequest) String() string {
 func (*CancelBenchmarkRequest) ProtoMessage() {}
 
 func (x *CancelBenchmarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[13]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1752,7 @@ func (x *CancelBenchmarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBenchmarkRequest.ProtoReflect.Descriptor instead.
 func (*CancelBenchmarkRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{13}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelBenchmarkRequest) GetBenchmarkId() string {
@@ -1332,7 +1772,7 @@ type CancelBenchmarkResponse struct {
 
 func (x *CancelBenchmarkResponse) Reset() {
 	*x = CancelBenchmarkResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1784,7 @@ func (x *CancelBenchmarkResponse) String() string {
 func (*CancelBenchmarkResponse) ProtoMessage() {}
 
 func (x *CancelBenchmarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[14]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1797,7 @@ func (x *CancelBenchmarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBenchmarkResponse.ProtoReflect.Descriptor instead.
 func (*CancelBenchmarkResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{14}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelBenchmarkResponse) GetBenchmark() *Benchmark {
@@ -1377,7 +1817,7 @@ type WatchVRAMRequest struct {
 
 func (x *WatchVRAMRequest) Reset() {
 	*x = WatchVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1829,7 @@ func (x *WatchVRAMRequest) String() string {
 func (*WatchVRAMRequest) ProtoMessage() {}
 
 func (x *WatchVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[15]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1842,7 @@ func (x *WatchVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVRAMRequest.ProtoReflect.Descriptor instead.
 func (*WatchVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{15}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WatchVRAMRequest) GetInterval() *durationpb.Duration {
@@ -1421,7 +1861,7 @@ type WatchVRAMResponse struct {
 
 func (x *WatchVRAMResponse) Reset() {
 	*x = WatchVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1873,7 @@ func (x *WatchVRAMResponse) String() string {
 func (*WatchVRAMResponse) ProtoMessage() {}
 
 func (x *WatchVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[16]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1886,7 @@ func (x *WatchVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchVRAMResponse.ProtoReflect.Descriptor instead.
 func (*WatchVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{16}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchVRAMResponse) GetGpus() []*GPU {
@@ -1475,14 +1915,16 @@ type Benchmark struct {
 	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Sweeps only: the cells finished so far, in order (also of a failed or
 	// cancelled sweep).
-	Cells         []*SweepCell `protobuf:"bytes,13,rep,name=cells,proto3" json:"cells,omitempty"`
+	Cells []*SweepCell `protobuf:"bytes,13,rep,name=cells,proto3" json:"cells,omitempty"`
+	// Concurrency runs only: the levels finished so far, in order.
+	Levels        []*ConcurrencyLevel `protobuf:"bytes,14,rep,name=levels,proto3" json:"levels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Benchmark) Reset() {
 	*x = Benchmark{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1936,7 @@ func (x *Benchmark) String() string {
 func (*Benchmark) ProtoMessage() {}
 
 func (x *Benchmark) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[17]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1949,7 @@ func (x *Benchmark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Benchmark.ProtoReflect.Descriptor instead.
 func (*Benchmark) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{17}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Benchmark) GetBenchmarkId() string {
@@ -1601,6 +2043,13 @@ func (x *Benchmark) GetCells() []*SweepCell {
 	return nil
 }
 
+func (x *Benchmark) GetLevels() []*ConcurrencyLevel {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
 // VRAMSample is one reading of the VRAM timeline.
 type VRAMSample struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1614,7 +2063,7 @@ type VRAMSample struct {
 
 func (x *VRAMSample) Reset() {
 	*x = VRAMSample{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +2075,7 @@ func (x *VRAMSample) String() string {
 func (*VRAMSample) ProtoMessage() {}
 
 func (x *VRAMSample) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[18]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +2088,7 @@ func (x *VRAMSample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VRAMSample.ProtoReflect.Descriptor instead.
 func (*VRAMSample) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{18}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *VRAMSample) GetSampledAt() *timestamppb.Timestamp {
@@ -1672,16 +2121,23 @@ type BenchmarkStarted struct {
 	OllamaVersion string                 `protobuf:"bytes,4,opt,name=ollama_version,json=ollamaVersion,proto3" json:"ollama_version,omitempty"`
 	Gpus          []*GPU                 `protobuf:"bytes,5,rep,name=gpus,proto3" json:"gpus,omitempty"`
 	// The request with every default filled in.
-	Settings      *RunBenchmarkRequest   `protobuf:"bytes,6,opt,name=settings,proto3" json:"settings,omitempty"`
-	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	Machine       *MachineInfo           `protobuf:"bytes,8,opt,name=machine,proto3" json:"machine,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Settings  *RunBenchmarkRequest   `protobuf:"bytes,6,opt,name=settings,proto3" json:"settings,omitempty"`
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Machine   *MachineInfo           `protobuf:"bytes,8,opt,name=machine,proto3" json:"machine,omitempty"`
+	// ollama's parallel slots as its container is configured: the value of
+	// OLLAMA_NUM_PARALLEL in the container's environment (Docker's view of
+	// it), "default" when the variable is not set (ollama then chooses: 0.9.6
+	// takes 2 when memory allows, else 1), "unknown" when benchd reaches
+	// ollama over HTTP without a container, or the container could not be
+	// inspected. Empty in older records.
+	OllamaNumParallel string `protobuf:"bytes,9,opt,name=ollama_num_parallel,json=ollamaNumParallel,proto3" json:"ollama_num_parallel,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BenchmarkStarted) Reset() {
 	*x = BenchmarkStarted{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +2149,7 @@ func (x *BenchmarkStarted) String() string {
 func (*BenchmarkStarted) ProtoMessage() {}
 
 func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[19]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +2162,7 @@ func (x *BenchmarkStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkStarted.ProtoReflect.Descriptor instead.
 func (*BenchmarkStarted) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{19}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BenchmarkStarted) GetBenchmarkId() string {
@@ -1765,6 +2221,13 @@ func (x *BenchmarkStarted) GetMachine() *MachineInfo {
 	return nil
 }
 
+func (x *BenchmarkStarted) GetOllamaNumParallel() string {
+	if x != nil {
+		return x.OllamaNumParallel
+	}
+	return ""
+}
+
 // MachineInfo is what a run needs to be reproduced or compared.
 type MachineInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1779,7 +2242,7 @@ type MachineInfo struct {
 
 func (x *MachineInfo) Reset() {
 	*x = MachineInfo{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +2254,7 @@ func (x *MachineInfo) String() string {
 func (*MachineInfo) ProtoMessage() {}
 
 func (x *MachineInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[20]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +2267,7 @@ func (x *MachineInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MachineInfo.ProtoReflect.Descriptor instead.
 func (*MachineInfo) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{20}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MachineInfo) GetHostname() string {
@@ -1855,7 +2318,7 @@ type ModelInfo struct {
 
 func (x *ModelInfo) Reset() {
 	*x = ModelInfo{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +2330,7 @@ func (x *ModelInfo) String() string {
 func (*ModelInfo) ProtoMessage() {}
 
 func (x *ModelInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[21]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +2343,7 @@ func (x *ModelInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInfo.ProtoReflect.Descriptor instead.
 func (*ModelInfo) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{21}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ModelInfo) GetDigest() string {
@@ -1934,7 +2397,7 @@ type TrialProgress struct {
 
 func (x *TrialProgress) Reset() {
 	*x = TrialProgress{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2409,7 @@ func (x *TrialProgress) String() string {
 func (*TrialProgress) ProtoMessage() {}
 
 func (x *TrialProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[22]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2422,7 @@ func (x *TrialProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrialProgress.ProtoReflect.Descriptor instead.
 func (*TrialProgress) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{22}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TrialProgress) GetIndex() uint32 {
@@ -2060,14 +2523,31 @@ type Trial struct {
 	DecodeMismatchReason string `protobuf:"bytes,22,opt,name=decode_mismatch_reason,json=decodeMismatchReason,proto3" json:"decode_mismatch_reason,omitempty"`
 	// Sweeps only: the cell (SweepCell.index) the trial belongs to; index
 	// then counts within the cell.
-	Cell          uint32 `protobuf:"varint,23,opt,name=cell,proto3" json:"cell,omitempty"`
+	Cell uint32 `protobuf:"varint,23,opt,name=cell,proto3" json:"cell,omitempty"`
+	// Concurrency runs only: the level (ConcurrencyLevel.index) the trial
+	// belongs to; index then counts within the level, in the order the
+	// requests were sent (trials are streamed and stored as they finish).
+	Level uint32 `protobuf:"varint,24,opt,name=level,proto3" json:"level,omitempty"`
+	// Time the request waited in ollama for a parallel slot: ttft_ns minus
+	// load_duration_ns minus prompt_eval_duration_ns, at least 0. ttft_ns
+	// runs from ollama receiving the request to its first chunk; of that,
+	// ollama counts the wait for a loaded model in load_duration and the
+	// prompt's processing in prompt_eval_duration; what remains is the wait
+	// for a slot (ollama's runner takes OLLAMA_NUM_PARALLEL requests at a
+	// time) plus the making of the first token (one decode step, small
+	// beside a wait). On ollama's clock, so the way to ollama is not in it;
+	// when ollama's timestamps were unusable ttft_ns is as received and the
+	// transport is in it too. 0 in older records.
+	QueueNs int64 `protobuf:"varint,25,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`
+	// When benchd sent the request, on benchd's clock.
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2559,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[23]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2572,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{23}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Trial) GetIndex() uint32 {
@@ -2256,6 +2736,27 @@ func (x *Trial) GetCell() uint32 {
 	return 0
 }
 
+func (x *Trial) GetLevel() uint32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *Trial) GetQueueNs() int64 {
+	if x != nil {
+		return x.QueueNs
+	}
+	return 0
+}
+
+func (x *Trial) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
 // TokenTiming is how one trial's tokens were streamed. ollama streams about
 // one chunk per token and stamps each with created_at as it makes it; the
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
@@ -2299,7 +2800,7 @@ type TokenTiming struct {
 
 func (x *TokenTiming) Reset() {
 	*x = TokenTiming{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +2812,7 @@ func (x *TokenTiming) String() string {
 func (*TokenTiming) ProtoMessage() {}
 
 func (x *TokenTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[24]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2825,7 @@ func (x *TokenTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenTiming.ProtoReflect.Descriptor instead.
 func (*TokenTiming) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{24}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TokenTiming) GetChunks() uint32 {
@@ -2422,7 +2923,7 @@ type GPUPeak struct {
 
 func (x *GPUPeak) Reset() {
 	*x = GPUPeak{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2935,7 @@ func (x *GPUPeak) String() string {
 func (*GPUPeak) ProtoMessage() {}
 
 func (x *GPUPeak) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[25]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2948,7 @@ func (x *GPUPeak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPUPeak.ProtoReflect.Descriptor instead.
 func (*GPUPeak) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{25}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GPUPeak) GetIndex() uint32 {
@@ -2513,7 +3014,7 @@ type BenchmarkFinished struct {
 
 func (x *BenchmarkFinished) Reset() {
 	*x = BenchmarkFinished{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +3026,7 @@ func (x *BenchmarkFinished) String() string {
 func (*BenchmarkFinished) ProtoMessage() {}
 
 func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[26]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +3039,7 @@ func (x *BenchmarkFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkFinished.ProtoReflect.Descriptor instead.
 func (*BenchmarkFinished) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{26}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BenchmarkFinished) GetBenchmarkId() string {
@@ -2724,7 +3225,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +3237,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[27]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +3250,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{27}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Summary) GetN() uint32 {
@@ -2830,7 +3331,7 @@ type SampleVRAMRequest struct {
 
 func (x *SampleVRAMRequest) Reset() {
 	*x = SampleVRAMRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2842,7 +3343,7 @@ func (x *SampleVRAMRequest) String() string {
 func (*SampleVRAMRequest) ProtoMessage() {}
 
 func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[28]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2855,7 +3356,7 @@ func (x *SampleVRAMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMRequest.ProtoReflect.Descriptor instead.
 func (*SampleVRAMRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{28}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{32}
 }
 
 type SampleVRAMResponse struct {
@@ -2867,7 +3368,7 @@ type SampleVRAMResponse struct {
 
 func (x *SampleVRAMResponse) Reset() {
 	*x = SampleVRAMResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +3380,7 @@ func (x *SampleVRAMResponse) String() string {
 func (*SampleVRAMResponse) ProtoMessage() {}
 
 func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[29]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +3393,7 @@ func (x *SampleVRAMResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleVRAMResponse.ProtoReflect.Descriptor instead.
 func (*SampleVRAMResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{29}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SampleVRAMResponse) GetGpus() []*GPU {
@@ -2919,7 +3420,7 @@ type GPU struct {
 
 func (x *GPU) Reset() {
 	*x = GPU{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +3432,7 @@ func (x *GPU) String() string {
 func (*GPU) ProtoMessage() {}
 
 func (x *GPU) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[30]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +3445,7 @@ func (x *GPU) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GPU.ProtoReflect.Descriptor instead.
 func (*GPU) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{30}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GPU) GetIndex() uint32 {
@@ -3004,7 +3505,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3016,7 +3517,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[31]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3029,7 +3530,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{31}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{35}
 }
 
 type ListModelsResponse struct {
@@ -3045,7 +3546,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3558,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[32]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3571,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{32}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListModelsResponse) GetModels() []*InstalledModel {
@@ -3110,7 +3611,7 @@ type InstalledModel struct {
 
 func (x *InstalledModel) Reset() {
 	*x = InstalledModel{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3122,7 +3623,7 @@ func (x *InstalledModel) String() string {
 func (*InstalledModel) ProtoMessage() {}
 
 func (x *InstalledModel) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[33]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3135,7 +3636,7 @@ func (x *InstalledModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstalledModel.ProtoReflect.Descriptor instead.
 func (*InstalledModel) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{33}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *InstalledModel) GetName() string {
@@ -3191,7 +3692,7 @@ type LoadedModel struct {
 
 func (x *LoadedModel) Reset() {
 	*x = LoadedModel{}
-	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3203,7 +3704,7 @@ func (x *LoadedModel) String() string {
 func (*LoadedModel) ProtoMessage() {}
 
 func (x *LoadedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_benchd_v1_benchd_proto_msgTypes[34]
+	mi := &file_benchd_v1_benchd_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3216,7 +3717,7 @@ func (x *LoadedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadedModel.ProtoReflect.Descriptor instead.
 func (*LoadedModel) Descriptor() ([]byte, []int) {
-	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{34}
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LoadedModel) GetName() string {
@@ -3258,7 +3759,7 @@ var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
-	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\b\n" +
+	"\x16benchd/v1/benchd.proto\x12\tbenchd.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\b\n" +
 	"\x13RunBenchmarkRequest\x12\x87\x01\n" +
 	"\x05model\x18\x01 \x01(\tBq\xbaHn\xc8\x01\x01ri\x18\xc8\x012d^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$R\x05model\x12,\n" +
 	"\aprompts\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x10\"\br\x06\x10\x01\x18\x80\x80\x04R\aprompts\x120\n" +
@@ -3277,7 +3778,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x04cold\x18\v \x01(\bR\x04cold\x125\n" +
 	"\rprompt_tokens\x18\f \x01(\rB\v\xbaH\b*\x06\x18\x80\x80\b(\x10H\x06R\fpromptTokens\x88\x01\x01\x120\n" +
 	"\x14cancel_on_disconnect\x18\r \x01(\bR\x12cancelOnDisconnect\x12&\n" +
-	"\x05sweep\x18\x0e \x01(\v2\x10.benchd.v1.SweepR\x05sweepB\x0e\n" +
+	"\x05sweep\x18\x0e \x01(\v2\x10.benchd.v1.SweepR\x05sweep\x128\n" +
+	"\vconcurrency\x18\x0f \x01(\v2\x16.benchd.v1.ConcurrencyR\vconcurrencyB\x0e\n" +
 	"\f_repetitionsB\t\n" +
 	"\a_warmupB\r\n" +
 	"\v_max_tokensB\n" +
@@ -3285,7 +3787,42 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\b_num_ctxB\x0e\n" +
 	"\f_temperatureB\a\n" +
 	"\x05_seedB\x10\n" +
-	"\x0e_prompt_tokens\"\x8e\x04\n" +
+	"\x0e_prompt_tokens\"u\n" +
+	"\vConcurrency\x12,\n" +
+	"\x06levels\x18\x01 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\b\x18\x01\"\x06*\x04\x18@(\x01R\x06levels\x12+\n" +
+	"\brequests\x18\x02 \x01(\rB\n" +
+	"\xbaH\a*\x05\x18\xe8\a(\x01H\x00R\brequests\x88\x01\x01B\v\n" +
+	"\t_requests\"\xa6\x06\n" +
+	"\x10ConcurrencyLevel\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12 \n" +
+	"\vconcurrency\x18\x02 \x01(\rR\vconcurrency\x12\x1a\n" +
+	"\brequests\x18\x03 \x01(\rR\brequests\x12\x1c\n" +
+	"\tsucceeded\x18\x04 \x01(\rR\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\rR\x06failed\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x06 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\a \x01(\tR\ferrorMessage\x12\x1f\n" +
+	"\vduration_ns\x18\b \x01(\x03R\n" +
+	"durationNs\x12#\n" +
+	"\routput_tokens\x18\t \x01(\x04R\foutputTokens\x127\n" +
+	"\x18output_tokens_per_second\x18\n" +
+	" \x01(\x01R\x15outputTokensPerSecond\x12.\n" +
+	"\x13requests_per_second\x18\v \x01(\x01R\x11requestsPerSecond\x12+\n" +
+	"\attft_ns\x18\f \x01(\v2\x12.benchd.v1.SummaryR\x06ttftNs\x12)\n" +
+	"\x06itl_ns\x18\r \x01(\v2\x12.benchd.v1.SummaryR\x05itlNs\x12+\n" +
+	"\atpot_ns\x18\x0e \x01(\v2\x12.benchd.v1.SummaryR\x06tpotNs\x128\n" +
+	"\x0ee2e_latency_ns\x18\x0f \x01(\v2\x12.benchd.v1.SummaryR\fe2eLatencyNs\x12-\n" +
+	"\bqueue_ns\x18\x10 \x01(\v2\x12.benchd.v1.SummaryR\aqueueNs\x12/\n" +
+	"\x14peak_vram_used_bytes\x18\x11 \x01(\x04R\x11peakVramUsedBytes\x129\n" +
+	"\n" +
+	"started_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\"Y\n" +
+	"\fLevelStarted\x121\n" +
+	"\x05level\x18\x01 \x01(\v2\x1b.benchd.v1.ConcurrencyLevelR\x05level\x12\x16\n" +
+	"\x06levels\x18\x02 \x01(\rR\x06levels\"B\n" +
+	"\rLevelFinished\x121\n" +
+	"\x05level\x18\x01 \x01(\v2\x1b.benchd.v1.ConcurrencyLevelR\x05level\"\xdd\x04\n" +
 	"\x05Sweep\x12\x8f\x01\n" +
 	"\x06models\x18\x01 \x03(\tBw\xbaHt\x92\x01q\x10\b\x18\x01\"kri\x18\xc8\x012d^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$R\x06models\x12-\n" +
 	"\anum_ctx\x18\x02 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80@(@R\x06numCtx\x12*\n" +
@@ -3296,7 +3833,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\rprompt_tokens\x18\x06 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\b(\x10R\fpromptTokens\x123\n" +
 	"\n" +
 	"max_tokens\x18\a \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x01(\x01R\tmaxTokens\x12A\n" +
-	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\"\x9c\x06\n" +
+	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\x12M\n" +
+	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\x9c\x06\n" +
 	"\tSweepCell\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
@@ -3336,14 +3874,16 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\fCellFinished\x12(\n" +
 	"\x04cell\x18\x01 \x01(\v2\x14.benchd.v1.SweepCellR\x04cell\"G\n" +
 	"\x14RunBenchmarkResponse\x12/\n" +
-	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"\xec\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.benchd.v1.BenchmarkEventR\x05event\"\xef\x03\n" +
 	"\x0eBenchmarkEvent\x127\n" +
 	"\astarted\x18\x01 \x01(\v2\x1b.benchd.v1.BenchmarkStartedH\x00R\astarted\x126\n" +
 	"\bprogress\x18\x02 \x01(\v2\x18.benchd.v1.TrialProgressH\x00R\bprogress\x12(\n" +
 	"\x05trial\x18\x03 \x01(\v2\x10.benchd.v1.TrialH\x00R\x05trial\x12:\n" +
 	"\bfinished\x18\x04 \x01(\v2\x1c.benchd.v1.BenchmarkFinishedH\x00R\bfinished\x12;\n" +
 	"\fcell_started\x18\x05 \x01(\v2\x16.benchd.v1.CellStartedH\x00R\vcellStarted\x12>\n" +
-	"\rcell_finished\x18\x06 \x01(\v2\x17.benchd.v1.CellFinishedH\x00R\fcellFinishedB\x06\n" +
+	"\rcell_finished\x18\x06 \x01(\v2\x17.benchd.v1.CellFinishedH\x00R\fcellFinished\x12>\n" +
+	"\rlevel_started\x18\a \x01(\v2\x17.benchd.v1.LevelStartedH\x00R\flevelStarted\x12A\n" +
+	"\x0elevel_finished\x18\b \x01(\v2\x18.benchd.v1.LevelFinishedH\x00R\rlevelFinishedB\x06\n" +
 	"\x04kind\"c\n" +
 	"\x15WatchBenchmarkRequest\x12J\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\"I\n" +
@@ -3372,7 +3912,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x10WatchVRAMRequest\x12H\n" +
 	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x02\b<2\x05\x10\x80\xe1\xeb\x17R\binterval\"7\n" +
 	"\x11WatchVRAMResponse\x12\"\n" +
-	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xee\x04\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xa3\x05\n" +
 	"\tBenchmark\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.benchd.v1.BenchmarkStateR\x05state\x12\x14\n" +
@@ -3390,14 +3930,15 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12*\n" +
-	"\x05cells\x18\r \x03(\v2\x14.benchd.v1.SweepCellR\x05cells\"\x90\x01\n" +
+	"\x05cells\x18\r \x03(\v2\x14.benchd.v1.SweepCellR\x05cells\x123\n" +
+	"\x06levels\x18\x0e \x03(\v2\x1b.benchd.v1.ConcurrencyLevelR\x06levels\"\x90\x01\n" +
 	"\n" +
 	"VRAMSample\x129\n" +
 	"\n" +
 	"sampled_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12\x1f\n" +
 	"\vtrial_index\x18\x02 \x01(\rR\n" +
 	"trialIndex\x12&\n" +
-	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xf4\x02\n" +
+	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xa4\x03\n" +
 	"\x10BenchmarkStarted\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x123\n" +
@@ -3408,7 +3949,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\bsettings\x18\x06 \x01(\v2\x1e.benchd.v1.RunBenchmarkRequestR\bsettings\x129\n" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
-	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\"\xb3\x01\n" +
+	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\x12.\n" +
+	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\"\xb3\x01\n" +
 	"\vMachineInfo\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
 	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12%\n" +
@@ -3427,7 +3969,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\x12\x12\n" +
-	"\x04cell\x18\x05 \x01(\rR\x04cell\"\x84\a\n" +
+	"\x04cell\x18\x05 \x01(\rR\x04cell\"\xea\a\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -3454,7 +3996,10 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x0einvalid_reason\x18\x14 \x01(\tR\rinvalidReason\x129\n" +
 	"\ftoken_timing\x18\x15 \x01(\v2\x16.benchd.v1.TokenTimingR\vtokenTiming\x124\n" +
 	"\x16decode_mismatch_reason\x18\x16 \x01(\tR\x14decodeMismatchReason\x12\x12\n" +
-	"\x04cell\x18\x17 \x01(\rR\x04cell\"\xc6\x03\n" +
+	"\x04cell\x18\x17 \x01(\rR\x04cell\x12\x14\n" +
+	"\x05level\x18\x18 \x01(\rR\x05level\x12\x19\n" +
+	"\bqueue_ns\x18\x19 \x01(\x03R\aqueueNs\x123\n" +
+	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xc6\x03\n" +
 	"\vTokenTiming\x12\x16\n" +
 	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
 	"\n" +
@@ -3594,140 +4139,159 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 }
 
 var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_benchd_v1_benchd_proto_goTypes = []any{
 	(SweepObjective)(0),             // 0: benchd.v1.SweepObjective
 	(SweepCellStatus)(0),            // 1: benchd.v1.SweepCellStatus
 	(BenchmarkState)(0),             // 2: benchd.v1.BenchmarkState
 	(*RunBenchmarkRequest)(nil),     // 3: benchd.v1.RunBenchmarkRequest
-	(*Sweep)(nil),                   // 4: benchd.v1.Sweep
-	(*SweepCell)(nil),               // 5: benchd.v1.SweepCell
-	(*CellStarted)(nil),             // 6: benchd.v1.CellStarted
-	(*CellFinished)(nil),            // 7: benchd.v1.CellFinished
-	(*RunBenchmarkResponse)(nil),    // 8: benchd.v1.RunBenchmarkResponse
-	(*BenchmarkEvent)(nil),          // 9: benchd.v1.BenchmarkEvent
-	(*WatchBenchmarkRequest)(nil),   // 10: benchd.v1.WatchBenchmarkRequest
-	(*WatchBenchmarkResponse)(nil),  // 11: benchd.v1.WatchBenchmarkResponse
-	(*GetBenchmarkRequest)(nil),     // 12: benchd.v1.GetBenchmarkRequest
-	(*GetBenchmarkResponse)(nil),    // 13: benchd.v1.GetBenchmarkResponse
-	(*ListBenchmarksRequest)(nil),   // 14: benchd.v1.ListBenchmarksRequest
-	(*ListBenchmarksResponse)(nil),  // 15: benchd.v1.ListBenchmarksResponse
-	(*CancelBenchmarkRequest)(nil),  // 16: benchd.v1.CancelBenchmarkRequest
-	(*CancelBenchmarkResponse)(nil), // 17: benchd.v1.CancelBenchmarkResponse
-	(*WatchVRAMRequest)(nil),        // 18: benchd.v1.WatchVRAMRequest
-	(*WatchVRAMResponse)(nil),       // 19: benchd.v1.WatchVRAMResponse
-	(*Benchmark)(nil),               // 20: benchd.v1.Benchmark
-	(*VRAMSample)(nil),              // 21: benchd.v1.VRAMSample
-	(*BenchmarkStarted)(nil),        // 22: benchd.v1.BenchmarkStarted
-	(*MachineInfo)(nil),             // 23: benchd.v1.MachineInfo
-	(*ModelInfo)(nil),               // 24: benchd.v1.ModelInfo
-	(*TrialProgress)(nil),           // 25: benchd.v1.TrialProgress
-	(*Trial)(nil),                   // 26: benchd.v1.Trial
-	(*TokenTiming)(nil),             // 27: benchd.v1.TokenTiming
-	(*GPUPeak)(nil),                 // 28: benchd.v1.GPUPeak
-	(*BenchmarkFinished)(nil),       // 29: benchd.v1.BenchmarkFinished
-	(*Summary)(nil),                 // 30: benchd.v1.Summary
-	(*SampleVRAMRequest)(nil),       // 31: benchd.v1.SampleVRAMRequest
-	(*SampleVRAMResponse)(nil),      // 32: benchd.v1.SampleVRAMResponse
-	(*GPU)(nil),                     // 33: benchd.v1.GPU
-	(*ListModelsRequest)(nil),       // 34: benchd.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),      // 35: benchd.v1.ListModelsResponse
-	(*InstalledModel)(nil),          // 36: benchd.v1.InstalledModel
-	(*LoadedModel)(nil),             // 37: benchd.v1.LoadedModel
-	(*durationpb.Duration)(nil),     // 38: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
+	(*Concurrency)(nil),             // 4: benchd.v1.Concurrency
+	(*ConcurrencyLevel)(nil),        // 5: benchd.v1.ConcurrencyLevel
+	(*LevelStarted)(nil),            // 6: benchd.v1.LevelStarted
+	(*LevelFinished)(nil),           // 7: benchd.v1.LevelFinished
+	(*Sweep)(nil),                   // 8: benchd.v1.Sweep
+	(*SweepCell)(nil),               // 9: benchd.v1.SweepCell
+	(*CellStarted)(nil),             // 10: benchd.v1.CellStarted
+	(*CellFinished)(nil),            // 11: benchd.v1.CellFinished
+	(*RunBenchmarkResponse)(nil),    // 12: benchd.v1.RunBenchmarkResponse
+	(*BenchmarkEvent)(nil),          // 13: benchd.v1.BenchmarkEvent
+	(*WatchBenchmarkRequest)(nil),   // 14: benchd.v1.WatchBenchmarkRequest
+	(*WatchBenchmarkResponse)(nil),  // 15: benchd.v1.WatchBenchmarkResponse
+	(*GetBenchmarkRequest)(nil),     // 16: benchd.v1.GetBenchmarkRequest
+	(*GetBenchmarkResponse)(nil),    // 17: benchd.v1.GetBenchmarkResponse
+	(*ListBenchmarksRequest)(nil),   // 18: benchd.v1.ListBenchmarksRequest
+	(*ListBenchmarksResponse)(nil),  // 19: benchd.v1.ListBenchmarksResponse
+	(*CancelBenchmarkRequest)(nil),  // 20: benchd.v1.CancelBenchmarkRequest
+	(*CancelBenchmarkResponse)(nil), // 21: benchd.v1.CancelBenchmarkResponse
+	(*WatchVRAMRequest)(nil),        // 22: benchd.v1.WatchVRAMRequest
+	(*WatchVRAMResponse)(nil),       // 23: benchd.v1.WatchVRAMResponse
+	(*Benchmark)(nil),               // 24: benchd.v1.Benchmark
+	(*VRAMSample)(nil),              // 25: benchd.v1.VRAMSample
+	(*BenchmarkStarted)(nil),        // 26: benchd.v1.BenchmarkStarted
+	(*MachineInfo)(nil),             // 27: benchd.v1.MachineInfo
+	(*ModelInfo)(nil),               // 28: benchd.v1.ModelInfo
+	(*TrialProgress)(nil),           // 29: benchd.v1.TrialProgress
+	(*Trial)(nil),                   // 30: benchd.v1.Trial
+	(*TokenTiming)(nil),             // 31: benchd.v1.TokenTiming
+	(*GPUPeak)(nil),                 // 32: benchd.v1.GPUPeak
+	(*BenchmarkFinished)(nil),       // 33: benchd.v1.BenchmarkFinished
+	(*Summary)(nil),                 // 34: benchd.v1.Summary
+	(*SampleVRAMRequest)(nil),       // 35: benchd.v1.SampleVRAMRequest
+	(*SampleVRAMResponse)(nil),      // 36: benchd.v1.SampleVRAMResponse
+	(*GPU)(nil),                     // 37: benchd.v1.GPU
+	(*ListModelsRequest)(nil),       // 38: benchd.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),      // 39: benchd.v1.ListModelsResponse
+	(*InstalledModel)(nil),          // 40: benchd.v1.InstalledModel
+	(*LoadedModel)(nil),             // 41: benchd.v1.LoadedModel
+	(*durationpb.Duration)(nil),     // 42: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 43: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	38, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	38, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
-	4,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
-	0,  // 3: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
-	1,  // 4: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
-	29, // 5: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
-	39, // 6: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
-	39, // 7: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
-	5,  // 8: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
-	5,  // 9: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
-	9,  // 10: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	22, // 11: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	25, // 12: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	26, // 13: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	29, // 14: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	6,  // 15: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
-	7,  // 16: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
-	9,  // 17: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	20, // 18: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	39, // 19: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	39, // 20: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	20, // 21: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	20, // 22: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	38, // 23: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	33, // 24: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	2,  // 25: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	3,  // 26: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	22, // 27: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	26, // 28: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	29, // 29: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	21, // 30: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	39, // 31: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	39, // 32: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	5,  // 33: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
-	39, // 34: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	28, // 35: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	24, // 36: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	33, // 37: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	3,  // 38: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	39, // 39: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	23, // 40: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	33, // 41: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	28, // 42: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	27, // 43: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	30, // 44: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	30, // 45: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	30, // 46: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	30, // 47: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	30, // 48: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	30, // 49: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	30, // 50: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	30, // 51: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	30, // 52: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	30, // 53: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	30, // 54: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	39, // 55: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	30, // 56: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	30, // 57: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	30, // 58: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	30, // 59: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	0,  // 60: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
-	33, // 61: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	39, // 62: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	36, // 63: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	37, // 64: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	24, // 65: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	39, // 66: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	24, // 67: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	39, // 68: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 69: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	10, // 70: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	12, // 71: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	14, // 72: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	16, // 73: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	31, // 74: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	18, // 75: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	34, // 76: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	8,  // 77: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	11, // 78: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	13, // 79: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	15, // 80: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	17, // 81: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	32, // 82: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	19, // 83: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	35, // 84: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	77, // [77:85] is the sub-list for method output_type
-	69, // [69:77] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	42, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	42, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	8,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
+	4,  // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
+	34, // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
+	34, // 5: benchd.v1.ConcurrencyLevel.itl_ns:type_name -> benchd.v1.Summary
+	34, // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
+	34, // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
+	34, // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
+	43, // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
+	43, // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
+	5,  // 11: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
+	5,  // 12: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
+	0,  // 13: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	42, // 14: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
+	1,  // 15: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	33, // 16: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	43, // 17: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	43, // 18: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	9,  // 19: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	9,  // 20: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	13, // 21: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	26, // 22: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	29, // 23: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	30, // 24: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	33, // 25: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	10, // 26: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	11, // 27: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	6,  // 28: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
+	7,  // 29: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
+	13, // 30: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	24, // 31: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	43, // 32: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	43, // 33: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	24, // 34: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	24, // 35: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	42, // 36: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	37, // 37: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,  // 38: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	3,  // 39: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	26, // 40: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	30, // 41: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	33, // 42: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	25, // 43: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	43, // 44: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	43, // 45: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	9,  // 46: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	5,  // 47: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
+	43, // 48: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	32, // 49: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	28, // 50: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	37, // 51: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	3,  // 52: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	43, // 53: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	27, // 54: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	37, // 55: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	32, // 56: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	31, // 57: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	43, // 58: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
+	34, // 59: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	34, // 60: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	34, // 61: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	34, // 62: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	34, // 63: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	34, // 64: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	34, // 65: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	34, // 66: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	34, // 67: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	34, // 68: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	34, // 69: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	43, // 70: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	34, // 71: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	34, // 72: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	34, // 73: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	34, // 74: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,  // 75: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	37, // 76: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	43, // 77: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	40, // 78: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	41, // 79: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	28, // 80: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	43, // 81: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	28, // 82: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	43, // 83: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 84: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	14, // 85: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	16, // 86: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	18, // 87: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	20, // 88: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	35, // 89: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	22, // 90: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	38, // 91: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	12, // 92: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	15, // 93: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	17, // 94: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	19, // 95: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	21, // 96: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	36, // 97: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	23, // 98: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	39, // 99: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	92, // [92:100] is the sub-list for method output_type
+	84, // [84:92] is the sub-list for method input_type
+	84, // [84:84] is the sub-list for extension type_name
+	84, // [84:84] is the sub-list for extension extendee
+	0,  // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -3736,23 +4300,26 @@ func file_benchd_v1_benchd_proto_init() {
 		return
 	}
 	file_benchd_v1_benchd_proto_msgTypes[0].OneofWrappers = []any{}
-	file_benchd_v1_benchd_proto_msgTypes[2].OneofWrappers = []any{}
-	file_benchd_v1_benchd_proto_msgTypes[6].OneofWrappers = []any{
+	file_benchd_v1_benchd_proto_msgTypes[1].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[6].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[10].OneofWrappers = []any{
 		(*BenchmarkEvent_Started)(nil),
 		(*BenchmarkEvent_Progress)(nil),
 		(*BenchmarkEvent_Trial)(nil),
 		(*BenchmarkEvent_Finished)(nil),
 		(*BenchmarkEvent_CellStarted)(nil),
 		(*BenchmarkEvent_CellFinished)(nil),
+		(*BenchmarkEvent_LevelStarted)(nil),
+		(*BenchmarkEvent_LevelFinished)(nil),
 	}
-	file_benchd_v1_benchd_proto_msgTypes[26].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   35,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,13 +21,14 @@ SWEEP_OBJECTIVE_TTFT: SweepObjective
 SWEEP_OBJECTIVE_UNSPECIFIED: SweepObjective
 
 class Benchmark(_message.Message):
-    __slots__ = ["benchmark_id", "cells", "created_at", "error_code", "error_message", "finished", "model", "settings", "started", "state", "trials", "updated_at", "vram_timeline"]
+    __slots__ = ["benchmark_id", "cells", "created_at", "error_code", "error_message", "finished", "levels", "model", "settings", "started", "state", "trials", "updated_at", "vram_timeline"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
     CELLS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +42,7 @@ class Benchmark(_message.Message):
     error_code: int
     error_message: str
     finished: BenchmarkFinished
+    levels: _containers.RepeatedCompositeFieldContainer[ConcurrencyLevel]
     model: str
     settings: RunBenchmarkRequest
     started: BenchmarkStarted
@@ -48,23 +50,27 @@ class Benchmark(_message.Message):
     trials: _containers.RepeatedCompositeFieldContainer[Trial]
     updated_at: _timestamp_pb2.Timestamp
     vram_timeline: _containers.RepeatedCompositeFieldContainer[VRAMSample]
-    def __init__(self, benchmark_id: _Optional[str] = ..., state: _Optional[_Union[BenchmarkState, str]] = ..., model: _Optional[str] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., vram_timeline: _Optional[_Iterable[_Union[VRAMSample, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cells: _Optional[_Iterable[_Union[SweepCell, _Mapping]]] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., state: _Optional[_Union[BenchmarkState, str]] = ..., model: _Optional[str] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., vram_timeline: _Optional[_Iterable[_Union[VRAMSample, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cells: _Optional[_Iterable[_Union[SweepCell, _Mapping]]] = ..., levels: _Optional[_Iterable[_Union[ConcurrencyLevel, _Mapping]]] = ...) -> None: ...
 
 class BenchmarkEvent(_message.Message):
-    __slots__ = ["cell_finished", "cell_started", "finished", "progress", "started", "trial"]
+    __slots__ = ["cell_finished", "cell_started", "finished", "level_finished", "level_started", "progress", "started", "trial"]
     CELL_FINISHED_FIELD_NUMBER: _ClassVar[int]
     CELL_STARTED_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_STARTED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
     TRIAL_FIELD_NUMBER: _ClassVar[int]
     cell_finished: CellFinished
     cell_started: CellStarted
     finished: BenchmarkFinished
+    level_finished: LevelFinished
+    level_started: LevelStarted
     progress: TrialProgress
     started: BenchmarkStarted
     trial: Trial
-    def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., cell_started: _Optional[_Union[CellStarted, _Mapping]] = ..., cell_finished: _Optional[_Union[CellFinished, _Mapping]] = ...) -> None: ...
+    def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., cell_started: _Optional[_Union[CellStarted, _Mapping]] = ..., cell_finished: _Optional[_Union[CellFinished, _Mapping]] = ..., level_started: _Optional[_Union[LevelStarted, _Mapping]] = ..., level_finished: _Optional[_Union[LevelFinished, _Mapping]] = ...) -> None: ...
 
 class BenchmarkFinished(_message.Message):
     __slots__ = ["benchmark_id", "best_cell", "cells_failed", "decode_mismatches", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "load_duration_ns", "longest_stall_ns", "objective", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
@@ -117,12 +123,13 @@ class BenchmarkFinished(_message.Message):
     def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ..., best_cell: _Optional[int] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cells_failed: _Optional[int] = ...) -> None: ...
 
 class BenchmarkStarted(_message.Message):
-    __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_version", "settings", "started_at"]
+    __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_num_parallel", "ollama_version", "settings", "started_at"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
     GPUS_FIELD_NUMBER: _ClassVar[int]
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_INFO_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_NUM_PARALLEL_FIELD_NUMBER: _ClassVar[int]
     OLLAMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -131,10 +138,11 @@ class BenchmarkStarted(_message.Message):
     machine: MachineInfo
     model: str
     model_info: ModelInfo
+    ollama_num_parallel: str
     ollama_version: str
     settings: RunBenchmarkRequest
     started_at: _timestamp_pb2.Timestamp
-    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., model_info: _Optional[_Union[ModelInfo, _Mapping]] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., machine: _Optional[_Union[MachineInfo, _Mapping]] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., model_info: _Optional[_Union[ModelInfo, _Mapping]] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., machine: _Optional[_Union[MachineInfo, _Mapping]] = ..., ollama_num_parallel: _Optional[str] = ...) -> None: ...
 
 class CancelBenchmarkRequest(_message.Message):
     __slots__ = ["benchmark_id"]
@@ -161,6 +169,56 @@ class CellStarted(_message.Message):
     cell: SweepCell
     cells: int
     def __init__(self, cell: _Optional[_Union[SweepCell, _Mapping]] = ..., cells: _Optional[int] = ...) -> None: ...
+
+class Concurrency(_message.Message):
+    __slots__ = ["levels", "requests"]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    levels: _containers.RepeatedScalarFieldContainer[int]
+    requests: int
+    def __init__(self, levels: _Optional[_Iterable[int]] = ..., requests: _Optional[int] = ...) -> None: ...
+
+class ConcurrencyLevel(_message.Message):
+    __slots__ = ["concurrency", "duration_ns", "e2e_latency_ns", "error_code", "error_message", "failed", "finished_at", "index", "itl_ns", "output_tokens", "output_tokens_per_second", "peak_vram_used_bytes", "queue_ns", "requests", "requests_per_second", "started_at", "succeeded", "tpot_ns", "ttft_ns"]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    E2E_LATENCY_NS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITL_NS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    PEAK_VRAM_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_NS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    TPOT_NS_FIELD_NUMBER: _ClassVar[int]
+    TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    concurrency: int
+    duration_ns: int
+    e2e_latency_ns: Summary
+    error_code: int
+    error_message: str
+    failed: int
+    finished_at: _timestamp_pb2.Timestamp
+    index: int
+    itl_ns: Summary
+    output_tokens: int
+    output_tokens_per_second: float
+    peak_vram_used_bytes: int
+    queue_ns: Summary
+    requests: int
+    requests_per_second: float
+    started_at: _timestamp_pb2.Timestamp
+    succeeded: int
+    tpot_ns: Summary
+    ttft_ns: Summary
+    def __init__(self, index: _Optional[int] = ..., concurrency: _Optional[int] = ..., requests: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., duration_ns: _Optional[int] = ..., output_tokens: _Optional[int] = ..., output_tokens_per_second: _Optional[float] = ..., requests_per_second: _Optional[float] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_ns: _Optional[_Union[Summary, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., e2e_latency_ns: _Optional[_Union[Summary, _Mapping]] = ..., queue_ns: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GPU(_message.Message):
     __slots__ = ["index", "name", "sampled_at", "source", "total_bytes", "used_bytes", "vendor"]
@@ -213,6 +271,20 @@ class InstalledModel(_message.Message):
     name: str
     size_bytes: int
     def __init__(self, name: _Optional[str] = ..., info: _Optional[_Union[ModelInfo, _Mapping]] = ..., size_bytes: _Optional[int] = ..., modified_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., context_length: _Optional[int] = ...) -> None: ...
+
+class LevelFinished(_message.Message):
+    __slots__ = ["level"]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    level: ConcurrencyLevel
+    def __init__(self, level: _Optional[_Union[ConcurrencyLevel, _Mapping]] = ...) -> None: ...
+
+class LevelStarted(_message.Message):
+    __slots__ = ["level", "levels"]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    level: ConcurrencyLevel
+    levels: int
+    def __init__(self, level: _Optional[_Union[ConcurrencyLevel, _Mapping]] = ..., levels: _Optional[int] = ...) -> None: ...
 
 class ListBenchmarksRequest(_message.Message):
     __slots__ = ["model", "page_size", "page_token", "since", "until"]
@@ -291,9 +363,10 @@ class ModelInfo(_message.Message):
     def __init__(self, digest: _Optional[str] = ..., family: _Optional[str] = ..., parameter_size: _Optional[str] = ..., quantization_level: _Optional[str] = ..., format: _Optional[str] = ...) -> None: ...
 
 class RunBenchmarkRequest(_message.Message):
-    __slots__ = ["cancel_on_disconnect", "cold", "max_tokens", "model", "num_ctx", "prompt_tokens", "prompts", "repetitions", "seed", "sweep", "temperature", "timeout", "vram_sample_interval", "warmup"]
+    __slots__ = ["cancel_on_disconnect", "cold", "concurrency", "max_tokens", "model", "num_ctx", "prompt_tokens", "prompts", "repetitions", "seed", "sweep", "temperature", "timeout", "vram_sample_interval", "warmup"]
     CANCEL_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
     COLD_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     NUM_CTX_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +381,7 @@ class RunBenchmarkRequest(_message.Message):
     WARMUP_FIELD_NUMBER: _ClassVar[int]
     cancel_on_disconnect: bool
     cold: bool
+    concurrency: Concurrency
     max_tokens: int
     model: str
     num_ctx: int
@@ -320,7 +394,7 @@ class RunBenchmarkRequest(_message.Message):
     timeout: _duration_pb2.Duration
     vram_sample_interval: _duration_pb2.Duration
     warmup: int
-    def __init__(self, model: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., repetitions: _Optional[int] = ..., warmup: _Optional[int] = ..., max_tokens: _Optional[int] = ..., num_ctx: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., vram_sample_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cold: bool = ..., prompt_tokens: _Optional[int] = ..., cancel_on_disconnect: bool = ..., sweep: _Optional[_Union[Sweep, _Mapping]] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., repetitions: _Optional[int] = ..., warmup: _Optional[int] = ..., max_tokens: _Optional[int] = ..., num_ctx: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., vram_sample_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cold: bool = ..., prompt_tokens: _Optional[int] = ..., cancel_on_disconnect: bool = ..., sweep: _Optional[_Union[Sweep, _Mapping]] = ..., concurrency: _Optional[_Union[Concurrency, _Mapping]] = ...) -> None: ...
 
 class RunBenchmarkResponse(_message.Message):
     __slots__ = ["event"]
@@ -363,7 +437,8 @@ class Summary(_message.Message):
     def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., p50: _Optional[float] = ..., p95: _Optional[float] = ..., p90: _Optional[float] = ..., p99: _Optional[float] = ..., cv: _Optional[float] = ...) -> None: ...
 
 class Sweep(_message.Message):
-    __slots__ = ["max_tokens", "models", "num_batch", "num_ctx", "num_gpu", "num_thread", "objective", "prompt_tokens"]
+    __slots__ = ["cell_timeout", "max_tokens", "models", "num_batch", "num_ctx", "num_gpu", "num_thread", "objective", "prompt_tokens"]
+    CELL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     NUM_BATCH_FIELD_NUMBER: _ClassVar[int]
@@ -372,6 +447,7 @@ class Sweep(_message.Message):
     NUM_THREAD_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    cell_timeout: _duration_pb2.Duration
     max_tokens: _containers.RepeatedScalarFieldContainer[int]
     models: _containers.RepeatedScalarFieldContainer[str]
     num_batch: _containers.RepeatedScalarFieldContainer[int]
@@ -380,7 +456,7 @@ class Sweep(_message.Message):
     num_thread: _containers.RepeatedScalarFieldContainer[int]
     objective: SweepObjective
     prompt_tokens: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, models: _Optional[_Iterable[str]] = ..., num_ctx: _Optional[_Iterable[int]] = ..., num_gpu: _Optional[_Iterable[int]] = ..., num_batch: _Optional[_Iterable[int]] = ..., num_thread: _Optional[_Iterable[int]] = ..., prompt_tokens: _Optional[_Iterable[int]] = ..., max_tokens: _Optional[_Iterable[int]] = ..., objective: _Optional[_Union[SweepObjective, str]] = ...) -> None: ...
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., num_ctx: _Optional[_Iterable[int]] = ..., num_gpu: _Optional[_Iterable[int]] = ..., num_batch: _Optional[_Iterable[int]] = ..., num_thread: _Optional[_Iterable[int]] = ..., prompt_tokens: _Optional[_Iterable[int]] = ..., max_tokens: _Optional[_Iterable[int]] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cell_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SweepCell(_message.Message):
     __slots__ = ["error_code", "error_message", "finished_at", "fits_vram", "index", "max_tokens", "model", "model_size_bytes", "model_size_vram_bytes", "num_batch", "num_ctx", "num_gpu", "num_thread", "peak_vram_used_bytes", "prompt_tokens", "started_at", "status", "summary"]
@@ -451,7 +527,7 @@ class TokenTiming(_message.Message):
     def __init__(self, chunks: _Optional[int] = ..., itl_p50_ns: _Optional[int] = ..., itl_p90_ns: _Optional[int] = ..., itl_p99_ns: _Optional[int] = ..., itl_max_ns: _Optional[int] = ..., tpot_ns: _Optional[int] = ..., longest_stall_ns: _Optional[int] = ..., longest_stall_after_chunks: _Optional[int] = ..., decode_ns: _Optional[int] = ..., received_decode_ns: _Optional[int] = ..., received_longest_stall_ns: _Optional[int] = ..., ollama_clock: bool = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["cell", "decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "received_ttft_ns", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    __slots__ = ["cell", "decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "level", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "queue_ns", "received_ttft_ns", "sent_at", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
     CELL_FIELD_NUMBER: _ClassVar[int]
     DECODE_MISMATCH_REASON_FIELD_NUMBER: _ClassVar[int]
     DONE_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -460,6 +536,7 @@ class Trial(_message.Message):
     EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     INVALID_REASON_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
     LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     MODEL_LOADED_AT_START_FIELD_NUMBER: _ClassVar[int]
     PEAK_VRAM_FIELD_NUMBER: _ClassVar[int]
@@ -469,7 +546,9 @@ class Trial(_message.Message):
     PROMPT_EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_INDEX_FIELD_NUMBER: _ClassVar[int]
     PROMPT_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_NS_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_TTFT_NS_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
     TOKEN_TIMING_FIELD_NUMBER: _ClassVar[int]
     TOTAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     TTFT_NS_FIELD_NUMBER: _ClassVar[int]
@@ -483,6 +562,7 @@ class Trial(_message.Message):
     eval_rate: float
     index: int
     invalid_reason: str
+    level: int
     load_duration_ns: int
     model_loaded_at_start: bool
     peak_vram: _containers.RepeatedCompositeFieldContainer[GPUPeak]
@@ -492,13 +572,15 @@ class Trial(_message.Message):
     prompt_eval_rate: float
     prompt_index: int
     prompt_prefix: str
+    queue_ns: int
     received_ttft_ns: int
+    sent_at: _timestamp_pb2.Timestamp
     token_timing: TokenTiming
     total_duration_ns: int
     ttft_ns: int
     wall_ns: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ..., cell: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ..., cell: _Optional[int] = ..., level: _Optional[int] = ..., queue_ns: _Optional[int] = ..., sent_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TrialProgress(_message.Message):
     __slots__ = ["cell", "index", "max_tokens", "tokens", "warmup"]
