@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
@@ -31,6 +32,10 @@ type Sweep struct {
 	MaxTokens []int
 	// Objective picks the best cell; "" is ObjectiveEvalRate.
 	Objective Objective
+	// CellTimeout bounds each cell: one still running then fails with
+	// DEADLINE_EXCEEDED and the sweep goes on. 0: the request's timeout
+	// shared among the cells, at least a minute.
+	CellTimeout time.Duration
 }
 
 // Objective is what a sweep's best cell is best at, by the cell's mean.
@@ -85,11 +90,15 @@ func (s *Sweep) proto() (*benchdv1.Sweep, error) {
 		}
 		return out
 	}
-	return &benchdv1.Sweep{
+	w := &benchdv1.Sweep{
 		Models: s.Models, NumCtx: list(s.NumCtx), NumGpu: list(s.NumGPU), NumBatch: list(s.NumBatch),
 		NumThread: list(s.NumThread), PromptTokens: list(s.PromptTokens), MaxTokens: list(s.MaxTokens),
 		Objective: obj,
-	}, nil
+	}
+	if s.CellTimeout != 0 {
+		w.CellTimeout = durationpb.New(s.CellTimeout)
+	}
+	return w, nil
 }
 
 // Cell is one combination of a sweep and how it went.

@@ -3,10 +3,12 @@ package client
 import (
 	"io"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
@@ -88,13 +90,13 @@ func TestSweepResultAndEvents(t *testing.T) {
 
 func TestSweepRequest(t *testing.T) {
 	req := BenchmarkRequest{Model: "tiny", Sweep: &Sweep{Models: []string{"tiny", "big"}, NumGPU: []int{0, 99},
-		NumCtx: []int{512}, MaxTokens: []int{8, 16}, Objective: ObjectivePromptEvalRate}}
+		NumCtx: []int{512}, MaxTokens: []int{8, 16}, Objective: ObjectivePromptEvalRate, CellTimeout: 90 * time.Second}}
 	p, err := req.proto()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &benchdv1.Sweep{Models: []string{"tiny", "big"}, NumGpu: []uint32{0, 99}, NumCtx: []uint32{512},
-		MaxTokens: []uint32{8, 16}, Objective: benchdv1.SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE}
+		MaxTokens: []uint32{8, 16}, Objective: benchdv1.SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE, CellTimeout: durationpb.New(90 * time.Second)}
 	if !proto.Equal(p.GetSweep(), want) {
 		t.Errorf("sweep %v, want %v", p.GetSweep(), want)
 	}

@@ -143,7 +143,8 @@ a model ollama does not have) is shown with its error and the sweep goes on.
 Cells run with the settings that make ollama reload the model (model,
 num_ctx, num_gpu, num_batch, num_thread) varying slowest, so the model loads
 once per group, in that group's first warm-up. At most 64 cells and 1000
-trials (cells × (warm-up + reps)); --timeout bounds the whole sweep.
+trials (cells × (warm-up + reps)); --timeout bounds the whole sweep,
+--cell-timeout each cell (a cell past it fails, the sweep goes on).
 
 A sweep is a benchmark: stored, listed by history, re-attached by watch,
 stopped by cancel. show ID prints it with every trial; show --cells ID as
@@ -222,6 +223,7 @@ func (a *app) sweepCmd() *cobra.Command {
 	}
 	fs.StringVar(&objective, "objective", objectives[0].name, "what the best cell is best at: "+strings.Join(help, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("objective", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
+	fs.DurationVar(&sweep.CellTimeout, "cell-timeout", 0, "bound on each cell: one still running then fails and the sweep goes on (default: --timeout shared among the cells, at least 1m)")
 	fs.StringVar(&chart, "chart", "", "also draw the sweep's chart (see chart) into NAME.png or NAME.svg")
 	_ = cmd.MarkFlagFilename("chart", "png", "svg")
 	a.accepts(cmd, streamOutputs...)
