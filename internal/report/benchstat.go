@@ -40,9 +40,14 @@ func WriteBenchstat(w io.Writer, bs ...*benchdv1.Benchmark) error {
 		if m := machineLine(b); m != "" {
 			fmt.Fprintf(w, "# %s\n", m)
 		}
-		name := BenchstatName(Model(b))
+		sweep := IsSweep(b)
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		for _, t := range Measured(b) {
+			name := BenchstatName(Model(b))
+			if sweep {
+				c := trialCell(b, t)
+				name = BenchstatName(c.GetModel(), cellKeys(b, c)...)
+			}
 			timing := ""
 			if tt := t.GetTokenTiming(); tt.GetChunks() >= 2 {
 				timing = fmt.Sprintf("\t%d tpot-ns\t%d itl-p99-ns", tt.GetTpotNs(), tt.GetItlP99Ns())
@@ -60,16 +65,21 @@ func WriteBenchstat(w io.Writer, bs ...*benchdv1.Benchmark) error {
 var trailingProcs = regexp.MustCompile(`-[0-9]+$`)
 
 // BenchstatName is the benchmark name of a model's results:
-// "BenchmarkEval/model=NAME". A "/" in the name (a namespace) would start a
-// new sub-benchmark key, so it becomes "_"; a name ending in "-DIGITS"
-// gets "-1" appended so that the format's GOMAXPROCS suffix does not eat it.
-func BenchstatName(model string) string {
+// "BenchmarkEval/model=NAME", then keys such as "num_ctx=512" (a sweep
+// cell's settings) as further sub-benchmark keys. A "/" in the name (a
+// namespace) would start a new sub-benchmark key, so it becomes "_"; a
+// name ending in "-DIGITS" gets "-1" appended so that the format's
+// GOMAXPROCS suffix does not eat it.
+func BenchstatName(model string, keys ...string) string {
 	n := "BenchmarkEval/model=" + strings.Map(func(r rune) rune {
 		if r == '/' || r == ' ' || r == '\t' {
 			return '_'
 		}
 		return r
 	}, model)
+	for _, k := range keys {
+		n += "/" + k
+	}
 	if trailingProcs.MatchString(n) {
 		n += "-1"
 	}

@@ -22,6 +22,8 @@ var TrialsCSVHeader = []string{
 	"chunks", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "itl_max_ns", "tpot_ns",
 	"longest_stall_ns", "longest_stall_after_chunks", "decode_ns", "received_decode_ns", "received_longest_stall_ns",
 	"timing_ollama_clock", "decode_mismatch_reason",
+	// Sweeps only (else empty): the trial's cell; index counts within it.
+	"cell",
 }
 
 // WriteTrialsCSV writes every trial of the benchmarks as CSV with
@@ -34,7 +36,12 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	f64 := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, b := range bs {
+		sweep := IsSweep(b)
 		for _, t := range b.GetTrials() {
+			cell := ""
+			if sweep {
+				cell = strconv.Itoa(int(t.GetCell()))
+			}
 			if err := cw.Write(append(append([]string{
 				ID(b), Model(b), strconv.Itoa(int(t.GetIndex())), strconv.FormatBool(t.GetWarmup()),
 				strconv.Itoa(int(t.GetPromptIndex())), strconv.FormatBool(t.GetModelLoadedAtStart()),
@@ -43,7 +50,7 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
 				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
 				i64(t.GetReceivedTtftNs()), t.GetInvalidReason(),
-			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason())); err != nil {
+			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason(), cell)); err != nil {
 				return err
 			}
 		}
@@ -84,12 +91,7 @@ func WriteHistoryCSV(w io.Writer, bs []*benchdv1.Benchmark) error {
 	}
 	for _, b := range bs {
 		f := b.GetFinished()
-		num := func(s *benchdv1.Summary, v float64) string {
-			if s.GetN() == 0 {
-				return ""
-			}
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		}
+		num := csvNum
 		created := ""
 		if t := createdAt(b); !t.IsZero() {
 			created = t.UTC().Format(time.RFC3339Nano)

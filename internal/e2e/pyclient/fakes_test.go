@@ -66,3 +66,54 @@ with Client(sys.argv[1]) as c:
 		}
 	}
 }
+
+// A sweep from Python: 2 num_ctx × 2 max_tokens of "tiny" and a model
+// ollama does not have; the double's generation rate is max_tokens × 1000
+// tok/s, so the best cell is the first with 8 tokens.
+func TestPythonClientSweep(t *testing.T) {
+	v := pyclient.Install(t)
+	sock := fakes.StartBenchd(t, &fakes.Ollama{})
+	out, errOut, code := python(t, v, nil, "-c", `
+import sys
+from benchd_client import Client, Sweep, InvalidArgumentError
+with Client(sys.argv[1]) as c:
+    events = []
+    r = c.run_benchmark("tiny", repetitions=1, warmup=0,
+                        sweep=Sweep(models=["tiny", "absent"], num_ctx=[512, 1024], max_tokens=[4, 8], objective="eval_rate"),
+                        on_event=lambda ev: events.append(ev.kind + (" %d/%d" % (ev.cell.index, ev.cells) if ev.kind == "cell_started" else "")))
+    print("events", " ".join(e for e in events if e.startswith("cell_started")), events.count("cell_finished"))
+    print("cells", len(r.cells), r.cells_failed, r.objective, r.best_cell)
+    print("best", r.best.settings, r.best.stats["eval_rate"].mean, r.best.num_gpu, r.best.model_size_bytes, r.best.fits_vram)
+    f = r.cells[7]
+    print("failed", f.failed, f.error_code, f.model, f.stats is None)
+    print("trial cells", [t.cell for t in r.trials])
+    b = c.get_benchmark(r.benchmark_id)
+    print("stored", len(b.cells), b.best.index, b.objective, b.cells[2].num_ctx, b.cells[2].started_at is not None)
+    try:
+        Sweep(objective="fastest").to_proto()
+    except ValueError as e:
+        print("objective", e)
+    try:
+        c.run_benchmark("tiny", num_ctx=512, sweep=Sweep(num_ctx=[1024]))
+    except InvalidArgumentError as e:
+        print("refused", e.code)
+`, "unix://"+sock)
+	if code != 0 {
+		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("python:\n%s", out)
+	for _, want := range []string{
+		"events cell_started 0/8 cell_started 1/8 cell_started 2/8 cell_started 3/8 cell_started 4/8 cell_started 5/8 cell_started 6/8 cell_started 7/8 8",
+		"cells 8 4 EVAL_RATE 1",
+		"best model=tiny num_ctx=512 max_tokens=8 8000.0 None 91278080 False",
+		"failed True NOT_FOUND absent True",
+		"trial cells [0, 1, 2, 3]",
+		"stored 8 1 EVAL_RATE 1024 True",
+		"objective sweep objective 'fastest': want one of EVAL_RATE, PROMPT_EVAL_RATE, TTFT",
+		"refused INVALID_ARGUMENT",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}

@@ -13,7 +13,9 @@ from ._gen.benchd.v1 import benchd_pb2 as pb
 from ._gen.benchd.v1 import benchd_pb2_grpc as pb_grpc
 from .client import (
     GPU,
+    OBJECTIVES,
     BenchmarkResult,
+    Cell,
     Client,
     Event,
     InstalledModel,
@@ -25,6 +27,7 @@ from .client import (
     Started,
     StoredBenchmark,
     Summary,
+    Sweep,
     TokenTiming,
     Trial,
 )
@@ -54,12 +57,14 @@ from .target import TARGET_FORMS, default_socket, default_target, parse_target
 __all__ = [
     "ADVICE",
     "GPU",
+    "OBJECTIVES",
     "TARGET_FORMS",
     "AbortedError",
     "AlreadyExistsError",
     "BenchdError",
     "BenchmarkResult",
     "CancelledError",
+    "Cell",
     "Client",
     "DataLossError",
     "DeadlineExceededError",
@@ -80,6 +85,7 @@ __all__ = [
     "Started",
     "StoredBenchmark",
     "Summary",
+    "Sweep",
     "TokenTiming",
     "Trial",
     "UnauthenticatedError",
