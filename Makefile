@@ -61,8 +61,12 @@ check-generated: generate generate-python
 	@git diff --exit-code -- proto/ $(PYTHON_GEN) || { echo "generated code is stale: run make generate generate-python and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard proto/ $(PYTHON_GEN))" || { git ls-files --others --exclude-standard proto/ $(PYTHON_GEN); echo "untracked generated files"; exit 1; }
 
+# The ollama versions the rig builds (testdata/rig/versions), the default
+# first: `make rig` builds an image for each.
+RIG_VERSIONS = $(shell bash testdata/rig/rig.sh versions)
+
 rig:
-	bash testdata/rig/rig.sh build
+	for v in $(RIG_VERSIONS); do BENCHD_RIG_OLLAMA=$$v bash testdata/rig/rig.sh build || exit 1; done
 
 # Everything CI runs. Tests that need Docker fail (not skip) under CI=true.
 test: lint check-generated rig

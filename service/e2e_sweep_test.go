@@ -21,14 +21,43 @@ import (
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
-// runnerStart is ollama 0.9.6's log line for a runner it starts, e.g.
-// `msg="starting llama server" cmd="/usr/bin/ollama runner --model … --ctx-size 8192
-// --batch-size 512 --threads 1 --no-mmap --parallel 2 --port 40105"`;
-// --ctx-size is num_ctx × --parallel.
-var runnerStart = regexp.MustCompile(`starting llama server.*--ctx-size (\d+) .*--threads (\d+) .*--parallel (\d+)`)
+// runnerStarts are ollama's log lines for a runner it starts with its
+// context size (num_ctx × parallel), threads and parallel requests, as
+// each rig version writes them (testdata/rig/versions).
+var runnerStarts = []*regexp.Regexp{
+	// 0.9.6 passes them on the runner's command line: `msg="starting llama
+	// server" cmd="/usr/bin/ollama runner --model … --ctx-size 8192
+	// --batch-size 512 --threads 1 --no-mmap --parallel 2 --port 40105"`.
+	regexp.MustCompile(`starting llama server.*--ctx-size (?P<ctx>\d+) .*--threads (?P<threads>\d+) .*--parallel (?P<parallel>\d+)`),
+	// 0.17.4 starts the runner with only --model and --port and sends them
+	// in its load request, logged as `msg=load request="{Operation:commit
+	// LoraPath:[] Parallel:1 BatchSize:512 FlashAttention:Auto KvSize:4096
+	// KvCacheType: NumThreads:1 …}"` (earlier operations, fit and alloc,
+	// only size the model).
+	regexp.MustCompile(`msg=load request="\{Operation:commit .*Parallel:(?P<parallel>\d+) .*KvSize:(?P<ctx>\d+) .*NumThreads:(?P<threads>\d+) `),
+}
+
+// runnersStarted reads runnerStarts from ollama's log: the num_ctx and
+// num_thread of each runner it started.
+func runnersStarted(t *testing.T, logs string) map[[2]int]bool {
+	t.Helper()
+	started := map[[2]int]bool{}
+	for _, re := range runnerStarts {
+		for _, m := range re.FindAllStringSubmatch(logs, -1) {
+			n := map[string]int{}
+			for _, name := range []string{"ctx", "threads", "parallel"} {
+				n[name], _ = strconv.Atoi(m[re.SubexpIndex(name)])
+			}
+			started[[2]int{n["ctx"] / n["parallel"], n["threads"]}] = true
+			t.Logf("ollama started a runner: num_ctx %d (context %d, parallel %d), num_thread %d",
+				n["ctx"]/n["parallel"], n["ctx"], n["parallel"], n["threads"])
+		}
+	}
+	return started
+}
 
 // The impossible cells are those of a model ollama does not have: tried
-// against ollama 0.9.6 on the rig, it is the one setting a sweep can vary
+// against ollama 0.9.6 on the rig (0.17.4 answers the same), it is the one setting a sweep can vary
 // that ollama refuses outright (/api/show and /api/generate: 404 "model
 // 'x' not found"). Within the request bounds the others are accepted:
 // num_ctx beyond the model's trained context is clamped to it, num_batch
@@ -58,14 +87,7 @@ func TestSweepOnTheRig(t *testing.T) {
 		t.Fatalf("%d cells finished, %d trials, finished %v; want 8 cells, 4 trials", len(res.cells), len(res.trials), fin)
 	}
 	logs := testrig.Docker(t, "logs", "--since", since.UTC().Format(time.RFC3339Nano), container)
-	started := map[[2]int]bool{}
-	for _, m := range runnerStart.FindAllStringSubmatch(logs, -1) {
-		ctxSize, _ := strconv.Atoi(m[1])
-		threads, _ := strconv.Atoi(m[2])
-		parallel, _ := strconv.Atoi(m[3])
-		started[[2]int{ctxSize / parallel, threads}] = true
-		t.Logf("ollama started a runner: num_ctx %d (ctx-size %d, parallel %d), num_thread %d", ctxSize/parallel, ctxSize, parallel, threads)
-	}
+	started := runnersStarted(t, logs)
 
 	for i, cell := range res.cells {
 		t.Logf("cell %d: %s num_ctx %d num_thread %d: %v %s eval %.0f tok/s, ttft %v ns, ps %d B",

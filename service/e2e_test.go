@@ -173,7 +173,7 @@ func TestBenchmarkReportsOllamasNumbers(t *testing.T) {
 	if events[0].Started == nil || events[len(events)-1].Finished == nil {
 		t.Fatalf("stream must start with started and end with finished, got %d events", len(events))
 	}
-	if res.Started.ModelInfo.Digest == "" || res.Started.OllamaVersion != "0.9.6" {
+	if res.Started.ModelInfo.Digest == "" || res.Started.OllamaVersion != testrig.OllamaVersion {
 		t.Errorf("started event lacks model digest or ollama version: %+v", res.Started)
 	}
 	if len(res.Trials) != 4 {

@@ -49,6 +49,9 @@ type config struct {
 	goBench               bool
 	goBenchCount          int
 	out                   string
+	// The peer comparison (peer.go).
+	peer, peerOnly           bool
+	peerRounds, peerPerRound int
 }
 
 func main() {
@@ -71,6 +74,7 @@ func main() {
 	flag.IntVar(&c.bridgeRounds, "bridge-rounds", 2, "alternating rounds of the bridge-vs-HTTP comparison")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
+	peerFlags(&c)
 	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "cmd", "benchperf", "out"), "directory for the report and the raw Go benchmark output")
 	flag.Parse()
 
@@ -90,6 +94,11 @@ func run(ctx context.Context, c config) error {
 	m := machineInfo()
 	rep := &report{machine: &m, cfg: c}
 
+	if c.peerOnly {
+		table, err := peerSection(ctx, c)
+		fmt.Print(table)
+		return err
+	}
 	cl := &testrig.Cleanups{}
 	defer cl.Run()
 	var beforeTest, beforeDir string
@@ -109,8 +118,12 @@ func run(ctx context.Context, c config) error {
 		// After the daemons are gone: valgrind is slow and takes a core.
 		rep.instr, measureErr = measureInstructions(ctx, beforeTest, beforeDir)
 	}
+	var peerTable string
+	if measureErr == nil && c.peer {
+		peerTable, measureErr = peerSection(ctx, c)
+	}
 	m.loadEnd = loadavg()
-	table := rep.markdown()
+	table := rep.markdown() + peerTable
 	if measureErr != nil {
 		// What was measured before the failure is still worth seeing.
 		table += fmt.Sprintf("\nThe run stopped early: %v\n", measureErr)

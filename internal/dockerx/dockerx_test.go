@@ -232,7 +232,7 @@ func TestBridgeCarriesHTTPAndEndsWithTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(body), "HTTP/1.1 200") || !strings.Contains(string(body), `"version":"0.9.6"`) {
+	if !strings.HasPrefix(string(body), "HTTP/1.1 200") || !strings.Contains(string(body), `"version":"`+testrig.OllamaVersion+`"`) {
 		t.Errorf("response %q", body)
 	}
 	conn.Close()
@@ -280,7 +280,7 @@ func TestBridgesLeaveNoZombies(t *testing.T) {
 	// A container of its own: other tests' bridges in the shared one would
 	// blur both counts.
 	name := fmt.Sprintf("benchd-test-zombies-%d", os.Getpid())
-	testrig.Docker(t, "run", "-d", "--name", name, "--network", "none", "benchd-test/ollama:0.9.6", "ollama", "serve")
+	testrig.Docker(t, "run", "-d", "--name", name, "--network", "none", testrig.RigImage, "ollama", "serve")
 	t.Cleanup(func() { testrig.Docker(t, "rm", "-f", name) })
 	c, err := dockerx.New(name, testLog(t))
 	if err != nil {

@@ -60,12 +60,20 @@ func StartDaemon(t TB, args ...string) *Daemon {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		args = append([]string{"--socket", filepath.Join(dir, "run", "benchd.sock")}, args...)
 	}
+	d, err := LaunchDaemon(t, Binary(t, "benchd"), args...)
+	return must(t, d, err)
+}
+
+// LaunchDaemon is StartDaemon's core for programs: it starts the benchd
+// binary with exactly args (they must set --socket and --store) and
+// registers its stop with c.
+func LaunchDaemon(c Cleaner, binary string, args ...string) (*Daemon, error) {
 	d := &Daemon{Socket: flagValue(args, "--socket"), Store: flagValue(args, "--store"),
-		cmdline: append([]string{Binary(t, "benchd")}, args...)}
-	if err := d.start(t); err != nil {
-		t.Fatal(err)
+		cmdline: append([]string{binary}, args...)}
+	if err := d.start(c); err != nil {
+		return nil, err
 	}
-	return d
+	return d, nil
 }
 
 // StartCommand starts a benchd from exactly argv (which may put benchd

@@ -52,7 +52,7 @@ func TestRigLeavesForeignContainersAlone(t *testing.T) {
 	run := func(what string, cmd *exec.Cmd) (string, error) {
 		t.Helper()
 		cmd.Dir = testrig.RepoRoot()
-		cmd.Env = append(os.Environ(), "DOCKER_HOST="+testrig.SharedDockerHost)
+		cmd.Env = testrig.Current.RigEnv()
 		out, err := cmd.CombinedOutput()
 		if after := state(); after != before {
 			t.Fatalf("%s changed a container it did not create:\nbefore %s\nafter  %s\n%s", what, before, after, out)
@@ -76,20 +76,61 @@ func TestRigLeavesForeignContainersAlone(t *testing.T) {
 			t.Errorf("rig.sh %s %s: %v, want a refusal naming the reason:\n%s", cmd, foreign, err, out)
 		}
 	}
-	// The default name is the rig's own. These recreate and remove the
-	// shared rig container; the last step brings it back for the tests
-	// that follow (test packages run one at a time, -p 1).
+	// The shared rig container is the rig's own (rig.sh's default name
+	// unless BENCHD_RIG_CONTAINER chose another). These recreate and
+	// remove it; the last step brings it back for the tests that follow
+	// (test packages run one at a time, -p 1).
+	own := testrig.Container
 	t.Cleanup(func() {
-		if out, err := rig("ensure"); err != nil {
+		if out, err := rig("ensure", own); err != nil {
 			t.Errorf("rig.sh ensure: %v\n%s", err, out)
 		}
 	})
-	for _, args := range [][]string{{"ensure"}, {"up"}, {"down"}, {"ensure"}} {
+	for _, args := range [][]string{{"ensure", own}, {"up", own}, {"down", own}, {"ensure", own}} {
 		if out, err := rig(args...); err != nil {
 			t.Fatalf("rig.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 	if out, err := run("script/demo.sh", exec.Command("bash", "script/demo.sh")); err != nil {
 		t.Fatalf("script/demo.sh: %v\n%s", err, out)
+	}
+}
+
+// TestRigNamesMatchRigScript: rig.sh and testrig name each version's image
+// and shared container the same way (rig.sh's own default name is what a
+// person typing `rig.sh up` gets; the tests pass testrig's).
+func TestRigNamesMatchRigScript(t *testing.T) {
+	vs, err := testrig.Versions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) < 2 {
+		t.Errorf("the rig builds %v; issue 17 asks for the default and a current ollama", vs)
+	}
+	containers := map[string]string{}
+	for _, v := range vs {
+		r := testrig.RigFor(v)
+		cmd := exec.Command("bash", testrig.RigScript(), "name")
+		cmd.Env = r.RigEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("rig.sh name for %s: %v\n%s", v, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != r.Container {
+			t.Errorf("ollama %s: rig.sh names the container %q, testrig %q", v, got, r.Container)
+		}
+		if prev, ok := containers[r.Container]; ok {
+			t.Errorf("ollama %s and %s share the container name %s", prev, v, r.Container)
+		}
+		containers[r.Container] = v
+	}
+	if got := testrig.RigFor(vs[0]).Container; got != "benchd-rig" {
+		t.Errorf("the default version's container is %q; other checkouts and the demo share benchd-rig", got)
+	}
+	// A version not in the list is refused, saying where the list is.
+	cmd := exec.Command("bash", testrig.RigScript(), "name")
+	cmd.Env = testrig.RigFor("0.0.0-absent").RigEnv()
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "testdata/rig/versions") {
+		t.Errorf("rig.sh name for an unlisted version: %v, want a refusal naming testdata/rig/versions:\n%s", err, out)
 	}
 }

@@ -9,7 +9,7 @@
 //
 //	testrig.go  Require, RepoRoot, the TB interface
 //	cleanup.go  Cleaner, Cleanups (teardown for programs that are not tests)
-//	rig.go      the rig's image and ollama container (testdata/rig/rig.sh)
+//	rig.go      the rig (testdata/rig/rig.sh): per ollama version, its image and shared container
 //	engine.go   the docker CLI against one engine (Engine)
 //	dockerd.go  a private dockerd of a test's own (Dockerd)
 //	proc.go     polling; a process's memory, descriptors, socket peer
@@ -36,10 +36,6 @@ import (
 
 // Model is the tiny model the rig creates in ollama.
 const Model = "tiny"
-
-// Container is the name of the rig's ollama container, its own so that a
-// host's own ollama container is never touched (rig.sh's default name).
-const Container = "benchd-rig"
 
 // Require skips the test, or fails it under CI=true, when cond is false.
 func Require(t TB, ok bool, what string) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Real-ollama test rig: a Docker container running ollama v0.9.6 (CPU) with a
-# tiny random-weight model "tiny". See README.md.
+# Real-ollama test rig: a Docker container running ollama (CPU) with a tiny
+# random-weight model "tiny", for each ollama version in ./versions. See
+# README.md.
 #
 #   rig.sh build        build ollama + tiny.gguf, docker import the image
 #   rig.sh up [NAME [VAR=VALUE...]]
@@ -14,19 +15,33 @@
 #   rig.sh bridge [NAME] connect stdin/stdout to ollama's TCP port in NAME
 #                       (the same docker exec bridge the daemon uses)
 #   rig.sh hash         print the rig source hash (cache key / image label)
+#   rig.sh versions     print the versions the rig builds, the default first
+#   rig.sh name         print the default container name of the version
 #
 # The rig only ever removes, restarts or execs into containers it created:
 # those carrying the label benchd.rig.owner=rig.sh. A container of the
 # requested name without it (say, the host's own ollama) is left alone and
 # the command fails.
 #
-# Env: BENCHD_RIG_CACHE (default $HOME/.cache/benchd-rig),
-#      BENCHD_RIG_IMAGE (default benchd-test/ollama:0.9.6),
+# Env: BENCHD_RIG_OLLAMA (the ollama version, one of ./versions; default
+#      the first), BENCHD_RIG_CACHE (default $HOME/.cache/benchd-rig),
+#      BENCHD_RIG_IMAGE (default benchd-test/ollama:VERSION),
 #      BENCHD_RIG_TIMEOUT (readiness timeout in seconds, default 60).
 set -euo pipefail
 
-OLLAMA_VERSION=0.9.6
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+log() { printf '+ rig: %s\n' "$*" >&2; }
+die() { printf 'rig: error: %s\n' "$*" >&2; exit 1; }
+
+# versions prints ./versions without comments, one version a line.
+versions() { sed -e 's/#.*//' "$RIG_DIR/versions" | awk 'NF { print $1 }'; }
+
+DEFAULT_VERSION=$(versions | head -n 1)
+[ -n "$DEFAULT_VERSION" ] || die "$RIG_DIR/versions lists no version"
+OLLAMA_VERSION=${BENCHD_RIG_OLLAMA:-$DEFAULT_VERSION}
+versions | grep -qxF -- "$OLLAMA_VERSION" ||
+	die "BENCHD_RIG_OLLAMA=$OLLAMA_VERSION is not one of the rig's versions ($(versions | paste -sd ' ')): add it to $RIG_DIR/versions"
 IMAGE=${BENCHD_RIG_IMAGE:-benchd-test/ollama:${OLLAMA_VERSION}}
 CACHE_ROOT=${BENCHD_RIG_CACHE:-${HOME:-/root}/.cache/benchd-rig}
 TIMEOUT=${BENCHD_RIG_TIMEOUT:-60}
@@ -34,7 +49,11 @@ LABEL=benchd.rig.hash
 # OWNER marks the containers rig.sh creates (not the image: a container
 # someone else made from the rig's image inherits the image's labels).
 OWNER=benchd.rig.owner=rig.sh
+# DEFAULT_NAME: each version has a container of its own, so that a test
+# run against one version never replaces another's (the default version's
+# is plain benchd-rig).
 DEFAULT_NAME=benchd-rig
+[ "$OLLAMA_VERSION" = "$DEFAULT_VERSION" ] || DEFAULT_NAME=benchd-rig-$OLLAMA_VERSION
 # ENV_LABEL records the VAR=VALUE a container was started with, so that
 # ensure keeps it only when they are the ones asked for.
 ENV_LABEL=benchd.rig.env
@@ -50,13 +69,17 @@ ENV_LABEL=benchd.rig.env
 # "Terminated" notices; a connect failure is still reported (exit 1).
 BRIDGE='exec 3<>/dev/tcp/127.0.0.1/11434 || exit 1; exec 2>/dev/null; trap "exit 0" TERM; { cat >&3; kill 0; } <&0 & cat <&3; kill 0'
 
-log() { printf '+ rig: %s\n' "$*" >&2; }
-die() { printf 'rig: error: %s\n' "$*" >&2; exit 1; }
+# MINIAUDIO is the Go module whose miniaudio.h stands in for the one
+# ollama's module zips lack (v0.11 and later: llama.cpp's mtmd includes
+# "miniaudio/miniaudio.h"); it holds the same single-header library.
+MINIAUDIO=github.com/gen2brain/malgo@v0.11.24
 
-# rig_hash hashes the rig sources (file names and contents).
+# rig_hash hashes the rig sources (file names and contents) and the ollama
+# version: one image per version, each rebuilt when the rig changes.
 rig_hash() {
 	(
 		cd "$RIG_DIR"
+		printf 'ollama %s\n' "$OLLAMA_VERSION"
 		for f in go.mod go.sum rig.sh $(ls gguf/*.go | LC_ALL=C sort); do
 			printf '%s\n' "$f"
 			sha256sum <"$f"
@@ -99,6 +122,62 @@ copy_with_libs() {
 	done
 }
 
+# module_dir downloads module@version (checked against go.sum's checksum
+# database) and prints where it is.
+module_dir() {
+	(cd / && go mod download -json "$1") | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+# lacks_header DIR HEADER: the C sources in DIR include "HEADER" but DIR
+# does not hold it (a header ollama's module zip left out).
+lacks_header() {
+	grep -rqF --include='*.c' --include='*.cpp' --include='*.h' "#include \"$2\"" "$1" &&
+		[ -z "$(find "$1" -path "*/$2" -print -quit)" ]
+}
+
+# build_ollama builds ollama into $1/ollama with `go install
+# github.com/ollama/ollama@vVERSION`: ollama's own go.mod and go.sum pin
+# every dependency. Where the module has ollama's benchmark, cmd/bench, it
+# is built from the same module as $1/ollama-bench (pure Go, static).
+build_ollama() {
+	local out=$1 src gobin inc cppflags=${CGO_CPPFLAGS:-} t0=$SECONDS
+	command -v go >/dev/null || die "go not found"
+	src=$(module_dir "github.com/ollama/ollama@v$OLLAMA_VERSION")
+	[ -d "$src" ] || die "download github.com/ollama/ollama@v$OLLAMA_VERSION from the module proxy failed"
+	# Newer module zips lack two vendored single-header libraries; both
+	# exist elsewhere. The include directory's path is fixed (not under
+	# the hash's cache directory): it is part of the Go build cache's key.
+	if lacks_header "$src" stb/stb_image.h && [ ! -f /usr/include/stb/stb_image.h ]; then
+		die "ollama v$OLLAMA_VERSION's module lacks stb/stb_image.h: install it (Debian: apt-get install libstb-dev)"
+	fi
+	if lacks_header "$src" miniaudio/miniaudio.h; then
+		inc=$CACHE_ROOT/include/${MINIAUDIO//[@\/]/_}
+		if [ ! -f "$inc/miniaudio/miniaudio.h" ]; then
+			local malgo
+			malgo=$(module_dir "$MINIAUDIO")
+			[ -f "$malgo/miniaudio.h" ] || die "download $MINIAUDIO (for miniaudio.h) from the module proxy failed"
+			install -D -m 0644 "$malgo/miniaudio.h" "$inc/miniaudio/miniaudio.h"
+		fi
+		log "miniaudio.h from $MINIAUDIO"
+		cppflags="$cppflags -I$inc"
+	fi
+	log "building ollama v$OLLAMA_VERSION with cgo (on 2 cores with a cold Go build cache: v0.9.6 3-6 min, v0.17.4 10-12 min)"
+	gobin=$out/bin.tmp.$$
+	local ldflags="-s -w -X github.com/ollama/ollama/version.Version=$OLLAMA_VERSION"
+	(cd / && GOBIN=$gobin CGO_ENABLED=1 CGO_CPPFLAGS=$cppflags go install -trimpath -ldflags "$ldflags" \
+		"github.com/ollama/ollama@v$OLLAMA_VERSION")
+	if [ -d "$src/cmd/bench" ]; then
+		log "building ollama-bench (ollama's cmd/bench) v$OLLAMA_VERSION"
+		(cd / && GOBIN=$gobin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+			"github.com/ollama/ollama/cmd/bench@v$OLLAMA_VERSION")
+		mv "$gobin/bench" "$out/ollama-bench"
+	fi
+	# ollama last: its presence says the step finished.
+	mv "$gobin/ollama" "$out/ollama"
+	rm -rf "$gobin"
+	log "built ollama in $((SECONDS - t0))s"
+}
+
 # prune_images removes dangling (superseded, unused) rig images.
 prune_images() {
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
@@ -119,14 +198,7 @@ cmd_build() {
 	if [ -x "$dir/ollama" ]; then
 		log "cached ollama binary: $dir/ollama"
 	else
-		command -v go >/dev/null || die "go not found"
-		log "building ollama v$OLLAMA_VERSION with cgo (2-6 min on 2 cores with a cold Go build cache)"
-		local t0=$SECONDS
-		(cd "$RIG_DIR" && CGO_ENABLED=1 go build -trimpath \
-			-ldflags "-s -w -X github.com/ollama/ollama/version.Version=$OLLAMA_VERSION" \
-			-o "$dir/ollama.tmp.$$" github.com/ollama/ollama)
-		mv "$dir/ollama.tmp.$$" "$dir/ollama"
-		log "built ollama in $((SECONDS - t0))s"
+		build_ollama "$dir"
 	fi
 
 	if [ -f "$dir/tiny.gguf" ]; then
@@ -147,6 +219,11 @@ cmd_build() {
 	chmod 0700 "$root/root"
 	ln -s usr/bin "$root/bin"
 	copy_with_libs "$dir/ollama" /usr/bin/ollama
+	local bench=none
+	if [ -x "$dir/ollama-bench" ]; then
+		install -D -m 0755 "$dir/ollama-bench" "$root/usr/bin/ollama-bench"
+		bench=ollama-bench
+	fi
 	copy_with_libs "$(type -P bash)" /usr/bin/bash
 	copy_with_libs "$(type -P cat)" /usr/bin/cat
 	copy_with_libs "$(type -P kill)" /usr/bin/kill
@@ -167,6 +244,7 @@ EOF
 		docker import \
 			--change "LABEL $LABEL=$hash" \
 			--change "LABEL benchd.rig.ollama=$OLLAMA_VERSION" \
+			--change "LABEL benchd.rig.bench=$bench" \
 			--change 'ENV PATH=/usr/bin:/bin' \
 			--change 'ENV HOME=/root' \
 			--change 'ENV OLLAMA_MODELS=/root/.ollama/models' \
@@ -271,8 +349,10 @@ up) shift; cmd_up "$@" ;;
 ensure) shift; cmd_ensure "$@" ;;
 down) shift; cmd_down "$@" ;;
 hash) rig_hash ;;
+versions) versions ;;
+name) echo "$DEFAULT_NAME" ;;
 *)
-	echo "usage: $0 build | up [NAME [OLLAMA_VAR=VALUE...]] | ensure [NAME [OLLAMA_VAR=VALUE...]] | down [NAME] | bridge [NAME] | hash" >&2
+	echo "usage: [BENCHD_RIG_OLLAMA=VERSION] $0 build | up [NAME [OLLAMA_VAR=VALUE...]] | ensure [NAME [OLLAMA_VAR=VALUE...]] | down [NAME] | bridge [NAME] | hash | versions | name" >&2
 	exit 2
 	;;
 esac
