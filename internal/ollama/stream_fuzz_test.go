@@ -122,6 +122,9 @@ func FuzzOllamaResponses(f *testing.F) {
 	f.Add(uint8(epModel), []byte(`{"models":[{"name":"","model":"/"}]}`))
 	f.Add(uint8(epLoaded), readWire(f, "ps.http"))
 	f.Add(uint8(epVersion), readWire(f, "version.http"))
+	// A current server's answers (versions_test.go).
+	f.Add(uint8(epGenerate), readWire(f, "v0.17.4/generate-stream.http"))
+	f.Add(uint8(epLoaded), readWire(f, "v0.17.4/ps.http"))
 	f.Fuzz(func(t *testing.T, ep uint8, in []byte) {
 		raw := asResponse(in)
 		c := New(&url.URL{Scheme: "http", Host: "127.0.0.1:11434"}, replayDialer(raw))
