@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: demo test generate generate-python lint check-generated build rig perf
+.PHONY: demo test test-ollama-versions generate generate-python lint check-generated build rig perf
 
 build:
 	$(GO) build -buildvcs=true -o bin/ ./cmd/...
@@ -77,6 +77,19 @@ test: lint check-generated rig
 	for m in $(MODULES); do (cd $$m && $(GO) test -count=1 -timeout 10m ./...) || exit 1; done
 	$(GO) test -count=1 -race -timeout 20m ./internal/vram/... ./internal/stats/... ./internal/unixsock/... ./internal/history/... ./internal/runner/... ./internal/daemon/...
 	cd client && $(GO) test -count=1 -race -timeout 10m ./...
+	$(MAKE) test-ollama-versions
+
+# The packages whose tests talk to ollama (benchmarks, cold/warm, cancel,
+# history, VRAM, faults, sweeps, concurrency, the deployments), run again
+# against every other rig version (docs/ollama-versions.md). BENCHD_RIG_OLLAMA
+# set: that version only.
+OLLAMA_PACKAGES := ./service/... ./cmd/benchd/... ./cmd/benchctl/... ./internal/dockerx/... ./internal/faults/... ./internal/e2e/...
+
+test-ollama-versions: rig
+	for v in $(or $(BENCHD_RIG_OLLAMA),$(wordlist 2,$(words $(RIG_VERSIONS)),$(RIG_VERSIONS))); do \
+		echo "== ollama $$v: $(OLLAMA_PACKAGES)"; \
+		BENCHD_RIG_OLLAMA=$$v $(GO) test -count=1 -p 1 -timeout 30m $(OLLAMA_PACKAGES) || exit 1; \
+	done
 
 # benchd side by side with the seed's ssh + docker exec path on the real
 # deployment (rig, unit, sshd policy, ssh -N -L), then the Go benchmarks

@@ -340,6 +340,9 @@ type LoadedModel struct {
 	SizeBytes, SizeVRAMBytes uint64
 	// ExpiresAt is when ollama unloads it unless a request uses it first.
 	ExpiresAt time.Time
+	// ContextLength is the context it was loaded with (`ollama ps`'s
+	// CONTEXT); 0 when ollama does not say (v0.9.6 does not, v0.17.4 does).
+	ContextLength int
 }
 
 func modelsFromProto(r *benchdv1.ListModelsResponse) *Models {
@@ -353,7 +356,7 @@ func modelsFromProto(r *benchdv1.ListModelsResponse) *Models {
 	for _, m := range r.GetLoaded() {
 		ms.Loaded = append(ms.Loaded, LoadedModel{
 			Name: m.GetName(), ModelInfo: modelInfoFromProto(m.GetInfo()), SizeBytes: m.GetSizeBytes(),
-			SizeVRAMBytes: m.GetSizeVramBytes(), ExpiresAt: timeOf(m.GetExpiresAt()),
+			SizeVRAMBytes: m.GetSizeVramBytes(), ExpiresAt: timeOf(m.GetExpiresAt()), ContextLength: int(m.GetContextLength()),
 		})
 	}
 	return ms

@@ -24,17 +24,22 @@ func (s *Server) ListModels(ctx context.Context, _ *benchdv1.ListModelsRequest) 
 	for _, m := range inv.Models {
 		res.Models = append(res.Models, &benchdv1.InstalledModel{
 			Name: m.Name, Info: history.ModelInfoToProto(m.ModelInfo), SizeBytes: nonNegative(m.Size),
-			ModifiedAt: timeToProto(m.ModifiedAt), ContextLength: uint32(min(max(m.ContextLength, 0), 1<<30)),
+			ModifiedAt: timeToProto(m.ModifiedAt), ContextLength: contextLength(m.ContextLength),
 		})
 	}
 	for _, m := range inv.Loaded {
 		res.Loaded = append(res.Loaded, &benchdv1.LoadedModel{
 			Name: m.Name, Info: history.ModelInfoToProto(m.ModelInfo), SizeBytes: nonNegative(m.Size),
 			SizeVramBytes: nonNegative(m.SizeVRAM), ExpiresAt: timeToProto(m.ExpiresAt),
+			ContextLength: contextLength(m.ContextLength),
 		})
 	}
 	return res, nil
 }
+
+// contextLength is a context length ollama gave, within what the proto's
+// uint32 holds and a model could have.
+func contextLength(n int) uint32 { return uint32(min(max(n, 0), 1<<30)) }
 
 // timeToProto leaves a time ollama did not give unset rather than 0001-01-01.
 func timeToProto(t time.Time) *timestamppb.Timestamp {

@@ -8,6 +8,8 @@ package main_test
 import (
 	"context"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +100,14 @@ func TestListModelsMatchesOllamaListAndPs(t *testing.T) {
 	}
 
 	header, rows = ollamaTable(t, ps)
-	if strings.Join(header, ",") != "NAME,ID,SIZE,PROCESSOR,UNTIL" {
+	// v0.17.4 adds CONTEXT, the context the model was loaded with (from
+	// /api/ps's context_length, which v0.9.6 does not send).
+	hasContext := slices.Contains(header, "CONTEXT")
+	wantHeader := "NAME,ID,SIZE,PROCESSOR,UNTIL"
+	if hasContext {
+		wantHeader = "NAME,ID,SIZE,PROCESSOR,CONTEXT,UNTIL"
+	}
+	if strings.Join(header, ",") != wantHeader {
 		t.Fatalf("ollama ps header %v", header)
 	}
 	if len(rows) != len(ms.Loaded) || len(rows) == 0 {
@@ -111,8 +120,15 @@ func TestListModelsMatchesOllamaListAndPs(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(r[:4], "|") {
 			t.Errorf("loaded %d: ListModels %v, ollama ps %v", i, got, r[:4])
 		}
+		wantContext := "" // ListModels says 0: ollama did not say
+		if hasContext {
+			wantContext = r[4]
+		}
+		if gotContext := strconv.Itoa(m.ContextLength); (m.ContextLength != 0 || hasContext) && gotContext != wantContext {
+			t.Errorf("loaded %d: ListModels' context %d, ollama ps %q", i, m.ContextLength, wantContext)
+		}
 		if until := time.Until(m.ExpiresAt); until <= 0 || until > 10*time.Minute {
-			t.Errorf("loaded %d expires in %v (ollama ps: %s)", i, until, r[4])
+			t.Errorf("loaded %d expires in %v (ollama ps: %s)", i, until, r[len(r)-1])
 		}
 	}
 

@@ -4,9 +4,11 @@ package faults_test
 // Docker Engine but always on a container of this test's own.
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,8 +186,14 @@ func TestUnknownModelIsNotFoundAndNothingRuns(t *testing.T) {
 	assertServes(t, d.cl)
 }
 
-// A model whose GGUF file is cut short: ollama creates it (only the header
-// is read then) but cannot load it.
+// A model ollama creates but cannot load is FAILED_PRECONDITION, not
+// benchd's internal error. Two such files, made from the rig's tiny.gguf:
+//
+//   - an unknown architecture (general.architecture renamed): every rig
+//     version creates it and fails to load it ("unable to load model");
+//   - the file cut short: v0.9.6 reads only the header on create and fails
+//     at load; v0.17.4 checks the tensors' extent and refuses to create it
+//     ("exceeds file size"), so that fault cannot reach benchd there.
 func TestModelThatFailsToLoad(t *testing.T) {
 	c := startRig(t, shared)
 	d := startDaemon(t, c.name)
@@ -196,22 +204,49 @@ func TestModelThatFailsToLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "broken.gguf"), b[:len(b)/5], 0o644); err != nil {
-		t.Fatal(err)
+	// A GGUF string value: its key, a uint32 type and a uint64 length
+	// before the bytes.
+	key := []byte("general.architecture")
+	at := bytes.Index(b, key) + len(key) + 4 + 8
+	if at < len(key)+12 || string(b[at:at+5]) != "llama" {
+		t.Fatalf("tiny.gguf: no general.architecture \"llama\" where expected")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Modelfile.broken"), []byte("FROM /tmp/broken.gguf\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	shared.Docker(t, "cp", filepath.Join(dir, "broken.gguf"), c.name+":/tmp/broken.gguf")
-	shared.Docker(t, "cp", filepath.Join(dir, "Modelfile.broken"), c.name+":/tmp/Modelfile.broken")
-	c.exec(t, "ollama", "create", "broken", "-f", "/tmp/Modelfile.broken")
-
-	req := quickRun()
-	req.Model = "broken"
-	_, err = d.cl.RunBenchmark(context.Background(), req, nil)
-	wantCode(t, err, codes.FailedPrecondition, "could not load the model")
-	if strings.Contains(err.Error(), "see benchd's log") {
-		t.Errorf("a model ollama cannot load is not benchd's internal error: %v", err)
+	unknown := slices.Clone(b)
+	copy(unknown[at:], "nollm")
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		create string // the text of a refusal to create it, if the version may refuse
+	}{
+		{"unknown-architecture", unknown, ""},
+		{"cut-short", b[:len(b)/5], "exceeds file size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, tc.name+".gguf"), tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			modelfile := filepath.Join(dir, "Modelfile."+tc.name)
+			if err := os.WriteFile(modelfile, []byte("FROM /tmp/"+tc.name+".gguf\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			shared.Docker(t, "cp", filepath.Join(dir, tc.name+".gguf"), c.name+":/tmp/"+tc.name+".gguf")
+			shared.Docker(t, "cp", modelfile, c.name+":/tmp/Modelfile."+tc.name)
+			out, err := c.eng.Run("exec", c.name, "ollama", "create", tc.name, "-f", "/tmp/Modelfile."+tc.name)
+			if err != nil {
+				if tc.create == "" || !strings.Contains(out, tc.create) {
+					t.Fatalf("ollama %s refused to create %s: %v\n%s", testrig.OllamaVersion, tc.name, err, out)
+				}
+				t.Logf("ollama %s refuses to create it (%q): the fault cannot reach benchd", testrig.OllamaVersion, tc.create)
+				return
+			}
+			req := quickRun()
+			req.Model = tc.name
+			_, err = d.cl.RunBenchmark(context.Background(), req, nil)
+			wantCode(t, err, codes.FailedPrecondition, "could not load the model")
+			if strings.Contains(err.Error(), "see benchd's log") {
+				t.Errorf("a model ollama cannot load is not benchd's internal error: %v", err)
+			}
+		})
 	}
 	assertServes(t, d.cl)
 }

@@ -6,7 +6,9 @@
 package ollama
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -582,6 +584,9 @@ type Loaded struct {
 	// memory (less than Size: the model spilled to the CPU).
 	Size, SizeVRAM int64
 	ExpiresAt      time.Time
+	// ContextLength is the context the model was loaded with; 0 when
+	// ollama does not say (v0.9.6 does not, v0.17.4 does).
+	ContextLength int
 }
 
 // Inventory is what ollama has and what it holds in memory: `ollama list`
@@ -613,7 +618,7 @@ func (c *Client) ListModels(ctx context.Context) (Inventory, error) {
 			ModelInfo: infoOf(m.Name, m.Digest, m.Details), Size: m.Size, ModifiedAt: m.ModifiedAt, ContextLength: n,
 		})
 	}
-	ps, err := c.api.ListRunning(ctx)
+	ps, err := c.listRunning(ctx)
 	if err != nil {
 		return Inventory{}, fmt.Errorf("list loaded models: %w", classify(err))
 	}
@@ -621,10 +626,53 @@ func (c *Client) ListModels(ctx context.Context) (Inventory, error) {
 	for _, m := range ps.Models {
 		inv.Loaded = append(inv.Loaded, Loaded{
 			ModelInfo: infoOf(m.Name, m.Digest, m.Details), Size: m.Size, SizeVRAM: m.SizeVRAM, ExpiresAt: m.ExpiresAt,
+			ContextLength: m.ContextLength,
 		})
 	}
 	return inv, nil
 }
+
+// runningModels is /api/ps's answer with the fields newer servers add to
+// what the pinned api package (v0.9.6) decodes.
+type runningModels struct {
+	Models []struct {
+		api.ProcessModelResponse
+		ContextLength int `json:"context_length"`
+	} `json:"models"`
+}
+
+// listRunning is the api client's ListRunning, decoded into runningModels.
+func (c *Client) listRunning(ctx context.Context) (runningModels, error) {
+	var ps runningModels
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath("/api/ps").String(), nil)
+	if err != nil {
+		return ps, err
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := c.transport.RoundTrip(req)
+	if err != nil {
+		return ps, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxPSBody))
+	if err != nil {
+		return ps, err
+	}
+	if res.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		return ps, api.StatusError{StatusCode: res.StatusCode, Status: res.Status, ErrorMessage: cmp.Or(e.Error, strings.TrimSpace(string(body)))}
+	}
+	if err := json.Unmarshal(body, &ps); err != nil {
+		return ps, fmt.Errorf("decode /api/ps: %w", err)
+	}
+	return ps, nil
+}
+
+// maxPSBody bounds /api/ps's answer: a few hundred bytes a loaded model.
+const maxPSBody = 4 << 20
 
 func infoOf(name, digest string, d api.ModelDetails) ModelInfo {
 	return ModelInfo{Name: name, Digest: digest, Family: d.Family, Format: d.Format,

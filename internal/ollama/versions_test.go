@@ -14,19 +14,23 @@ import (
 	"testing"
 )
 
-// wireDirs are the captures of each version: testdata/wire/README.md.
-var wireDirs = map[string]string{
-	"0.9.6":  filepath.Join("testdata", "wire"),
-	"0.17.4": filepath.Join("testdata", "wire", "v0.17.4"),
+// wireDirs are the captures of each version (testdata/wire/README.md) and
+// the loaded context its /api/ps says: v0.9.6 does not say.
+var wireDirs = map[string]struct {
+	dir           string
+	loadedContext int
+}{
+	"0.9.6":  {filepath.Join("testdata", "wire"), 0},
+	"0.17.4": {filepath.Join("testdata", "wire", "v0.17.4"), 4096},
 }
 
 func TestWireOfEachVersion(t *testing.T) {
 	base := &url.URL{Scheme: "http", Host: "127.0.0.1:11434"}
 	ctx := context.Background()
-	for version, dir := range wireDirs {
+	for version, w := range wireDirs {
 		t.Run(version, func(t *testing.T) {
 			read := func(name string) []byte {
-				b, err := os.ReadFile(filepath.Join(dir, name))
+				b, err := os.ReadFile(filepath.Join(w.dir, name))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -47,7 +51,7 @@ func TestWireOfEachVersion(t *testing.T) {
 				t.Errorf("loaded: %v, %v", ok, err)
 			}
 			show := `{"model_info":{"general.architecture":"llama","llama.context_length":4096}}`
-			if _, err := os.Stat(filepath.Join(dir, "show.http")); err == nil {
+			if _, err := os.Stat(filepath.Join(w.dir, "show.http")); err == nil {
 				show = string(unchunk(body(read("show.http"))))
 			}
 			d := &routeDialer{routes: map[string]string{
@@ -63,8 +67,14 @@ func TestWireOfEachVersion(t *testing.T) {
 			}
 			m, l := inv.Models[0], inv.Loaded[0]
 			if m.Name != "tiny:latest" || m.Family != "llama" || m.ContextLength != 4096 || m.Digest != l.Digest ||
-				l.Size <= 0 || l.ExpiresAt.IsZero() {
-				t.Errorf("installed %+v, loaded %+v", m, l)
+				l.Size <= 0 || l.ExpiresAt.IsZero() || l.ContextLength != w.loadedContext {
+				t.Errorf("installed %+v, loaded %+v; want the loaded context %d", m, l, w.loadedContext)
+			}
+			// An error answer of /api/ps keeps its status: a 404 is
+			// ErrModelNotFound as for the other endpoints.
+			delete(d.routes, "/api/ps")
+			if _, err := c.ListModels(ctx); !errors.Is(err, ErrModelNotFound) {
+				t.Errorf("/api/ps answering 404: %v, want ErrModelNotFound (its status kept)", err)
 			}
 		})
 	}

@@ -57,9 +57,7 @@ var (
 func selectRig() Rig {
 	v := os.Getenv(RigVersionEnv)
 	if v == "" {
-		if vs, err := Versions(); err == nil {
-			v = vs[0]
-		}
+		v = firstVersion()
 	}
 	r := RigFor(v)
 	if img := os.Getenv(RigImageEnv); img != "" {
@@ -69,6 +67,15 @@ func selectRig() Rig {
 		r.Container = name
 	}
 	return r
+}
+
+// firstVersion is the default version, "" when the list cannot be read.
+func firstVersion() string {
+	vs, err := Versions()
+	if err != nil {
+		return ""
+	}
+	return vs[0]
 }
 
 // Versions are the ollama versions the rig builds (testdata/rig/versions:
@@ -159,10 +166,14 @@ func (r Rig) Ensure() error {
 // (OLLAMA_VAR=VALUE, e.g. OLLAMA_NUM_PARALLEL=4) in ollama's environment
 // (`rig.sh up NAME ENV...`: a container of that name is replaced only if
 // rig.sh made it) and removes it when the test ends. Not the shared
-// Container: tests that need other settings of ollama use their own.
+// Container: tests that need other settings of ollama use their own. The
+// name it returns carries what sets Container apart from the default
+// version's (e.g. "-0.17.4"), so that runs against two versions on one
+// engine do not replace each other's.
 func OllamaNamed(t TB, name string, env ...string) string {
 	t.Helper()
 	RequireDocker(t)
+	name += strings.TrimPrefix(Container, RigFor(firstVersion()).Container)
 	if name == Container {
 		t.Fatalf("OllamaNamed(%q): the shared container is Ollama's", name)
 	}

@@ -3685,7 +3685,11 @@ type LoadedModel struct {
 	SizeBytes     uint64 `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	SizeVramBytes uint64 `protobuf:"varint,4,opt,name=size_vram_bytes,json=sizeVramBytes,proto3" json:"size_vram_bytes,omitempty"`
 	// When ollama unloads it unless a request uses it first (keep_alive).
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// The context the model was loaded with, in tokens (`ollama ps`'s
+	// CONTEXT): what requests without num_ctx get. 0 when ollama does not
+	// say: v0.9.6 does not, v0.17.4 does (docs/ollama-versions.md).
+	ContextLength uint32 `protobuf:"varint,6,opt,name=context_length,json=contextLength,proto3" json:"context_length,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3753,6 +3757,13 @@ func (x *LoadedModel) GetExpiresAt() *timestamppb.Timestamp {
 		return x.ExpiresAt
 	}
 	return nil
+}
+
+func (x *LoadedModel) GetContextLength() uint32 {
+	if x != nil {
+		return x.ContextLength
+	}
+	return 0
 }
 
 var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
@@ -4090,7 +4101,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12;\n" +
 	"\vmodified_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"modifiedAt\x12%\n" +
-	"\x0econtext_length\x18\x05 \x01(\rR\rcontextLength\"\xcd\x01\n" +
+	"\x0econtext_length\x18\x05 \x01(\rR\rcontextLength\"\xf4\x01\n" +
 	"\vLoadedModel\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
 	"\x04info\x18\x02 \x01(\v2\x14.benchd.v1.ModelInfoR\x04info\x12\x1d\n" +
@@ -4098,7 +4109,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12&\n" +
 	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\x90\x01\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12%\n" +
+	"\x0econtext_length\x18\x06 \x01(\rR\rcontextLength*\x90\x01\n" +
 	"\x0eSweepObjective\x12\x1f\n" +
 	"\x1bSWEEP_OBJECTIVE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SWEEP_OBJECTIVE_EVAL_RATE\x10\x01\x12$\n" +

@@ -321,18 +321,20 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[InstalledModel, _Mapping]]] = ..., loaded: _Optional[_Iterable[_Union[LoadedModel, _Mapping]]] = ...) -> None: ...
 
 class LoadedModel(_message.Message):
-    __slots__ = ["expires_at", "info", "name", "size_bytes", "size_vram_bytes"]
+    __slots__ = ["context_length", "expires_at", "info", "name", "size_bytes", "size_vram_bytes"]
+    CONTEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     INFO_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SIZE_VRAM_BYTES_FIELD_NUMBER: _ClassVar[int]
+    context_length: int
     expires_at: _timestamp_pb2.Timestamp
     info: ModelInfo
     name: str
     size_bytes: int
     size_vram_bytes: int
-    def __init__(self, name: _Optional[str] = ..., info: _Optional[_Union[ModelInfo, _Mapping]] = ..., size_bytes: _Optional[int] = ..., size_vram_bytes: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., info: _Optional[_Union[ModelInfo, _Mapping]] = ..., size_bytes: _Optional[int] = ..., size_vram_bytes: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., context_length: _Optional[int] = ...) -> None: ...
 
 class MachineInfo(_message.Message):
     __slots__ = ["benchd_version", "gpus", "hostname", "kernel", "ollama_version"]
