@@ -79,16 +79,25 @@ test: lint check-generated rig
 	cd client && $(GO) test -count=1 -race -timeout 10m ./...
 	$(MAKE) test-ollama-versions
 
-# The packages whose tests talk to ollama (benchmarks, cold/warm, cancel,
-# history, VRAM, faults, sweeps, concurrency, the deployments), run again
-# against every other rig version (docs/ollama-versions.md). BENCHD_RIG_OLLAMA
-# set: that version only.
-OLLAMA_PACKAGES := ./service/... ./cmd/benchd/... ./cmd/benchctl/... ./internal/dockerx/... ./internal/faults/... ./internal/e2e/...
+# The compatibility subset: the packages whose tests talk to ollama
+# (benchmarks, cold/warm, cancel, history, VRAM, faults, sweeps,
+# concurrency, models, token timing), run again against every other rig
+# version (docs/ollama-versions.md; BENCHD_RIG_OLLAMA set: that version
+# only). A new test there runs on every version unless named in
+# OLLAMA_SKIP. Left out, to keep CI under 30 minutes (they took 6 of the
+# 10 minutes on v0.17.4): tests of benchd's own limits and of the
+# deployment, where ollama only serves the trials and its answers are
+# those the subset checks — the store cap under hostile requests, the load
+# soak, the 100-cancellation leak count, the VRAM tool faults, Docker Engine
+# faults, the store surviving SIGKILL, the SSH deployments, and the Python
+# and Hermes clients (internal/e2e/pyclient, internal/e2e/hermes).
+OLLAMA_PACKAGES := ./service/... ./cmd/benchd/... ./cmd/benchctl/... ./internal/dockerx/... ./internal/faults/... ./internal/e2e
+OLLAMA_SKIP := ^(TestHostileRequestsLeaveTheStoreUnderItsCap|TestLoad|TestNoLeaksAfter100CancelledBenchmarks|TestVRAMToolGarbage|TestVRAMToolFloodIsStoppedUnderTheUnitSandbox|TestDockerEngineFaults|TestSIGKILLMidWriteKeepsTheStore|TestSSHDialStdio|TestSSHDeployment)$$
 
 test-ollama-versions: rig
 	for v in $(or $(BENCHD_RIG_OLLAMA),$(wordlist 2,$(words $(RIG_VERSIONS)),$(RIG_VERSIONS))); do \
-		echo "== ollama $$v: $(OLLAMA_PACKAGES)"; \
-		BENCHD_RIG_OLLAMA=$$v $(GO) test -count=1 -p 1 -timeout 30m $(OLLAMA_PACKAGES) || exit 1; \
+		echo "== ollama $$v: $(OLLAMA_PACKAGES) (all but $(OLLAMA_SKIP))"; \
+		BENCHD_RIG_OLLAMA=$$v $(GO) test -count=1 -p 1 -timeout 30m -skip '$(OLLAMA_SKIP)' $(OLLAMA_PACKAGES) || exit 1; \
 	done
 
 # benchd side by side with the seed's ssh + docker exec path on the real

@@ -32,7 +32,7 @@ with Client(sys.argv[1]) as c:
     m = c.list_models()
     i, l = m.installed[0], m.loaded[0]
     print("installed", i.name, i.model_info.digest[:12], i.size_bytes, i.context_length, i.modified_at.isoformat())
-    print("loaded", l.name, l.size_bytes, l.size_vram_bytes, l.expires_at is not None)
+    print("loaded", l.name, l.size_bytes, l.size_vram_bytes, l.expires_at is not None, l.context_length)
     r = c.run_benchmark("tiny", repetitions=3, max_tokens=3)
     tt = r.trials[1].token_timing
     print("timing", tt.chunks, tt.itl_p50_ns, tt.itl_p90_ns, tt.itl_p99_ns, tt.itl_max_ns, tt.tpot_ns,
@@ -51,7 +51,7 @@ with Client(sys.argv[1]) as c:
 	t.Logf("python:\n%s", out)
 	for _, want := range []string{
 		"installed tiny:latest 0ce14aae6e99 500206 2048 2026-01-02T03:04:05+00:00",
-		"loaded tiny:latest 91278080 0 True",
+		"loaded tiny:latest 91278080 0 True 0", // the double answers as v0.9.6: no loaded context
 		// gaps 2 and 4 ms: p50 3, p90 3.8, p99 3.98, max 4 ms; TPOT 3 ms;
 		// stall 4 ms after 2 chunks; decode 7 ms.
 		"timing 3 3000000 3800000 3980000 4000000 3000000 4000000 2 7000000 True",

@@ -466,6 +466,9 @@ class LoadedModel:
     size_vram_bytes: int
     # When ollama unloads it unless a request uses it first.
     expires_at: Optional[_dt.datetime]
+    # The context it was loaded with (``ollama ps``'s CONTEXT); 0 when
+    # ollama does not say (v0.9.6 does not, v0.17.4 does).
+    context_length: int = 0
 
 
 @dataclass
@@ -480,7 +483,8 @@ class Models:
         return cls(
             installed=[InstalledModel(m.name, ModelInfo.from_proto(m.info), m.size_bytes, _time(m, "modified_at"), m.context_length)
                        for m in r.models],
-            loaded=[LoadedModel(m.name, ModelInfo.from_proto(m.info), m.size_bytes, m.size_vram_bytes, _time(m, "expires_at"))
+            loaded=[LoadedModel(m.name, ModelInfo.from_proto(m.info), m.size_bytes, m.size_vram_bytes, _time(m, "expires_at"),
+                                m.context_length)
                     for m in r.loaded],
         )
 
