@@ -173,13 +173,14 @@ const ollamaBenchScript = `TIMEFORMAT=%3R; time ollama-bench -format csv -epochs
 
 // ollamaBenchTrial runs one ollama-bench trial in container.
 func ollamaBenchTrial(ctx context.Context, container string, s peerSettings) (peerTrial, error) {
-	id := make([]byte, 4)
+	id := make([]byte, 8)
 	if _, err := rand.Read(id); err != nil {
 		return peerTrial{}, err
 	}
-	// The shape of benchd's prefix ("[run <8 hex>, trial N] "), so that
-	// both prompts have about the same length.
-	prompt := fmt.Sprintf("[run %s, trial 1] %s", hex.EncodeToString(id), s.Prompt)
+	// The shape of benchd's prefix ("<8 hex> [run <8 hex>, trial N] ",
+	// internal/runner/prompt.go), random, so that both tools' prompts have
+	// the same length and neither starts like an earlier one.
+	prompt := fmt.Sprintf("%s [run %s, trial 1] %s", hex.EncodeToString(id[:4]), hex.EncodeToString(id[4:]), s.Prompt)
 	cmd := exec.CommandContext(ctx, "docker", "exec", container, "bash", "-c", ollamaBenchScript, "ollama-bench",
 		s.Model, strconv.Itoa(s.MaxTokens), strconv.Itoa(s.Seed), strconv.FormatFloat(s.Temperature, 'g', -1, 64), prompt)
 	var stdout, stderr bytes.Buffer

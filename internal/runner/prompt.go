@@ -1,14 +1,21 @@
 package runner
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"strings"
 )
 
 // prompter gives each trial its prompt. Every trial's prompt starts with a
 // prefix no earlier trial had, so ollama cannot reuse a cached KV prefix and
-// report an inflated prefill rate (ollama's own benchmark tool varies its
-// prompts for the same reason). With PromptTokens set, the prompt is
+// report an inflated prefill rate. ollama's cache reuses the longest common
+// token prefix, not only a whole prompt, so the prefix begins with a tag
+// that changes with every trial, before anything trials share: with
+// "[run ID, trial N] " first, every trial after a run's first took the
+// tokens of "[run ID, trial " from the cache (20 of 99 on the rig's tiny
+// model), and benchd's prefill rate came out 18% above ollama-bench's on
+// the same server (TestRatesAgreeWithOllamaBench, issue 17). With PromptTokens set, the prompt is
 // synthetic text of about that many tokens; the words-per-token ratio is
 // learned from ollama's prompt_eval_count of the trials so far.
 //
@@ -51,7 +58,7 @@ var fillerWords = strings.Fields(`the quick brown fox jumps over a lazy dog whil
 small birds sing about rivers mountains and the long road home under bright stars`)
 
 func (p *prompter) next(i int) (promptIndex int, prefix, prompt string) {
-	prefix = fmt.Sprintf("[run %s, trial %d] ", p.id[len(p.id)-8:], i+1)
+	prefix = fmt.Sprintf("%s [run %s, trial %d] ", trialTag(p.id, i), p.id[len(p.id)-8:], i+1)
 	if p.s.PromptTokens > 0 {
 		var b strings.Builder
 		for w := range p.words {
@@ -89,4 +96,16 @@ func (p *prompter) observe(t *Trial) {
 	// that makes several tokens of a word needs a large first step down.
 	want := int(float64(p.s.PromptTokens)*perToken + 0.5)
 	p.words = max(1, min(want, p.lastLen*growthPerTrial, p.s.PromptTokens*maxWordsPerToken))
+}
+
+// trialTag is 8 hex digits that begin differently for each of 16
+// consecutive trials of a run (the first digit counts them), so that none
+// starts like the prompt of one of the 15 before it: ollama keeps one
+// cached prompt a parallel slot (OLLAMA_NUM_PARALLEL, at most 16 here). The
+// other 7 digits hash the run and trial, so that runs and sweep cells
+// (whose ids differ) rarely share more than the first. Deterministic, so a
+// run's prompts can be told again.
+func trialTag(id string, i int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", id, i))
+	return fmt.Sprintf("%x%07x", i%16, binary.BigEndian.Uint32(sum[:])>>4)
 }
