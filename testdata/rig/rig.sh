@@ -122,8 +122,8 @@ copy_with_libs() {
 	done
 }
 
-# module_dir downloads module@version (checked against go.sum's checksum
-# database) and prints where it is.
+# module_dir downloads module@version from the module proxy (checked
+# against the checksum database) and prints where it is.
 module_dir() {
 	(cd / && go mod download -json "$1") | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
