@@ -106,22 +106,22 @@ func finishedToProto(f *runner.Finished) *benchdv1.BenchmarkFinished {
 	pf := &benchdv1.BenchmarkFinished{
 		BenchmarkId:          f.ID,
 		Trials:               uint32(f.Trials),
-		EvalRate:             summaryToProto(sm.EvalRate),
-		PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
-		TtftNs:               summaryToProto(sm.TTFT),
-		WallNs:               summaryToProto(sm.Wall),
-		TotalDurationNs:      summaryToProto(sm.TotalDuration),
-		LoadDurationNs:       summaryToProto(sm.LoadDuration),
-		PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
-		EvalDurationNs:       summaryToProto(sm.EvalDuration),
-		EvalCount:            summaryToProto(sm.EvalCount),
-		PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
-		PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
+		EvalRate:             SummaryToProto(sm.EvalRate),
+		PromptEvalRate:       SummaryToProto(sm.PromptEvalRate),
+		TtftNs:               SummaryToProto(sm.TTFT),
+		WallNs:               SummaryToProto(sm.Wall),
+		TotalDurationNs:      SummaryToProto(sm.TotalDuration),
+		LoadDurationNs:       SummaryToProto(sm.LoadDuration),
+		PromptEvalDurationNs: SummaryToProto(sm.PromptEvalDuration),
+		EvalDurationNs:       SummaryToProto(sm.EvalDuration),
+		EvalCount:            SummaryToProto(sm.EvalCount),
+		PromptEvalCount:      SummaryToProto(sm.PromptEvalCount),
+		PeakVramUsedBytes:    SummaryToProto(sm.PeakVRAMUsed),
 		FinishedAt:           timestamppb.New(f.At),
-		TpotNs:               summaryToProto(sm.TPOT),
-		ItlP50Ns:             summaryToProto(sm.ITLP50),
-		ItlP99Ns:             summaryToProto(sm.ITLP99),
-		LongestStallNs:       summaryToProto(sm.LongestStall),
+		TpotNs:               SummaryToProto(sm.TPOT),
+		ItlP50Ns:             SummaryToProto(sm.ITLP50),
+		ItlP99Ns:             SummaryToProto(sm.ITLP99),
+		LongestStallNs:       SummaryToProto(sm.LongestStall),
 		UnstableReason:       f.Unstable,
 		DecodeMismatches:     uint32(f.DecodeMismatches),
 	}
@@ -183,8 +183,8 @@ func levelToProto(l *runner.Level, statusOf StatusFunc) *benchdv1.ConcurrencyLev
 	pl.DurationNs = l.Duration.Nanoseconds()
 	pl.OutputTokens = uint64(l.OutputTokens)
 	pl.OutputTokensPerSecond, pl.RequestsPerSecond = l.OutputRate, l.RequestRate
-	pl.TtftNs, pl.ItlNs, pl.TpotNs = summaryToProto(l.TTFT), summaryToProto(l.ITL), summaryToProto(l.TPOT)
-	pl.E2ELatencyNs, pl.QueueNs = summaryToProto(l.E2E), summaryToProto(l.Queue)
+	pl.TtftNs, pl.ItlNs, pl.TpotNs = SummaryToProto(l.TTFT), SummaryToProto(l.ITL), SummaryToProto(l.TPOT)
+	pl.E2ELatencyNs, pl.QueueNs = SummaryToProto(l.E2E), SummaryToProto(l.Queue)
 	pl.PeakVramUsedBytes = l.PeakVRAM
 	pl.FinishedAt = timestamppb.New(l.FinishedAt)
 	if l.Err != nil && statusOf != nil {
@@ -230,7 +230,8 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 	return out
 }
 
-func summaryToProto(s stats.Summary) *benchdv1.Summary {
+// SummaryToProto is a stats.Summary on the wire.
+func SummaryToProto(s stats.Summary) *benchdv1.Summary {
 	return &benchdv1.Summary{
 		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
 		P90: s.P90, P99: s.P99, Cv: s.CV,

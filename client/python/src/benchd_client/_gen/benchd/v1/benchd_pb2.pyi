@@ -6,12 +6,25 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+BASELINE_SOURCE_MEDIAN: BaselineSource
+BASELINE_SOURCE_NONE: BaselineSource
+BASELINE_SOURCE_PINNED: BaselineSource
+BASELINE_SOURCE_UNSPECIFIED: BaselineSource
 BENCHMARK_STATE_CANCELLED: BenchmarkState
 BENCHMARK_STATE_FAILED: BenchmarkState
 BENCHMARK_STATE_RUNNING: BenchmarkState
 BENCHMARK_STATE_SUCCEEDED: BenchmarkState
 BENCHMARK_STATE_UNSPECIFIED: BenchmarkState
 DESCRIPTOR: _descriptor.FileDescriptor
+REGRESSION_METRIC_EVAL_RATE: RegressionMetric
+REGRESSION_METRIC_PROMPT_EVAL_RATE: RegressionMetric
+REGRESSION_METRIC_TTFT: RegressionMetric
+REGRESSION_METRIC_UNSPECIFIED: RegressionMetric
+REGRESSION_VERDICT_IMPROVED: RegressionVerdict
+REGRESSION_VERDICT_INCOMPARABLE: RegressionVerdict
+REGRESSION_VERDICT_OK: RegressionVerdict
+REGRESSION_VERDICT_REGRESSED: RegressionVerdict
+REGRESSION_VERDICT_UNSPECIFIED: RegressionVerdict
 SWEEP_CELL_STATUS_FAILED: SweepCellStatus
 SWEEP_CELL_STATUS_SUCCEEDED: SweepCellStatus
 SWEEP_CELL_STATUS_UNSPECIFIED: SweepCellStatus
@@ -170,6 +183,50 @@ class CellStarted(_message.Message):
     cells: int
     def __init__(self, cell: _Optional[_Union[SweepCell, _Mapping]] = ..., cells: _Optional[int] = ...) -> None: ...
 
+class CheckRegressionRequest(_message.Message):
+    __slots__ = ["alpha", "baseline_runs", "benchmark_id", "metrics", "min_effect", "model"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline_runs: int
+    benchmark_id: str
+    metrics: _containers.RepeatedScalarFieldContainer[RegressionMetric]
+    min_effect: float
+    model: str
+    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., metrics: _Optional[_Iterable[_Union[RegressionMetric, str]]] = ..., alpha: _Optional[float] = ..., min_effect: _Optional[float] = ..., baseline_runs: _Optional[int] = ...) -> None: ...
+
+class CheckRegressionResponse(_message.Message):
+    __slots__ = ["alpha", "baseline_runs", "baseline_source", "benchmark_id", "fingerprint", "matching_runs", "metrics", "min_effect", "reason", "unstable", "unstable_reason", "verdict"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    MATCHING_RUNS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNSTABLE_FIELD_NUMBER: _ClassVar[int]
+    UNSTABLE_REASON_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline_runs: int
+    baseline_source: BaselineSource
+    benchmark_id: str
+    fingerprint: Fingerprint
+    matching_runs: int
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricVerdict]
+    min_effect: float
+    reason: str
+    unstable: bool
+    unstable_reason: str
+    verdict: RegressionVerdict
+    def __init__(self, benchmark_id: _Optional[str] = ..., verdict: _Optional[_Union[RegressionVerdict, str]] = ..., reason: _Optional[str] = ..., fingerprint: _Optional[_Union[Fingerprint, _Mapping]] = ..., baseline_source: _Optional[_Union[BaselineSource, str]] = ..., metrics: _Optional[_Iterable[_Union[MetricVerdict, _Mapping]]] = ..., unstable: bool = ..., unstable_reason: _Optional[str] = ..., alpha: _Optional[float] = ..., min_effect: _Optional[float] = ..., baseline_runs: _Optional[int] = ..., matching_runs: _Optional[int] = ...) -> None: ...
+
 class Concurrency(_message.Message):
     __slots__ = ["levels", "requests"]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +276,24 @@ class ConcurrencyLevel(_message.Message):
     tpot_ns: Summary
     ttft_ns: Summary
     def __init__(self, index: _Optional[int] = ..., concurrency: _Optional[int] = ..., requests: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., duration_ns: _Optional[int] = ..., output_tokens: _Optional[int] = ..., output_tokens_per_second: _Optional[float] = ..., requests_per_second: _Optional[float] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_ns: _Optional[_Union[Summary, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., e2e_latency_ns: _Optional[_Union[Summary, _Mapping]] = ..., queue_ns: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Fingerprint(_message.Message):
+    __slots__ = ["benchd_version", "gpus", "id", "model", "model_digest", "ollama_version", "settings"]
+    BENCHD_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    benchd_version: str
+    gpus: _containers.RepeatedScalarFieldContainer[str]
+    id: str
+    model: str
+    model_digest: str
+    ollama_version: str
+    settings: RunBenchmarkRequest
+    def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., model_digest: _Optional[str] = ..., ollama_version: _Optional[str] = ..., benchd_version: _Optional[str] = ..., gpus: _Optional[_Iterable[str]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ...) -> None: ...
 
 class GPU(_message.Message):
     __slots__ = ["index", "name", "sampled_at", "source", "total_bytes", "used_bytes", "vendor"]
@@ -348,6 +423,32 @@ class MachineInfo(_message.Message):
     ollama_version: str
     def __init__(self, hostname: _Optional[str] = ..., kernel: _Optional[str] = ..., benchd_version: _Optional[str] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
 
+class MetricVerdict(_message.Message):
+    __slots__ = ["alpha", "baseline", "baseline_id", "candidate", "change", "df", "metric", "p_value", "reason", "t", "verdict"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    DF_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    T_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline: Summary
+    baseline_id: str
+    candidate: Summary
+    change: float
+    df: float
+    metric: RegressionMetric
+    p_value: float
+    reason: str
+    t: float
+    verdict: RegressionVerdict
+    def __init__(self, metric: _Optional[_Union[RegressionMetric, str]] = ..., verdict: _Optional[_Union[RegressionVerdict, str]] = ..., baseline_id: _Optional[str] = ..., baseline: _Optional[_Union[Summary, _Mapping]] = ..., candidate: _Optional[_Union[Summary, _Mapping]] = ..., change: _Optional[float] = ..., t: _Optional[float] = ..., df: _Optional[float] = ..., p_value: _Optional[float] = ..., alpha: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class ModelInfo(_message.Message):
     __slots__ = ["digest", "family", "format", "parameter_size", "quantization_level"]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
@@ -411,6 +512,24 @@ class SampleVRAMResponse(_message.Message):
     GPUS_FIELD_NUMBER: _ClassVar[int]
     gpus: _containers.RepeatedCompositeFieldContainer[GPU]
     def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
+
+class SetBaselineRequest(_message.Message):
+    __slots__ = ["benchmark_id", "clear"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    clear: bool
+    def __init__(self, benchmark_id: _Optional[str] = ..., clear: bool = ...) -> None: ...
+
+class SetBaselineResponse(_message.Message):
+    __slots__ = ["baseline_id", "fingerprint", "previous_id"]
+    BASELINE_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    baseline_id: str
+    fingerprint: Fingerprint
+    previous_id: str
+    def __init__(self, fingerprint: _Optional[_Union[Fingerprint, _Mapping]] = ..., baseline_id: _Optional[str] = ..., previous_id: _Optional[str] = ...) -> None: ...
 
 class Summary(_message.Message):
     __slots__ = ["cv", "max", "mean", "min", "n", "p50", "p90", "p95", "p99", "stddev"]
@@ -637,4 +756,13 @@ class SweepCellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class BenchmarkState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class RegressionMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class RegressionVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BaselineSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
