@@ -39,6 +39,8 @@ type Check struct {
 	MinEffect      float64
 	BaselineRuns   int
 	MatchingRuns   int
+	// Raw is the response as received, for protojson output.
+	Raw *benchdv1.CheckRegressionResponse
 }
 
 // MetricCheck is one metric of a Check.
@@ -121,6 +123,7 @@ func checkFromProto(r *benchdv1.CheckRegressionResponse) *Check {
 		MinEffect:      r.GetMinEffect(),
 		BaselineRuns:   int(r.GetBaselineRuns()),
 		MatchingRuns:   int(r.GetMatchingRuns()),
+		Raw:            r,
 	}
 	for _, m := range r.GetMetrics() {
 		c.Metrics = append(c.Metrics, MetricCheck{
