@@ -193,6 +193,9 @@ func (r *rig) testDialStdioLayer(t *testing.T, l layer) {
 		t.Run("the Python client's ssh:// runs a benchmark from a person's ~/.ssh/config", func(t *testing.T) {
 			r.pythonOverSSH(t, s, forced)
 		})
+		t.Run("benchctl mcp --host ssh:// serves the Go SDK's MCP client", func(t *testing.T) {
+			r.mcpOverSSH(t, s, forced)
+		})
 	}
 
 	// Control without the block: `true` runs (as the bridge) and succeeds.
@@ -559,18 +562,7 @@ c.close()
 // shipped policy, and the benchmark runs on benchd as the agent's account.
 func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
 	human := r.person(t, s)
-	dir, err := testrig.ReadableDir(t, "", "bd-benchctl-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "benchctl")
-	b, err := os.ReadFile(testrig.Binary(t, "benchctl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := readableBenchctl(t)
 	mark := s.Mark()
 	code, stdout, stderr := runSplit(t, as(human, nil,
 		bin, "--host", "ssh://gpu-host", "run", testrig.Model, "--reps", "2", "--warmup", "0", "--max-tokens", "8"))
