@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,13 +80,16 @@ const (
 	sourcePrefix  = "BASELINE_SOURCE_"
 )
 
+// ErrUnknownMetric: a CheckOptions metric benchd does not test.
+var ErrUnknownMetric = errors.New("unknown metric: want eval_rate, prompt_eval_rate or ttft")
+
 // CheckRegression asks benchd for a regression verdict.
 func (c *Client) CheckRegression(ctx context.Context, o CheckOptions) (*Check, error) {
 	req := &benchdv1.CheckRegressionRequest{BenchmarkId: o.ID, Model: o.Model, Alpha: o.Alpha, MinEffect: o.MinEffect}
 	for _, m := range o.Metrics {
 		v, ok := benchdv1.RegressionMetric_value[metricPrefix+strings.ToUpper(m)]
 		if !ok || v == 0 {
-			return nil, fmt.Errorf("unknown metric %q: want eval_rate, prompt_eval_rate or ttft", m)
+			return nil, fmt.Errorf("%q: %w", m, ErrUnknownMetric)
 		}
 		req.Metrics = append(req.Metrics, benchdv1.RegressionMetric(v))
 	}

@@ -65,6 +65,9 @@ failed run).`, exitRegressed, exitIncomparable),
 				o.MinEffect = &minEffect
 			}
 			chk, err := c.CheckRegression(ctx, o)
+			if errors.Is(err, client.ErrUnknownMetric) {
+				return usagef("check --metric %v", err)
+			}
 			if err != nil {
 				return err
 			}

@@ -51,7 +51,7 @@ type Metric struct {
 var Metrics = []Metric{
 	{benchdv1.RegressionMetric_REGRESSION_METRIC_EVAL_RATE, "eval_rate", true, func(t *benchdv1.Trial) float64 { return t.GetEvalRate() }},
 	{benchdv1.RegressionMetric_REGRESSION_METRIC_PROMPT_EVAL_RATE, "prompt_eval_rate", true, func(t *benchdv1.Trial) float64 { return t.GetPromptEvalRate() }},
-	{benchdv1.RegressionMetric_REGRESSION_METRIC_TTFT, "ttft_ns", false, func(t *benchdv1.Trial) float64 { return float64(t.GetTtftNs()) }},
+	{benchdv1.RegressionMetric_REGRESSION_METRIC_TTFT, "ttft", false, func(t *benchdv1.Trial) float64 { return float64(t.GetTtftNs()) }},
 }
 
 func metricOf(k benchdv1.RegressionMetric) Metric {

@@ -44,6 +44,10 @@ with Client(sys.argv[1]) as c:
     print("unstable", r.unstable_reason, r.decode_mismatches)
     b = c.get_benchmark(r.benchmark_id)
     print("stored", b.unstable_reason, b.decode_mismatches, b.trials[2].token_timing.tpot_ns)
+    chk = c.check_regression(metrics=["eval_rate"])
+    print("check", chk.benchmark_id == r.benchmark_id, chk.verdict, chk.baseline_source, [m.metric for m in chk.metrics])
+    print("pin", c.set_baseline(r.benchmark_id) == (r.benchmark_id, ""))
+    print("check pinned", c.check_regression(r.benchmark_id).baseline_source)
 `, "unix://"+sock)
 	if code != 0 {
 		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
@@ -59,6 +63,10 @@ with Client(sys.argv[1]) as c:
 		"ttft cv 0.204 p90 6600000 p99 6960000",
 		"tpot 3000000.0 3",
 		"unstable ttft_ns cv 20.4% (over 10%) 3",
+		// The only run: nothing to compare with; then pinned to itself.
+		"check True INCOMPARABLE NONE ['eval_rate']",
+		"pin True",
+		"check pinned PINNED",
 		"stored ttft_ns cv 20.4% (over 10%) 3 3000000",
 	} {
 		if !strings.Contains(out, want) {

@@ -335,6 +335,57 @@ class Models:
         )
 
 
+def _enum_name(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value))[len(prefix):]
+
+
+@dataclass
+class MetricVerdict:
+    """One metric of a regression check: the baseline run it was compared
+    with, the means, the relative change, Welch's p-value against its alpha."""
+
+    metric: str  # "eval_rate" | "prompt_eval_rate" | "ttft"
+    verdict: str  # "OK" | "REGRESSED" | "IMPROVED" | "INCOMPARABLE"
+    baseline_id: str
+    baseline_mean: float
+    candidate_mean: float
+    change: float
+    p_value: float
+    alpha: float
+    reason: str
+
+
+@dataclass
+class RegressionCheck:
+    """benchd's verdict on a run against its fingerprint's baseline."""
+
+    benchmark_id: str
+    verdict: str  # "OK" | "REGRESSED" | "IMPROVED" | "INCOMPARABLE"
+    reason: str
+    fingerprint_id: str
+    baseline_source: str  # "NONE" | "PINNED" | "MEDIAN"
+    metrics: List[MetricVerdict]
+    unstable: bool
+    unstable_reason: str
+    alpha: float
+    min_effect: float
+    matching_runs: int
+
+    @classmethod
+    def from_proto(cls, r: pb.CheckRegressionResponse) -> "RegressionCheck":
+        v = "REGRESSION_VERDICT_"
+        return cls(
+            benchmark_id=r.benchmark_id, verdict=_enum_name(pb.RegressionVerdict, r.verdict, v), reason=r.reason,
+            fingerprint_id=r.fingerprint.id,
+            baseline_source=_enum_name(pb.BaselineSource, r.baseline_source, "BASELINE_SOURCE_"),
+            metrics=[MetricVerdict(_enum_name(pb.RegressionMetric, m.metric, "REGRESSION_METRIC_").lower(),
+                                   _enum_name(pb.RegressionVerdict, m.verdict, v), m.baseline_id, m.baseline.mean,
+                                   m.candidate.mean, m.change, m.p_value, m.alpha, m.reason) for m in r.metrics],
+            unstable=r.unstable, unstable_reason=r.unstable_reason, alpha=r.alpha, min_effect=r.min_effect,
+            matching_runs=r.matching_runs,
+        )
+
+
 @dataclass
 class Event:
     """One streamed message; ``kind`` names the one payload that is set."""
@@ -584,6 +635,36 @@ class Client:
         except grpc.RpcError as err:
             raise BenchdError.from_rpc(err) from None
         return Models.from_proto(res)
+
+    def check_regression(self, benchmark_id: str = "", *, model: str = "", metrics: Sequence[str] = (),
+                         alpha: Optional[float] = None, min_effect: Optional[float] = None,
+                         baseline_runs: Optional[int] = None, timeout: float = 60.0) -> RegressionCheck:
+        """benchd's verdict on run ``benchmark_id`` (default: the newest, of
+        ``model`` if given) against the baseline of its fingerprint. ``metrics``:
+        "eval_rate", "prompt_eval_rate", "ttft" (default all); ``None`` takes
+        benchd's defaults (alpha 0.05, min_effect 0.03, 5 baseline runs)."""
+        req = pb.CheckRegressionRequest(
+            benchmark_id=benchmark_id, model=model,
+            metrics=[pb.RegressionMetric.Value("REGRESSION_METRIC_" + m.upper()) for m in metrics])
+        if alpha is not None:
+            req.alpha = alpha
+        if min_effect is not None:
+            req.min_effect = min_effect
+        if baseline_runs is not None:
+            req.baseline_runs = baseline_runs
+        try:
+            return RegressionCheck.from_proto(self._stub.CheckRegression(req, timeout=timeout))
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+
+    def set_baseline(self, benchmark_id: str, *, clear: bool = False, timeout: float = 30.0) -> Tuple[str, str]:
+        """Pins run ``benchmark_id`` as its fingerprint's baseline (``clear``:
+        unpins it); returns (the pinned id now, "" after clear; the one before)."""
+        try:
+            res = self._stub.SetBaseline(pb.SetBaselineRequest(benchmark_id=benchmark_id, clear=clear), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return res.baseline_id, res.previous_id
 
     def sample_vram(self, *, timeout: float = 30.0) -> List[GPU]:
         """One VRAM reading per GPU (served also while a benchmark runs)."""
