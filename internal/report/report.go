@@ -145,10 +145,12 @@ func settingsLine(b *benchdv1.Benchmark) string {
 	}
 	// What a sweep varies is on its own line (sweepLine), not here.
 	w := s.GetSweep()
-	parts := []string{
-		fmt.Sprintf("reps %d", s.GetRepetitions()),
-		fmt.Sprintf("warm-up %d", s.GetWarmup()),
+	var parts []string
+	// A concurrency level's size is its requests, not the repetitions.
+	if s.GetConcurrency() == nil {
+		parts = append(parts, fmt.Sprintf("reps %d", s.GetRepetitions()))
 	}
+	parts = append(parts, fmt.Sprintf("warm-up %d", s.GetWarmup()))
 	if len(w.GetMaxTokens()) == 0 {
 		parts = append(parts, fmt.Sprintf("max tokens %d", s.GetMaxTokens()))
 	}
