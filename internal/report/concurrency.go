@@ -44,8 +44,8 @@ func ParallelSlots(v string) string {
 var levelHeader = []string{">in flight", ">requests", ">ok/failed", ">out tok/s", ">req/s",
 	">ttft p50/p90/p99", ">itl p50/p90/p99", ">e2e p50/p90/p99", ">queue p50/p90/p99", ">peak VRAM"}
 
-// latency prints a duration to three significant digits: 10.8ms, 2.11s.
-func latency(ns float64) string {
+// Latency prints a duration to three significant digits: 10.8ms, 2.11s.
+func Latency(ns float64) string {
 	d := time.Duration(ns)
 	if d <= 0 {
 		return "0s"
@@ -62,7 +62,7 @@ func percentiles(s *benchdv1.Summary) string {
 	if s.GetN() == 0 {
 		return "-"
 	}
-	return latency(s.GetP50()) + "/" + latency(s.GetP90()) + "/" + latency(s.GetP99())
+	return Latency(s.GetP50()) + "/" + Latency(s.GetP90()) + "/" + Latency(s.GetP99())
 }
 
 // levelRow is a level's row under levelHeader.
