@@ -117,3 +117,59 @@ with Client(sys.argv[1]) as c:
 		}
 	}
 }
+
+// A concurrency run through the Python client: the request, level events
+// (progress named by the level last started), the levels with their
+// latencies (exact: the fake plays a scripted stream, first chunk after
+// 20 ms, then 5 ms apart, the final 1 ms later), trials' level, queue time
+// and send time, the stored record, and a refusal.
+func TestPythonClientConcurrency(t *testing.T) {
+	v := pyclient.Install(t)
+	ms := time.Millisecond
+	sock := fakes.StartBenchd(t, &fakes.Ollama{Stream: &fakes.Stream{Delays: []time.Duration{20 * ms, 5 * ms, 5 * ms, 5 * ms}, Final: ms}})
+	out, errOut, code := python(t, v, nil, "-c", `
+import sys
+from benchd_client import Client, Concurrency, InvalidArgumentError
+with Client(sys.argv[1]) as c:
+    events, progress = [], set()
+    def on(ev):
+        if ev.kind == "level_started":
+            events.append("start %d/%d x%d" % (ev.level.index, ev.levels, ev.level.concurrency))
+        elif ev.kind == "level_finished":
+            events.append("end %d ok %d" % (ev.level.index, ev.level.succeeded))
+        elif ev.kind == "progress":
+            progress.add(ev.progress.level)
+    r = c.run_benchmark("tiny", warmup=1, concurrency=Concurrency(levels=[2, 1], requests=2), on_event=on)
+    print("events", ", ".join(events))
+    print("progress levels", sorted(progress))
+    print("slots", r.started.ollama_num_parallel)
+    lv = r.levels[0]
+    print("level", lv.concurrency, lv.requests, lv.succeeded, lv.failed, lv.output_tokens, lv.output_tokens_per_second > 0)
+    print("latency", lv.ttft_ns.p50, lv.itl_ns.p99, lv.e2e_latency_ns.p90, lv.queue_ns.p99, lv.queue_ns.n)
+    print("trials", [(t.level, t.warmup) for t in r.trials], r.trials[-1].queue_ns, r.trials[-1].sent_at is not None)
+    b = c.get_benchmark(r.benchmark_id)
+    print("stored", [l.concurrency for l in b.levels], b.levels[1].tpot_ns.p50, b.started.ollama_num_parallel)
+    try:
+        c.run_benchmark("tiny", repetitions=3, concurrency=Concurrency(levels=[1]))
+    except InvalidArgumentError as e:
+        print("refused", e.code)
+`, "unix://"+sock)
+	if code != 0 {
+		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("python:\n%s", out)
+	for _, want := range []string{
+		"events start 0/2 x2, end 0 ok 2, start 1/2 x1, end 1 ok 2",
+		"progress levels [0, 1]",
+		"slots unknown",
+		"level 2 2 2 0 8 True",
+		"latency 20000000.0 5000000.0 36000000.0 20000000.0 2",
+		"trials [(0, True), (0, False), (0, False), (1, False), (1, False)] 20000000 True",
+		"stored [2, 1] 5000000.0 unknown",
+		"refused INVALID_ARGUMENT",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
