@@ -192,7 +192,7 @@ func TestConcurrencyChart(t *testing.T) {
 	if err := ConcurrencyChart(&buf, SVG, concurrencyFixture()); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"output tokens/s (all requests together); OLLAMA_NUM_PARALLEL=4", "requests/s", "requests in flight",
+	for _, w := range []string{"output tokens/s (all requests together)", "requests in flight (OLLAMA_NUM_PARALLEL=4)", "requests/s",
 		"end-to-end latency, p50 and p99", "queue time (waiting for a parallel slot), p50 and p99", ">p99<"} {
 		if !strings.Contains(buf.String(), w) {
 			t.Errorf("svg lacks %q", w)

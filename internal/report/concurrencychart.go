@@ -63,16 +63,24 @@ func ConcurrencyChart(w io.Writer, format ChartFormat, b *benchdv1.Benchmark) er
 	for i, l := range levels {
 		names[i] = strconv.Itoa(int(l.GetConcurrency()))
 	}
-	slots := ParallelSlots(b.GetStarted().GetOllamaNumParallel())
+	// The throughput's x axis says how many ollama serves at once.
+	slots := "requests in flight"
+	switch v := b.GetStarted().GetOllamaNumParallel(); v {
+	case "":
+	case "default", "unknown":
+		slots += " (ollama's parallel slots: " + v + ")"
+	default:
+		slots += " (OLLAMA_NUM_PARALLEL=" + v + ")"
+	}
 	var panels []*plot.Plot
-	for i, cp := range concurrencyPanels {
+	for _, cp := range concurrencyPanels {
 		p := plot.New()
 		p.Title.Text = cp.title
-		if i == 0 && slots != "" {
-			p.Title.Text += "; " + slots
-		}
 		p.Title.TextStyle.Font.Size = 12
 		p.X.Label.Text = "requests in flight"
+		if !cp.latency {
+			p.X.Label.Text = slots
+		}
 		p.Y.Min = 0
 		p.Add(plotter.NewGrid())
 		scale, unit := 1.0, ""
