@@ -7,9 +7,6 @@ package main_test
 // chart.
 
 import (
-	"image/png"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,11 +15,7 @@ import (
 
 func TestBenchctlConcurrencyOnTheRig(t *testing.T) {
 	d := testrig.StartDaemon(t, "--container", testrig.Ollama(t))
-	dir := os.Getenv("BENCHCTL_CHART_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	chart := filepath.Join(dir, "concurrency-rig.png")
+	chart := chartPath(t, "concurrency-rig.png")
 	args := []string{"run", testrig.Model, "--concurrency", "1,2", "--requests", "4", "--max-tokens", "32", "--chart", chart}
 	out, errOut, code := benchctl(t, d, args...)
 	if code != 0 {
@@ -55,18 +48,7 @@ func TestBenchctlConcurrencyOnTheRig(t *testing.T) {
 			}
 		}
 	}
-	f, err := os.Open(chart)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 1200 {
-		t.Errorf("chart %v, want 1200x1200", b)
-	}
+	checkPNG(t, chart, 1200, 1200)
 
 	// show prints the stored run as run did.
 	id := strings.Fields(lines[0])[2]
