@@ -284,7 +284,11 @@ func (d *display) event(ev client.Event) {
 	switch {
 	case ev.Progress != nil:
 		p := ev.Progress
-		fmt.Fprintf(w, "\r\033[K%s%s %d: %d/%d tokens", d.cellPrefix(p.Cell), trialWord(p.Warmup), p.Index, p.Tokens, p.MaxTokens)
+		word := trialWord(p.Warmup)
+		if d.level != nil && !p.Warmup {
+			word = "request"
+		}
+		fmt.Fprintf(w, "\r\033[K%s%s %d: %d/%d tokens", d.cellPrefix(p.Cell), word, p.Index, p.Tokens, p.MaxTokens)
 		d.lineOpen = true
 	case ev.Trial != nil && d.level != nil && !ev.Trial.Warmup:
 		// Requests end too often for a line each: one line counts them.
