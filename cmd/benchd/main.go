@@ -18,6 +18,7 @@ import (
 
 	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/daemon"
+	"github.com/benchd/benchd/internal/logbuf"
 )
 
 // uidList is a repeatable --allow-uid flag.
@@ -96,7 +97,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchd: %v\n", err)
 		os.Exit(2)
 	}
-	c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// Lines below WARN (above all the audit line of every RPC) are
+	// batched, at most logbuf.Delay; see internal/logbuf for what a crash
+	// can lose. The error below and any WARN flush at once.
+	lw := logbuf.New(os.Stderr)
+	defer lw.Flush()
+	c.Log = slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: lvl}), lw))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
