@@ -41,6 +41,7 @@ type config struct {
 	footprintRPCs         int
 	benchd                string
 	bridgeVsHTTP          bool
+	trials, sampler       bool
 	bridgeTokens          int
 	bridgeReps            int
 	bridgeRounds          int
@@ -69,6 +70,8 @@ func main() {
 	flag.IntVar(&c.bridgeTokens, "bridge-tokens", 2048, "max tokens per trial of the bridge-vs-HTTP benchmark")
 	flag.IntVar(&c.bridgeReps, "bridge-reps", 6, "trials per benchmark of the bridge-vs-HTTP comparison")
 	flag.IntVar(&c.bridgeRounds, "bridge-rounds", 2, "alternating rounds of the bridge-vs-HTTP comparison")
+	flag.BoolVar(&c.trials, "trials", true, "compare per-trial overhead with the legacy path (ollama generations; minutes)")
+	flag.BoolVar(&c.sampler, "sampler", true, "measure benchd's CPU per generated token with sampling on and off (needs -trials)")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
 	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "cmd", "benchperf", "out"), "directory for the report and the raw Go benchmark output")
@@ -196,9 +199,11 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 	if rep.vram, err = measureVRAM(ctx, r, c.samples, c.floorSamples, c.gap); err != nil {
 		return err
 	}
-	step("trials: %d rounds of %d legacy runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
-	if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
-		return err
+	if c.trials {
+		step("trials: %d rounds of %d legacy runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
+		if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
+			return err
+		}
 	}
 	// Throughput: with a before build, the two alternate in half windows
 	// (after, before, before, after), so both see the same machine.
@@ -222,13 +227,15 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 			*dst = (*dst).merge(th)
 		}
 	}
-	perToken := rep.trials.benchdWall.median() / 128
-	if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
-		return err
-	}
-	if r.before != nil {
-		if rep.beforeSampler, err = measureSampler(ctx, r, r.before, perToken, c.samplerTarget); err != nil {
+	if c.sampler && rep.trials != nil {
+		perToken := rep.trials.benchdWall.median() / 128
+		if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
 			return err
+		}
+		if r.before != nil {
+			if rep.beforeSampler, err = measureSampler(ctx, r, r.before, perToken, c.samplerTarget); err != nil {
+				return err
+			}
 		}
 	}
 	if r.bridge != nil {
