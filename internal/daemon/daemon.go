@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -320,7 +321,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource}
+	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource, "gomaxprocs", runtime.GOMAXPROCS(0)}
 	if d.cfg.TLS.Unix {
 		attrs = append(attrs, "unix_tls", true)
 	}
