@@ -33,7 +33,7 @@ buildGo126Module rec {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-P9u3xs5v+i6qxc3Xbsq34xh9g0YdeaAg7v5A1MJBZ0Q=";
+  vendorHash = "sha256-8HcwVTPst5LMhFm4PVIt82yNktmqxBAAp/SYzR9nNAU=";
 
   subPackages = [
     "cmd/benchd"
