@@ -32,6 +32,9 @@ const amdVendorID = "0x1002"
 type Sysfs struct {
 	// Root is where sysfs is mounted; empty means "/sys".
 	Root string
+	// Now stamps readings; nil means time.Now. Tests set it to drive a
+	// simulated tree deterministically.
+	Now func() time.Time
 
 	mu         sync.Mutex
 	discovered bool
@@ -44,6 +47,7 @@ type sysfsCard struct {
 	name      string
 	totalPath string
 	usedPath  string
+	hwmon     hwmonFiles
 }
 
 var _ Reader = (*Sysfs)(nil)
@@ -116,12 +120,16 @@ func (s *Sysfs) readLocked() ([]GPU, error) {
 			TotalBytes: total,
 			UsedBytes:  used,
 			Source:     SourceSysfs,
+			Telemetry:  s.readTelemetryLocked(&c.hwmon),
 		}
 	}
 	if err := checkReadings(gpus); err != nil {
 		return nil, err
 	}
 	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	for i := range gpus {
 		gpus[i].SampledAt = now
 	}
@@ -177,6 +185,7 @@ func (s *Sysfs) discoverLocked() error {
 		if _, err := s.readUintLocked(c.usedPath); err != nil {
 			continue
 		}
+		c.hwmon = discoverHwmon(dev)
 		// product_name comes from the board FRU and is empty on most
 		// consumer cards.
 		if b, err := os.ReadFile(filepath.Join(dev, "product_name")); err == nil {
@@ -201,6 +210,21 @@ func (s *Sysfs) discoverLocked() error {
 // os.ReadFile would also size its buffer from the stat size, which sysfs
 // reports as 4096 for every attribute.
 func (s *Sysfs) readUintLocked(path string) (uint64, error) {
+	b, err := s.readAttrLocked(path)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := parseUintLine(b)
+	if !ok {
+		return 0, fmt.Errorf("read %s: not a byte count", path)
+	}
+	return v, nil
+}
+
+// readAttrLocked reads one attribute into s.buf; the slice is valid until
+// the next read. An attribute that fills the buffer is refused: none that
+// we read is that long, so it is not the file we think.
+func (s *Sysfs) readAttrLocked(path string) ([]byte, error) {
 	var (
 		fd  int
 		err error
@@ -212,7 +236,7 @@ func (s *Sysfs) readUintLocked(path string) (uint64, error) {
 		}
 	}
 	if err != nil {
-		return 0, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	n := 0
 	for n < len(s.buf) {
@@ -222,7 +246,7 @@ func (s *Sysfs) readUintLocked(path string) (uint64, error) {
 		}
 		if err != nil {
 			syscall.Close(fd)
-			return 0, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		n += m
 		// sysfs hands over a whole attribute in one read, so a
@@ -233,11 +257,10 @@ func (s *Sysfs) readUintLocked(path string) (uint64, error) {
 		}
 	}
 	syscall.Close(fd)
-	v, ok := parseUintLine(s.buf[:n])
-	if !ok || n == len(s.buf) {
-		return 0, fmt.Errorf("read %s: not a byte count", path)
+	if n == len(s.buf) {
+		return nil, fmt.Errorf("read %s: longer than %d bytes", path, len(s.buf))
 	}
-	return v, nil
+	return s.buf[:n], nil
 }
 
 // parseUintLine parses decimal digits followed by optional whitespace,
