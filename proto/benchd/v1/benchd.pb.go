@@ -487,8 +487,11 @@ type ConcurrencyLevel struct {
 	PeakVramUsedBytes uint64                 `protobuf:"varint,17,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
 	StartedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt        *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the GPUs drew from the level's first request sent to its last
+	// finished; absent without power readings.
+	Energy        *Energy `protobuf:"bytes,20,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConcurrencyLevel) Reset() {
@@ -650,6 +653,13 @@ func (x *ConcurrencyLevel) GetStartedAt() *timestamppb.Timestamp {
 func (x *ConcurrencyLevel) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -925,8 +935,11 @@ type SweepCell struct {
 	FitsVram           bool                   `protobuf:"varint,16,opt,name=fits_vram,json=fitsVram,proto3" json:"fits_vram,omitempty"`
 	StartedAt          *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// What the GPUs drew during the cell's measured trials (their sum);
+	// absent without power readings.
+	Energy        *Energy `protobuf:"bytes,19,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SweepCell) Reset() {
@@ -1081,6 +1094,13 @@ func (x *SweepCell) GetStartedAt() *timestamppb.Timestamp {
 func (x *SweepCell) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *SweepCell) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -2131,8 +2151,11 @@ type BenchmarkStarted struct {
 	// ollama over HTTP without a container, or the container could not be
 	// inspected. Empty in older records.
 	OllamaNumParallel string `protobuf:"bytes,9,opt,name=ollama_num_parallel,json=ollamaNumParallel,proto3" json:"ollama_num_parallel,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The GPUs' power while idle, measured before the first trial; absent
+	// when no GPU reports power (or sampling is off).
+	IdlePower     *IdlePower `protobuf:"bytes,10,opt,name=idle_power,json=idlePower,proto3" json:"idle_power,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BenchmarkStarted) Reset() {
@@ -2226,6 +2249,13 @@ func (x *BenchmarkStarted) GetOllamaNumParallel() string {
 		return x.OllamaNumParallel
 	}
 	return ""
+}
+
+func (x *BenchmarkStarted) GetIdlePower() *IdlePower {
+	if x != nil {
+		return x.IdlePower
+	}
+	return nil
 }
 
 // MachineInfo is what a run needs to be reproduced or compared.
@@ -2540,7 +2570,9 @@ type Trial struct {
 	// transport is in it too. 0 in older records.
 	QueueNs int64 `protobuf:"varint,25,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`
 	// When benchd sent the request, on benchd's clock.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// What the GPUs drew during the trial; absent when no GPU reported power.
+	Energy        *Energy `protobuf:"bytes,27,opt,name=energy,proto3" json:"energy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2757,6 +2789,13 @@ func (x *Trial) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Trial) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
 // TokenTiming is how one trial's tokens were streamed. ollama streams about
 // one chunk per token and stamps each with created_at as it makes it; the
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
@@ -2914,9 +2953,12 @@ func (x *TokenTiming) GetOllamaClock() bool {
 
 // GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	UsedBytes     uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Index     uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	UsedBytes uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// Power drawn at the sample, in watts (VRAM timeline only); absent when
+	// the GPU does not report it.
+	PowerWatts    *float64 `protobuf:"fixed64,3,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2965,6 +3007,13 @@ func (x *GPUPeak) GetUsedBytes() uint64 {
 	return 0
 }
 
+func (x *GPUPeak) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
 // BenchmarkFinished summarises the measured (non-warm-up) trials.
 type BenchmarkFinished struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -3005,11 +3054,15 @@ type BenchmarkFinished struct {
 	// measured trials together; each cell has its own in SweepCell.summary.
 	// best_cell: the index of the best cell by objective among the succeeded
 	// cells that fitted in VRAM; unset when none did.
-	BestCell      *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
-	Objective     SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
-	CellsFailed   uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BestCell    *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
+	Objective   SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	CellsFailed uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
+	// Energy over the measured trials that have it: the sum, and per trial
+	// joules per output token. Absent without power readings.
+	Energy               *Energy  `protobuf:"bytes,24,opt,name=energy,proto3" json:"energy,omitempty"`
+	JoulesPerOutputToken *Summary `protobuf:"bytes,25,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3" json:"joules_per_output_token,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *BenchmarkFinished) Reset() {
@@ -3201,6 +3254,20 @@ func (x *BenchmarkFinished) GetCellsFailed() uint32 {
 		return x.CellsFailed
 	}
 	return 0
+}
+
+func (x *BenchmarkFinished) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetJoulesPerOutputToken() *Summary {
+	if x != nil {
+		return x.JoulesPerOutputToken
+	}
+	return nil
 }
 
 // Summary of one metric. stddev is the sample standard deviation (n-1);
@@ -3412,10 +3479,27 @@ type GPU struct {
 	TotalBytes uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	UsedBytes  uint64 `protobuf:"varint,5,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
 	// Where the numbers came from: "sysfs", "rocm-smi", "amd-smi" or "nvidia-smi".
-	Source        string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
-	SampledAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Source    string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	SampledAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
+	// Telemetry, each field only where the GPU and its source report it
+	// (absent, never 0, otherwise): board/package power in watts, averaged by
+	// the GPU over power_window (absent: instantaneous or unknown);
+	PowerWatts *float64 `protobuf:"fixed64,8,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
+	// the GPU's own energy counter in joules, from an unspecified origin
+	// (driver load): only differences mean anything;
+	EnergyJoules *float64 `protobuf:"fixed64,9,opt,name=energy_joules,json=energyJoules,proto3,oneof" json:"energy_joules,omitempty"`
+	// temperatures in °C where the source labels the sensor (NVIDIA's one
+	// die temperature is edge);
+	TemperatureEdgeCelsius     *float64 `protobuf:"fixed64,10,opt,name=temperature_edge_celsius,json=temperatureEdgeCelsius,proto3,oneof" json:"temperature_edge_celsius,omitempty"`
+	TemperatureJunctionCelsius *float64 `protobuf:"fixed64,11,opt,name=temperature_junction_celsius,json=temperatureJunctionCelsius,proto3,oneof" json:"temperature_junction_celsius,omitempty"`
+	TemperatureMemoryCelsius   *float64 `protobuf:"fixed64,12,opt,name=temperature_memory_celsius,json=temperatureMemoryCelsius,proto3,oneof" json:"temperature_memory_celsius,omitempty"`
+	// graphics engine busy percent, and current shader and memory clocks.
+	BusyPercent    *float64             `protobuf:"fixed64,13,opt,name=busy_percent,json=busyPercent,proto3,oneof" json:"busy_percent,omitempty"`
+	CoreClockMhz   *float64             `protobuf:"fixed64,14,opt,name=core_clock_mhz,json=coreClockMhz,proto3,oneof" json:"core_clock_mhz,omitempty"`
+	MemoryClockMhz *float64             `protobuf:"fixed64,15,opt,name=memory_clock_mhz,json=memoryClockMhz,proto3,oneof" json:"memory_clock_mhz,omitempty"`
+	PowerWindow    *durationpb.Duration `protobuf:"bytes,16,opt,name=power_window,json=powerWindow,proto3" json:"power_window,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GPU) Reset() {
@@ -3493,6 +3577,69 @@ func (x *GPU) GetSource() string {
 func (x *GPU) GetSampledAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.SampledAt
+	}
+	return nil
+}
+
+func (x *GPU) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
+func (x *GPU) GetEnergyJoules() float64 {
+	if x != nil && x.EnergyJoules != nil {
+		return *x.EnergyJoules
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureEdgeCelsius() float64 {
+	if x != nil && x.TemperatureEdgeCelsius != nil {
+		return *x.TemperatureEdgeCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureJunctionCelsius() float64 {
+	if x != nil && x.TemperatureJunctionCelsius != nil {
+		return *x.TemperatureJunctionCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureMemoryCelsius() float64 {
+	if x != nil && x.TemperatureMemoryCelsius != nil {
+		return *x.TemperatureMemoryCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetBusyPercent() float64 {
+	if x != nil && x.BusyPercent != nil {
+		return *x.BusyPercent
+	}
+	return 0
+}
+
+func (x *GPU) GetCoreClockMhz() float64 {
+	if x != nil && x.CoreClockMhz != nil {
+		return *x.CoreClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetMemoryClockMhz() float64 {
+	if x != nil && x.MemoryClockMhz != nil {
+		return *x.MemoryClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetPowerWindow() *durationpb.Duration {
+	if x != nil {
+		return x.PowerWindow
 	}
 	return nil
 }
@@ -3755,6 +3902,210 @@ func (x *LoadedModel) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Energy is what the GPUs drew during a span (a trial, a sweep cell, a
+// concurrency level, a run), summed over GPUs.
+type Energy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Joules: the difference of the GPUs' energy counters where every GPU
+	// has one (method "counter"), else power integrated over the samples by
+	// the trapezoid rule, the last reading held to the span's end (method
+	// "integrated").
+	Joules float64 `protobuf:"fixed64,1,opt,name=joules,proto3" json:"joules,omitempty"`
+	// joules minus the idle baseline (BenchmarkStarted.idle_power) times
+	// the duration: what the work cost beyond idling. Absent without a
+	// baseline.
+	NetJoules *float64 `protobuf:"fixed64,2,opt,name=net_joules,json=netJoules,proto3,oneof" json:"net_joules,omitempty"`
+	// Mean power (joules over the span) and the highest sampled power.
+	AverageWatts float64 `protobuf:"fixed64,3,opt,name=average_watts,json=averageWatts,proto3" json:"average_watts,omitempty"`
+	PeakWatts    float64 `protobuf:"fixed64,4,opt,name=peak_watts,json=peakWatts,proto3" json:"peak_watts,omitempty"`
+	// Per output token (eval_count), and its inverse; absent with no output
+	// token.
+	JoulesPerOutputToken    *float64 `protobuf:"fixed64,5,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3,oneof" json:"joules_per_output_token,omitempty"`
+	OutputTokensPerJoule    *float64 `protobuf:"fixed64,6,opt,name=output_tokens_per_joule,json=outputTokensPerJoule,proto3,oneof" json:"output_tokens_per_joule,omitempty"`
+	NetJoulesPerOutputToken *float64 `protobuf:"fixed64,7,opt,name=net_joules_per_output_token,json=netJoulesPerOutputToken,proto3,oneof" json:"net_joules_per_output_token,omitempty"`
+	DurationNs              int64    `protobuf:"varint,8,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	// "counter" or "integrated".
+	Method string `protobuf:"bytes,9,opt,name=method,proto3" json:"method,omitempty"`
+	// Power samples the figures come from.
+	Samples uint32 `protobuf:"varint,10,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Non-empty: the span is shorter than the power sensor's averaging
+	// window (about a second for amdgpu and the SMI tools), so the readings
+	// mostly reflect what came before it; the figures are uncertain.
+	ShortWindowReason string `protobuf:"bytes,11,opt,name=short_window_reason,json=shortWindowReason,proto3" json:"short_window_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Energy) Reset() {
+	*x = Energy{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Energy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Energy) ProtoMessage() {}
+
+func (x *Energy) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Energy.ProtoReflect.Descriptor instead.
+func (*Energy) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *Energy) GetJoules() float64 {
+	if x != nil {
+		return x.Joules
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoules() float64 {
+	if x != nil && x.NetJoules != nil {
+		return *x.NetJoules
+	}
+	return 0
+}
+
+func (x *Energy) GetAverageWatts() float64 {
+	if x != nil {
+		return x.AverageWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetPeakWatts() float64 {
+	if x != nil {
+		return x.PeakWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetJoulesPerOutputToken() float64 {
+	if x != nil && x.JoulesPerOutputToken != nil {
+		return *x.JoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetOutputTokensPerJoule() float64 {
+	if x != nil && x.OutputTokensPerJoule != nil {
+		return *x.OutputTokensPerJoule
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoulesPerOutputToken() float64 {
+	if x != nil && x.NetJoulesPerOutputToken != nil {
+		return *x.NetJoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *Energy) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Energy) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *Energy) GetShortWindowReason() string {
+	if x != nil {
+		return x.ShortWindowReason
+	}
+	return ""
+}
+
+// IdlePower is the GPUs' power while nothing runs, the baseline of net
+// energy.
+type IdlePower struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mean over the samples, summed over GPUs.
+	Watts         float64 `protobuf:"fixed64,1,opt,name=watts,proto3" json:"watts,omitempty"`
+	Samples       uint32  `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	DurationNs    int64   `protobuf:"varint,3,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdlePower) Reset() {
+	*x = IdlePower{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdlePower) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdlePower) ProtoMessage() {}
+
+func (x *IdlePower) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdlePower.ProtoReflect.Descriptor instead.
+func (*IdlePower) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *IdlePower) GetWatts() float64 {
+	if x != nil {
+		return x.Watts
+	}
+	return 0
+}
+
+func (x *IdlePower) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *IdlePower) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
 var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
@@ -3792,7 +4143,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06levels\x18\x01 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\b\x18\x01\"\x06*\x04\x18@(\x01R\x06levels\x12+\n" +
 	"\brequests\x18\x02 \x01(\rB\n" +
 	"\xbaH\a*\x05\x18\xe8\a(\x01H\x00R\brequests\x88\x01\x01B\v\n" +
-	"\t_requests\"\xa6\x06\n" +
+	"\t_requests\"\xd1\x06\n" +
 	"\x10ConcurrencyLevel\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12 \n" +
 	"\vconcurrency\x18\x02 \x01(\rR\vconcurrency\x12\x1a\n" +
@@ -3817,7 +4168,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"Y\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x14 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"Y\n" +
 	"\fLevelStarted\x121\n" +
 	"\x05level\x18\x01 \x01(\v2\x1b.benchd.v1.ConcurrencyLevelR\x05level\x12\x16\n" +
 	"\x06levels\x18\x02 \x01(\rR\x06levels\"B\n" +
@@ -3834,7 +4186,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"max_tokens\x18\a \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x01(\x01R\tmaxTokens\x12A\n" +
 	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\x12M\n" +
-	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\x9c\x06\n" +
+	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\xc7\x06\n" +
 	"\tSweepCell\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
@@ -3859,7 +4211,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAtB\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x13 \x01(\v2\x11.benchd.v1.EnergyR\x06energyB\n" +
 	"\n" +
 	"\b_num_ctxB\n" +
 	"\n" +
@@ -3938,7 +4291,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"sampled_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12\x1f\n" +
 	"\vtrial_index\x18\x02 \x01(\rR\n" +
 	"trialIndex\x12&\n" +
-	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xa4\x03\n" +
+	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xd9\x03\n" +
 	"\x10BenchmarkStarted\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x123\n" +
@@ -3950,7 +4303,10 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
 	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\x12.\n" +
-	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\"\xb3\x01\n" +
+	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\x123\n" +
+	"\n" +
+	"idle_power\x18\n" +
+	" \x01(\v2\x14.benchd.v1.IdlePowerR\tidlePower\"\xb3\x01\n" +
 	"\vMachineInfo\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
 	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12%\n" +
@@ -3969,7 +4325,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\x12\x12\n" +
-	"\x04cell\x18\x05 \x01(\rR\x04cell\"\xea\a\n" +
+	"\x04cell\x18\x05 \x01(\rR\x04cell\"\x95\b\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -3999,7 +4355,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x04cell\x18\x17 \x01(\rR\x04cell\x12\x14\n" +
 	"\x05level\x18\x18 \x01(\rR\x05level\x12\x19\n" +
 	"\bqueue_ns\x18\x19 \x01(\x03R\aqueueNs\x123\n" +
-	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xc6\x03\n" +
+	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12)\n" +
+	"\x06energy\x18\x1b \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"\xc6\x03\n" +
 	"\vTokenTiming\x12\x16\n" +
 	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
 	"\n" +
@@ -4017,11 +4374,15 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x12received_decode_ns\x18\n" +
 	" \x01(\x03R\x10receivedDecodeNs\x129\n" +
 	"\x19received_longest_stall_ns\x18\v \x01(\x03R\x16receivedLongestStallNs\x12!\n" +
-	"\follama_clock\x18\f \x01(\bR\vollamaClock\">\n" +
+	"\follama_clock\x18\f \x01(\bR\vollamaClock\"t\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xc4\t\n" +
+	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\x12$\n" +
+	"\vpower_watts\x18\x03 \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01B\x0e\n" +
+	"\f_power_watts\"\xba\n" +
+	"\n" +
 	"\x11BenchmarkFinished\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x16\n" +
 	"\x06trials\x18\x02 \x01(\rR\x06trials\x12/\n" +
@@ -4050,7 +4411,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\x12 \n" +
 	"\tbest_cell\x18\x15 \x01(\rH\x00R\bbestCell\x88\x01\x01\x127\n" +
 	"\tobjective\x18\x16 \x01(\x0e2\x19.benchd.v1.SweepObjectiveR\tobjective\x12!\n" +
-	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailedB\f\n" +
+	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailed\x12)\n" +
+	"\x06energy\x18\x18 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\x12I\n" +
+	"\x17joules_per_output_token\x18\x19 \x01(\v2\x12.benchd.v1.SummaryR\x14joulesPerOutputTokenB\f\n" +
 	"\n" +
 	"_best_cell\"\xbf\x01\n" +
 	"\aSummary\x12\f\n" +
@@ -4067,7 +4430,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	" \x01(\x01R\x02cv\"\x13\n" +
 	"\x11SampleVRAMRequest\"8\n" +
 	"\x12SampleVRAMResponse\x12\"\n" +
-	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xda\x01\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xeb\x06\n" +
 	"\x03GPU\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -4078,7 +4441,26 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"used_bytes\x18\x05 \x01(\x04R\tusedBytes\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
 	"\n" +
-	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\"\x13\n" +
+	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12$\n" +
+	"\vpower_watts\x18\b \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01\x12(\n" +
+	"\renergy_joules\x18\t \x01(\x01H\x01R\fenergyJoules\x88\x01\x01\x12=\n" +
+	"\x18temperature_edge_celsius\x18\n" +
+	" \x01(\x01H\x02R\x16temperatureEdgeCelsius\x88\x01\x01\x12E\n" +
+	"\x1ctemperature_junction_celsius\x18\v \x01(\x01H\x03R\x1atemperatureJunctionCelsius\x88\x01\x01\x12A\n" +
+	"\x1atemperature_memory_celsius\x18\f \x01(\x01H\x04R\x18temperatureMemoryCelsius\x88\x01\x01\x12&\n" +
+	"\fbusy_percent\x18\r \x01(\x01H\x05R\vbusyPercent\x88\x01\x01\x12)\n" +
+	"\x0ecore_clock_mhz\x18\x0e \x01(\x01H\x06R\fcoreClockMhz\x88\x01\x01\x12-\n" +
+	"\x10memory_clock_mhz\x18\x0f \x01(\x01H\aR\x0ememoryClockMhz\x88\x01\x01\x12<\n" +
+	"\fpower_window\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\vpowerWindowB\x0e\n" +
+	"\f_power_wattsB\x10\n" +
+	"\x0e_energy_joulesB\x1b\n" +
+	"\x19_temperature_edge_celsiusB\x1f\n" +
+	"\x1d_temperature_junction_celsiusB\x1d\n" +
+	"\x1b_temperature_memory_celsiusB\x0f\n" +
+	"\r_busy_percentB\x11\n" +
+	"\x0f_core_clock_mhzB\x13\n" +
+	"\x11_memory_clock_mhz\"\x13\n" +
 	"\x11ListModelsRequest\"w\n" +
 	"\x12ListModelsResponse\x121\n" +
 	"\x06models\x18\x01 \x03(\v2\x19.benchd.v1.InstalledModelR\x06models\x12.\n" +
@@ -4098,7 +4480,32 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12&\n" +
 	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\x90\x01\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xad\x04\n" +
+	"\x06Energy\x12\x16\n" +
+	"\x06joules\x18\x01 \x01(\x01R\x06joules\x12\"\n" +
+	"\n" +
+	"net_joules\x18\x02 \x01(\x01H\x00R\tnetJoules\x88\x01\x01\x12#\n" +
+	"\raverage_watts\x18\x03 \x01(\x01R\faverageWatts\x12\x1d\n" +
+	"\n" +
+	"peak_watts\x18\x04 \x01(\x01R\tpeakWatts\x12:\n" +
+	"\x17joules_per_output_token\x18\x05 \x01(\x01H\x01R\x14joulesPerOutputToken\x88\x01\x01\x12:\n" +
+	"\x17output_tokens_per_joule\x18\x06 \x01(\x01H\x02R\x14outputTokensPerJoule\x88\x01\x01\x12A\n" +
+	"\x1bnet_joules_per_output_token\x18\a \x01(\x01H\x03R\x17netJoulesPerOutputToken\x88\x01\x01\x12\x1f\n" +
+	"\vduration_ns\x18\b \x01(\x03R\n" +
+	"durationNs\x12\x16\n" +
+	"\x06method\x18\t \x01(\tR\x06method\x12\x18\n" +
+	"\asamples\x18\n" +
+	" \x01(\rR\asamples\x12.\n" +
+	"\x13short_window_reason\x18\v \x01(\tR\x11shortWindowReasonB\r\n" +
+	"\v_net_joulesB\x1a\n" +
+	"\x18_joules_per_output_tokenB\x1a\n" +
+	"\x18_output_tokens_per_jouleB\x1e\n" +
+	"\x1c_net_joules_per_output_token\"\\\n" +
+	"\tIdlePower\x12\x14\n" +
+	"\x05watts\x18\x01 \x01(\x01R\x05watts\x12\x18\n" +
+	"\asamples\x18\x02 \x01(\rR\asamples\x12\x1f\n" +
+	"\vduration_ns\x18\x03 \x01(\x03R\n" +
+	"durationNs*\x90\x01\n" +
 	"\x0eSweepObjective\x12\x1f\n" +
 	"\x1bSWEEP_OBJECTIVE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SWEEP_OBJECTIVE_EVAL_RATE\x10\x01\x12$\n" +
@@ -4139,7 +4546,7 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 }
 
 var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_benchd_v1_benchd_proto_goTypes = []any{
 	(SweepObjective)(0),             // 0: benchd.v1.SweepObjective
 	(SweepCellStatus)(0),            // 1: benchd.v1.SweepCellStatus
@@ -4183,12 +4590,14 @@ var file_benchd_v1_benchd_proto_goTypes = []any{
 	(*ListModelsResponse)(nil),      // 39: benchd.v1.ListModelsResponse
 	(*InstalledModel)(nil),          // 40: benchd.v1.InstalledModel
 	(*LoadedModel)(nil),             // 41: benchd.v1.LoadedModel
-	(*durationpb.Duration)(nil),     // 42: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 43: google.protobuf.Timestamp
+	(*Energy)(nil),                  // 42: benchd.v1.Energy
+	(*IdlePower)(nil),               // 43: benchd.v1.IdlePower
+	(*durationpb.Duration)(nil),     // 44: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 45: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	42, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	42, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	44, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	44, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
 	8,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
 	4,  // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
 	34, // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
@@ -4196,102 +4605,109 @@ var file_benchd_v1_benchd_proto_depIdxs = []int32{
 	34, // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
 	34, // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
 	34, // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
-	43, // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
-	43, // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
-	5,  // 11: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
-	5,  // 12: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
-	0,  // 13: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
-	42, // 14: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
-	1,  // 15: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
-	33, // 16: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
-	43, // 17: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
-	43, // 18: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
-	9,  // 19: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
-	9,  // 20: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
-	13, // 21: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	26, // 22: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	29, // 23: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	30, // 24: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	33, // 25: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	10, // 26: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
-	11, // 27: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
-	6,  // 28: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
-	7,  // 29: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
-	13, // 30: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	24, // 31: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	43, // 32: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	43, // 33: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	24, // 34: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	24, // 35: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	42, // 36: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	37, // 37: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	2,  // 38: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	3,  // 39: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	26, // 40: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	30, // 41: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	33, // 42: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	25, // 43: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	43, // 44: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	43, // 45: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	9,  // 46: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
-	5,  // 47: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
-	43, // 48: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	32, // 49: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	28, // 50: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	37, // 51: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	3,  // 52: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	43, // 53: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	27, // 54: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	37, // 55: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	32, // 56: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	31, // 57: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	43, // 58: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
-	34, // 59: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	34, // 60: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	34, // 61: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	34, // 62: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	34, // 63: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	34, // 64: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	34, // 65: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 66: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 67: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	34, // 68: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	34, // 69: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	43, // 70: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	34, // 71: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	34, // 72: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	34, // 73: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	34, // 74: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	0,  // 75: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
-	37, // 76: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	43, // 77: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	40, // 78: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	41, // 79: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	28, // 80: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	43, // 81: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	28, // 82: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	43, // 83: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 84: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	14, // 85: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	16, // 86: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	18, // 87: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	20, // 88: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	35, // 89: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	22, // 90: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	38, // 91: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	12, // 92: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	15, // 93: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	17, // 94: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	19, // 95: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	21, // 96: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	36, // 97: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	23, // 98: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	39, // 99: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	92, // [92:100] is the sub-list for method output_type
-	84, // [84:92] is the sub-list for method input_type
-	84, // [84:84] is the sub-list for extension type_name
-	84, // [84:84] is the sub-list for extension extendee
-	0,  // [0:84] is the sub-list for field type_name
+	45, // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
+	45, // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
+	42, // 11: benchd.v1.ConcurrencyLevel.energy:type_name -> benchd.v1.Energy
+	5,  // 12: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
+	5,  // 13: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
+	0,  // 14: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	44, // 15: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
+	1,  // 16: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	33, // 17: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	45, // 18: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	45, // 19: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	42, // 20: benchd.v1.SweepCell.energy:type_name -> benchd.v1.Energy
+	9,  // 21: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	9,  // 22: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	13, // 23: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	26, // 24: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	29, // 25: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	30, // 26: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	33, // 27: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	10, // 28: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	11, // 29: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	6,  // 30: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
+	7,  // 31: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
+	13, // 32: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	24, // 33: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	45, // 34: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	45, // 35: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	24, // 36: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	24, // 37: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	44, // 38: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	37, // 39: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,  // 40: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	3,  // 41: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	26, // 42: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	30, // 43: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	33, // 44: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	25, // 45: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	45, // 46: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	45, // 47: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	9,  // 48: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	5,  // 49: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
+	45, // 50: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	32, // 51: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	28, // 52: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	37, // 53: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	3,  // 54: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	45, // 55: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	27, // 56: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	43, // 57: benchd.v1.BenchmarkStarted.idle_power:type_name -> benchd.v1.IdlePower
+	37, // 58: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	32, // 59: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	31, // 60: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	45, // 61: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
+	42, // 62: benchd.v1.Trial.energy:type_name -> benchd.v1.Energy
+	34, // 63: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	34, // 64: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	34, // 65: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	34, // 66: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	34, // 67: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	34, // 68: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	34, // 69: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	34, // 70: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	34, // 71: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	34, // 72: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	34, // 73: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	45, // 74: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	34, // 75: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	34, // 76: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	34, // 77: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	34, // 78: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,  // 79: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	42, // 80: benchd.v1.BenchmarkFinished.energy:type_name -> benchd.v1.Energy
+	34, // 81: benchd.v1.BenchmarkFinished.joules_per_output_token:type_name -> benchd.v1.Summary
+	37, // 82: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	45, // 83: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	44, // 84: benchd.v1.GPU.power_window:type_name -> google.protobuf.Duration
+	40, // 85: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	41, // 86: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	28, // 87: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	45, // 88: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	28, // 89: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	45, // 90: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 91: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	14, // 92: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	16, // 93: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	18, // 94: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	20, // 95: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	35, // 96: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	22, // 97: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	38, // 98: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	12, // 99: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	15, // 100: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	17, // 101: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	19, // 102: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	21, // 103: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	36, // 104: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	23, // 105: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	39, // 106: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	99, // [99:107] is the sub-list for method output_type
+	91, // [91:99] is the sub-list for method input_type
+	91, // [91:91] is the sub-list for extension type_name
+	91, // [91:91] is the sub-list for extension extendee
+	0,  // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -4312,14 +4728,17 @@ func file_benchd_v1_benchd_proto_init() {
 		(*BenchmarkEvent_LevelStarted)(nil),
 		(*BenchmarkEvent_LevelFinished)(nil),
 	}
+	file_benchd_v1_benchd_proto_msgTypes[29].OneofWrappers = []any{}
 	file_benchd_v1_benchd_proto_msgTypes[30].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[34].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[39].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
