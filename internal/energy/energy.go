@@ -22,6 +22,8 @@ const (
 // Span is what the GPUs drew during one span of work, summed over GPUs.
 type Span struct {
 	Joules float64
+	// Start is when the span began; zero for a Sum.
+	Start time.Time
 	// Net is Joules less the idle baseline times Duration; absent without
 	// a baseline.
 	Net          vram.Value
@@ -99,7 +101,7 @@ func Of(samples []vram.Sample, start, end time.Time, baselineW vram.Value) (Span
 			peak = max(peak, sum)
 		}
 	}
-	s := Span{Duration: end.Sub(start), Method: MethodCounter, PeakW: peak}
+	s := Span{Start: start, Duration: end.Sub(start), Method: MethodCounter, PeakW: peak}
 	found := false
 	for _, idx := range order {
 		pts := powered(series[idx])

@@ -2,6 +2,7 @@ package history
 
 import (
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/benchd/benchd/internal/energy"
 	"github.com/benchd/benchd/internal/runner"
@@ -15,7 +16,7 @@ func EnergyToProto(s *energy.Span) *benchdv1.Energy {
 	if s == nil {
 		return nil
 	}
-	return &benchdv1.Energy{
+	e := &benchdv1.Energy{
 		Joules:                  s.Joules,
 		NetJoules:               s.Net.Ptr(),
 		AverageWatts:            s.AvgW,
@@ -28,6 +29,10 @@ func EnergyToProto(s *energy.Span) *benchdv1.Energy {
 		Samples:                 uint32(s.Samples),
 		ShortWindowReason:       s.ShortWindow,
 	}
+	if !s.Start.IsZero() {
+		e.StartedAt = timestamppb.New(s.Start)
+	}
+	return e
 }
 
 func idleToProto(p *runner.IdlePower) *benchdv1.IdlePower {

@@ -3932,8 +3932,11 @@ type Energy struct {
 	// window (about a second for amdgpu and the SMI tools), so the readings
 	// mostly reflect what came before it; the figures are uncertain.
 	ShortWindowReason string `protobuf:"bytes,11,opt,name=short_window_reason,json=shortWindowReason,proto3" json:"short_window_reason,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// When the span began (benchd's clock); it ends duration_ns later.
+	// Unset for a sum of spans (a sweep cell, a run).
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Energy) Reset() {
@@ -4041,6 +4044,13 @@ func (x *Energy) GetShortWindowReason() string {
 		return x.ShortWindowReason
 	}
 	return ""
+}
+
+func (x *Energy) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
 }
 
 // IdlePower is the GPUs' power while nothing runs, the baseline of net
@@ -4480,7 +4490,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x04R\tsizeBytes\x12&\n" +
 	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xad\x04\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xe8\x04\n" +
 	"\x06Energy\x12\x16\n" +
 	"\x06joules\x18\x01 \x01(\x01R\x06joules\x12\"\n" +
 	"\n" +
@@ -4496,7 +4506,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06method\x18\t \x01(\tR\x06method\x12\x18\n" +
 	"\asamples\x18\n" +
 	" \x01(\rR\asamples\x12.\n" +
-	"\x13short_window_reason\x18\v \x01(\tR\x11shortWindowReasonB\r\n" +
+	"\x13short_window_reason\x18\v \x01(\tR\x11shortWindowReason\x129\n" +
+	"\n" +
+	"started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAtB\r\n" +
 	"\v_net_joulesB\x1a\n" +
 	"\x18_joules_per_output_tokenB\x1a\n" +
 	"\x18_output_tokens_per_jouleB\x1e\n" +
@@ -4596,118 +4608,119 @@ var file_benchd_v1_benchd_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),   // 45: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	44, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	44, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
-	8,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
-	4,  // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
-	34, // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
-	34, // 5: benchd.v1.ConcurrencyLevel.itl_ns:type_name -> benchd.v1.Summary
-	34, // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
-	34, // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
-	34, // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
-	45, // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
-	45, // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
-	42, // 11: benchd.v1.ConcurrencyLevel.energy:type_name -> benchd.v1.Energy
-	5,  // 12: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
-	5,  // 13: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
-	0,  // 14: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
-	44, // 15: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
-	1,  // 16: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
-	33, // 17: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
-	45, // 18: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
-	45, // 19: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
-	42, // 20: benchd.v1.SweepCell.energy:type_name -> benchd.v1.Energy
-	9,  // 21: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
-	9,  // 22: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
-	13, // 23: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	26, // 24: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	29, // 25: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	30, // 26: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	33, // 27: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	10, // 28: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
-	11, // 29: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
-	6,  // 30: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
-	7,  // 31: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
-	13, // 32: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	24, // 33: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	45, // 34: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	45, // 35: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	24, // 36: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	24, // 37: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	44, // 38: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	37, // 39: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	2,  // 40: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	3,  // 41: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	26, // 42: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	30, // 43: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	33, // 44: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	25, // 45: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	45, // 46: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	45, // 47: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	9,  // 48: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
-	5,  // 49: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
-	45, // 50: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	32, // 51: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	28, // 52: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	37, // 53: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	3,  // 54: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	45, // 55: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	27, // 56: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	43, // 57: benchd.v1.BenchmarkStarted.idle_power:type_name -> benchd.v1.IdlePower
-	37, // 58: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	32, // 59: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	31, // 60: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	45, // 61: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
-	42, // 62: benchd.v1.Trial.energy:type_name -> benchd.v1.Energy
-	34, // 63: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	34, // 64: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	34, // 65: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	34, // 66: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	34, // 67: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	34, // 68: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	34, // 69: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 70: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 71: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	34, // 72: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	34, // 73: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	45, // 74: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	34, // 75: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	34, // 76: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	34, // 77: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	34, // 78: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	0,  // 79: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
-	42, // 80: benchd.v1.BenchmarkFinished.energy:type_name -> benchd.v1.Energy
-	34, // 81: benchd.v1.BenchmarkFinished.joules_per_output_token:type_name -> benchd.v1.Summary
-	37, // 82: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	45, // 83: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	44, // 84: benchd.v1.GPU.power_window:type_name -> google.protobuf.Duration
-	40, // 85: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	41, // 86: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	28, // 87: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	45, // 88: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	28, // 89: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	45, // 90: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 91: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	14, // 92: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	16, // 93: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	18, // 94: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	20, // 95: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	35, // 96: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	22, // 97: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	38, // 98: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	12, // 99: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	15, // 100: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	17, // 101: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	19, // 102: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	21, // 103: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	36, // 104: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	23, // 105: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	39, // 106: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	99, // [99:107] is the sub-list for method output_type
-	91, // [91:99] is the sub-list for method input_type
-	91, // [91:91] is the sub-list for extension type_name
-	91, // [91:91] is the sub-list for extension extendee
-	0,  // [0:91] is the sub-list for field type_name
+	44,  // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	44,  // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	8,   // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
+	4,   // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
+	34,  // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
+	34,  // 5: benchd.v1.ConcurrencyLevel.itl_ns:type_name -> benchd.v1.Summary
+	34,  // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
+	34,  // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
+	34,  // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
+	45,  // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
+	45,  // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
+	42,  // 11: benchd.v1.ConcurrencyLevel.energy:type_name -> benchd.v1.Energy
+	5,   // 12: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
+	5,   // 13: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
+	0,   // 14: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	44,  // 15: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
+	1,   // 16: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	33,  // 17: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	45,  // 18: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	45,  // 19: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	42,  // 20: benchd.v1.SweepCell.energy:type_name -> benchd.v1.Energy
+	9,   // 21: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	9,   // 22: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	13,  // 23: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	26,  // 24: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	29,  // 25: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	30,  // 26: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	33,  // 27: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	10,  // 28: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	11,  // 29: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	6,   // 30: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
+	7,   // 31: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
+	13,  // 32: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	24,  // 33: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	45,  // 34: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	45,  // 35: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	24,  // 36: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	24,  // 37: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	44,  // 38: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	37,  // 39: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,   // 40: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	3,   // 41: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	26,  // 42: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	30,  // 43: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	33,  // 44: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	25,  // 45: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	45,  // 46: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	45,  // 47: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	9,   // 48: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	5,   // 49: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
+	45,  // 50: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	32,  // 51: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	28,  // 52: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	37,  // 53: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	3,   // 54: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	45,  // 55: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	27,  // 56: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	43,  // 57: benchd.v1.BenchmarkStarted.idle_power:type_name -> benchd.v1.IdlePower
+	37,  // 58: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	32,  // 59: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	31,  // 60: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	45,  // 61: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
+	42,  // 62: benchd.v1.Trial.energy:type_name -> benchd.v1.Energy
+	34,  // 63: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	34,  // 64: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	34,  // 65: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	34,  // 66: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	34,  // 67: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	34,  // 68: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	34,  // 69: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	34,  // 70: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	34,  // 71: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	34,  // 72: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	34,  // 73: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	45,  // 74: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	34,  // 75: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	34,  // 76: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	34,  // 77: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	34,  // 78: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,   // 79: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	42,  // 80: benchd.v1.BenchmarkFinished.energy:type_name -> benchd.v1.Energy
+	34,  // 81: benchd.v1.BenchmarkFinished.joules_per_output_token:type_name -> benchd.v1.Summary
+	37,  // 82: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	45,  // 83: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	44,  // 84: benchd.v1.GPU.power_window:type_name -> google.protobuf.Duration
+	40,  // 85: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	41,  // 86: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	28,  // 87: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	45,  // 88: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	28,  // 89: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	45,  // 90: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	45,  // 91: benchd.v1.Energy.started_at:type_name -> google.protobuf.Timestamp
+	3,   // 92: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	14,  // 93: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	16,  // 94: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	18,  // 95: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	20,  // 96: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	35,  // 97: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	22,  // 98: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	38,  // 99: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	12,  // 100: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	15,  // 101: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	17,  // 102: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	19,  // 103: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	21,  // 104: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	36,  // 105: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	23,  // 106: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	39,  // 107: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	100, // [100:108] is the sub-list for method output_type
+	92,  // [92:100] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }

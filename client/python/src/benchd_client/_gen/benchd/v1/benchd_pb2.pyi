@@ -229,7 +229,7 @@ class ConcurrencyLevel(_message.Message):
     def __init__(self, index: _Optional[int] = ..., concurrency: _Optional[int] = ..., requests: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., duration_ns: _Optional[int] = ..., output_tokens: _Optional[int] = ..., output_tokens_per_second: _Optional[float] = ..., requests_per_second: _Optional[float] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_ns: _Optional[_Union[Summary, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., e2e_latency_ns: _Optional[_Union[Summary, _Mapping]] = ..., queue_ns: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., energy: _Optional[_Union[Energy, _Mapping]] = ...) -> None: ...
 
 class Energy(_message.Message):
-    __slots__ = ["average_watts", "duration_ns", "joules", "joules_per_output_token", "method", "net_joules", "net_joules_per_output_token", "output_tokens_per_joule", "peak_watts", "samples", "short_window_reason"]
+    __slots__ = ["average_watts", "duration_ns", "joules", "joules_per_output_token", "method", "net_joules", "net_joules_per_output_token", "output_tokens_per_joule", "peak_watts", "samples", "short_window_reason", "started_at"]
     AVERAGE_WATTS_FIELD_NUMBER: _ClassVar[int]
     DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     JOULES_FIELD_NUMBER: _ClassVar[int]
@@ -241,6 +241,7 @@ class Energy(_message.Message):
     PEAK_WATTS_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     SHORT_WINDOW_REASON_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     average_watts: float
     duration_ns: int
     joules: float
@@ -252,7 +253,8 @@ class Energy(_message.Message):
     peak_watts: float
     samples: int
     short_window_reason: str
-    def __init__(self, joules: _Optional[float] = ..., net_joules: _Optional[float] = ..., average_watts: _Optional[float] = ..., peak_watts: _Optional[float] = ..., joules_per_output_token: _Optional[float] = ..., output_tokens_per_joule: _Optional[float] = ..., net_joules_per_output_token: _Optional[float] = ..., duration_ns: _Optional[int] = ..., method: _Optional[str] = ..., samples: _Optional[int] = ..., short_window_reason: _Optional[str] = ...) -> None: ...
+    started_at: _timestamp_pb2.Timestamp
+    def __init__(self, joules: _Optional[float] = ..., net_joules: _Optional[float] = ..., average_watts: _Optional[float] = ..., peak_watts: _Optional[float] = ..., joules_per_output_token: _Optional[float] = ..., output_tokens_per_joule: _Optional[float] = ..., net_joules_per_output_token: _Optional[float] = ..., duration_ns: _Optional[int] = ..., method: _Optional[str] = ..., samples: _Optional[int] = ..., short_window_reason: _Optional[str] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GPU(_message.Message):
     __slots__ = ["busy_percent", "core_clock_mhz", "energy_joules", "index", "memory_clock_mhz", "name", "power_watts", "power_window", "sampled_at", "source", "temperature_edge_celsius", "temperature_junction_celsius", "temperature_memory_celsius", "total_bytes", "used_bytes", "vendor"]
