@@ -33,7 +33,7 @@ func opt(v *float64, prec int, unit string) string {
 	if v == nil {
 		return "-"
 	}
-	return strconv.FormatFloat(*v, 'f', prec, 64) + unit
+	return optP(v, prec) + unit
 }
 
 // EnergyCell is a span's energy for a table: joules and joules per output
