@@ -206,7 +206,11 @@ func (c *Client) ListModels(ctx context.Context) (*Models, error) {
 // server unless req.CancelOnDisconnect is set (CancelBenchmark stops it).
 // Errors are gRPC statuses from benchd (status.Code tells which).
 func (c *Client) RunBenchmark(ctx context.Context, req BenchmarkRequest, onEvent func(Event)) (*Result, error) {
-	stream, err := c.raw.RunBenchmark(ctx, req.proto())
+	p, err := req.proto()
+	if err != nil {
+		return nil, err
+	}
+	stream, err := c.raw.RunBenchmark(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -250,10 +254,25 @@ type BenchmarkRequest struct {
 	// it, the run continues on the server and can be re-attached with
 	// WatchBenchmark — what you want over an SSH tunnel that may drop.
 	CancelOnDisconnect bool
+	// Sweep, when set, makes the benchmark a sweep: a cell for every
+	// combination of its lists (Result.Cells, Result.BestCell). A list
+	// there and the same setting here (e.g. Sweep.NumCtx and NumCtx) are
+	// refused.
+	Sweep *Sweep
+	// Concurrency, when set, makes the benchmark a concurrency run: levels
+	// of requests in flight together (Result.Levels). Not with Sweep,
+	// Cold or Repetitions.
+	Concurrency *Concurrency
 }
 
-func (r BenchmarkRequest) proto() *benchdv1.RunBenchmarkRequest {
-	p := &benchdv1.RunBenchmarkRequest{Model: r.Model, Prompts: r.Prompts}
+// proto is the request benchd takes; an unknown sweep objective is an
+// INVALID_ARGUMENT status, as benchd would answer.
+func (r BenchmarkRequest) proto() (*benchdv1.RunBenchmarkRequest, error) {
+	sweep, err := r.Sweep.proto()
+	if err != nil {
+		return nil, err
+	}
+	p := &benchdv1.RunBenchmarkRequest{Model: r.Model, Prompts: r.Prompts, Sweep: sweep, Concurrency: r.Concurrency.proto()}
 	if r.Repetitions != 0 {
 		p.Repetitions = u32(r.Repetitions)
 	}
@@ -283,7 +302,7 @@ func (r BenchmarkRequest) proto() *benchdv1.RunBenchmarkRequest {
 	case r.VRAMSampleInterval != 0:
 		p.VramSampleInterval = durationpb.New(r.VRAMSampleInterval)
 	}
-	return p
+	return p, nil
 }
 
 // u32 converts a caller's int; out-of-range values are clamped so that the

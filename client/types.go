@@ -14,6 +14,14 @@ type Event struct {
 	Progress *Progress
 	Trial    *Trial
 	Finished *Summary
+	// Sweeps only: a cell begins, a cell ends (with its status, summary
+	// and memory).
+	CellStarted  *CellStarted
+	CellFinished *Cell
+	// Concurrency runs only: a level begins, a level ends (with its
+	// throughput, latencies and queue times).
+	LevelStarted  *LevelStarted
+	LevelFinished *Level
 	// Raw is the message as received, for protojson output or new fields.
 	Raw *benchdv1.BenchmarkEvent
 }
@@ -21,7 +29,13 @@ type Event struct {
 // Result is a whole benchmark.
 type Result struct {
 	Started
-	Trials  []Trial
+	Trials []Trial
+	// Cells are a sweep's finished cells in run order (also of a failed
+	// or cancelled sweep); none for a plain benchmark.
+	Cells []Cell
+	// Levels are a concurrency run's finished levels in run order (also
+	// of a failed or cancelled run); none otherwise.
+	Levels  []Level
 	Summary *Summary
 	// Raw is the record the rest is converted from: as benchd stores it
 	// (GetBenchmark, ListBenchmarks, CancelBenchmark: with the settings and
@@ -40,6 +54,12 @@ func resultFromProto(b *benchdv1.Benchmark) Result {
 	for _, t := range b.GetTrials() {
 		res.Trials = append(res.Trials, TrialFromProto(t))
 	}
+	for _, c := range b.GetCells() {
+		res.Cells = append(res.Cells, CellFromProto(c))
+	}
+	for _, l := range b.GetLevels() {
+		res.Levels = append(res.Levels, LevelFromProto(l))
+	}
 	if f := b.GetFinished(); f != nil {
 		res.Summary = summaryFromProto(f)
 	}
@@ -54,6 +74,11 @@ type Started struct {
 	GPUs          []GPU
 	StartedAt     time.Time
 	Machine       Machine
+	// OllamaNumParallel is ollama's parallel slots as its container is
+	// configured: OLLAMA_NUM_PARALLEL's value, "default" when it is not
+	// set (ollama then chooses), "unknown" when benchd reaches ollama over
+	// HTTP or could not inspect the container; "" in older records.
+	OllamaNumParallel string
 }
 
 // Machine is the host a benchmark ran on.
@@ -69,6 +94,12 @@ type Progress struct {
 	Index             int
 	Warmup            bool
 	Tokens, MaxTokens int
+	// Cell is the sweep's cell the trial belongs to (0 outside sweeps).
+	Cell int
+	// Level is the concurrency run's level the request belongs to (0
+	// otherwise): the level last started, as benchd's progress events do
+	// not say. Index counts within the level.
+	Level int
 }
 
 // Trial is one generation; counts and durations are ollama's own.
@@ -101,6 +132,20 @@ type Trial struct {
 	// EvalDuration; the trial stays in the Summary, but treat its token
 	// timing with care.
 	DecodeMismatchReason string
+	// Cell is the sweep's cell the trial belongs to (0 outside sweeps);
+	// Index then counts within the cell.
+	Cell int
+	// Level is the concurrency run's level the trial belongs to (0
+	// otherwise); Index then counts within the level in the order the
+	// requests were sent (trials arrive as they finish).
+	Level int
+	// Queue is the time the request waited in ollama for a parallel
+	// slot: TTFT − LoadDuration − PromptEvalDuration, at least 0 (on
+	// ollama's clock; it includes making the first token). 0 in older
+	// records.
+	Queue time.Duration
+	// SentAt is when benchd sent the request, on benchd's clock.
+	SentAt time.Time
 }
 
 // TokenTiming is how one trial's tokens were streamed, on ollama's clock
@@ -161,6 +206,14 @@ type Summary struct {
 	// DecodeMismatches counts the measured trials with a
 	// DecodeMismatchReason.
 	DecodeMismatches int
+	// Sweeps only (the figures above are then over every cell's measured
+	// trials together; each Cell has its own Summary). BestCell is the
+	// index of the best cell by Objective among the succeeded cells that
+	// fitted in VRAM (every succeeded cell on a host where none took any
+	// VRAM); nil when none qualified. CellsFailed counts failed cells.
+	BestCell    *int
+	Objective   Objective
+	CellsFailed int
 }
 
 // GPU is one VRAM reading.
@@ -182,12 +235,22 @@ func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
 		ev.Started = &s
 	case *benchdv1.BenchmarkEvent_Progress:
 		p := k.Progress
-		ev.Progress = &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens())}
+		ev.Progress = &Progress{Index: int(p.GetIndex()), Warmup: p.GetWarmup(), Tokens: int(p.GetTokens()), MaxTokens: int(p.GetMaxTokens()), Cell: int(p.GetCell())}
 	case *benchdv1.BenchmarkEvent_Trial:
 		t := TrialFromProto(k.Trial)
 		ev.Trial = &t
 	case *benchdv1.BenchmarkEvent_Finished:
 		ev.Finished = summaryFromProto(k.Finished)
+	case *benchdv1.BenchmarkEvent_CellStarted:
+		ev.CellStarted = &CellStarted{Cell: CellFromProto(k.CellStarted.GetCell()), Cells: int(k.CellStarted.GetCells())}
+	case *benchdv1.BenchmarkEvent_CellFinished:
+		c := CellFromProto(k.CellFinished.GetCell())
+		ev.CellFinished = &c
+	case *benchdv1.BenchmarkEvent_LevelStarted:
+		ev.LevelStarted = &LevelStarted{Level: LevelFromProto(k.LevelStarted.GetLevel()), Levels: int(k.LevelStarted.GetLevels())}
+	case *benchdv1.BenchmarkEvent_LevelFinished:
+		l := LevelFromProto(k.LevelFinished.GetLevel())
+		ev.LevelFinished = &l
 	}
 	return ev
 }
@@ -198,13 +261,14 @@ func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
 		BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
 		ModelInfo:     modelInfoFromProto(s.GetModelInfo()),
 		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
-		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+		Machine:           Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+		OllamaNumParallel: s.GetOllamaNumParallel(),
 	}
 }
 
 // summaryFromProto converts a finished event.
 func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
-	return &Summary{
+	s := &Summary{
 		BenchmarkID: f.GetBenchmarkId(), Trials: int(f.GetTrials()),
 		EvalRate: statsFromProto(f.GetEvalRate()), PromptEvalRate: statsFromProto(f.GetPromptEvalRate()),
 		TTFTNs: statsFromProto(f.GetTtftNs()), WallNs: statsFromProto(f.GetWallNs()),
@@ -215,7 +279,13 @@ func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
 		TPOTNs: statsFromProto(f.GetTpotNs()), ITLP50Ns: statsFromProto(f.GetItlP50Ns()),
 		ITLP99Ns: statsFromProto(f.GetItlP99Ns()), LongestStallNs: statsFromProto(f.GetLongestStallNs()),
 		UnstableReason: f.GetUnstableReason(), DecodeMismatches: int(f.GetDecodeMismatches()),
+		Objective: objectiveFromProto(f.GetObjective()), CellsFailed: int(f.GetCellsFailed()),
 	}
+	if f.BestCell != nil {
+		best := int(f.GetBestCell())
+		s.BestCell = &best
+	}
+	return s
 }
 
 // TrialFromProto converts a generated Trial message.
@@ -231,6 +301,7 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		ModelLoadedAtStart: t.GetModelLoadedAtStart(), PromptPrefix: t.GetPromptPrefix(),
 		ReceivedTTFT: time.Duration(t.GetReceivedTtftNs()), InvalidReason: t.GetInvalidReason(),
 		TokenTiming: tokenTimingFromProto(t.GetTokenTiming()), DecodeMismatchReason: t.GetDecodeMismatchReason(),
+		Cell: int(t.GetCell()), Level: int(t.GetLevel()), Queue: time.Duration(t.GetQueueNs()), SentAt: timeOf(t.GetSentAt()),
 	}
 }
 

@@ -33,7 +33,7 @@ buildGo126Module rec {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-EJ86b6/Tpsc4spVJYnXxPPjUmLf8FxxZdKpEQ8R/ZSo=";
+  vendorHash = "sha256-3sKtglI+fptcLcmn/tBUs7IPpK/oeGgbEBvFXeKiW3w=";
 
   subPackages = [
     "cmd/benchd"

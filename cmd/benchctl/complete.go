@@ -52,7 +52,8 @@ func (a *app) completeIDs(files bool) cobra.CompletionFunc {
 	}
 }
 
-// completeModels completes model names: for run, first the models ollama
+// completeModels completes model names: for run (and each of sweep's
+// MODEL...), first the models ollama
 // has (ListModels), described by size and quantisation; then, and for
 // --model filters only, the names benchmarked before (as requested: "tiny"
 // beside ollama's "tiny:latest").
@@ -62,7 +63,7 @@ func (a *app) completeModels(cmd *cobra.Command, args []string, _ string) ([]cob
 	}
 	var out []cobra.Completion
 	seen := map[string]bool{}
-	if cmd.Name() == "run" {
+	if cmd.Name() == "run" || cmd.Name() == "sweep" {
 		for _, m := range a.installed(cmd) {
 			seen[m.Name] = true
 			out = append(out, cobra.CompletionWithDesc(m.Name, strings.TrimSpace(m.ModelInfo.ParameterSize+" "+m.ModelInfo.QuantizationLevel)))

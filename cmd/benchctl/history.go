@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"os"
 	"path/filepath"
@@ -189,13 +190,15 @@ func getAll(ctx context.Context, c *client.Client, args []string) ([]*benchdv1.B
 }
 
 func (a *app) showCmd() *cobra.Command {
+	var cells, trials bool
 	cmd := &cobra.Command{
 		Use:   "show ID...",
 		Short: "Print benchmarks with every trial",
 		Long: `Print benchmarks with every trial, the settings, the model (digest, family,
 size, quantisation), the machine (host, kernel, GPUs, benchd and ollama
-versions) and the summary. An ID may be a FILE.json that "show ID -o json"
-wrote.`,
+versions) and the summary. A concurrency run is printed as run printed it, a
+row per level (--trials: every request, then the levels). An ID may be a
+FILE.json that "show ID -o json" wrote.`,
 		Args:              argsUsage(cobra.MinimumNArgs(1), "a benchmark ID is required (benchctl history lists them)"),
 		ValidArgsFunction: a.completeIDs(true),
 		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
@@ -203,9 +206,22 @@ wrote.`,
 			if err != nil {
 				return err
 			}
-			return writeBenchmarks(a.e.stdout, a.output, bs...)
+			if cells {
+				for _, b := range bs {
+					if !report.IsSweep(b) {
+						return usagef("show --cells: %s is not a sweep", report.ID(b))
+					}
+				}
+				return writeSweeps(a.e.stdout, a.output, bs...)
+			}
+			if trials {
+				return writeBenchmarks(a.e.stdout, a.output, bs...)
+			}
+			return writeRuns(a.e.stdout, a.output, bs...)
 		}),
 	}
+	cmd.Flags().BoolVar(&cells, "cells", false, "print sweeps as sweep does: a row per cell (-o table, md, csv)")
+	cmd.Flags().BoolVar(&trials, "trials", false, "print concurrency runs by every request (trial), not a row per level")
 	a.oldOutputFlags(cmd, true, false)
 	a.accepts(cmd, outputs...)
 	return cmd
@@ -275,7 +291,18 @@ func (a *app) chartCmd() *cobra.Command {
 		Long: `Draw, for each run, the mean generation and prompt eval rates with ±1 stddev
 error bars (two panels), and below them the VRAM timeline of the first run
 (--vram ID picks another). The file's name says its format: .png or .svg
-(1200×800).`,
+(1200×800).
+
+One sweep (see sweep) is drawn as a sweep: for each setting it varied, the
+objective's figure (mean ± 1 stddev) against that setting's values, a line
+for each combination of the other settings, the best cell ringed; below, per
+cell, the peak VRAM sampled and the model's memory as ollama's /api/ps put
+it (all of it, and the part in VRAM). 1200 wide; 400 high per row of two
+settings' panels, plus 400 for memory.
+
+One concurrency run (see run --concurrency) is drawn against the requests in
+flight: output tok/s and req/s, then the p50 and p99 of TTFT, end-to-end
+latency, inter-token latency and queue time (1200×1200).`,
 		Args:              argsUsage(cobra.MinimumNArgs(1), "at least one benchmark ID is required"),
 		ValidArgsFunction: a.completeIDs(true),
 		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
@@ -296,7 +323,15 @@ error bars (two panels), and below them the VRAM timeline of the first run
 					return err
 				}
 			}
-			if err := writeChart(out, cf, bs, vram); err != nil {
+			draw := func(w io.Writer) error { return report.Chart(w, cf, bs, vram) }
+			switch {
+			case len(bs) != 1 || vramID != "":
+			case report.IsSweep(bs[0]):
+				draw = func(w io.Writer) error { return report.SweepChart(w, cf, bs[0]) }
+			case report.IsConcurrency(bs[0]):
+				draw = func(w io.Writer) error { return report.ConcurrencyChart(w, cf, bs[0]) }
+			}
+			if err := writeChart(out, draw); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.e.stderr, "wrote %s\n", out)
@@ -323,13 +358,13 @@ func pick(ctx context.Context, c *client.Client, bs []*benchdv1.Benchmark, id st
 
 // writeChart writes to a temporary file beside the target, then renames
 // it: an interrupted chart leaves no half-written image.
-func writeChart(out string, cf report.ChartFormat, bs []*benchdv1.Benchmark, vram *benchdv1.Benchmark) error {
+func writeChart(out string, draw func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := report.Chart(tmp, cf, bs, vram); err != nil {
+	if err := draw(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("chart: %w", err)
 	}

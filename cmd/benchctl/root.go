@@ -114,7 +114,7 @@ func (a *app) rootCmd() *cobra.Command {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
-	root.AddCommand(a.runCmd(), a.watchCmd(), a.cancelCmd(), a.historyCmd(), a.showCmd(), a.compareCmd(),
+	root.AddCommand(a.runCmd(), a.sweepCmd(), a.watchCmd(), a.cancelCmd(), a.historyCmd(), a.showCmd(), a.compareCmd(),
 		a.chartCmd(), a.vramCmd(), a.modelsCmd(), a.healthCmd(), a.certsCmd(), a.manCmd(root))
 	root.AddCommand(a.gpuCmd())
 	// Cobra's completion command shows its help, exit 0, for a shell it

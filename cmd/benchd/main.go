@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/daemon"
+	"github.com/benchd/benchd/internal/logbuf"
 	"github.com/benchd/benchd/internal/runner"
 )
 
@@ -97,7 +99,23 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchd: %v\n", err)
 		os.Exit(2)
 	}
-	c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// Lines below WARN (above all the audit line of every RPC) are
+	// batched, at most logbuf.Delay; see internal/logbuf for what a crash
+	// can lose. The error below and any WARN flush at once.
+	lw := logbuf.New(os.Stderr)
+	defer lw.Flush()
+	c.Log = slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: lvl}), lw))
+
+	if os.Getenv("GOMAXPROCS") == "" {
+		// benchd waits on sockets and pipes and does little work per
+		// call. With more than one P, Go's scheduler spins Ps looking for
+		// work at every wake-up: one P cut benchd's CPU per SampleVRAM
+		// call under 32 clients from 35 to 29 µs and raised its
+		// throughput (docs/performance.md), and keeps benchd to one core
+		// on a host whose measurements it must not disturb. GOMAXPROCS
+		// in the environment still decides.
+		runtime.GOMAXPROCS(1)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

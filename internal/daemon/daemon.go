@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -345,7 +346,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource}
+	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource, "gomaxprocs", runtime.GOMAXPROCS(0)}
 	if d.cfg.TLS.Unix {
 		attrs = append(attrs, "unix_tls", true)
 	}

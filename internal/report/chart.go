@@ -78,22 +78,10 @@ func Chart(w io.Writer, format ChartFormat, runs []*benchdv1.Benchmark, vramRun 
 		return err
 	}
 
-	var (
-		c      io.WriterTo
-		canvas draw.Canvas
-	)
-	switch format {
-	case PNG:
-		img := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(chartDPI))
-		c, canvas = vgimg.PngCanvas{Canvas: img}, draw.New(img)
-	case SVG:
-		svg := vgsvg.New(chartWidth, chartHeight)
-		c, canvas = svgFallbacks{svg}, draw.New(svg)
-	default:
-		return fmt.Errorf("chart: unknown format %q", format)
+	c, canvas, err := newCanvas(format, chartWidth, chartHeight)
+	if err != nil {
+		return err
 	}
-	canvas.SetColor(color.White)
-	canvas.Fill(canvas.Rectangle.Path())
 
 	const pad = vg.Length(8)
 	top := draw.Crop(canvas, pad, -pad, chartHeight*0.45, -pad)
@@ -111,6 +99,23 @@ func Chart(w io.Writer, format ChartFormat, runs []*benchdv1.Benchmark, vramRun 
 	}
 	_, err = c.WriteTo(w)
 	return err
+}
+
+// newCanvas is a white canvas of the size in format; c writes it out.
+func newCanvas(format ChartFormat, width, height vg.Length) (c io.WriterTo, canvas draw.Canvas, err error) {
+	switch format {
+	case PNG:
+		img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(chartDPI))
+		c, canvas = vgimg.PngCanvas{Canvas: img}, draw.New(img)
+	case SVG:
+		svg := vgsvg.New(width, height)
+		c, canvas = svgFallbacks{svg}, draw.New(svg)
+	default:
+		return nil, draw.Canvas{}, fmt.Errorf("chart: unknown format %q", format)
+	}
+	canvas.SetColor(color.White)
+	canvas.Fill(canvas.Rectangle.Path())
+	return c, canvas, nil
 }
 
 // The chart's text is in Liberation Sans, which has Arial's and

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -22,6 +24,12 @@ var TrialsCSVHeader = []string{
 	"chunks", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "itl_max_ns", "tpot_ns",
 	"longest_stall_ns", "longest_stall_after_chunks", "decode_ns", "received_decode_ns", "received_longest_stall_ns",
 	"timing_ollama_clock", "decode_mismatch_reason",
+	// Sweeps only (else empty): the trial's cell; index counts within it.
+	"cell",
+	// Concurrency runs only (else empty): the trial's level (index counts
+	// within it) and its requests in flight; then the time queued in ollama
+	// for a parallel slot (0 in older records) and when benchd sent it.
+	"level", "concurrency", "queue_ns", "sent_at",
 }
 
 // WriteTrialsCSV writes every trial of the benchmarks as CSV with
@@ -34,7 +42,15 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	f64 := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, b := range bs {
+		sweep, conc := IsSweep(b), IsConcurrency(b)
 		for _, t := range b.GetTrials() {
+			cell, level, inFlight := "", "", ""
+			if sweep {
+				cell = strconv.Itoa(int(t.GetCell()))
+			}
+			if conc {
+				level, inFlight = strconv.Itoa(int(t.GetLevel())), strconv.Itoa(int(trialLevel(b, t).GetConcurrency()))
+			}
 			if err := cw.Write(append(append([]string{
 				ID(b), Model(b), strconv.Itoa(int(t.GetIndex())), strconv.FormatBool(t.GetWarmup()),
 				strconv.Itoa(int(t.GetPromptIndex())), strconv.FormatBool(t.GetModelLoadedAtStart()),
@@ -43,13 +59,22 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
 				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
 				i64(t.GetReceivedTtftNs()), t.GetInvalidReason(),
-			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason())); err != nil {
+			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason(), cell,
+				level, inFlight, i64(t.GetQueueNs()), csvStamp(t.GetSentAt()))); err != nil {
 				return err
 			}
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvStamp is a timestamp for CSV (UTC, RFC 3339), empty for none.
+func csvStamp(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return ""
+	}
+	return t.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
 // timingCSV are the token-timing columns of a trial, empty without it.
@@ -84,12 +109,7 @@ func WriteHistoryCSV(w io.Writer, bs []*benchdv1.Benchmark) error {
 	}
 	for _, b := range bs {
 		f := b.GetFinished()
-		num := func(s *benchdv1.Summary, v float64) string {
-			if s.GetN() == 0 {
-				return ""
-			}
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		}
+		num := csvNum
 		created := ""
 		if t := createdAt(b); !t.IsZero() {
 			created = t.UTC().Format(time.RFC3339Nano)

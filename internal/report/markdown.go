@@ -65,10 +65,10 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 	if len(b.GetTrials()) > 0 {
 		fmt.Fprintln(w, "#### Trials")
 		fmt.Fprintln(w)
-		mdHeader(w, ">trial", "kind", "loaded", ">prompt tok", ">prompt tok/s", ">gen tok", ">gen tok/s", ">TTFT", ">load", ">total", ">wall", ">peak VRAM",
+		mdHeader(w, ">"+trialHeader(b), "kind", "loaded", ">prompt tok", ">prompt tok/s", ">gen tok", ">gen tok/s", ">TTFT", ">load", ">total", ">wall", ">peak VRAM",
 			">ITL p50", ">ITL p99", ">stall", "marks")
 		for _, t := range b.GetTrials() {
-			mdRow(w, append([]string{fmt.Sprint(t.GetIndex()), trialKind(t), yesNo(t.GetModelLoadedAtStart()),
+			mdRow(w, append([]string{trialLabel(b, t), trialKind(t), yesNo(t.GetModelLoadedAtStart()),
 				fmt.Sprint(t.GetPromptEvalCount()), fmt.Sprintf("%.1f", t.GetPromptEvalRate()),
 				fmt.Sprint(t.GetEvalCount()), fmt.Sprintf("%.1f", t.GetEvalRate()),
 				ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())), ms(float64(t.GetTotalDurationNs())),
@@ -80,6 +80,18 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 				fmt.Fprintf(w, "- %s\n", mdCell(l))
 			}
 			fmt.Fprintln(w)
+		}
+	}
+	if IsSweep(b) {
+		fmt.Fprintf(w, "#### Sweep cells (best by %s)\n\n", objectiveName(sweepObjective(b)))
+		if err := writeCellsMarkdown(w, b); err != nil {
+			return err
+		}
+	}
+	if IsConcurrency(b) {
+		fmt.Fprintf(w, "#### Concurrency levels (%s)\n\n", ParallelSlots(b.GetStarted().GetOllamaNumParallel()))
+		if err := writeLevelsMarkdown(w, b); err != nil {
+			return err
 		}
 	}
 	if f := b.GetFinished(); f != nil {

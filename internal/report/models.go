@@ -16,7 +16,11 @@ import (
 // "100% GPU", "100% CPU", or the split of a model that spilled, e.g.
 // "25%/75% CPU/GPU".
 func Processor(m *benchdv1.LoadedModel) string {
-	size, vram := m.GetSizeBytes(), m.GetSizeVramBytes()
+	return processor(m.GetSizeBytes(), m.GetSizeVramBytes())
+}
+
+// processor is Processor of a model's size and the part of it in VRAM.
+func processor(size, vram uint64) string {
 	switch {
 	case vram == 0:
 		return "100% CPU"

@@ -143,14 +143,22 @@ func settingsLine(b *benchdv1.Benchmark) string {
 	if s == nil {
 		return ""
 	}
-	parts := []string{
-		fmt.Sprintf("reps %d", s.GetRepetitions()),
-		fmt.Sprintf("warm-up %d", s.GetWarmup()),
-		fmt.Sprintf("max tokens %d", s.GetMaxTokens()),
+	// What a sweep varies is on its own line (sweepLine), not here.
+	w := s.GetSweep()
+	var parts []string
+	// A concurrency level's size is its requests, not the repetitions.
+	if s.GetConcurrency() == nil {
+		parts = append(parts, fmt.Sprintf("reps %d", s.GetRepetitions()))
 	}
-	if s.PromptTokens != nil {
+	parts = append(parts, fmt.Sprintf("warm-up %d", s.GetWarmup()))
+	if len(w.GetMaxTokens()) == 0 {
+		parts = append(parts, fmt.Sprintf("max tokens %d", s.GetMaxTokens()))
+	}
+	switch {
+	case len(w.GetPromptTokens()) > 0:
+	case s.PromptTokens != nil:
 		parts = append(parts, fmt.Sprintf("prompt tokens ~%d", s.GetPromptTokens()))
-	} else {
+	default:
 		parts = append(parts, fmt.Sprintf("prompts %d", max(len(s.GetPrompts()), 1)))
 	}
 	if s.NumCtx != nil {

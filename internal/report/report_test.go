@@ -445,3 +445,99 @@ func TestTableSweepCells(t *testing.T) {
 		t.Errorf("a plain run has no cell table: %v\n%s", err, plain.String())
 	}
 }
+
+// sweepFixture is a finished 2-cell sweep over num_gpu on a GPU host:
+// cell 0 (num_gpu 0) ran on the CPU, cell 1 (num_gpu 99) fitted in VRAM
+// and is best.
+func sweepFixture() *benchdv1.Benchmark {
+	b := proto.Clone(runA).(*benchdv1.Benchmark)
+	b.Settings.Sweep = &benchdv1.Sweep{NumGpu: []uint32{0, 99}, Objective: benchdv1.SweepObjective_SWEEP_OBJECTIVE_TTFT}
+	sum := func(ttft float64) *benchdv1.BenchmarkFinished {
+		return &benchdv1.BenchmarkFinished{Trials: 2, TtftNs: &benchdv1.Summary{N: 2, Mean: ttft}, EvalRate: &benchdv1.Summary{N: 2, Mean: 10}}
+	}
+	b.Cells = []*benchdv1.SweepCell{
+		{Index: 0, Model: "tiny", NumGpu: proto.Uint32(0), MaxTokens: 64, Status: benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED,
+			Summary: sum(9e6), ModelSizeBytes: 1 << 30},
+		{Index: 1, Model: "tiny", NumGpu: proto.Uint32(99), MaxTokens: 64, Status: benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED,
+			Summary: sum(3e6), ModelSizeBytes: 1 << 30, ModelSizeVramBytes: 1 << 30, FitsVram: true, PeakVramUsedBytes: 2 << 30},
+	}
+	for i, t := range b.Trials {
+		t.Cell = uint32(i % 2)
+	}
+	b.Finished.BestCell, b.Finished.Objective = proto.Uint32(1), benchdv1.SweepObjective_SWEEP_OBJECTIVE_TTFT
+	return b
+}
+
+// The lines under a sweep's cells say which is best and why, or why none
+// is: the best-cell rule's three cases.
+func TestSweepNotes(t *testing.T) {
+	b := sweepFixture()
+	var buf bytes.Buffer
+	if err := WriteSweepTable(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	t.Log("\n" + out)
+	for _, want := range []string{"sweep model tiny × num_gpu 0,99: 2 cells, best by lowest ttft", "each cell: reps 5, warm-up 1, max tokens 64",
+		"1.0 GiB    100% CPU", "2.0 GiB    1.0 GiB    100% GPU", "best by lowest ttft: cell 1 (model=tiny num_gpu=99 max_tokens=64), ttft 3.0ms\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	// Only the spilled cell succeeded: no best cell, and why.
+	b.Cells[1].Status, b.Cells[1].ErrorMessage, b.Finished.BestCell, b.Finished.CellsFailed = benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_FAILED, "out of memory", nil, 1
+	notes := strings.Join(sweepNotes(b), "\n")
+	if notes != "no best cell: no succeeded cell fitted entirely in VRAM (ollama put part of each model on the CPU)\n1 of 2 cells failed; the sweep went on past them" {
+		t.Errorf("notes %q", notes)
+	}
+	b.Cells[0].Status = benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_FAILED
+	if notes := sweepNotes(b); notes[0] != "no best cell: no cell succeeded" {
+		t.Errorf("notes %q", notes)
+	}
+	// Unfinished: the cells so far, no best.
+	b.Finished = nil
+	if notes := sweepNotes(b); len(notes) != 1 || notes[0] != "2 of 2 cells finished; no best cell: the sweep did not finish" {
+		t.Errorf("notes %q", notes)
+	}
+}
+
+// benchstat names a trial of a cell that did not finish by the sweep's
+// settings for it.
+func TestBenchstatNamesUnfinishedCell(t *testing.T) {
+	b := sweepFixture()
+	b.Cells = b.Cells[:1]
+	var buf bytes.Buffer
+	if err := WriteBenchstat(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"BenchmarkEval/model=tiny/num_gpu=0\t", "BenchmarkEval/model=tiny/num_gpu=99\t"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestSweepChart(t *testing.T) {
+	var buf bytes.Buffer
+	if err := SweepChart(&buf, PNG, sweepFixture()); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One swept setting: one panel above the memory panel.
+	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 800 {
+		t.Errorf("png %v", b)
+	}
+	buf.Reset()
+	if err := SweepChart(&buf, SVG, sweepFixture()); err != nil {
+		t.Fatal(err)
+	}
+	if s := buf.String(); !strings.Contains(s, "time to first token, ms by num_gpu") || !strings.Contains(s, "best cell") || !strings.Contains(s, "1 *") {
+		t.Errorf("svg: %.300s", s)
+	}
+	if err := SweepChart(&buf, PNG, runA); err == nil {
+		t.Error("a plain run drawn as a sweep")
+	}
+}

@@ -173,10 +173,10 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 		fmt.Fprintln(w, "no trials")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "trial\tkind\tloaded\tprompt tok\tprompt tok/s\tgen tok\tgen tok/s\tttft\tload\ttotal\twall\tpeak VRAM\titl p50\titl p99\tstall\tmarks\t")
+		fmt.Fprintln(tw, trialHeader(b)+"\tkind\tloaded\tprompt tok\tprompt tok/s\tgen tok\tgen tok/s\tttft\tload\ttotal\twall\tpeak VRAM\titl p50\titl p99\tstall\tmarks\t")
 		for _, t := range b.GetTrials() {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-				t.GetIndex(), trialKind(t), yesNo(t.GetModelLoadedAtStart()), t.GetPromptEvalCount(), t.GetPromptEvalRate(),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+				trialLabel(b, t), trialKind(t), yesNo(t.GetModelLoadedAtStart()), t.GetPromptEvalCount(), t.GetPromptEvalRate(),
 				t.GetEvalCount(), t.GetEvalRate(), ms(float64(t.GetTtftNs())), ms(float64(t.GetLoadDurationNs())),
 				ms(float64(t.GetTotalDurationNs())), ms(float64(t.GetWallNs())), peakVRAM(t),
 				strings.Join(trialTimingCells(t), "\t"), marks(t))
@@ -191,8 +191,13 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 	if err := writeEnergy(w, b); err != nil {
 		return err
 	}
-	if len(b.GetCells()) > 0 {
+	if IsSweep(b) {
 		if err := writeCells(w, b); err != nil {
+			return err
+		}
+	}
+	if IsConcurrency(b) {
+		if err := writeLevels(w, b); err != nil {
 			return err
 		}
 	}
@@ -217,6 +222,31 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 		fmt.Fprintln(w, l)
 	}
 	return nil
+}
+
+// trialHeader names the trial column: "cell/trial" in a sweep, whose
+// trials count within their cell, "level/trial" in a concurrency run.
+func trialHeader(b *benchdv1.Benchmark) string {
+	switch {
+	case IsSweep(b):
+		return "cell/trial"
+	case IsConcurrency(b):
+		return "level/trial"
+	}
+	return "trial"
+}
+
+// trialLabel is a trial's place under trialHeader: "3", or in a sweep
+// "2/0" (cell 2, its trial 0), in a concurrency run "1/3" (level 1, its
+// fourth request sent).
+func trialLabel(b *benchdv1.Benchmark, t *benchdv1.Trial) string {
+	switch {
+	case IsSweep(b):
+		return fmt.Sprintf("%d/%d", t.GetCell(), t.GetIndex())
+	case IsConcurrency(b):
+		return fmt.Sprintf("%d/%d", t.GetLevel(), t.GetIndex())
+	}
+	return fmt.Sprint(t.GetIndex())
 }
 
 // peakVRAM is a trial's peak VRAM, or "-" for a trial without samples.
@@ -291,52 +321,4 @@ func WriteHistoryTable(w io.Writer, bs []*benchdv1.Benchmark) error {
 			meanSD(f.GetEvalRate(), rateKind), meanSD(f.GetPromptEvalRate(), rateKind), ttft, vram, runFlags(f))
 	}
 	return tw.Flush()
-}
-
-// writeCells prints a sweep's finished cells, a row each as llama-bench
-// prints its tests, the best cell marked "*" in the first column; a failed
-// cell shows its error in the last.
-func writeCells(w io.Writer, b *benchdv1.Benchmark) error {
-	f := b.GetFinished()
-	fmt.Fprintf(w, "\nsweep cells (best by %s)\n", objectiveName(f.GetObjective()))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "best\tcell\tmodel\tnum_ctx\tnum_gpu\tnum_batch\tnum_thread\tprompt tok\tgen tok\tprompt tok/s\tgen tok/s\tttft\tpeak VRAM\tstatus\t")
-	opt := func(set bool, v uint32) string {
-		if !set {
-			return "-"
-		}
-		return fmt.Sprint(v)
-	}
-	for _, c := range b.GetCells() {
-		mark := ""
-		if f != nil && f.BestCell != nil && f.GetBestCell() == c.GetIndex() {
-			mark = "*"
-		}
-		s := c.GetSummary()
-		status := "ok"
-		if c.GetStatus() != benchdv1.SweepCellStatus_SWEEP_CELL_STATUS_SUCCEEDED {
-			status = "FAILED: " + c.GetErrorMessage()
-		}
-		vram := "-"
-		if c.GetPeakVramUsedBytes() > 0 {
-			vram = BytesIEC(c.GetPeakVramUsedBytes())
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
-			mark, c.GetIndex(), c.GetModel(), opt(c.NumCtx != nil, c.GetNumCtx()), opt(c.NumGpu != nil, c.GetNumGpu()),
-			opt(c.NumBatch != nil, c.GetNumBatch()), opt(c.NumThread != nil, c.GetNumThread()),
-			opt(c.PromptTokens != nil, c.GetPromptTokens()), c.GetMaxTokens(),
-			meanSD(s.GetPromptEvalRate(), rateKind), meanSD(s.GetEvalRate(), rateKind), meanSD(s.GetTtftNs(), durationKind), vram, status)
-	}
-	return tw.Flush()
-}
-
-// objectiveName names a sweep's objective for a person.
-func objectiveName(o benchdv1.SweepObjective) string {
-	switch o {
-	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_PROMPT_EVAL_RATE:
-		return "prompt tok/s"
-	case benchdv1.SweepObjective_SWEEP_OBJECTIVE_TTFT:
-		return "lowest ttft"
-	}
-	return "gen tok/s"
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchd/benchd/internal/benchcpu"
 )
 
 // telemetryTree is the RX 7900 XTX's LACT snapshot as a tree (with VRAM
@@ -40,7 +42,7 @@ func BenchmarkSysfsReadTelemetry(b *testing.B) {
 		b.Fatalf("Read: (%+v, %v), want telemetry", gpus, err)
 	}
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := s.Read(ctx); err != nil {
 			b.Fatal(err)

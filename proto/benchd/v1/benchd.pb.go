@@ -2801,7 +2801,11 @@ func (x *Trial) GetEnergy() *Energy {
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
 // benchd is not in them: Docker's exec stdio may hold chunks back and hand
 // over a burst at once. The received_* figures are the same spans by when
-// the chunks reached benchd, kept to show what the transport did.
+// the chunks reached benchd, kept to show what the transport did; they
+// include benchd's own read pacing: after the first chunk it reads a
+// trial's stream at most every 20 ms (concurrency runs: unpaced), one read
+// taking every chunk that arrived meanwhile, which the stamped figures do
+// not need and which saves most of benchd's CPU per token.
 // Percentiles interpolate linearly between closest ranks, as Summary's do.
 type TokenTiming struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2827,7 +2831,8 @@ type TokenTiming struct {
 	// Trial.decode_mismatch_reason.
 	DecodeNs int64 `protobuf:"varint,9,opt,name=decode_ns,json=decodeNs,proto3" json:"decode_ns,omitempty"`
 	// decode_ns and longest_stall_ns as received: by when the chunks reached
-	// benchd. Far above the stamped figures: the transport held chunks back.
+	// benchd (with up to 20 ms of read pacing, see above). Far above the
+	// stamped figures: the transport held chunks back.
 	ReceivedDecodeNs       int64 `protobuf:"varint,10,opt,name=received_decode_ns,json=receivedDecodeNs,proto3" json:"received_decode_ns,omitempty"`
 	ReceivedLongestStallNs int64 `protobuf:"varint,11,opt,name=received_longest_stall_ns,json=receivedLongestStallNs,proto3" json:"received_longest_stall_ns,omitempty"`
 	// Whether the figures come from ollama's stamps. false: the stamps were

@@ -89,6 +89,11 @@ class Started:
     settings: Dict[str, Any]
     started_at: Optional[_dt.datetime]
     machine: MachineInfo
+    # ollama's parallel slots as its container is configured: the value of
+    # OLLAMA_NUM_PARALLEL, "default" when it is not set (ollama chooses),
+    # "unknown" over HTTP or when the container could not be inspected; ""
+    # in older records.
+    ollama_num_parallel: str = ""
 
     @classmethod
     def from_proto(cls, s: pb.BenchmarkStarted) -> "Started":
@@ -107,6 +112,7 @@ class Started:
             settings=settings, started_at=_time(s, "started_at"),
             machine=MachineInfo(s.machine.hostname, s.machine.kernel, s.machine.benchd_version,
                                 s.machine.ollama_version, [GPU.from_proto(g) for g in s.machine.gpus]),
+            ollama_num_parallel=s.ollama_num_parallel,
         )
 
 
@@ -116,6 +122,11 @@ class Progress:
     warmup: bool
     tokens: int
     max_tokens: int
+    # Sweeps only: the cell (Cell.index) the trial belongs to.
+    cell: int = 0
+    # Concurrency runs only: the level (Level.index) last started, as
+    # benchd's progress events do not say; index counts within it.
+    level: int = 0
 
 
 @dataclass
@@ -156,6 +167,18 @@ class Trial:
     # eval_duration disagree by more than 10%; the trial stays in the
     # summary, but treat its token timing with care.
     decode_mismatch_reason: str = ""
+    # Sweeps only: the cell (Cell.index) the trial belongs to; index then
+    # counts within the cell.
+    cell: int = 0
+    # Concurrency runs only: the level (Level.index) the trial belongs to;
+    # index then counts within the level, in the order sent.
+    level: int = 0
+    # Time the request waited in ollama for a parallel slot: ttft_ns -
+    # load_duration_ns - prompt_eval_duration_ns, at least 0 (ollama's
+    # clock). 0 in older records.
+    queue_ns: int = 0
+    # When benchd sent the request (its clock).
+    sent_at: Optional[_dt.datetime] = None
 
     @classmethod
     def from_proto(cls, t: pb.Trial) -> "Trial":
@@ -170,7 +193,8 @@ class Trial:
             model_loaded_at_start=t.model_loaded_at_start, prompt_prefix=t.prompt_prefix,
             received_ttft_ns=t.received_ttft_ns, invalid_reason=t.invalid_reason,
             token_timing=TokenTiming.from_proto(t.token_timing) if t.HasField("token_timing") else None,
-            decode_mismatch_reason=t.decode_mismatch_reason,
+            decode_mismatch_reason=t.decode_mismatch_reason, cell=t.cell,
+            level=t.level, queue_ns=t.queue_ns, sent_at=_time(t, "sent_at"),
         )
 
 
@@ -221,6 +245,202 @@ class Summary:
     # records).
     cv: float = 0.0
 
+    @classmethod
+    def from_proto(cls, s: pb.Summary) -> "Summary":
+        return cls(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95, s.p90, s.p99, s.cv)
+
+
+OBJECTIVES = ("EVAL_RATE", "PROMPT_EVAL_RATE", "TTFT")
+
+
+@dataclass
+class Sweep:
+    """Lists of settings for :meth:`Client.run_benchmark`: every combination
+    is a cell with the run's warm-up and repetitions and its own statistics.
+    An empty list keeps the run's own setting (or benchd's default); a list
+    and the same argument of run_benchmark together are refused
+    (InvalidArgumentError), as are more than 64 cells or 1000 trials.
+    ``objective`` picks the best cell: EVAL_RATE (highest generation rate,
+    the default), PROMPT_EVAL_RATE or TTFT (lowest)."""
+
+    # When set, run_benchmark's model must be one of them (it names the record).
+    models: Sequence[str] = ()
+    num_ctx: Sequence[int] = ()
+    # Layers offloaded to the GPU; 0 is CPU only.
+    num_gpu: Sequence[int] = ()
+    num_batch: Sequence[int] = ()
+    num_thread: Sequence[int] = ()
+    # Context depths: synthetic prompts of about this many tokens.
+    prompt_tokens: Sequence[int] = ()
+    max_tokens: Sequence[int] = ()
+    objective: str = "EVAL_RATE"
+    # Bound on each cell; None: the run's timeout shared among the cells,
+    # at least a minute.
+    cell_timeout: Optional[_dt.timedelta] = None
+
+    def to_proto(self) -> pb.Sweep:
+        objective = self.objective.upper().removeprefix("SWEEP_OBJECTIVE_")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"sweep objective {self.objective!r}: want one of {', '.join(OBJECTIVES)}")
+        w = pb.Sweep(models=list(self.models), num_ctx=list(self.num_ctx), num_gpu=list(self.num_gpu),
+                     num_batch=list(self.num_batch), num_thread=list(self.num_thread),
+                     prompt_tokens=list(self.prompt_tokens), max_tokens=list(self.max_tokens),
+                     objective=pb.SweepObjective.Value("SWEEP_OBJECTIVE_" + objective))
+        if self.cell_timeout is not None:
+            w.cell_timeout.FromTimedelta(self.cell_timeout)
+        return w
+
+
+@dataclass
+class Cell:
+    """One combination of a sweep and how it went."""
+
+    # Place in the sweep's run order, from 0.
+    index: int
+    model: str
+    # The cell's settings; None where neither the sweep nor the run set it
+    # (ollama's default). num_gpu 0 is CPU only.
+    num_ctx: Optional[int]
+    num_gpu: Optional[int]
+    num_batch: Optional[int]
+    num_thread: Optional[int]
+    prompt_tokens: Optional[int]
+    max_tokens: int
+    # SUCCEEDED or FAILED ("" in a cell that has only started).
+    status: str
+    # For FAILED: the code name (NOT_FOUND, RESOURCE_EXHAUSTED, ...) and why.
+    error_code: str
+    error_message: str
+    # Metric name -> statistics over the cell's measured trials (as
+    # BenchmarkResult.stats); None for a cell that has only started.
+    stats: Optional[Dict[str, Summary]]
+    # Highest VRAM reading of the cell's trials (0: not sampled).
+    peak_vram_used_bytes: int
+    # What ollama's /api/ps said after the cell: the model's memory and the
+    # part in VRAM; fits_vram: all of it.
+    model_size_bytes: int
+    model_size_vram_bytes: int
+    fits_vram: bool
+    started_at: Optional[_dt.datetime]
+    finished_at: Optional[_dt.datetime]
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+    @property
+    def settings(self) -> str:
+        """The cell's settings that are set: "model=tiny num_ctx=512 max_tokens=128"."""
+        parts = [f"model={self.model}"]
+        for name in ("num_ctx", "num_gpu", "num_batch", "num_thread", "prompt_tokens"):
+            v = getattr(self, name)
+            if v is not None:
+                parts.append(f"{name}={v}")
+        return " ".join(parts + [f"max_tokens={self.max_tokens}"])
+
+    @classmethod
+    def from_proto(cls, c: pb.SweepCell) -> "Cell":
+        def opt(name: str) -> Optional[int]:
+            return getattr(c, name) if c.HasField(name) else None
+        status = pb.SweepCellStatus.Name(c.status).removeprefix("SWEEP_CELL_STATUS_")
+        return cls(
+            index=c.index, model=c.model, num_ctx=opt("num_ctx"), num_gpu=opt("num_gpu"),
+            num_batch=opt("num_batch"), num_thread=opt("num_thread"), prompt_tokens=opt("prompt_tokens"),
+            max_tokens=c.max_tokens, status="" if status == "UNSPECIFIED" else status,
+            error_code=_code_name(c.error_code), error_message=c.error_message,
+            stats=_summaries(c.summary) if c.HasField("summary") else None,
+            peak_vram_used_bytes=c.peak_vram_used_bytes, model_size_bytes=c.model_size_bytes,
+            model_size_vram_bytes=c.model_size_vram_bytes, fits_vram=c.fits_vram,
+            started_at=_time(c, "started_at"), finished_at=_time(c, "finished_at"),
+        )
+
+
+@dataclass
+class Concurrency:
+    """A concurrency run: for each of ``levels`` (requests in flight, run in
+    the order given; 1 to 8 levels of 1 to 64), benchd keeps that many
+    requests in flight, sending the next as soon as one ends, until the
+    level's ``requests`` are sent (None: 4 x the level; at least the
+    largest level). The run's warm-up goes first, one at a time, outside
+    the figures. Not with a sweep, ``cold`` or ``repetitions``; at most 1000
+    requests in all (InvalidArgumentError)."""
+
+    levels: Sequence[int]
+    requests: Optional[int] = None
+
+    def to_proto(self) -> pb.Concurrency:
+        c = pb.Concurrency(levels=list(self.levels))
+        if self.requests is not None:
+            c.requests = self.requests
+        return c
+
+
+@dataclass
+class Level:
+    """One level of a concurrency run and how it went; rates and latencies
+    are over its succeeded requests."""
+
+    # Place in Concurrency.levels, from 0.
+    index: int
+    # Requests kept in flight.
+    concurrency: int
+    # Requests the level sends; of them succeeded and failed (0 in a level
+    # that has only started), and the first failure's code name and message.
+    requests: int
+    succeeded: int
+    failed: int
+    error_code: str
+    error_message: str
+    # From the first request sent to the last one finished (benchd's clock).
+    duration_ns: int
+    # Output tokens of the succeeded requests, and over duration_ns.
+    output_tokens: int
+    output_tokens_per_second: float
+    requests_per_second: float
+    # Per-request latencies (p50, p90, p99 in each Summary), nanoseconds:
+    # time to first token (ollama's clock, queue time included); every gap
+    # between chunks of every request, pooled; time per output token; end
+    # to end (benchd sending to the final chunk received); time queued in
+    # ollama for a parallel slot (Trial.queue_ns).
+    ttft_ns: Summary
+    itl_ns: Summary
+    tpot_ns: Summary
+    e2e_latency_ns: Summary
+    queue_ns: Summary
+    # Highest VRAM use sampled during the level (0: not sampled).
+    peak_vram_used_bytes: int
+    started_at: Optional[_dt.datetime]
+    finished_at: Optional[_dt.datetime]
+
+    @classmethod
+    def from_proto(cls, lv: pb.ConcurrencyLevel) -> "Level":
+        return cls(
+            index=lv.index, concurrency=lv.concurrency, requests=lv.requests, succeeded=lv.succeeded,
+            failed=lv.failed, error_code=_code_name(lv.error_code), error_message=lv.error_message,
+            duration_ns=lv.duration_ns, output_tokens=lv.output_tokens,
+            output_tokens_per_second=lv.output_tokens_per_second, requests_per_second=lv.requests_per_second,
+            ttft_ns=Summary.from_proto(lv.ttft_ns), itl_ns=Summary.from_proto(lv.itl_ns),
+            tpot_ns=Summary.from_proto(lv.tpot_ns), e2e_latency_ns=Summary.from_proto(lv.e2e_latency_ns),
+            queue_ns=Summary.from_proto(lv.queue_ns), peak_vram_used_bytes=lv.peak_vram_used_bytes,
+            started_at=_time(lv, "started_at"), finished_at=_time(lv, "finished_at"),
+        )
+
+
+def _code_name(code: int) -> str:
+    """A gRPC code's name (NOT_FOUND), "" for 0."""
+    if not code:
+        return ""
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
+
+
+def _objective(f: pb.BenchmarkFinished) -> str:
+    name = pb.SweepObjective.Name(f.objective).removeprefix("SWEEP_OBJECTIVE_")
+    return "" if name == "UNSPECIFIED" else name
+
+
+def _best(cells: List[Cell], best_cell: Optional[int]) -> Optional[Cell]:
+    return next((c for c in cells if c.index == best_cell), None) if best_cell is not None else None
+
 
 @dataclass
 class BenchmarkResult:
@@ -238,6 +458,24 @@ class BenchmarkResult:
     # Measured trials whose decode time disagrees with ollama's
     # (Trial.decode_mismatch_reason).
     decode_mismatches: int = 0
+    # Sweeps only: the cells in run order; the index of the best cell by
+    # ``objective`` among the succeeded cells that fitted in VRAM (every
+    # succeeded cell on a host where none took VRAM), None when none
+    # qualified; the number of failed cells. ``stats`` is then over every
+    # cell's measured trials together.
+    cells: List[Cell] = field(default_factory=list)
+    best_cell: Optional[int] = None
+    objective: str = ""
+    cells_failed: int = 0
+    # Concurrency runs only: the finished levels in run order (ollama's
+    # parallel slots: started.ollama_num_parallel). ``stats`` is then over
+    # every level's measured requests together.
+    levels: List[Level] = field(default_factory=list)
+
+    @property
+    def best(self) -> Optional[Cell]:
+        """The sweep's best cell, None when there is none."""
+        return _best(self.cells, self.best_cell)
 
     @property
     def measured(self) -> List[Trial]:
@@ -272,13 +510,21 @@ class StoredBenchmark:
     # As in BenchmarkResult.
     unstable_reason: str = ""
     decode_mismatches: int = 0
+    cells: List[Cell] = field(default_factory=list)
+    best_cell: Optional[int] = None
+    objective: str = ""
+    cells_failed: int = 0
+    levels: List[Level] = field(default_factory=list)
+
+    @property
+    def best(self) -> Optional[Cell]:
+        """The sweep's best cell, None when there is none (or not yet)."""
+        return _best(self.cells, self.best_cell)
 
     @classmethod
     def from_proto(cls, b: pb.Benchmark) -> "StoredBenchmark":
         state = pb.BenchmarkState.Name(b.state).removeprefix("BENCHMARK_STATE_")
-        code = ""
-        if b.error_code:
-            code = next((c.name for c in grpc.StatusCode if c.value[0] == b.error_code), str(b.error_code))
+        code = _code_name(b.error_code)
         return cls(
             benchmark_id=b.benchmark_id, state=state, model=b.model,
             started=Started.from_proto(b.started) if b.HasField("started") else None,
@@ -288,6 +534,10 @@ class StoredBenchmark:
             error_code=code, error_message=b.error_message,
             created_at=_time(b, "created_at"), updated_at=_time(b, "updated_at"),
             unstable_reason=b.finished.unstable_reason, decode_mismatches=b.finished.decode_mismatches,
+            cells=[Cell.from_proto(c) for c in b.cells],
+            best_cell=b.finished.best_cell if b.finished.HasField("best_cell") else None,
+            objective=_objective(b.finished), cells_failed=b.finished.cells_failed,
+            levels=[Level.from_proto(lv) for lv in b.levels],
         )
 
 
@@ -339,12 +589,20 @@ class Models:
 class Event:
     """One streamed message; ``kind`` names the one payload that is set."""
 
-    kind: str  # "started" | "progress" | "trial" | "finished"
+    # "started" | "progress" | "trial" | "finished"; sweeps: "cell_started" |
+    # "cell_finished" (``cell`` set; ``cells``: the sweep's number of cells);
+    # concurrency runs: "level_started" | "level_finished" (``level`` set;
+    # ``levels``: the run's number of levels).
+    kind: str
     started: Optional[Started] = None
     progress: Optional[Progress] = None
     trial: Optional[Trial] = None
     # Statistics of the finished event (as in BenchmarkResult.stats).
     finished: Optional[Dict[str, Summary]] = None
+    cell: Optional[Cell] = None
+    cells: int = 0
+    level: Optional[Level] = None
+    levels: int = 0
     raw: Optional[pb.BenchmarkEvent] = field(default=None, repr=False)
 
 
@@ -353,7 +611,7 @@ def _summaries(f: pb.BenchmarkFinished) -> Dict[str, Summary]:
     for fd in f.DESCRIPTOR.fields:
         if fd.message_type is not None and fd.message_type.full_name == "benchd.v1.Summary":
             s = getattr(f, fd.name)
-            out[fd.name] = Summary(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95, s.p90, s.p99, s.cv)
+            out[fd.name] = Summary.from_proto(s)
     return out
 
 
@@ -457,6 +715,8 @@ class Client:
         cold: bool = False,
         prompt_tokens: Optional[int] = None,
         cancel_on_disconnect: bool = False,
+        sweep: Optional[Sweep] = None,
+        concurrency: Optional[Concurrency] = None,
         on_event: Optional[Callable[[Event], None]] = None,
     ) -> BenchmarkResult:
         """Runs one benchmark and returns it once finished.
@@ -469,6 +729,14 @@ class Client:
         ``cancel_on_disconnect``. If ``on_event`` raises (or on Ctrl-C), the
         benchmark is cancelled with CancelBenchmark and the exception
         propagates.
+
+        With ``sweep`` it is a sweep: a cell for every combination of the
+        sweep's lists (``result.cells``, ``result.best``); a bad objective
+        raises ValueError before anything is sent.
+
+        With ``concurrency`` it is a concurrency run: levels of requests in
+        flight together (``result.levels``; ollama's parallel slots in
+        ``result.started.ollama_num_parallel``).
         """
         req = pb.RunBenchmarkRequest(model=model, prompts=list(prompts or ()), cold=cold,
                                      cancel_on_disconnect=cancel_on_disconnect)
@@ -483,6 +751,10 @@ class Client:
             req.timeout.FromTimedelta(timeout)
         if vram_sample_interval is not None:
             req.vram_sample_interval.FromTimedelta(vram_sample_interval)
+        if sweep is not None:
+            req.sweep.CopyFrom(sweep.to_proto())
+        if concurrency is not None:
+            req.concurrency.CopyFrom(concurrency.to_proto())
         return self._follow(self._stub.RunBenchmark(req), on_event)
 
     def watch_benchmark(self, benchmark_id: str, *,
@@ -500,6 +772,11 @@ class Client:
         stats: Optional[Dict[str, Summary]] = None
         finished_at: Optional[_dt.datetime] = None
         unstable_reason, decode_mismatches = "", 0
+        cells: List[Cell] = []
+        levels: List[Level] = []
+        # Progress events carry no level: it is the last level started.
+        level = 0
+        finished: Optional[pb.BenchmarkFinished] = None
         done = False
         try:
             for msg in call:
@@ -508,7 +785,16 @@ class Client:
                     started = ev.started
                 elif ev.trial is not None:
                     trials.append(ev.trial)
+                elif ev.kind == "cell_finished" and ev.cell is not None:
+                    cells.append(ev.cell)
+                elif ev.kind == "level_started" and ev.level is not None:
+                    level = ev.level.index
+                elif ev.kind == "level_finished" and ev.level is not None:
+                    levels.append(ev.level)
+                elif ev.progress is not None:
+                    ev.progress.level = level
                 elif ev.finished is not None:
+                    finished = msg.event.finished
                     stats = ev.finished
                     finished_at = _time(msg.event.finished, "finished_at")
                     unstable_reason = msg.event.finished.unstable_reason
@@ -531,8 +817,12 @@ class Client:
         if started is None or stats is None:
             raise InternalError("benchd ended the stream without started/finished events",
                                 started.benchmark_id if started else "")
+        assert finished is not None
         return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at,
-                               unstable_reason, decode_mismatches)
+                               unstable_reason, decode_mismatches, cells=cells,
+                               best_cell=finished.best_cell if finished.HasField("best_cell") else None,
+                               objective=_objective(finished), cells_failed=finished.cells_failed,
+                               levels=levels)
 
     @staticmethod
     def _event(msg: pb.BenchmarkEvent) -> Event:
@@ -541,11 +831,19 @@ class Client:
             return Event(kind, started=Started.from_proto(msg.started), raw=msg)
         if kind == "progress":
             p = msg.progress
-            return Event(kind, progress=Progress(p.index, p.warmup, p.tokens, p.max_tokens), raw=msg)
+            return Event(kind, progress=Progress(p.index, p.warmup, p.tokens, p.max_tokens, p.cell), raw=msg)
         if kind == "trial":
             return Event(kind, trial=Trial.from_proto(msg.trial), raw=msg)
         if kind == "finished":
             return Event(kind, finished=_summaries(msg.finished), raw=msg)
+        if kind == "cell_started":
+            return Event(kind, cell=Cell.from_proto(msg.cell_started.cell), cells=msg.cell_started.cells, raw=msg)
+        if kind == "cell_finished":
+            return Event(kind, cell=Cell.from_proto(msg.cell_finished.cell), raw=msg)
+        if kind == "level_started":
+            return Event(kind, level=Level.from_proto(msg.level_started.level), levels=msg.level_started.levels, raw=msg)
+        if kind == "level_finished":
+            return Event(kind, level=Level.from_proto(msg.level_finished.level), raw=msg)
         return Event(kind, raw=msg)
 
     def get_benchmark(self, benchmark_id: str, *, timeout: float = 30.0) -> StoredBenchmark:
