@@ -33,7 +33,7 @@ buildGo126Module rec {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-8HcwVTPst5LMhFm4PVIt82yNktmqxBAAp/SYzR9nNAU=";
+  vendorHash = "sha256-O9d5NIzOTapBRGmk/v3jUPQiqiT4iJt2vVxWGJimCsw=";
 
   subPackages = [
     "cmd/benchd"

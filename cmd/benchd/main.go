@@ -20,6 +20,7 @@ import (
 	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/logbuf"
+	"github.com/benchd/benchd/internal/runner"
 )
 
 // uidList is a repeatable --allow-uid flag.
@@ -165,6 +166,9 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.StringVar(&tlsConfig.Key, "tls-key", "", "PEM private key of --tls-cert (server.key)")
 	fs.StringVar(&tlsConfig.ClientCA, "tls-client-ca", "", "PEM CA certificate(s) a client certificate must chain to (ca.crt; old+new CA bundle while rotating)")
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
+	fs.StringVar(&c.Metrics.Listen, "metrics", "", "serve Prometheus metrics (OpenMetrics) at /metrics on tcp://HOST:PORT: GPU telemetry and VRAM, benchmarks by state, last results, gRPC server metrics")
+	fs.BoolVar(&tlsConfig.Metrics, "metrics-tls", false, "require the mutual TLS of --listen on --metrics too (https; a scraper needs a client certificate; uses --tls-cert, --tls-key, --tls-client-ca)")
+	fs.DurationVar(&c.IdleBaseline, "idle-baseline", runner.DefaultIdleBaseline, "how long idle GPU power is sampled before a run's first trial, the baseline of net energy (only when a GPU reports power; negative: off)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
 	c.MaxStreams = uint32(min(*maxStreams, 1<<31))

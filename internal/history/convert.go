@@ -87,6 +87,7 @@ func eventToProto(ev runner.Event, statusOf StatusFunc) *benchdv1.BenchmarkEvent
 				OllamaVersion: st.OllamaVersion, Gpus: GPUsToProto(st.GPUs),
 			},
 			OllamaNumParallel: st.NumParallel,
+			IdlePower:         idleToProto(st.Idle),
 		}}}
 	case ev.Progress != nil:
 		p := ev.Progress
@@ -124,6 +125,8 @@ func finishedToProto(f *runner.Finished) *benchdv1.BenchmarkFinished {
 		LongestStallNs:       SummaryToProto(sm.LongestStall),
 		UnstableReason:       f.Unstable,
 		DecodeMismatches:     uint32(f.DecodeMismatches),
+		Energy:               EnergyToProto(sm.Energy),
+		JoulesPerOutputToken: SummaryToProto(sm.JoulesPerToken),
 	}
 	if f.Sweep {
 		pf.Objective = benchdv1.SweepObjective(f.Objective + 1)
@@ -161,6 +164,7 @@ func cellToProto(c *runner.Cell, statusOf StatusFunc) *benchdv1.SweepCell {
 	}
 	if c.Finished != nil {
 		pc.Summary = finishedToProto(c.Finished)
+		pc.Energy = EnergyToProto(c.Finished.Summary.Energy)
 	}
 	if c.Err != nil && statusOf != nil {
 		st := statusOf(c.Err)
@@ -186,6 +190,7 @@ func levelToProto(l *runner.Level, statusOf StatusFunc) *benchdv1.ConcurrencyLev
 	pl.TtftNs, pl.ItlNs, pl.TpotNs = SummaryToProto(l.TTFT), SummaryToProto(l.ITL), SummaryToProto(l.TPOT)
 	pl.E2ELatencyNs, pl.QueueNs = SummaryToProto(l.E2E), SummaryToProto(l.Queue)
 	pl.PeakVramUsedBytes = l.PeakVRAM
+	pl.Energy = EnergyToProto(l.Energy)
 	pl.FinishedAt = timestamppb.New(l.FinishedAt)
 	if l.Err != nil && statusOf != nil {
 		st := statusOf(l.Err)
@@ -220,6 +225,7 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 		InvalidReason:        t.Invalid,
 		TokenTiming:          timingToProto(t.Timing),
 		DecodeMismatchReason: t.DecodeMismatch,
+		Energy:               EnergyToProto(t.Energy),
 	}
 	if !t.SentAt.IsZero() {
 		out.SentAt = timestamppb.New(t.SentAt)
@@ -276,7 +282,7 @@ func ModelInfoToProto(mi ollama.ModelInfo) *benchdv1.ModelInfo {
 func GPUsToProto(gpus []vram.GPU) []*benchdv1.GPU {
 	out := make([]*benchdv1.GPU, 0, len(gpus))
 	for _, g := range gpus {
-		out = append(out, &benchdv1.GPU{
+		pg := &benchdv1.GPU{
 			Index:      uint32(g.Index),
 			Name:       g.Name,
 			Vendor:     g.Vendor,
@@ -284,7 +290,9 @@ func GPUsToProto(gpus []vram.GPU) []*benchdv1.GPU {
 			UsedBytes:  g.UsedBytes,
 			Source:     g.Source,
 			SampledAt:  timestamppb.New(g.SampledAt),
-		})
+		}
+		telemetryToProto(g.Telemetry, pg)
+		out = append(out, pg)
 	}
 	return out
 }
@@ -295,7 +303,7 @@ func vramTimeline(t *runner.Trial) []*benchdv1.VRAMSample {
 	for _, smp := range t.VRAM {
 		v := &benchdv1.VRAMSample{SampledAt: timestamppb.New(smp.At), TrialIndex: uint32(t.Index)}
 		for _, g := range smp.GPUs {
-			v.Gpus = append(v.Gpus, &benchdv1.GPUPeak{Index: uint32(g.Index), UsedBytes: g.UsedBytes})
+			v.Gpus = append(v.Gpus, &benchdv1.GPUPeak{Index: uint32(g.Index), UsedBytes: g.UsedBytes, PowerWatts: g.Telemetry.PowerW.Ptr()})
 		}
 		out = append(out, v)
 	}

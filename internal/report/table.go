@@ -188,6 +188,9 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 			fmt.Fprintln(w, l)
 		}
 	}
+	if err := writeEnergy(w, b); err != nil {
+		return err
+	}
 	if IsSweep(b) {
 		if err := writeCells(w, b); err != nil {
 			return err

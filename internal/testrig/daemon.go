@@ -28,6 +28,9 @@ type Daemon struct {
 	TCPAddr string
 	// Status is the STATUS= of its READY=1.
 	Status string
+	// MetricsAddr is the address of the --metrics exporter, from
+	// X_BENCHD_METRICS; "" without --metrics.
+	MetricsAddr string
 
 	cmdline []string // what start runs: benchd's argv, perhaps behind a sandboxing wrapper
 	env     []string // nil: this process's environment at each start
@@ -158,7 +161,7 @@ func (d *Daemon) start(c Cleaner) error {
 	if err != nil {
 		return fmt.Errorf("benchd %v:\n%s", err, d.Log())
 	}
-	d.TCPAddr, d.Status = fields["X_BENCHD_TCP"], fields["STATUS"]
+	d.TCPAddr, d.Status, d.MetricsAddr = fields["X_BENCHD_TCP"], fields["STATUS"], fields["X_BENCHD_METRICS"]
 	return nil
 }
 

@@ -33,6 +33,9 @@ const amdVendorID = "0x1002"
 type Sysfs struct {
 	// Root is where sysfs is mounted; empty means "/sys".
 	Root string
+	// Now stamps readings; nil means time.Now. Tests set it to drive a
+	// simulated tree deterministically.
+	Now func() time.Time
 
 	mu         sync.Mutex
 	discovered bool
@@ -44,6 +47,7 @@ type sysfsCard struct {
 	index       int
 	name        string
 	total, used *attrFile
+	hwmon       hwmonFiles
 }
 
 // attrFile is a counter file held open from discovery on and read with
@@ -157,12 +161,16 @@ func (s *Sysfs) readLocked() ([]GPU, error) {
 			TotalBytes: total,
 			UsedBytes:  used,
 			Source:     SourceSysfs,
+			Telemetry:  s.readTelemetryLocked(&c.hwmon),
 		}
 	}
 	if err := checkReadings(gpus); err != nil {
 		return nil, err
 	}
 	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	for i := range gpus {
 		gpus[i].SampledAt = now
 	}
@@ -214,6 +222,7 @@ func (s *Sysfs) discoverLocked() error {
 			c.close()
 			continue
 		}
+		c.hwmon = discoverHwmon(dev)
 		// product_name comes from the board FRU and is empty on most
 		// consumer cards.
 		if b, err := os.ReadFile(filepath.Join(dev, "product_name")); err == nil {
@@ -262,14 +271,59 @@ func (s *Sysfs) readUintLocked(a *attrFile) (uint64, error) {
 			return 0, &fs.PathError{Op: "read", Path: a.path, Err: errReplaced}
 		}
 	}
+	b, err := s.readFdLocked(a.fd, a.path, true)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := parseUintLine(b)
+	if !ok {
+		return 0, fmt.Errorf("read %s: not a byte count", a.path)
+	}
+	return v, nil
+}
+
+// readAttrLocked reads one attribute by path (open, read, close: the
+// telemetry files are read once a sample, not held) into s.buf; the
+// slice is valid until the next read.
+func (s *Sysfs) readAttrLocked(path string) ([]byte, error) {
+	var (
+		fd  int
+		err error
+	)
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	return s.readFdLocked(fd, path, false)
+}
+
+// readFdLocked reads the attribute open at fd into s.buf, with pread(2)
+// from offset 0 (a held file) or read(2). An attribute that fills the
+// buffer is refused: none that we read is that long, so it is not the file
+// we think.
+func (s *Sysfs) readFdLocked(fd int, path string, pread bool) ([]byte, error) {
 	n := 0
 	for n < len(s.buf) {
-		m, err := syscall.Pread(a.fd, s.buf[n:], int64(n))
+		var (
+			m   int
+			err error
+		)
+		if pread {
+			m, err = syscall.Pread(fd, s.buf[n:], int64(n))
+		} else {
+			m, err = syscall.Read(fd, s.buf[n:])
+		}
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", a.path, err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		n += m
 		// sysfs hands over a whole attribute in one read, so a
@@ -279,11 +333,10 @@ func (s *Sysfs) readUintLocked(a *attrFile) (uint64, error) {
 			break
 		}
 	}
-	v, ok := parseUintLine(s.buf[:n])
-	if !ok || n == len(s.buf) {
-		return 0, fmt.Errorf("read %s: not a byte count", a.path)
+	if n == len(s.buf) {
+		return nil, fmt.Errorf("read %s: longer than %d bytes", path, len(s.buf))
 	}
-	return v, nil
+	return s.buf[:n], nil
 }
 
 // errReplaced: a held counter file was removed or replaced (renamed over)

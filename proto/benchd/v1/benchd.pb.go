@@ -658,8 +658,11 @@ type ConcurrencyLevel struct {
 	PeakVramUsedBytes uint64                 `protobuf:"varint,17,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
 	StartedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt        *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the GPUs drew from the level's first request sent to its last
+	// finished; absent without power readings.
+	Energy        *Energy `protobuf:"bytes,20,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConcurrencyLevel) Reset() {
@@ -821,6 +824,13 @@ func (x *ConcurrencyLevel) GetStartedAt() *timestamppb.Timestamp {
 func (x *ConcurrencyLevel) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -1096,8 +1106,11 @@ type SweepCell struct {
 	FitsVram           bool                   `protobuf:"varint,16,opt,name=fits_vram,json=fitsVram,proto3" json:"fits_vram,omitempty"`
 	StartedAt          *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// What the GPUs drew during the cell's measured trials (their sum);
+	// absent without power readings.
+	Energy        *Energy `protobuf:"bytes,19,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SweepCell) Reset() {
@@ -1252,6 +1265,13 @@ func (x *SweepCell) GetStartedAt() *timestamppb.Timestamp {
 func (x *SweepCell) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *SweepCell) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -2302,8 +2322,11 @@ type BenchmarkStarted struct {
 	// ollama over HTTP without a container, or the container could not be
 	// inspected. Empty in older records.
 	OllamaNumParallel string `protobuf:"bytes,9,opt,name=ollama_num_parallel,json=ollamaNumParallel,proto3" json:"ollama_num_parallel,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The GPUs' power while idle, measured before the first trial; absent
+	// when no GPU reports power (or sampling is off).
+	IdlePower     *IdlePower `protobuf:"bytes,10,opt,name=idle_power,json=idlePower,proto3" json:"idle_power,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BenchmarkStarted) Reset() {
@@ -2397,6 +2420,13 @@ func (x *BenchmarkStarted) GetOllamaNumParallel() string {
 		return x.OllamaNumParallel
 	}
 	return ""
+}
+
+func (x *BenchmarkStarted) GetIdlePower() *IdlePower {
+	if x != nil {
+		return x.IdlePower
+	}
+	return nil
 }
 
 // MachineInfo is what a run needs to be reproduced or compared.
@@ -2711,7 +2741,9 @@ type Trial struct {
 	// transport is in it too. 0 in older records.
 	QueueNs int64 `protobuf:"varint,25,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`
 	// When benchd sent the request, on benchd's clock.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// What the GPUs drew during the trial; absent when no GPU reported power.
+	Energy        *Energy `protobuf:"bytes,27,opt,name=energy,proto3" json:"energy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2928,6 +2960,13 @@ func (x *Trial) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Trial) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
 // TokenTiming is how one trial's tokens were streamed. ollama streams about
 // one chunk per token and stamps each with created_at as it makes it; the
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
@@ -3090,9 +3129,12 @@ func (x *TokenTiming) GetOllamaClock() bool {
 
 // GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	UsedBytes     uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Index     uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	UsedBytes uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// Power drawn at the sample, in watts (VRAM timeline only); absent when
+	// the GPU does not report it.
+	PowerWatts    *float64 `protobuf:"fixed64,3,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3141,6 +3183,13 @@ func (x *GPUPeak) GetUsedBytes() uint64 {
 	return 0
 }
 
+func (x *GPUPeak) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
 // BenchmarkFinished summarises the measured (non-warm-up) trials.
 type BenchmarkFinished struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -3181,11 +3230,15 @@ type BenchmarkFinished struct {
 	// measured trials together; each cell has its own in SweepCell.summary.
 	// best_cell: the index of the best cell by objective among the succeeded
 	// cells that fitted in VRAM; unset when none did.
-	BestCell      *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
-	Objective     SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
-	CellsFailed   uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BestCell    *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
+	Objective   SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	CellsFailed uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
+	// Energy over the measured trials that have it: the sum, and per trial
+	// joules per output token. Absent without power readings.
+	Energy               *Energy  `protobuf:"bytes,24,opt,name=energy,proto3" json:"energy,omitempty"`
+	JoulesPerOutputToken *Summary `protobuf:"bytes,25,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3" json:"joules_per_output_token,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *BenchmarkFinished) Reset() {
@@ -3377,6 +3430,20 @@ func (x *BenchmarkFinished) GetCellsFailed() uint32 {
 		return x.CellsFailed
 	}
 	return 0
+}
+
+func (x *BenchmarkFinished) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetJoulesPerOutputToken() *Summary {
+	if x != nil {
+		return x.JoulesPerOutputToken
+	}
+	return nil
 }
 
 // Summary of one metric. stddev is the sample standard deviation (n-1);
@@ -3588,10 +3655,27 @@ type GPU struct {
 	TotalBytes uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	UsedBytes  uint64 `protobuf:"varint,5,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
 	// Where the numbers came from: "sysfs", "rocm-smi", "amd-smi" or "nvidia-smi".
-	Source        string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
-	SampledAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Source    string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	SampledAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
+	// Telemetry, each field only where the GPU and its source report it
+	// (absent, never 0, otherwise): board/package power in watts, averaged by
+	// the GPU over power_window (absent: instantaneous or unknown);
+	PowerWatts *float64 `protobuf:"fixed64,8,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
+	// the GPU's own energy counter in joules, from an unspecified origin
+	// (driver load): only differences mean anything;
+	EnergyJoules *float64 `protobuf:"fixed64,9,opt,name=energy_joules,json=energyJoules,proto3,oneof" json:"energy_joules,omitempty"`
+	// temperatures in °C where the source labels the sensor (NVIDIA's one
+	// die temperature is edge);
+	TemperatureEdgeCelsius     *float64 `protobuf:"fixed64,10,opt,name=temperature_edge_celsius,json=temperatureEdgeCelsius,proto3,oneof" json:"temperature_edge_celsius,omitempty"`
+	TemperatureJunctionCelsius *float64 `protobuf:"fixed64,11,opt,name=temperature_junction_celsius,json=temperatureJunctionCelsius,proto3,oneof" json:"temperature_junction_celsius,omitempty"`
+	TemperatureMemoryCelsius   *float64 `protobuf:"fixed64,12,opt,name=temperature_memory_celsius,json=temperatureMemoryCelsius,proto3,oneof" json:"temperature_memory_celsius,omitempty"`
+	// graphics engine busy percent, and current shader and memory clocks.
+	BusyPercent    *float64             `protobuf:"fixed64,13,opt,name=busy_percent,json=busyPercent,proto3,oneof" json:"busy_percent,omitempty"`
+	CoreClockMhz   *float64             `protobuf:"fixed64,14,opt,name=core_clock_mhz,json=coreClockMhz,proto3,oneof" json:"core_clock_mhz,omitempty"`
+	MemoryClockMhz *float64             `protobuf:"fixed64,15,opt,name=memory_clock_mhz,json=memoryClockMhz,proto3,oneof" json:"memory_clock_mhz,omitempty"`
+	PowerWindow    *durationpb.Duration `protobuf:"bytes,16,opt,name=power_window,json=powerWindow,proto3" json:"power_window,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GPU) Reset() {
@@ -3669,6 +3753,69 @@ func (x *GPU) GetSource() string {
 func (x *GPU) GetSampledAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.SampledAt
+	}
+	return nil
+}
+
+func (x *GPU) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
+func (x *GPU) GetEnergyJoules() float64 {
+	if x != nil && x.EnergyJoules != nil {
+		return *x.EnergyJoules
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureEdgeCelsius() float64 {
+	if x != nil && x.TemperatureEdgeCelsius != nil {
+		return *x.TemperatureEdgeCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureJunctionCelsius() float64 {
+	if x != nil && x.TemperatureJunctionCelsius != nil {
+		return *x.TemperatureJunctionCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureMemoryCelsius() float64 {
+	if x != nil && x.TemperatureMemoryCelsius != nil {
+		return *x.TemperatureMemoryCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetBusyPercent() float64 {
+	if x != nil && x.BusyPercent != nil {
+		return *x.BusyPercent
+	}
+	return 0
+}
+
+func (x *GPU) GetCoreClockMhz() float64 {
+	if x != nil && x.CoreClockMhz != nil {
+		return *x.CoreClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetMemoryClockMhz() float64 {
+	if x != nil && x.MemoryClockMhz != nil {
+		return *x.MemoryClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetPowerWindow() *durationpb.Duration {
+	if x != nil {
+		return x.PowerWindow
 	}
 	return nil
 }
@@ -4518,6 +4665,220 @@ func (x *SetBaselineResponse) GetPreviousId() string {
 	return ""
 }
 
+// Energy is what the GPUs drew during a span (a trial, a sweep cell, a
+// concurrency level, a run), summed over GPUs.
+type Energy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Joules: the difference of the GPUs' energy counters where every GPU
+	// has one (method "counter"), else power integrated over the samples by
+	// the trapezoid rule, the last reading held to the span's end (method
+	// "integrated").
+	Joules float64 `protobuf:"fixed64,1,opt,name=joules,proto3" json:"joules,omitempty"`
+	// joules minus the idle baseline (BenchmarkStarted.idle_power) times
+	// the duration: what the work cost beyond idling. Absent without a
+	// baseline.
+	NetJoules *float64 `protobuf:"fixed64,2,opt,name=net_joules,json=netJoules,proto3,oneof" json:"net_joules,omitempty"`
+	// Mean power (joules over the span) and the highest sampled power.
+	AverageWatts float64 `protobuf:"fixed64,3,opt,name=average_watts,json=averageWatts,proto3" json:"average_watts,omitempty"`
+	PeakWatts    float64 `protobuf:"fixed64,4,opt,name=peak_watts,json=peakWatts,proto3" json:"peak_watts,omitempty"`
+	// Per output token (eval_count), and its inverse; absent with no output
+	// token.
+	JoulesPerOutputToken    *float64 `protobuf:"fixed64,5,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3,oneof" json:"joules_per_output_token,omitempty"`
+	OutputTokensPerJoule    *float64 `protobuf:"fixed64,6,opt,name=output_tokens_per_joule,json=outputTokensPerJoule,proto3,oneof" json:"output_tokens_per_joule,omitempty"`
+	NetJoulesPerOutputToken *float64 `protobuf:"fixed64,7,opt,name=net_joules_per_output_token,json=netJoulesPerOutputToken,proto3,oneof" json:"net_joules_per_output_token,omitempty"`
+	DurationNs              int64    `protobuf:"varint,8,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	// "counter" or "integrated".
+	Method string `protobuf:"bytes,9,opt,name=method,proto3" json:"method,omitempty"`
+	// Power samples the figures come from.
+	Samples uint32 `protobuf:"varint,10,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Non-empty: the span is shorter than the power sensor's averaging
+	// window (about a second for amdgpu and the SMI tools), so the readings
+	// mostly reflect what came before it; the figures are uncertain.
+	ShortWindowReason string `protobuf:"bytes,11,opt,name=short_window_reason,json=shortWindowReason,proto3" json:"short_window_reason,omitempty"`
+	// When the span began (benchd's clock); it ends duration_ns later.
+	// Unset for a sum of spans (a sweep cell, a run).
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Energy) Reset() {
+	*x = Energy{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Energy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Energy) ProtoMessage() {}
+
+func (x *Energy) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Energy.ProtoReflect.Descriptor instead.
+func (*Energy) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Energy) GetJoules() float64 {
+	if x != nil {
+		return x.Joules
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoules() float64 {
+	if x != nil && x.NetJoules != nil {
+		return *x.NetJoules
+	}
+	return 0
+}
+
+func (x *Energy) GetAverageWatts() float64 {
+	if x != nil {
+		return x.AverageWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetPeakWatts() float64 {
+	if x != nil {
+		return x.PeakWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetJoulesPerOutputToken() float64 {
+	if x != nil && x.JoulesPerOutputToken != nil {
+		return *x.JoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetOutputTokensPerJoule() float64 {
+	if x != nil && x.OutputTokensPerJoule != nil {
+		return *x.OutputTokensPerJoule
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoulesPerOutputToken() float64 {
+	if x != nil && x.NetJoulesPerOutputToken != nil {
+		return *x.NetJoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *Energy) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Energy) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *Energy) GetShortWindowReason() string {
+	if x != nil {
+		return x.ShortWindowReason
+	}
+	return ""
+}
+
+func (x *Energy) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+// IdlePower is the GPUs' power while nothing runs, the baseline of net
+// energy.
+type IdlePower struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mean over the samples, summed over GPUs.
+	Watts         float64 `protobuf:"fixed64,1,opt,name=watts,proto3" json:"watts,omitempty"`
+	Samples       uint32  `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	DurationNs    int64   `protobuf:"varint,3,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdlePower) Reset() {
+	*x = IdlePower{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdlePower) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdlePower) ProtoMessage() {}
+
+func (x *IdlePower) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdlePower.ProtoReflect.Descriptor instead.
+func (*IdlePower) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *IdlePower) GetWatts() float64 {
+	if x != nil {
+		return x.Watts
+	}
+	return 0
+}
+
+func (x *IdlePower) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *IdlePower) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
 var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
@@ -4555,7 +4916,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06levels\x18\x01 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\b\x18\x01\"\x06*\x04\x18@(\x01R\x06levels\x12+\n" +
 	"\brequests\x18\x02 \x01(\rB\n" +
 	"\xbaH\a*\x05\x18\xe8\a(\x01H\x00R\brequests\x88\x01\x01B\v\n" +
-	"\t_requests\"\xa6\x06\n" +
+	"\t_requests\"\xd1\x06\n" +
 	"\x10ConcurrencyLevel\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12 \n" +
 	"\vconcurrency\x18\x02 \x01(\rR\vconcurrency\x12\x1a\n" +
@@ -4580,7 +4941,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"Y\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x14 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"Y\n" +
 	"\fLevelStarted\x121\n" +
 	"\x05level\x18\x01 \x01(\v2\x1b.benchd.v1.ConcurrencyLevelR\x05level\x12\x16\n" +
 	"\x06levels\x18\x02 \x01(\rR\x06levels\"B\n" +
@@ -4597,7 +4959,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"max_tokens\x18\a \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x01(\x01R\tmaxTokens\x12A\n" +
 	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\x12M\n" +
-	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\x9c\x06\n" +
+	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\xc7\x06\n" +
 	"\tSweepCell\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
@@ -4622,7 +4984,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAtB\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x13 \x01(\v2\x11.benchd.v1.EnergyR\x06energyB\n" +
 	"\n" +
 	"\b_num_ctxB\n" +
 	"\n" +
@@ -4701,7 +5064,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"sampled_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12\x1f\n" +
 	"\vtrial_index\x18\x02 \x01(\rR\n" +
 	"trialIndex\x12&\n" +
-	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xa4\x03\n" +
+	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xd9\x03\n" +
 	"\x10BenchmarkStarted\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x123\n" +
@@ -4713,7 +5076,10 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
 	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\x12.\n" +
-	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\"\xb3\x01\n" +
+	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\x123\n" +
+	"\n" +
+	"idle_power\x18\n" +
+	" \x01(\v2\x14.benchd.v1.IdlePowerR\tidlePower\"\xb3\x01\n" +
 	"\vMachineInfo\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
 	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12%\n" +
@@ -4732,7 +5098,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\x12\x12\n" +
-	"\x04cell\x18\x05 \x01(\rR\x04cell\"\xea\a\n" +
+	"\x04cell\x18\x05 \x01(\rR\x04cell\"\x95\b\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -4762,7 +5128,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x04cell\x18\x17 \x01(\rR\x04cell\x12\x14\n" +
 	"\x05level\x18\x18 \x01(\rR\x05level\x12\x19\n" +
 	"\bqueue_ns\x18\x19 \x01(\x03R\aqueueNs\x123\n" +
-	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xc6\x03\n" +
+	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12)\n" +
+	"\x06energy\x18\x1b \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"\xc6\x03\n" +
 	"\vTokenTiming\x12\x16\n" +
 	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
 	"\n" +
@@ -4780,11 +5147,15 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x12received_decode_ns\x18\n" +
 	" \x01(\x03R\x10receivedDecodeNs\x129\n" +
 	"\x19received_longest_stall_ns\x18\v \x01(\x03R\x16receivedLongestStallNs\x12!\n" +
-	"\follama_clock\x18\f \x01(\bR\vollamaClock\">\n" +
+	"\follama_clock\x18\f \x01(\bR\vollamaClock\"t\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xc4\t\n" +
+	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\x12$\n" +
+	"\vpower_watts\x18\x03 \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01B\x0e\n" +
+	"\f_power_watts\"\xba\n" +
+	"\n" +
 	"\x11BenchmarkFinished\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x16\n" +
 	"\x06trials\x18\x02 \x01(\rR\x06trials\x12/\n" +
@@ -4813,7 +5184,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\x12 \n" +
 	"\tbest_cell\x18\x15 \x01(\rH\x00R\bbestCell\x88\x01\x01\x127\n" +
 	"\tobjective\x18\x16 \x01(\x0e2\x19.benchd.v1.SweepObjectiveR\tobjective\x12!\n" +
-	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailedB\f\n" +
+	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailed\x12)\n" +
+	"\x06energy\x18\x18 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\x12I\n" +
+	"\x17joules_per_output_token\x18\x19 \x01(\v2\x12.benchd.v1.SummaryR\x14joulesPerOutputTokenB\f\n" +
 	"\n" +
 	"_best_cell\"\xbf\x01\n" +
 	"\aSummary\x12\f\n" +
@@ -4830,7 +5203,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	" \x01(\x01R\x02cv\"\x13\n" +
 	"\x11SampleVRAMRequest\"8\n" +
 	"\x12SampleVRAMResponse\x12\"\n" +
-	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xda\x01\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xeb\x06\n" +
 	"\x03GPU\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -4841,7 +5214,26 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"used_bytes\x18\x05 \x01(\x04R\tusedBytes\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
 	"\n" +
-	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\"\x13\n" +
+	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12$\n" +
+	"\vpower_watts\x18\b \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01\x12(\n" +
+	"\renergy_joules\x18\t \x01(\x01H\x01R\fenergyJoules\x88\x01\x01\x12=\n" +
+	"\x18temperature_edge_celsius\x18\n" +
+	" \x01(\x01H\x02R\x16temperatureEdgeCelsius\x88\x01\x01\x12E\n" +
+	"\x1ctemperature_junction_celsius\x18\v \x01(\x01H\x03R\x1atemperatureJunctionCelsius\x88\x01\x01\x12A\n" +
+	"\x1atemperature_memory_celsius\x18\f \x01(\x01H\x04R\x18temperatureMemoryCelsius\x88\x01\x01\x12&\n" +
+	"\fbusy_percent\x18\r \x01(\x01H\x05R\vbusyPercent\x88\x01\x01\x12)\n" +
+	"\x0ecore_clock_mhz\x18\x0e \x01(\x01H\x06R\fcoreClockMhz\x88\x01\x01\x12-\n" +
+	"\x10memory_clock_mhz\x18\x0f \x01(\x01H\aR\x0ememoryClockMhz\x88\x01\x01\x12<\n" +
+	"\fpower_window\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\vpowerWindowB\x0e\n" +
+	"\f_power_wattsB\x10\n" +
+	"\x0e_energy_joulesB\x1b\n" +
+	"\x19_temperature_edge_celsiusB\x1f\n" +
+	"\x1d_temperature_junction_celsiusB\x1d\n" +
+	"\x1b_temperature_memory_celsiusB\x0f\n" +
+	"\r_busy_percentB\x11\n" +
+	"\x0f_core_clock_mhzB\x13\n" +
+	"\x11_memory_clock_mhz\"\x13\n" +
 	"\x11ListModelsRequest\"w\n" +
 	"\x12ListModelsResponse\x121\n" +
 	"\x06models\x18\x01 \x03(\v2\x19.benchd.v1.InstalledModelR\x06models\x12.\n" +
@@ -4918,7 +5310,34 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\vbaseline_id\x18\x02 \x01(\tR\n" +
 	"baselineId\x12\x1f\n" +
 	"\vprevious_id\x18\x03 \x01(\tR\n" +
-	"previousId*\x90\x01\n" +
+	"previousId\"\xe8\x04\n" +
+	"\x06Energy\x12\x16\n" +
+	"\x06joules\x18\x01 \x01(\x01R\x06joules\x12\"\n" +
+	"\n" +
+	"net_joules\x18\x02 \x01(\x01H\x00R\tnetJoules\x88\x01\x01\x12#\n" +
+	"\raverage_watts\x18\x03 \x01(\x01R\faverageWatts\x12\x1d\n" +
+	"\n" +
+	"peak_watts\x18\x04 \x01(\x01R\tpeakWatts\x12:\n" +
+	"\x17joules_per_output_token\x18\x05 \x01(\x01H\x01R\x14joulesPerOutputToken\x88\x01\x01\x12:\n" +
+	"\x17output_tokens_per_joule\x18\x06 \x01(\x01H\x02R\x14outputTokensPerJoule\x88\x01\x01\x12A\n" +
+	"\x1bnet_joules_per_output_token\x18\a \x01(\x01H\x03R\x17netJoulesPerOutputToken\x88\x01\x01\x12\x1f\n" +
+	"\vduration_ns\x18\b \x01(\x03R\n" +
+	"durationNs\x12\x16\n" +
+	"\x06method\x18\t \x01(\tR\x06method\x12\x18\n" +
+	"\asamples\x18\n" +
+	" \x01(\rR\asamples\x12.\n" +
+	"\x13short_window_reason\x18\v \x01(\tR\x11shortWindowReason\x129\n" +
+	"\n" +
+	"started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAtB\r\n" +
+	"\v_net_joulesB\x1a\n" +
+	"\x18_joules_per_output_tokenB\x1a\n" +
+	"\x18_output_tokens_per_jouleB\x1e\n" +
+	"\x1c_net_joules_per_output_token\"\\\n" +
+	"\tIdlePower\x12\x14\n" +
+	"\x05watts\x18\x01 \x01(\x01R\x05watts\x12\x18\n" +
+	"\asamples\x18\x02 \x01(\rR\asamples\x12\x1f\n" +
+	"\vduration_ns\x18\x03 \x01(\x03R\n" +
+	"durationNs*\x90\x01\n" +
 	"\x0eSweepObjective\x12\x1f\n" +
 	"\x1bSWEEP_OBJECTIVE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SWEEP_OBJECTIVE_EVAL_RATE\x10\x01\x12$\n" +
@@ -4977,7 +5396,7 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 }
 
 var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_benchd_v1_benchd_proto_goTypes = []any{
 	(SweepObjective)(0),             // 0: benchd.v1.SweepObjective
 	(SweepCellStatus)(0),            // 1: benchd.v1.SweepCellStatus
@@ -5030,12 +5449,14 @@ var file_benchd_v1_benchd_proto_goTypes = []any{
 	(*Fingerprint)(nil),             // 48: benchd.v1.Fingerprint
 	(*SetBaselineRequest)(nil),      // 49: benchd.v1.SetBaselineRequest
 	(*SetBaselineResponse)(nil),     // 50: benchd.v1.SetBaselineResponse
-	(*durationpb.Duration)(nil),     // 51: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 52: google.protobuf.Timestamp
+	(*Energy)(nil),                  // 51: benchd.v1.Energy
+	(*IdlePower)(nil),               // 52: benchd.v1.IdlePower
+	(*durationpb.Duration)(nil),     // 53: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 54: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	51,  // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	51,  // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	53,  // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	53,  // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
 	11,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
 	7,   // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
 	37,  // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
@@ -5043,117 +5464,125 @@ var file_benchd_v1_benchd_proto_depIdxs = []int32{
 	37,  // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
 	37,  // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
 	37,  // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
-	52,  // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
-	52,  // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
-	8,   // 11: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
-	8,   // 12: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
-	0,   // 13: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
-	51,  // 14: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
-	1,   // 15: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
-	36,  // 16: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
-	52,  // 17: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
-	52,  // 18: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
-	12,  // 19: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
-	12,  // 20: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
-	16,  // 21: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	29,  // 22: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	32,  // 23: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	33,  // 24: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	36,  // 25: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	13,  // 26: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
-	14,  // 27: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
-	9,   // 28: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
-	10,  // 29: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
-	16,  // 30: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	27,  // 31: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	52,  // 32: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	52,  // 33: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	27,  // 34: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	27,  // 35: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	51,  // 36: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	40,  // 37: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	2,   // 38: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	6,   // 39: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	29,  // 40: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	33,  // 41: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	36,  // 42: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	28,  // 43: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	52,  // 44: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	52,  // 45: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	12,  // 46: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
-	8,   // 47: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
-	52,  // 48: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	35,  // 49: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	31,  // 50: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	40,  // 51: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	6,   // 52: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	52,  // 53: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	30,  // 54: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	40,  // 55: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	35,  // 56: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	34,  // 57: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	52,  // 58: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
-	37,  // 59: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	37,  // 60: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	37,  // 61: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	37,  // 62: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	37,  // 63: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	37,  // 64: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	37,  // 65: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	37,  // 66: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	37,  // 67: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	37,  // 68: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	37,  // 69: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	52,  // 70: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	37,  // 71: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	37,  // 72: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	37,  // 73: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	37,  // 74: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	0,   // 75: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
-	40,  // 76: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	52,  // 77: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	43,  // 78: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	44,  // 79: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	31,  // 80: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	52,  // 81: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	31,  // 82: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	52,  // 83: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	3,   // 84: benchd.v1.CheckRegressionRequest.metrics:type_name -> benchd.v1.RegressionMetric
-	4,   // 85: benchd.v1.CheckRegressionResponse.verdict:type_name -> benchd.v1.RegressionVerdict
-	48,  // 86: benchd.v1.CheckRegressionResponse.fingerprint:type_name -> benchd.v1.Fingerprint
-	5,   // 87: benchd.v1.CheckRegressionResponse.baseline_source:type_name -> benchd.v1.BaselineSource
-	47,  // 88: benchd.v1.CheckRegressionResponse.metrics:type_name -> benchd.v1.MetricVerdict
-	3,   // 89: benchd.v1.MetricVerdict.metric:type_name -> benchd.v1.RegressionMetric
-	4,   // 90: benchd.v1.MetricVerdict.verdict:type_name -> benchd.v1.RegressionVerdict
-	37,  // 91: benchd.v1.MetricVerdict.baseline:type_name -> benchd.v1.Summary
-	37,  // 92: benchd.v1.MetricVerdict.candidate:type_name -> benchd.v1.Summary
-	6,   // 93: benchd.v1.Fingerprint.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	48,  // 94: benchd.v1.SetBaselineResponse.fingerprint:type_name -> benchd.v1.Fingerprint
-	6,   // 95: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	17,  // 96: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	19,  // 97: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	21,  // 98: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	23,  // 99: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	38,  // 100: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	25,  // 101: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	41,  // 102: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	45,  // 103: benchd.v1.BenchmarkService.CheckRegression:input_type -> benchd.v1.CheckRegressionRequest
-	49,  // 104: benchd.v1.BenchmarkService.SetBaseline:input_type -> benchd.v1.SetBaselineRequest
-	15,  // 105: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	18,  // 106: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	20,  // 107: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	22,  // 108: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	24,  // 109: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	39,  // 110: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	26,  // 111: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	42,  // 112: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	46,  // 113: benchd.v1.BenchmarkService.CheckRegression:output_type -> benchd.v1.CheckRegressionResponse
-	50,  // 114: benchd.v1.BenchmarkService.SetBaseline:output_type -> benchd.v1.SetBaselineResponse
-	105, // [105:115] is the sub-list for method output_type
-	95,  // [95:105] is the sub-list for method input_type
-	95,  // [95:95] is the sub-list for extension type_name
-	95,  // [95:95] is the sub-list for extension extendee
-	0,   // [0:95] is the sub-list for field type_name
+	54,  // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
+	54,  // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
+	51,  // 11: benchd.v1.ConcurrencyLevel.energy:type_name -> benchd.v1.Energy
+	8,   // 12: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
+	8,   // 13: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
+	0,   // 14: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	53,  // 15: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
+	1,   // 16: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	36,  // 17: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	54,  // 18: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	54,  // 19: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	51,  // 20: benchd.v1.SweepCell.energy:type_name -> benchd.v1.Energy
+	12,  // 21: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	12,  // 22: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	16,  // 23: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	29,  // 24: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	32,  // 25: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	33,  // 26: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	36,  // 27: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	13,  // 28: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	14,  // 29: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	9,   // 30: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
+	10,  // 31: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
+	16,  // 32: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	27,  // 33: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	54,  // 34: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	54,  // 35: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	27,  // 36: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	27,  // 37: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	53,  // 38: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	40,  // 39: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,   // 40: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	6,   // 41: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	29,  // 42: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	33,  // 43: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	36,  // 44: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	28,  // 45: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	54,  // 46: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	54,  // 47: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	12,  // 48: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	8,   // 49: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
+	54,  // 50: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	35,  // 51: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	31,  // 52: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	40,  // 53: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	6,   // 54: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	54,  // 55: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	30,  // 56: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	52,  // 57: benchd.v1.BenchmarkStarted.idle_power:type_name -> benchd.v1.IdlePower
+	40,  // 58: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	35,  // 59: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	34,  // 60: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	54,  // 61: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
+	51,  // 62: benchd.v1.Trial.energy:type_name -> benchd.v1.Energy
+	37,  // 63: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	37,  // 64: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	37,  // 65: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	37,  // 66: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	37,  // 67: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 68: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 69: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 70: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 71: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	37,  // 72: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	37,  // 73: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	54,  // 74: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	37,  // 75: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	37,  // 76: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	37,  // 77: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	37,  // 78: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,   // 79: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	51,  // 80: benchd.v1.BenchmarkFinished.energy:type_name -> benchd.v1.Energy
+	37,  // 81: benchd.v1.BenchmarkFinished.joules_per_output_token:type_name -> benchd.v1.Summary
+	40,  // 82: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	54,  // 83: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	53,  // 84: benchd.v1.GPU.power_window:type_name -> google.protobuf.Duration
+	43,  // 85: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	44,  // 86: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	31,  // 87: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	54,  // 88: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	31,  // 89: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	54,  // 90: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	3,   // 91: benchd.v1.CheckRegressionRequest.metrics:type_name -> benchd.v1.RegressionMetric
+	4,   // 92: benchd.v1.CheckRegressionResponse.verdict:type_name -> benchd.v1.RegressionVerdict
+	48,  // 93: benchd.v1.CheckRegressionResponse.fingerprint:type_name -> benchd.v1.Fingerprint
+	5,   // 94: benchd.v1.CheckRegressionResponse.baseline_source:type_name -> benchd.v1.BaselineSource
+	47,  // 95: benchd.v1.CheckRegressionResponse.metrics:type_name -> benchd.v1.MetricVerdict
+	3,   // 96: benchd.v1.MetricVerdict.metric:type_name -> benchd.v1.RegressionMetric
+	4,   // 97: benchd.v1.MetricVerdict.verdict:type_name -> benchd.v1.RegressionVerdict
+	37,  // 98: benchd.v1.MetricVerdict.baseline:type_name -> benchd.v1.Summary
+	37,  // 99: benchd.v1.MetricVerdict.candidate:type_name -> benchd.v1.Summary
+	6,   // 100: benchd.v1.Fingerprint.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	48,  // 101: benchd.v1.SetBaselineResponse.fingerprint:type_name -> benchd.v1.Fingerprint
+	54,  // 102: benchd.v1.Energy.started_at:type_name -> google.protobuf.Timestamp
+	6,   // 103: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	17,  // 104: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	19,  // 105: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	21,  // 106: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	23,  // 107: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	38,  // 108: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	25,  // 109: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	41,  // 110: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	45,  // 111: benchd.v1.BenchmarkService.CheckRegression:input_type -> benchd.v1.CheckRegressionRequest
+	49,  // 112: benchd.v1.BenchmarkService.SetBaseline:input_type -> benchd.v1.SetBaselineRequest
+	15,  // 113: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	18,  // 114: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	20,  // 115: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	22,  // 116: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	24,  // 117: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	39,  // 118: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	26,  // 119: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	42,  // 120: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	46,  // 121: benchd.v1.BenchmarkService.CheckRegression:output_type -> benchd.v1.CheckRegressionResponse
+	50,  // 122: benchd.v1.BenchmarkService.SetBaseline:output_type -> benchd.v1.SetBaselineResponse
+	113, // [113:123] is the sub-list for method output_type
+	103, // [103:113] is the sub-list for method input_type
+	103, // [103:103] is the sub-list for extension type_name
+	103, // [103:103] is the sub-list for extension extendee
+	0,   // [0:103] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -5174,15 +5603,18 @@ func file_benchd_v1_benchd_proto_init() {
 		(*BenchmarkEvent_LevelStarted)(nil),
 		(*BenchmarkEvent_LevelFinished)(nil),
 	}
+	file_benchd_v1_benchd_proto_msgTypes[29].OneofWrappers = []any{}
 	file_benchd_v1_benchd_proto_msgTypes[30].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[34].OneofWrappers = []any{}
 	file_benchd_v1_benchd_proto_msgTypes[39].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[45].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
