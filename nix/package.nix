@@ -33,7 +33,7 @@ buildGo126Module rec {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-//2zrxbSbFkSkZfejSRYrts1D+mXnW7e69zW5YVal3E=";
+  vendorHash = "sha256-UCVlZEqJsb8N0oNuaXZWWGcaXAiKoJ2ka1mX+mvZPww=";
 
   subPackages = [
     "cmd/benchd"
