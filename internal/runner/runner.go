@@ -357,12 +357,15 @@ func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
 		defer r.runs.Done()
 		err := r.run(ctx, run, obs)
 		cancel(nil)
-		if obs != nil {
-			obs.End(run, err)
-		}
+		// The slot is free before End: End ends the run's streams, and a
+		// client that starts the next run as soon as it has this one's
+		// outcome must not find it still taken.
 		r.mu.Lock()
 		r.active = nil
 		r.mu.Unlock()
+		if obs != nil {
+			obs.End(run, err)
+		}
 		run.finish(err)
 	}()
 	return run, nil
