@@ -63,7 +63,7 @@ func TestConcurrencyEveryFormat(t *testing.T) {
 	}
 	// Levels in the order asked; every request succeeded.
 	for i, r := range levelRows(t, out, 2) {
-		if len(r) != 10 || r[0] != []string{"2", "1"}[i] || r[1] != "4" || r[2] != "4/0" || r[3] == "0.0" || r[4] == "0.00" || r[9] != "-" {
+		if len(r) != 11 || r[0] != []string{"2", "1"}[i] || r[1] != "4" || r[2] != "4/0" || r[3] == "0.0" || r[4] == "0.00" || r[9] != "-" || r[10] != "-" {
 			t.Errorf("level row %d: %q", i, r)
 		}
 		if got := strings.Join(r[5:9], " "); got != "20ms/20ms/20ms 5ms/5ms/5ms 36ms/36ms/36ms 20ms/20ms/20ms" {

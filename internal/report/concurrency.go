@@ -42,7 +42,7 @@ func ParallelSlots(v string) string {
 // levelHeader names the columns of levelRow; a leading ">" marks a column
 // that markdown aligns right.
 var levelHeader = []string{">in flight", ">requests", ">ok/failed", ">out tok/s", ">req/s",
-	">ttft p50/p90/p99", ">itl p50/p90/p99", ">e2e p50/p90/p99", ">queue p50/p90/p99", ">peak VRAM"}
+	">ttft p50/p90/p99", ">itl p50/p90/p99", ">e2e p50/p90/p99", ">queue p50/p90/p99", ">peak VRAM", ">J/tok"}
 
 // Latency prints a duration to three significant digits: 10.8ms, 2.11s.
 func Latency(ns float64) string {
@@ -71,10 +71,11 @@ func levelRow(l *benchdv1.ConcurrencyLevel) []string {
 	if l.GetPeakVramUsedBytes() > 0 {
 		vram = BytesIEC(l.GetPeakVramUsedBytes())
 	}
+	_, jpt := EnergyCell(l.GetEnergy())
 	return []string{strconv.Itoa(int(l.GetConcurrency())), strconv.Itoa(int(l.GetRequests())),
 		fmt.Sprintf("%d/%d", l.GetSucceeded(), l.GetFailed()),
 		fmt.Sprintf("%.1f", l.GetOutputTokensPerSecond()), fmt.Sprintf("%.2f", l.GetRequestsPerSecond()),
-		percentiles(l.GetTtftNs()), percentiles(l.GetItlNs()), percentiles(l.GetE2ELatencyNs()), percentiles(l.GetQueueNs()), vram}
+		percentiles(l.GetTtftNs()), percentiles(l.GetItlNs()), percentiles(l.GetE2ELatencyNs()), percentiles(l.GetQueueNs()), vram, jpt}
 }
 
 // concurrencyLine describes the levels asked for: "levels 1,2,4 in

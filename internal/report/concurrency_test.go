@@ -41,6 +41,8 @@ func concurrencyFixture() *benchdv1.Benchmark {
 
 func TestLevelsTable(t *testing.T) {
 	b := concurrencyFixture()
+	jpt := 0.25
+	b.Levels[0].Energy = &benchdv1.Energy{Joules: 240, JoulesPerOutputToken: &jpt}
 	var buf bytes.Buffer
 	if err := WriteLevelsTable(&buf, b); err != nil {
 		t.Fatal(err)
@@ -62,8 +64,8 @@ func TestLevelsTable(t *testing.T) {
 		}
 	}
 	want := [][]string{
-		{"4", "16", "15/1", "120.0", "1.88", "918ms/920ms/920ms", "8.5ms/21.2ms/71.5ms", "25.8s/25.8s/25.8s", "14.2ms/15.7ms/16ms", "1.0", "GiB"},
-		{"1", "4", "4/0", "128.0", "2.00", "10.8ms/14.1ms/14.8ms", "800µs/1.5ms/4ms", "1.81s/1.93s/1.98s", "1.4ms/1.9ms/2.1ms", "-"},
+		{"4", "16", "15/1", "120.0", "1.88", "918ms/920ms/920ms", "8.5ms/21.2ms/71.5ms", "25.8s/25.8s/25.8s", "14.2ms/15.7ms/16ms", "1.0", "GiB", "0.250"},
+		{"1", "4", "4/0", "128.0", "2.00", "10.8ms/14.1ms/14.8ms", "800µs/1.5ms/4ms", "1.81s/1.93s/1.98s", "1.4ms/1.9ms/2.1ms", "-", "-"},
 	}
 	if len(rows) != 2 {
 		t.Fatalf("want 2 level rows:\n%s", out)

@@ -23,7 +23,7 @@ const bestMark = "*"
 // cellHeader names the columns of cellRow; a leading ">" marks a column
 // that markdown aligns right.
 var cellHeader = []string{"best", ">cell", "model", ">num_ctx", ">num_gpu", ">num_batch", ">num_thread", ">prompt tok", ">gen tok",
-	">prompt tok/s", ">gen tok/s", ">ttft", ">peak VRAM", ">model mem", "processor", "status"}
+	">prompt tok/s", ">gen tok/s", ">ttft", ">peak VRAM", ">J/tok", ">model mem", "processor", "status"}
 
 // IsSweep says b is a sweep: it asked for one, or has cells.
 func IsSweep(b *benchdv1.Benchmark) bool {
@@ -57,10 +57,11 @@ func cellRow(f *benchdv1.BenchmarkFinished, c *benchdv1.SweepCell) []string {
 	if size := c.GetModelSizeBytes(); size > 0 {
 		mem, proc = BytesIEC(size), processor(size, c.GetModelSizeVramBytes())
 	}
+	_, jpt := EnergyCell(c.GetEnergy())
 	return []string{mark, strconv.Itoa(int(c.GetIndex())), c.GetModel(), optU32(c.NumCtx), optU32(c.NumGpu),
 		optU32(c.NumBatch), optU32(c.NumThread), optU32(c.PromptTokens), strconv.Itoa(int(c.GetMaxTokens())),
 		meanSD(s.GetPromptEvalRate(), rateKind), meanSD(s.GetEvalRate(), rateKind), meanSD(s.GetTtftNs(), durationKind),
-		vram, mem, proc, cellStatus(c)}
+		vram, jpt, mem, proc, cellStatus(c)}
 }
 
 // cellStatus is "ok" (with "unstable" when its figures vary by more than
