@@ -259,6 +259,10 @@ type BenchmarkRequest struct {
 	// there and the same setting here (e.g. Sweep.NumCtx and NumCtx) are
 	// refused.
 	Sweep *Sweep
+	// Concurrency, when set, makes the benchmark a concurrency run: levels
+	// of requests in flight together (Result.Levels). Not with Sweep,
+	// Cold or Repetitions.
+	Concurrency *Concurrency
 }
 
 // proto is the request benchd takes; an unknown sweep objective is an
@@ -268,7 +272,7 @@ func (r BenchmarkRequest) proto() (*benchdv1.RunBenchmarkRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &benchdv1.RunBenchmarkRequest{Model: r.Model, Prompts: r.Prompts, Sweep: sweep}
+	p := &benchdv1.RunBenchmarkRequest{Model: r.Model, Prompts: r.Prompts, Sweep: sweep, Concurrency: r.Concurrency.proto()}
 	if r.Repetitions != 0 {
 		p.Repetitions = u32(r.Repetitions)
 	}

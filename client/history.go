@@ -132,6 +132,8 @@ func (c *Client) WatchVRAM(ctx context.Context, interval time.Duration, fn func(
 // as benchd does, and returns the record as a Result.
 func collect(recv func() (*benchdv1.BenchmarkEvent, error), onEvent func(Event)) (*Result, error) {
 	rec := record.FromEvents(nil)
+	// Progress events carry no level: it is the last level started.
+	level := 0
 	for {
 		msg, err := recv()
 		if err != nil {
@@ -145,8 +147,15 @@ func collect(recv func() (*benchdv1.BenchmarkEvent, error), onEvent func(Event))
 			return &res, err
 		}
 		record.Apply(rec, msg)
+		if l := msg.GetLevelStarted(); l != nil {
+			level = int(l.GetLevel().GetIndex())
+		}
 		if onEvent != nil {
-			onEvent(eventFromProto(msg))
+			ev := eventFromProto(msg)
+			if ev.Progress != nil {
+				ev.Progress.Level = level
+			}
+			onEvent(ev)
 		}
 	}
 }

@@ -18,6 +18,10 @@ type Event struct {
 	// and memory).
 	CellStarted  *CellStarted
 	CellFinished *Cell
+	// Concurrency runs only: a level begins, a level ends (with its
+	// throughput, latencies and queue times).
+	LevelStarted  *LevelStarted
+	LevelFinished *Level
 	// Raw is the message as received, for protojson output or new fields.
 	Raw *benchdv1.BenchmarkEvent
 }
@@ -28,7 +32,10 @@ type Result struct {
 	Trials []Trial
 	// Cells are a sweep's finished cells in run order (also of a failed
 	// or cancelled sweep); none for a plain benchmark.
-	Cells   []Cell
+	Cells []Cell
+	// Levels are a concurrency run's finished levels in run order (also
+	// of a failed or cancelled run); none otherwise.
+	Levels  []Level
 	Summary *Summary
 	// Raw is the record the rest is converted from: as benchd stores it
 	// (GetBenchmark, ListBenchmarks, CancelBenchmark: with the settings and
@@ -50,6 +57,9 @@ func resultFromProto(b *benchdv1.Benchmark) Result {
 	for _, c := range b.GetCells() {
 		res.Cells = append(res.Cells, CellFromProto(c))
 	}
+	for _, l := range b.GetLevels() {
+		res.Levels = append(res.Levels, LevelFromProto(l))
+	}
 	if f := b.GetFinished(); f != nil {
 		res.Summary = summaryFromProto(f)
 	}
@@ -64,6 +74,11 @@ type Started struct {
 	GPUs          []GPU
 	StartedAt     time.Time
 	Machine       Machine
+	// OllamaNumParallel is ollama's parallel slots as its container is
+	// configured: OLLAMA_NUM_PARALLEL's value, "default" when it is not
+	// set (ollama then chooses), "unknown" when benchd reaches ollama over
+	// HTTP or could not inspect the container; "" in older records.
+	OllamaNumParallel string
 }
 
 // Machine is the host a benchmark ran on.
@@ -81,6 +96,10 @@ type Progress struct {
 	Tokens, MaxTokens int
 	// Cell is the sweep's cell the trial belongs to (0 outside sweeps).
 	Cell int
+	// Level is the concurrency run's level the request belongs to (0
+	// otherwise): the level last started, as benchd's progress events do
+	// not say. Index counts within the level.
+	Level int
 }
 
 // Trial is one generation; counts and durations are ollama's own.
@@ -116,6 +135,17 @@ type Trial struct {
 	// Cell is the sweep's cell the trial belongs to (0 outside sweeps);
 	// Index then counts within the cell.
 	Cell int
+	// Level is the concurrency run's level the trial belongs to (0
+	// otherwise); Index then counts within the level in the order the
+	// requests were sent (trials arrive as they finish).
+	Level int
+	// Queue is the time the request waited in ollama for a parallel
+	// slot: TTFT − LoadDuration − PromptEvalDuration, at least 0 (on
+	// ollama's clock; it includes making the first token). 0 in older
+	// records.
+	Queue time.Duration
+	// SentAt is when benchd sent the request, on benchd's clock.
+	SentAt time.Time
 }
 
 // TokenTiming is how one trial's tokens were streamed, on ollama's clock
@@ -216,6 +246,11 @@ func eventFromProto(e *benchdv1.BenchmarkEvent) Event {
 	case *benchdv1.BenchmarkEvent_CellFinished:
 		c := CellFromProto(k.CellFinished.GetCell())
 		ev.CellFinished = &c
+	case *benchdv1.BenchmarkEvent_LevelStarted:
+		ev.LevelStarted = &LevelStarted{Level: LevelFromProto(k.LevelStarted.GetLevel()), Levels: int(k.LevelStarted.GetLevels())}
+	case *benchdv1.BenchmarkEvent_LevelFinished:
+		l := LevelFromProto(k.LevelFinished.GetLevel())
+		ev.LevelFinished = &l
 	}
 	return ev
 }
@@ -226,7 +261,8 @@ func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
 		BenchmarkID: s.GetBenchmarkId(), Model: s.GetModel(),
 		ModelInfo:     modelInfoFromProto(s.GetModelInfo()),
 		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
-		Machine: Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+		Machine:           Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
+		OllamaNumParallel: s.GetOllamaNumParallel(),
 	}
 }
 
@@ -265,7 +301,7 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		ModelLoadedAtStart: t.GetModelLoadedAtStart(), PromptPrefix: t.GetPromptPrefix(),
 		ReceivedTTFT: time.Duration(t.GetReceivedTtftNs()), InvalidReason: t.GetInvalidReason(),
 		TokenTiming: tokenTimingFromProto(t.GetTokenTiming()), DecodeMismatchReason: t.GetDecodeMismatchReason(),
-		Cell: int(t.GetCell()),
+		Cell: int(t.GetCell()), Level: int(t.GetLevel()), Queue: time.Duration(t.GetQueueNs()), SentAt: timeOf(t.GetSentAt()),
 	}
 }
 

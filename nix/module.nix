@@ -28,7 +28,8 @@ let
 
   rendered = import ./render.nix {
     benchd = "${cfg.package}/bin/benchd";
-    extraArgs = boundArgs ++ cfg.extraArgs;
+    extraArgs = boundArgs ++ lib.optional cfg.metrics.tls "--metrics-tls" ++ cfg.extraArgs;
+    metrics = cfg.metrics.listen;
     inherit (cfg)
       socket
       container
@@ -171,6 +172,30 @@ in
       default = null;
       example = "30s";
       description = "End a generation that sends no token for this long after its first with UNAVAILABLE (`--stall-timeout`, a Go duration; benchd's default 1m).";
+    };
+
+    metrics = {
+      listen = mkOption {
+        type = types.nullOr (types.strMatching "tcp://[A-Za-z0-9.:_\\[\\]-]+:[0-9]+");
+        default = null;
+        example = "tcp://0.0.0.0:9464";
+        description = ''
+          Serve Prometheus metrics (OpenMetrics) at /metrics on this address
+          (`--metrics`): GPU telemetry and VRAM, benchmarks by state, the last
+          result per model, gRPC server metrics (docs/metrics.md). The unit then
+          gets IP networking, which docker-exec mode otherwise does without.
+          Open the port in networking.firewall yourself, for the scraper only.
+        '';
+      };
+      tls = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Require the mutual TLS of `--listen` on the exporter (`--metrics-tls`;
+          give `--tls-cert`, `--tls-key`, `--tls-client-ca` in extraArgs): the
+          scraper then needs a client certificate the CA signed.
+        '';
+      };
     };
 
     memoryMax = mkOption {

@@ -19,6 +19,9 @@
   vramSource ? "auto",
   # More benchd flags, one word each (e.g. [ "--log-level" "debug" ]).
   extraArgs ? [ ],
+  # tcp://HOST:PORT of the Prometheus exporter (benchd --metrics); the
+  # unit then has IP networking, which docker-exec mode otherwise lacks.
+  metrics ? null,
   # The agent's SSH login, the sshd block's Match User. A client of benchd.
   user ? "ai-worker",
   # The account the daemon runs as (the unit's User=) and its group (Group=,
@@ -76,6 +79,8 @@ let
   absPath = name: check name "/[A-Za-z0-9._/+-]*";
 
   dockerExec = ollama == "docker-exec";
+  # No IP at all unless ollama is reached over http:// or metrics are served.
+  noIP = dockerExec && metrics == null;
   ollama' =
     if dockerExec || match "http://[A-Za-z0-9._:/-]+" ollama != null then
       ollama
@@ -125,7 +130,9 @@ let
     container = word "container" container;
     ollama = ollama';
     vramSource = check "vramSource" "auto|sysfs|rocm-smi|amd-smi|nvidia-smi|none" vramSource;
-    extraArgs = concatStringsSep "" (map (a: " " + word "extraArgs" a) extraArgs);
+    extraArgs = concatStringsSep "" (
+      map (a: " " + word "extraArgs" a) (extraArgs ++ (if metrics == null then [ ] else [ "--metrics" metrics ]))
+    );
     user = word "user" user;
     serviceUser = word "serviceUser" serviceUser;
     serviceGroup = word "serviceGroup" serviceGroup;
@@ -138,9 +145,9 @@ let
     forceCommand = forceCommand';
     authorizedKeysFile = check "authorizedKeysFile" "/[A-Za-z0-9._/%+-]*" authorizedKeysFile;
     # docker-exec needs no network at all; an http:// ollama needs IP.
-    privateNetwork = if dockerExec then "yes" else "no";
-    ipAddressDeny = if dockerExec then "any" else "";
-    addressFamilies = if dockerExec then "AF_UNIX" else "AF_UNIX AF_INET AF_INET6";
+    privateNetwork = if noIP then "yes" else "no";
+    ipAddressDeny = if noIP then "any" else "";
+    addressFamilies = if noIP then "AF_UNIX" else "AF_UNIX AF_INET AF_INET6";
   };
 
   names = builtins.attrNames vars;

@@ -15,9 +15,9 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/benchd/benchd/internal/benchcpu"
 
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/daemon"
@@ -55,34 +55,13 @@ func rpcClient(b *testing.B, sock string) *client.Client {
 	return c
 }
 
-// cpuPerOp reports the process's CPU time (user+system, client and server
-// together) per operation as cpu-ns/op: on a shared, noisy machine it moves
-// much less than wall time, which waits for other jobs' time slices. Call
-// it right before the loop and its result right after.
-func cpuPerOp(b *testing.B) func() {
-	b.Helper()
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-			b.Fatal(err)
-		}
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	c0 := cpu()
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric(float64(cpu()-c0)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
-
 // BenchmarkRPCSampleVRAM is one SampleVRAM call at a time on one
 // connection: the latency of the unary round trip.
 func BenchmarkRPCSampleVRAM(b *testing.B) {
 	c := rpcClient(b, rpcServer(b))
 	ctx := context.Background()
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := c.SampleVRAM(ctx); err != nil {
 			b.Fatal(err)
@@ -97,7 +76,7 @@ func BenchmarkRPCHealth(b *testing.B) {
 	c := rpcClient(b, rpcServer(b))
 	ctx := context.Background()
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := c.Health(ctx); err != nil {
 			b.Fatal(err)
@@ -122,7 +101,7 @@ func BenchmarkRPCSampleVRAMParallel(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.SetParallelism(32)
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	b.RunParallel(func(pb *testing.PB) {
 		c := clients[<-next]
 		for pb.Next() {

@@ -20,6 +20,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/benchd/benchd/internal/benchcpu"
+
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/daemon"
 	"github.com/benchd/benchd/internal/testrig"
@@ -83,7 +85,7 @@ func BenchmarkRPCTokens(b *testing.B) {
 	}
 	run() // the connection to ollama, the store
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	// One op is one token: b.N tokens in trials of 512.
 	for i := 0; i < b.N; i += tokens {
 		run()

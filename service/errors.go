@@ -13,6 +13,7 @@ import (
 	"github.com/benchd/benchd/internal/history"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/verdict"
 	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/proto/record"
@@ -30,7 +31,13 @@ var (
 	errCancelled  = fmt.Errorf("cancelled with CancelBenchmark: %w", context.Canceled)
 	errNotRunning = errors.New("not running")
 	errStuck      = errors.New("did not stop")
+	// errNoCandidate: CheckRegression without an id found no run to judge.
+	errNoCandidate = errors.New("nothing to check")
 )
+
+// farFuture is a time after every benchmark: "before farFuture" is all of
+// them.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func notRunning(id string, st benchdv1.BenchmarkState) error {
 	return fmt.Errorf("benchmark %s is %w (it ended %s)", id, errNotRunning, record.State(st))
@@ -81,6 +88,8 @@ var statusTable = []mapping{
 	// problem; INTERNAL ("see benchd's log") sent people to benchd.
 	// (Found by internal/faults TestVRAMToolGarbage.)
 	{vram.ErrToolFailed, codes.FailedPrecondition, "the VRAM tool in the container failed or printed output benchd cannot read; run it there by hand to see why, or choose another benchd --vram-source"},
+	{verdict.ErrNotComparable, codes.FailedPrecondition, "baselines and regression checks take succeeded plain benchmarks (no sweep or concurrency); pick one with ListBenchmarks (benchctl history)"},
+	{errNoCandidate, codes.NotFound, "run a benchmark first (benchctl run MODEL), or name one with benchmark_id"},
 }
 
 // StatusOf is the status the caller sees for err: the code of its row in

@@ -14,6 +14,7 @@ import (
 	"github.com/benchd/benchd/internal/history"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/runner"
+	"github.com/benchd/benchd/internal/verdict"
 	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
@@ -51,6 +52,8 @@ func TestStatusOfEachDomainError(t *testing.T) {
 		{wrap(runner.ErrConcurrencyInvalid), codes.InvalidArgument, "1 to 8 levels of 1 to 64 requests in flight"},
 		{fmt.Errorf("cell 2: %w after 1m (%w)", runner.ErrCellTimeout, context.DeadlineExceeded), codes.DeadlineExceeded, "raise the sweep's cell_timeout"},
 		{wrap(runner.ErrStalled), codes.Unavailable, "raise benchd --stall-timeout"},
+		{wrap(verdict.ErrNotComparable), codes.FailedPrecondition, "succeeded plain benchmarks"},
+		{wrap(errNoCandidate), codes.NotFound, "run a benchmark first"},
 		{wrap(ollama.ErrUnreachable), codes.Unavailable, "check that ollama runs"},
 		{wrap(ollama.ErrIncomplete), codes.Unavailable, "stopped answering mid-trial"},
 		{wrap(vram.ErrOff), codes.FailedPrecondition, "restart benchd with --vram-source"},

@@ -59,6 +59,10 @@ type ServerOptions struct {
 	MaxSendBytes int
 	// Extra gRPC options, e.g. transport credentials.
 	Extra []grpc.ServerOption
+	// Outer interceptors run before the chain (metrics: they see every
+	// call, refused ones too, with its final code).
+	OuterUnary  []grpc.UnaryServerInterceptor
+	OuterStream []grpc.StreamServerInterceptor
 }
 
 const (
@@ -95,8 +99,8 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOp
 		// updates only for the largest.
 		grpc.StaticStreamWindowSize(staticWindow),
 		grpc.StaticConnWindowSize(staticWindow),
-		grpc.UnaryInterceptor(c.unary),
-		grpc.StreamInterceptor(c.stream),
+		grpc.ChainUnaryInterceptor(append(so.OuterUnary[:len(so.OuterUnary):len(so.OuterUnary)], c.unary)...),
+		grpc.ChainStreamInterceptor(append(so.OuterStream[:len(so.OuterStream):len(so.OuterStream)], c.stream)...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             defaults.KeepaliveMinTime,
 			PermitWithoutStream: true,

@@ -7,6 +7,7 @@ package main_test
 
 import (
 	"context"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/report"
+	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/testrig"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
@@ -150,13 +152,18 @@ func TestListModelsMatchesOllamaListAndPs(t *testing.T) {
 }
 
 // Real streams: every trial has token timing on ollama's clock, about a
-// chunk a token, and a decode time that agrees with eval_duration.
+// chunk a token, and a decode time that agrees with eval_duration: the
+// median trial within the tolerance, and the flag set on exactly the
+// trials outside it (on a loaded machine ollama itself can stamp a chunk
+// late, which the check is there to show).
 func TestTokenTimingOnTheRig(t *testing.T) {
 	_, c, ctx := rigClient(t)
 	res, err := c.RunBenchmark(ctx, client.BenchmarkRequest{Model: testrig.Model, Repetitions: 3, MaxTokens: 256}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var offs []float64
+	flagged := 0
 	for _, tr := range res.Trials {
 		tt := tr.TokenTiming
 		if tt == nil {
@@ -172,14 +179,22 @@ func TestTokenTimingOnTheRig(t *testing.T) {
 		if tt.ITLP50 > tt.ITLP90 || tt.ITLP90 > tt.ITLP99 || tt.ITLP99 > tt.ITLMax || tt.ITLMax > tt.LongestStall || tt.Decode <= 0 {
 			t.Errorf("trial %d: figures out of order: %+v", tr.Index, tt)
 		}
-		if tr.DecodeMismatchReason != "" {
-			t.Errorf("trial %d: %s", tr.Index, tr.DecodeMismatchReason)
+		if outside := math.Abs(off) > stats.DecodeTolerance; outside != (tr.DecodeMismatchReason != "") {
+			t.Errorf("trial %d: decode %+.1f%% off eval_duration, but the mismatch reason is %q", tr.Index, 100*off, tr.DecodeMismatchReason)
 		}
+		offs = append(offs, math.Abs(off))
+		if !tr.Warmup && tr.DecodeMismatchReason != "" {
+			flagged++
+		}
+	}
+	slices.Sort(offs)
+	if med := offs[len(offs)/2]; med > stats.DecodeTolerance {
+		t.Errorf("median trial's decode is %.1f%% off eval_duration, over the %.0f%% tolerance", 100*med, 100*stats.DecodeTolerance)
 	}
 	s := res.Summary
 	t.Logf("summary: tpot %.0f ns (cv %.1f%%), itl p99 %.0f ns, stall max %.0f ns; eval rate cv %.1f%%, ttft cv %.1f%%; unstable %q",
 		s.TPOTNs.Mean, 100*s.TPOTNs.CV, s.ITLP99Ns.Mean, s.LongestStallNs.Max, 100*s.EvalRate.CV, 100*s.TTFTNs.CV, s.UnstableReason)
-	if s.TPOTNs.N != 3 || s.EvalRate.P99 == 0 || s.DecodeMismatches != 0 {
+	if s.TPOTNs.N != 3 || s.EvalRate.P99 == 0 || s.DecodeMismatches != flagged {
 		t.Errorf("summary %+v", s)
 	}
 }

@@ -17,11 +17,7 @@ import (
 
 func TestBenchctlSweepOnTheRig(t *testing.T) {
 	d := testrig.StartDaemon(t, "--container", testrig.Ollama(t))
-	dir := os.Getenv("BENCHCTL_CHART_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	chart := filepath.Join(dir, "sweep-rig.png")
+	chart := chartPath(t, "sweep-rig.png")
 	out, errOut, code := benchctl(t, d, "sweep", testrig.Model, "--num-ctx", "512,1024", "--num-thread", "1,2",
 		"--max-tokens", "64", "--reps", "3", "--chart", chart)
 	if code != 0 {
@@ -57,7 +53,23 @@ func TestBenchctlSweepOnTheRig(t *testing.T) {
 	if best < 0 || !strings.Contains(out, "no cell's model took VRAM (a CPU-only host), so every succeeded cell qualified") {
 		t.Errorf("no best cell by the CPU-only rule:\n%s", out)
 	}
-	f, err := os.Open(chart)
+	checkPNG(t, chart, 1200, 800) // two swept settings
+}
+
+// chartPath is where a rig test writes its chart NAME: in
+// $BENCHCTL_CHART_DIR, to keep it, else a temporary directory.
+func chartPath(t *testing.T, name string) string {
+	dir := os.Getenv("BENCHCTL_CHART_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	return filepath.Join(dir, name)
+}
+
+// checkPNG decodes a PNG and checks its size.
+func checkPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +78,7 @@ func TestBenchctlSweepOnTheRig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 800 {
-		t.Errorf("chart %v, want 1200x800 (two swept settings)", b)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("%s: %v, want %dx%d", path, b, w, h)
 	}
 }

@@ -83,6 +83,9 @@ func classify(ctx context.Context, err error) (exit int, code codes.Code, line s
 	case errors.Is(context.Cause(ctx), errSignal):
 		return exitInterrupted, codes.Canceled, "benchctl: interrupted"
 	}
+	if exit, ok := verdictOf(err); ok {
+		return exit, codes.OK, "benchctl: " + err.Error()
+	}
 	if st, ok := status.FromError(err); ok {
 		// Go's spelling (NotFound), as grpcurl prints it; scripts that
 		// read this line keep working.

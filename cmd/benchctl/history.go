@@ -190,14 +190,15 @@ func getAll(ctx context.Context, c *client.Client, args []string) ([]*benchdv1.B
 }
 
 func (a *app) showCmd() *cobra.Command {
-	var cells bool
+	var cells, trials bool
 	cmd := &cobra.Command{
 		Use:   "show ID...",
 		Short: "Print benchmarks with every trial",
 		Long: `Print benchmarks with every trial, the settings, the model (digest, family,
 size, quantisation), the machine (host, kernel, GPUs, benchd and ollama
-versions) and the summary. An ID may be a FILE.json that "show ID -o json"
-wrote.`,
+versions) and the summary. A concurrency run is printed as run printed it, a
+row per level (--trials: every request, then the levels). An ID may be a
+FILE.json that "show ID -o json" wrote.`,
 		Args:              argsUsage(cobra.MinimumNArgs(1), "a benchmark ID is required (benchctl history lists them)"),
 		ValidArgsFunction: a.completeIDs(true),
 		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
@@ -213,10 +214,14 @@ wrote.`,
 				}
 				return writeSweeps(a.e.stdout, a.output, bs...)
 			}
-			return writeBenchmarks(a.e.stdout, a.output, bs...)
+			if trials {
+				return writeBenchmarks(a.e.stdout, a.output, bs...)
+			}
+			return writeRuns(a.e.stdout, a.output, bs...)
 		}),
 	}
 	cmd.Flags().BoolVar(&cells, "cells", false, "print sweeps as sweep does: a row per cell (-o table, md, csv)")
+	cmd.Flags().BoolVar(&trials, "trials", false, "print concurrency runs by every request (trial), not a row per level")
 	a.oldOutputFlags(cmd, true, false)
 	a.accepts(cmd, outputs...)
 	return cmd
@@ -293,7 +298,11 @@ objective's figure (mean ± 1 stddev) against that setting's values, a line
 for each combination of the other settings, the best cell ringed; below, per
 cell, the peak VRAM sampled and the model's memory as ollama's /api/ps put
 it (all of it, and the part in VRAM). 1200 wide; 400 high per row of two
-settings' panels, plus 400 for memory.`,
+settings' panels, plus 400 for memory.
+
+One concurrency run (see run --concurrency) is drawn against the requests in
+flight: output tok/s and req/s, then the p50 and p99 of TTFT, end-to-end
+latency, inter-token latency and queue time (1200×1200).`,
 		Args:              argsUsage(cobra.MinimumNArgs(1), "at least one benchmark ID is required"),
 		ValidArgsFunction: a.completeIDs(true),
 		RunE: a.runE(true, func(ctx context.Context, c *client.Client, _ *cobra.Command, args []string) error {
@@ -315,8 +324,12 @@ settings' panels, plus 400 for memory.`,
 				}
 			}
 			draw := func(w io.Writer) error { return report.Chart(w, cf, bs, vram) }
-			if len(bs) == 1 && report.IsSweep(bs[0]) && vramID == "" {
+			switch {
+			case len(bs) != 1 || vramID != "":
+			case report.IsSweep(bs[0]):
 				draw = func(w io.Writer) error { return report.SweepChart(w, cf, bs[0]) }
+			case report.IsConcurrency(bs[0]):
+				draw = func(w io.Writer) error { return report.ConcurrencyChart(w, cf, bs[0]) }
 			}
 			if err := writeChart(out, draw); err != nil {
 				return err

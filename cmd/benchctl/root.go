@@ -116,6 +116,8 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	root.AddCommand(a.runCmd(), a.sweepCmd(), a.watchCmd(), a.cancelCmd(), a.historyCmd(), a.showCmd(), a.compareCmd(),
 		a.chartCmd(), a.vramCmd(), a.modelsCmd(), a.healthCmd(), a.certsCmd(), a.manCmd(root))
+	root.AddCommand(a.mcpCmd(), a.checkCmd(), a.baselineCmd())
+	root.AddCommand(a.gpuCmd())
 	// Cobra's completion command shows its help, exit 0, for a shell it
 	// does not know; a script should see a usage error.
 	root.InitDefaultCompletionCmd()

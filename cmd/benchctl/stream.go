@@ -92,16 +92,66 @@ func (f *runFlags) request(cmd *cobra.Command) client.BenchmarkRequest {
 	return req
 }
 
-func (a *app) runCmd() *cobra.Command {
-	var rf runFlags
-	cmd := &cobra.Command{
-		Use:   "run MODEL",
-		Short: "Run a benchmark and show it live",
-		Long: `Run a benchmark of MODEL (as ollama names it) on benchd. On a terminal a
+// concurrencyFlags are run's flags for a concurrency run.
+type concurrencyFlags struct {
+	levels   []int
+	requests int
+	chart    string
+}
+
+// request adds the concurrency run the flags ask for to req; none
+// without --concurrency. Flags that mean nothing with it (or only with
+// it) are usage errors, before anything runs.
+func (f *concurrencyFlags) request(cmd *cobra.Command, req *client.BenchmarkRequest) error {
+	fs := cmd.Flags()
+	if len(f.levels) == 0 {
+		for _, name := range []string{"requests", "chart"} {
+			if fs.Changed(name) {
+				return usagef("--%s is for concurrency runs: add --concurrency LIST", name)
+			}
+		}
+		return nil
+	}
+	for _, name := range []string{"reps", "cold"} {
+		if fs.Changed(name) {
+			return usagef("--%s does not go with --concurrency: each level runs --requests requests (default 4 × the level), warm", name)
+		}
+	}
+	req.Concurrency = &client.Concurrency{Levels: f.levels, Requests: f.requests}
+	return nil
+}
+
+const runLong = `Run a benchmark of MODEL (as ollama names it) on benchd. On a terminal a
 live progress line shows, then a per-trial table and a summary. -o jsonl
 prints each event as it comes; the other formats print the finished benchmark
-(-o json: the stored record). To try several settings, see sweep.`,
-		Example:           "  benchctl run llama3.2:1b --reps 5 --max-tokens 64\n  benchctl run tiny --cold -o jsonl",
+(-o json: the stored record). To try several settings, see sweep.
+
+--concurrency LIST makes it a concurrency run: for each level (requests in
+flight, e.g. 1,2,4,8 or 1-8*2; run in the order given) benchd keeps that many
+requests in flight, sending the next as soon as one ends, until the level's
+--requests (default 4 × the level) are sent. The warm-up runs first, one at a
+time, outside the figures. A row per level: requests in flight, ok/failed,
+aggregate output tok/s and req/s, TTFT, inter-token (ITL) and end-to-end
+(e2e) latency and queue time p50/p90/p99, peak VRAM; the header says how many
+requests ollama serves at once (its OLLAMA_NUM_PARALLEL, "not set" for its
+default). Queue time is the wait in ollama for a parallel slot: TTFT − load −
+prompt eval, on ollama's clock. At most 8 levels of 1–64 and 1000 requests in
+all. -o csv prints a row per level, -o benchstat a line per request named by
+its level (BenchmarkEval/model=tiny/concurrency=4); show ID prints the run
+the same way, show --trials ID every request; --chart FILE draws throughput
+and latency against requests in flight.`
+
+func (a *app) runCmd() *cobra.Command {
+	var (
+		rf runFlags
+		cf concurrencyFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "run MODEL [--concurrency LIST [--requests N]]",
+		Short: "Run a benchmark (or a concurrency run) and show it live",
+		Long:  runLong,
+		Example: "  benchctl run llama3.2:1b --reps 5 --max-tokens 64\n  benchctl run tiny --cold -o jsonl\n" +
+			"  benchctl run llama3.2:1b --concurrency 1,2,4,8 --max-tokens 256 --chart load.png",
 		Args:              argsUsage(cobra.ExactArgs(1), "one MODEL is required"),
 		ValidArgsFunction: a.completeModels,
 		RunE: a.runE(true, func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
@@ -111,6 +161,25 @@ prints each event as it comes; the other formats print the finished benchmark
 			}
 			req := rf.request(cmd)
 			req.Model = args[0]
+			if err := cf.request(cmd, &req); err != nil {
+				return err
+			}
+			if cf.chart != "" {
+				format, err := report.ChartFormatOf(cf.chart)
+				if err != nil {
+					return usageError{err}
+				}
+				o.write = func(w io.Writer, f report.Format, b *benchdv1.Benchmark) error {
+					if err := writeRuns(w, f, b); err != nil {
+						return err
+					}
+					if err := writeChart(cf.chart, func(w io.Writer) error { return report.ConcurrencyChart(w, format, b) }); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.e.stderr, "wrote %s\n", cf.chart)
+					return nil
+				}
+			}
 			return a.follow(ctx, c, o, "", func(ctx context.Context, onEvent func(client.Event)) (*client.Result, error) {
 				return c.RunBenchmark(ctx, req, onEvent)
 			})
@@ -121,6 +190,10 @@ prints each event as it comes; the other formats print the finished benchmark
 	fs.IntVar(&rf.req.MaxTokens, "max-tokens", 0, fmt.Sprintf("tokens per trial (default %d)", defaults.MaxTokens))
 	fs.IntVar(&rf.req.PromptTokens, "prompt-tokens", 0, "use a synthetic prompt of about N tokens instead of --prompt")
 	fs.IntVar(&rf.req.NumCtx, "num-ctx", 0, "context window (default: the model's)")
+	fs.Var(listValue{&cf.levels}, "concurrency", "a concurrency run: requests in flight per level, e.g. 1,2,4,8 or 1-8*2")
+	fs.IntVar(&cf.requests, "requests", 0, "requests per level of a concurrency run, at least the largest level (default 4 × the level)")
+	fs.StringVar(&cf.chart, "chart", "", "also draw a concurrency run's chart (see chart) into NAME.png or NAME.svg")
+	_ = cmd.MarkFlagFilename("chart", "png", "svg")
 	a.oldOutputFlags(cmd, true, true)
 	a.accepts(cmd, streamOutputs...)
 	a.ownSignals[cmd] = true
@@ -167,15 +240,22 @@ type display struct {
 	paused   bool
 	lineOpen bool // a progress line is on screen
 	sweep    bool // a cell has started: trials are named by cell
+	// level is the concurrency level running (nil outside concurrency
+	// runs), done its requests finished so far.
+	level *client.LevelStarted
+	done  int
 }
 
 // cellPrefix names a trial's cell in a sweep's progress lines, by its
-// index as the cell table shows it.
+// index as the cell table shows it, or a concurrency run's level.
 func (d *display) cellPrefix(cell int) string {
-	if !d.sweep {
-		return ""
+	switch {
+	case d.sweep:
+		return fmt.Sprintf("cell %d ", cell)
+	case d.level != nil:
+		return fmt.Sprintf("level %d ", d.level.Level.Index)
 	}
-	return fmt.Sprintf("cell %d ", cell)
+	return ""
 }
 
 func trialWord(warmup bool) string {
@@ -204,7 +284,17 @@ func (d *display) event(ev client.Event) {
 	switch {
 	case ev.Progress != nil:
 		p := ev.Progress
-		fmt.Fprintf(w, "\r\033[K%s%s %d: %d/%d tokens", d.cellPrefix(p.Cell), trialWord(p.Warmup), p.Index, p.Tokens, p.MaxTokens)
+		word := trialWord(p.Warmup)
+		if d.level != nil && !p.Warmup {
+			word = "request"
+		}
+		fmt.Fprintf(w, "\r\033[K%s%s %d: %d/%d tokens", d.cellPrefix(p.Cell), word, p.Index, p.Tokens, p.MaxTokens)
+		d.lineOpen = true
+	case ev.Trial != nil && d.level != nil && !ev.Trial.Warmup:
+		// Requests end too often for a line each: one line counts them.
+		d.done++
+		l := d.level.Level
+		fmt.Fprintf(w, "\r\033[Klevel %d: %d of %d requests done (%d in flight)", l.Index, d.done, l.Requests, l.Concurrency)
 		d.lineOpen = true
 	case ev.Trial != nil:
 		t := ev.Trial
@@ -223,8 +313,26 @@ func (d *display) event(ev client.Event) {
 			fmt.Fprintf(w, "\r\033[Kcell %d done: %.1f ± %.1f tok/s, prompt %.1f tok/s\n", c.Index, s.EvalRate.Mean, s.EvalRate.Stddev, s.PromptEvalRate.Mean)
 		}
 		d.lineOpen = false
+	case ev.LevelStarted != nil:
+		d.level, d.done = ev.LevelStarted, 0
+		l := ev.LevelStarted.Level
+		fmt.Fprintf(w, "\r\033[Klevel %d (%d of %d): %d in flight, %d requests\n", l.Index, l.Index+1, ev.LevelStarted.Levels, l.Concurrency, l.Requests)
+		d.lineOpen = false
+	case ev.LevelFinished != nil:
+		l := ev.LevelFinished
+		fmt.Fprintf(w, "\r\033[Klevel %d done: %d in flight, %d/%d ok/failed, %.1f out tok/s, %.2f req/s, ttft p50 %s, queue p50 %s\n",
+			l.Index, l.Concurrency, l.Succeeded, l.Failed, l.OutputTokensPerSecond, l.RequestsPerSecond,
+			report.Latency(l.TTFTNs.P50), report.Latency(l.QueueNs.P50))
+		d.lineOpen = false
 	case ev.Started != nil:
-		fmt.Fprintf(w, "benchmark %s: %s (ollama %s)\n", ev.Started.BenchmarkID, ev.Started.Model, ev.Started.OllamaVersion)
+		s := ev.Started
+		fmt.Fprintf(w, "benchmark %s: %s (ollama %s", s.BenchmarkID, s.Model, s.OllamaVersion)
+		if ev.Raw.GetStarted().GetSettings().GetConcurrency() != nil {
+			if p := report.ParallelSlots(s.OllamaNumParallel); p != "" {
+				fmt.Fprintf(w, ", %s", p)
+			}
+		}
+		fmt.Fprintln(w, ")")
 	}
 }
 
@@ -372,7 +480,7 @@ func finish(ctx context.Context, c *client.Client, e *env, o streamOptions, r st
 	if o.write != nil {
 		return o.write(e.stdout, o.format, b)
 	}
-	return writeBenchmarks(e.stdout, o.format, b)
+	return writeRuns(e.stdout, o.format, b)
 }
 
 // views are how the formats that show one benchmark at a time (table,
@@ -386,11 +494,23 @@ type views struct {
 var (
 	trialViews = views{report.WriteTable, report.WriteMarkdown, report.WriteTrialsCSV}
 	cellViews  = views{report.WriteSweepTable, report.WriteSweepMarkdown, report.WriteCellsCSV}
+	levelViews = views{report.WriteLevelsTable, report.WriteLevelsMarkdown, report.WriteLevelsCSV}
 )
 
 // writeBenchmarks prints whole benchmarks in a format, by their trials.
 func writeBenchmarks(w io.Writer, f report.Format, bs ...*benchdv1.Benchmark) error {
 	return trialViews.write(w, f, bs...)
+}
+
+// writeRuns prints benchmarks as run shows them: concurrency runs by
+// their levels (when all are), others by their trials.
+func writeRuns(w io.Writer, f report.Format, bs ...*benchdv1.Benchmark) error {
+	for _, b := range bs {
+		if !report.IsConcurrency(b) {
+			return writeBenchmarks(w, f, bs...)
+		}
+	}
+	return levelViews.write(w, f, bs...)
 }
 
 // writeSweeps prints sweeps by their cells: a row per cell (table, md,

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestSweepEveryFormat(t *testing.T) {
 		{"*", "1", "tiny", "512", "-", "-", "-", "-", "8", "0.0", "±", "0.0", "8000.0", "±", "0.0"},
 		{"2", "tiny", "1024", "-", "-", "-", "-", "4"},
 		{"3", "tiny", "1024", "-", "-", "-", "-", "8", "0.0", "±", "0.0", "8000.0"},
-		{"4", "absent", "512", "-", "-", "-", "-", "4", "-", "-", "-", "-", "-", "-", "FAILED:"},
+		{"4", "absent", "512", "-", "-", "-", "-", "4", "-", "-", "-", "-", "-", "-", "-", "FAILED:"},
 	}
 	for i, w := range want {
 		if got := rows[i][:len(w)]; strings.Join(got, " ") != strings.Join(w, " ") {
@@ -80,14 +81,7 @@ func TestSweepEveryFormat(t *testing.T) {
 
 	// The record, by id: every format.
 	id := strings.Fields(lines[0])[1]
-	show := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := runCLI(t, append([]string{"show", id, "--socket", sock}, args...)...)
-		if code != 0 {
-			t.Fatalf("show %v: exit %d\n%s%s", args, code, out, errOut)
-		}
-		return out
-	}
+	show := shower(t, sock, id)
 	if cells := show("--cells"); cells != out {
 		t.Errorf("show --cells differs from sweep's table:\n%s", cells)
 	}
@@ -119,7 +113,8 @@ func TestSweepEveryFormat(t *testing.T) {
 		t.Errorf("failed cell's csv row %v", r)
 	}
 	trials, err := csv.NewReader(strings.NewReader(show("-o", "csv"))).ReadAll()
-	if err != nil || len(trials) != 9 || trials[0][len(trials[0])-1] != "cell" || trials[8][len(trials[8])-1] != "3" {
+	cellCol := slices.Index(report.TrialsCSVHeader, "cell")
+	if err != nil || len(trials) != 9 || trials[0][cellCol] != "cell" || trials[8][cellCol] != "3" {
 		t.Errorf("trials csv: %v, %v", trials, err)
 	}
 
@@ -135,13 +130,7 @@ func TestSweepEveryFormat(t *testing.T) {
 	}
 
 	// benchstat: a benchmark per cell, named by its swept settings.
-	bs := benchfmt.NewReader(strings.NewReader(show("-o", "benchstat")), "sweep.txt")
-	names := map[string]int{}
-	for bs.Scan() {
-		if r, ok := bs.Result().(*benchfmt.Result); ok {
-			names[string(r.Name)]++
-		}
-	}
+	names := benchstatNames(show("-o", "benchstat"))
 	if len(names) != 4 || names["Eval/model=tiny/num_ctx=512/max_tokens=8"] != 2 || names["Eval/model=tiny/num_ctx=1024/max_tokens=4"] != 2 {
 		t.Errorf("benchstat names %v", names)
 	}
@@ -181,16 +170,7 @@ func TestSweepStreamsCellEvents(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sweep -o jsonl: exit %d\n%s", code, errOut)
 	}
-	kinds := map[string]int{}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var ev map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(l), &ev); err != nil || len(ev) != 1 {
-			t.Fatalf("line %q: %v", l, err)
-		}
-		for k := range ev {
-			kinds[k]++
-		}
-	}
+	kinds := eventKinds(t, out)
 	if kinds["cellStarted"]+kinds["cell_started"] != 8 || kinds["cellFinished"]+kinds["cell_finished"] != 8 || kinds["trial"] != 8 || kinds["finished"] != 1 {
 		t.Errorf("events %v", kinds)
 	}
@@ -208,12 +188,7 @@ func TestSweepStreamsCellEvents(t *testing.T) {
 // The Go client's sweep types over the daemon: the cells, the best cell
 // and the objective, and the cell events in order.
 func TestClientSweep(t *testing.T) {
-	sock := fakes.StartBenchd(t, &fakes.Ollama{})
-	c, err := client.New(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := fakeClient(t, &fakes.Ollama{})
 	warm := 0
 	var events []string
 	res, err := c.RunBenchmark(context.Background(), client.BenchmarkRequest{
@@ -297,5 +272,56 @@ func checkChart(t *testing.T, path string, w, h int) {
 	if dir := os.Getenv("BENCHCTL_CHART_DIR"); dir != "" {
 		data, _ := os.ReadFile(path)
 		_ = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+	}
+}
+
+// eventKinds counts -o jsonl's events by kind: each line one event.
+func eventKinds(t *testing.T, out string) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || len(ev) != 1 {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		for k := range ev {
+			kinds[k]++
+		}
+	}
+	return kinds
+}
+
+// benchstatNames counts the results of benchstat output by name.
+func benchstatNames(out string) map[string]int {
+	bs := benchfmt.NewReader(strings.NewReader(out), "benchstat.txt")
+	names := map[string]int{}
+	for bs.Scan() {
+		if r, ok := bs.Result().(*benchfmt.Result); ok {
+			names[string(r.Name)]++
+		}
+	}
+	return names
+}
+
+// fakeClient is a Go client of an in-process benchd over o.
+func fakeClient(t *testing.T, o *fakes.Ollama) *client.Client {
+	t.Helper()
+	c, err := client.New(fakes.StartBenchd(t, o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// shower runs benchctl show ID with more arguments and returns its output.
+func shower(t *testing.T, sock, id string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runCLI(t, append([]string{"show", id, "--socket", sock}, args...)...)
+		if code != 0 {
+			t.Fatalf("show %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		return out
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
@@ -85,5 +86,20 @@ func TestDialStdioCarriesGRPC(t *testing.T) {
 	st, err := c.Health(context.Background())
 	if err != nil || st != "SERVING" {
 		t.Errorf("health through dial-stdio: %q, %v", st, err)
+	}
+}
+
+// benchd runs on one P unless GOMAXPROCS says otherwise (cmd/benchd/main.go
+// says why); its serving line shows what it took.
+func TestOneProcUnlessGOMAXPROCSSays(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{{"", "gomaxprocs=1"}, {"2", "gomaxprocs=2"}} {
+		t.Run("GOMAXPROCS="+tc.env, func(t *testing.T) {
+			t.Setenv("GOMAXPROCS", tc.env)
+			d := testrig.StartDaemon(t, "--vram-source", "none")
+			line, ok := d.WaitLog(func(l string) bool { return strings.Contains(l, "benchd serving") }, 10*time.Second)
+			if !ok || !strings.Contains(line, " "+tc.want+" ") && !strings.HasSuffix(line, " "+tc.want) {
+				t.Errorf("serving line %q, want %s in it\n%s", line, tc.want, d.Log())
+			}
+		})
 	}
 }

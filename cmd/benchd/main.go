@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/benchd/benchd/internal/buildinfo"
 	"github.com/benchd/benchd/internal/daemon"
+	"github.com/benchd/benchd/internal/logbuf"
+	"github.com/benchd/benchd/internal/runner"
 )
 
 // uidList is a repeatable --allow-uid flag.
@@ -96,7 +99,23 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchd: %v\n", err)
 		os.Exit(2)
 	}
-	c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// Lines below WARN (above all the audit line of every RPC) are
+	// batched, at most logbuf.Delay; see internal/logbuf for what a crash
+	// can lose. The error below and any WARN flush at once.
+	lw := logbuf.New(os.Stderr)
+	defer lw.Flush()
+	c.Log = slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: lvl}), lw))
+
+	if os.Getenv("GOMAXPROCS") == "" {
+		// benchd waits on sockets and pipes and does little work per
+		// call. With more than one P, Go's scheduler spins Ps looking for
+		// work at every wake-up: one P cut benchd's CPU per SampleVRAM
+		// call under 32 clients from 35 to 29 µs and raised its
+		// throughput (docs/performance.md), and keeps benchd to one core
+		// on a host whose measurements it must not disturb. GOMAXPROCS
+		// in the environment still decides.
+		runtime.GOMAXPROCS(1)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -147,6 +166,9 @@ func parseFlags(args []string) (daemon.Config, []string, string, bool) {
 	fs.StringVar(&tlsConfig.Key, "tls-key", "", "PEM private key of --tls-cert (server.key)")
 	fs.StringVar(&tlsConfig.ClientCA, "tls-client-ca", "", "PEM CA certificate(s) a client certificate must chain to (ca.crt; old+new CA bundle while rotating)")
 	fs.BoolVar(&tlsConfig.Unix, "unix-tls", false, "require mutual TLS on the unix socket too (the peer uid policy still applies)")
+	fs.StringVar(&c.Metrics.Listen, "metrics", "", "serve Prometheus metrics (OpenMetrics) at /metrics on tcp://HOST:PORT: GPU telemetry and VRAM, benchmarks by state, last results, gRPC server metrics")
+	fs.BoolVar(&tlsConfig.Metrics, "metrics-tls", false, "require the mutual TLS of --listen on --metrics too (https; a scraper needs a client certificate; uses --tls-cert, --tls-key, --tls-client-ca)")
+	fs.DurationVar(&c.IdleBaseline, "idle-baseline", runner.DefaultIdleBaseline, "how long idle GPU power is sampled before a run's first trial, the baseline of net energy (only when a GPU reports power; negative: off)")
 	_ = fs.Parse(args)
 	c.AllowUIDs = allow
 	c.MaxStreams = uint32(min(*maxStreams, 1<<31))

@@ -40,11 +40,16 @@ type transportRun struct {
 	cpu    procCPU
 	tokens int64
 	wall   time.Duration
+	trials []client.Trial
 }
 
 type bridgeResult struct {
 	maxTokens, reps, rounds int
 	bridge, http            transportRun
+	// inFlight: a concurrency run of that many requests in flight each
+	// way (0: not measured), requests of inFlightTokens tokens.
+	inFlight, inFlightRequests, inFlightTokens int
+	bridgeInFlight, httpInFlight               transportRun
 }
 
 // procs lists /proc once: pid → (comm, ppid, cmdline).
@@ -154,20 +159,7 @@ func measureBridgeVsHTTP(ctx context.Context, r *rig, maxTokens, reps, rounds in
 	one := func(d *daemon, dst *transportRun) error {
 		req := client.BenchmarkRequest{Model: testrig.Model, Repetitions: reps, Warmup: &zero, MaxTokens: maxTokens,
 			NoVRAMSampling: true, Timeout: 10 * time.Minute}
-		c0 := sampleCPU(d.d.PID(), id)
-		t0 := time.Now()
-		out, err := d.tunnel.RunBenchmark(ctx, req, nil)
-		wall := time.Since(t0)
-		c1 := sampleCPU(d.d.PID(), id)
-		if err != nil {
-			return fmt.Errorf("%s daemon: %w", d.name, err)
-		}
-		dst.cpu = dst.cpu.add(c1.sub(c0))
-		dst.wall += wall
-		for _, t := range out.Trials {
-			dst.tokens += t.EvalCount
-		}
-		return nil
+		return runMeasured(ctx, d, id, req, dst)
 	}
 	// Warm both: the model loaded, the bridge's exec started.
 	var scratch transportRun
@@ -191,6 +183,53 @@ func measureBridgeVsHTTP(ctx context.Context, r *rig, maxTokens, reps, rounds in
 		}
 	}
 	return res, nil
+}
+
+// measureInFlight adds to res a concurrency run of inFlight requests in
+// flight (requests in all, maxTokens each) through the bridge daemon and
+// then the HTTP daemon: benchd's CPU per token with many streams open.
+func measureInFlight(ctx context.Context, r *rig, res *bridgeResult, inFlight, requests, maxTokens int) error {
+	id, err := containerID(ctx, ollamaContainer)
+	if err != nil {
+		return err
+	}
+	res.inFlight, res.inFlightRequests, res.inFlightTokens = inFlight, requests, maxTokens
+	zero := 0
+	req := client.BenchmarkRequest{Model: testrig.Model, Warmup: &zero, MaxTokens: maxTokens, NoVRAMSampling: true,
+		Timeout: 10 * time.Minute, Concurrency: &client.Concurrency{Levels: []int{inFlight}, Requests: requests}}
+	for _, x := range []struct {
+		d   *daemon
+		dst *transportRun
+	}{{r.bridge, &res.bridgeInFlight}, {r.http, &res.httpInFlight}} {
+		step("%d requests in flight: %s", inFlight, x.d.name)
+		if err := runMeasured(ctx, x.d, id, req, x.dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runMeasured runs req on d and adds to dst the CPU of every process a
+// token passes through (container id), the wall time, the measured trials
+// and their output tokens.
+func runMeasured(ctx context.Context, d *daemon, id string, req client.BenchmarkRequest, dst *transportRun) error {
+	c0 := sampleCPU(d.d.PID(), id)
+	t0 := time.Now()
+	out, err := d.tunnel.RunBenchmark(ctx, req, nil)
+	wall := time.Since(t0)
+	c1 := sampleCPU(d.d.PID(), id)
+	if err != nil {
+		return fmt.Errorf("%s daemon: %w", d.name, err)
+	}
+	dst.cpu = dst.cpu.add(c1.sub(c0))
+	dst.wall += wall
+	for _, t := range out.Trials {
+		if !t.Warmup {
+			dst.tokens += t.EvalCount
+			dst.trials = append(dst.trials, t)
+		}
+	}
+	return nil
 }
 
 func containerID(ctx context.Context, name string) (string, error) {

@@ -41,6 +41,9 @@ type config struct {
 	footprintRPCs         int
 	benchd                string
 	bridgeVsHTTP          bool
+	inFlight              int
+	inFlightTokens        int
+	trials, sampler       bool
 	bridgeTokens          int
 	bridgeReps            int
 	bridgeRounds          int
@@ -72,6 +75,10 @@ func main() {
 	flag.IntVar(&c.bridgeTokens, "bridge-tokens", 2048, "max tokens per trial of the bridge-vs-HTTP benchmark")
 	flag.IntVar(&c.bridgeReps, "bridge-reps", 6, "trials per benchmark of the bridge-vs-HTTP comparison")
 	flag.IntVar(&c.bridgeRounds, "bridge-rounds", 2, "alternating rounds of the bridge-vs-HTTP comparison")
+	flag.IntVar(&c.inFlight, "in-flight", 32, "with -bridge: also a concurrency run of this many requests in flight each way, for benchd's CPU per token with many streams (0: off)")
+	flag.IntVar(&c.inFlightTokens, "in-flight-tokens", 256, "max tokens per request of the in-flight run")
+	flag.BoolVar(&c.trials, "trials", true, "compare per-trial overhead with the legacy path (ollama generations; minutes)")
+	flag.BoolVar(&c.sampler, "sampler", true, "measure benchd's CPU per generated token with sampling on and off (needs -trials)")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
 	peerFlags(&c)
@@ -209,9 +216,11 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 	if rep.vram, err = measureVRAM(ctx, r, c.samples, c.floorSamples, c.gap); err != nil {
 		return err
 	}
-	step("trials: %d rounds of %d legacy runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
-	if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
-		return err
+	if c.trials {
+		step("trials: %d rounds of %d legacy runs and a %d-trial benchmark", c.trialRounds, c.perRound, c.perRound)
+		if rep.trials, err = measureTrials(ctx, r, c.trialRounds, c.perRound); err != nil {
+			return err
+		}
 	}
 	// Throughput: with a before build, the two alternate in half windows
 	// (after, before, before, after), so both see the same machine.
@@ -235,19 +244,26 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 			*dst = (*dst).merge(th)
 		}
 	}
-	perToken := rep.trials.benchdWall.median() / 128
-	if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
-		return err
-	}
-	if r.before != nil {
-		if rep.beforeSampler, err = measureSampler(ctx, r, r.before, perToken, c.samplerTarget); err != nil {
+	if c.sampler && rep.trials != nil {
+		perToken := rep.trials.benchdWall.median() / 128
+		if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
 			return err
+		}
+		if r.before != nil {
+			if rep.beforeSampler, err = measureSampler(ctx, r, r.before, perToken, c.samplerTarget); err != nil {
+				return err
+			}
 		}
 	}
 	if r.bridge != nil {
 		step("bridge vs HTTP: %d rounds of %d × %d-token trials each way", c.bridgeRounds, c.bridgeReps, c.bridgeTokens)
 		if rep.bridge, err = measureBridgeVsHTTP(ctx, r, c.bridgeTokens, c.bridgeReps, c.bridgeRounds); err != nil {
 			return err
+		}
+		if c.inFlight > 0 {
+			if err := measureInFlight(ctx, r, rep.bridge, c.inFlight, 2*c.inFlight, c.inFlightTokens); err != nil {
+				return err
+			}
 		}
 	}
 	time.Sleep(2 * time.Second)

@@ -256,15 +256,19 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 			}
 		}
 	}
+	// benchd writes its audit lines up to internal/logbuf.Delay late, so
+	// the back-to-back calls' lines may still come after this mark; their
+	// time= (when each call ended) is before since, which tells them apart.
+	since := time.Now()
 	mark := len(r.sysfs.d.Log())
 	beforeMark := 0
 	if r.before != nil {
 		beforeMark = len(r.before.d.Log())
 	}
 	defer func() {
-		res.serverTunnel, res.serverDirect = auditTimes(r.sysfs.d.Log()[mark:], r.agent.UID, os.Getuid())
+		res.serverTunnel, res.serverDirect = auditTimes(r.sysfs.d.Log()[mark:], since, r.agent.UID, os.Getuid())
 		if r.before != nil {
-			res.beforeServer, _ = auditTimes(r.before.d.Log()[beforeMark:], r.agent.UID, os.Getuid())
+			res.beforeServer, _ = auditTimes(r.before.d.Log()[beforeMark:], since, r.agent.UID, os.Getuid())
 		}
 	}()
 	for i := range n {
@@ -293,9 +297,9 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 	return res, nil
 }
 
-// auditTimes collects grpc.time_ms of the SampleVRAM audit lines in log, for
-// the callers with uid a and uid b.
-func auditTimes(log string, a, b int) (series, series) {
+// auditTimes collects grpc.time_ms of the SampleVRAM audit lines in log
+// of calls that ended after since, for the callers with uid a and uid b.
+func auditTimes(log string, since time.Time, a, b int) (series, series) {
 	var sa, sb series
 	for _, l := range strings.Split(log, "\n") {
 		if !strings.Contains(l, `msg="finished call"`) || !strings.Contains(l, " grpc.method=SampleVRAM ") {
@@ -303,6 +307,7 @@ func auditTimes(log string, a, b int) (series, series) {
 		}
 		var uid int = -1
 		var ms float64 = -1
+		early := false
 		for _, f := range strings.Fields(l) {
 			if v, ok := strings.CutPrefix(f, "caller.uid="); ok {
 				uid, _ = strconv.Atoi(v)
@@ -310,8 +315,15 @@ func auditTimes(log string, a, b int) (series, series) {
 			if v, ok := strings.CutPrefix(f, "grpc.time_ms="); ok {
 				ms, _ = strconv.ParseFloat(v, 64)
 			}
+			if v, ok := strings.CutPrefix(f, "time="); ok {
+				// Millisecond stamps: a call that ended in since's
+				// millisecond, before it, must not count.
+				if t, err := time.Parse(time.RFC3339Nano, v); err != nil || !t.After(since) {
+					early = true
+				}
+			}
 		}
-		if ms < 0 {
+		if ms < 0 || early {
 			continue
 		}
 		d := time.Duration(ms * float64(time.Millisecond))

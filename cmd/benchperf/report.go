@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
 )
 
@@ -318,6 +319,56 @@ func (r *report) bridgeTable(b *strings.Builder) {
 	line("**transport total** (the four above)", br.bridge.cpu.transportTotal(), br.http.cpu.transportTotal())
 	line("ollama itself (for reference)", br.bridge.cpu.ollama, br.http.cpu.ollama)
 	fmt.Fprintf(b, "\nTokens: %d over the bridge, %d over HTTP; wall %s and %s.\n", bt, ht, dur(br.bridge.wall), dur(br.http.wall))
+	r.timingTable(b)
+	if br.inFlight > 0 {
+		fmt.Fprintf(b, "\n#### %d requests in flight, CPU per streamed token\n\n"+
+			"One concurrency run each way (level %d, %d requests of %d tokens, sampling off), bridge first; "+
+			"a level's requests read their streams unpaced.\n\n", br.inFlight, br.inFlight, br.inFlightRequests, br.inFlightTokens)
+		b.WriteString("| process | bridge (docker exec) | HTTP | bridge − HTTP |\n|---|---:|---:|---:|\n")
+		bt, ht := br.bridgeInFlight.tokens, br.httpInFlight.tokens
+		line := func(what string, a, h time.Duration) {
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", what, per(a, bt), per(h, ht), dur(perOp(a, bt)-perOp(h, ht)))
+		}
+		line("benchd", br.bridgeInFlight.cpu.benchd, br.httpInFlight.cpu.benchd)
+		line("**transport total** (benchd, dockerd, shim, bridge)", br.bridgeInFlight.cpu.transportTotal(), br.httpInFlight.cpu.transportTotal())
+		line("ollama itself (for reference)", br.bridgeInFlight.cpu.ollama, br.httpInFlight.cpu.ollama)
+		fmt.Fprintf(b, "\nTokens: %d over the bridge, %d over HTTP; wall %s and %s.\n", bt, ht, dur(br.bridgeInFlight.wall), dur(br.httpInFlight.wall))
+	}
+}
+
+// timingTable compares, per transport, benchd's inter-token figure with
+// ollama's own time per token, and how much later than ollama's first
+// chunk benchd received it.
+func (r *report) timingTable(b *strings.Builder) {
+	br := r.bridge
+	figs := func(ts []client.Trial) (ratio float64, lag time.Duration, n int) {
+		var rs []float64
+		var ls []time.Duration
+		for _, t := range ts {
+			if t.TokenTiming == nil || t.EvalCount < 2 || t.EvalDuration <= 0 {
+				continue
+			}
+			ollamaPerToken := float64(t.EvalDuration) / float64(t.EvalCount)
+			rs = append(rs, float64(t.TokenTiming.TPOT)/ollamaPerToken)
+			ls = append(ls, t.ReceivedTTFT-t.TTFT)
+		}
+		if len(rs) == 0 {
+			return 0, 0, 0
+		}
+		slices.Sort(rs)
+		slices.Sort(ls)
+		return rs[(len(rs)-1)/2], ls[(len(ls)-1)/2], len(rs)
+	}
+	rb, lb, nb := figs(br.bridge.trials)
+	rh, lh, nh := figs(br.http.trials)
+	fmt.Fprintf(b, "\n#### Inter-token latency against ollama's own time per token; the bridge's added latency\n\n"+
+		"Same trials as above (%d over the bridge, %d over HTTP), medians. benchd's TPOT is the mean gap between "+
+		"ollama's chunk stamps; ollama's time per token is eval_duration / eval_count. The lag is benchd's received "+
+		"TTFT minus the TTFT on ollama's clock: the request's way in and the first chunk's way out, so the "+
+		"difference between the transports is the bridge's added latency per message.\n\n", nb, nh)
+	b.WriteString("| figure | bridge (docker exec) | HTTP | bridge − HTTP |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(b, "| benchd TPOT ÷ ollama's time per token | %.3f | %.3f | |\n", rb, rh)
+	fmt.Fprintf(b, "| received TTFT − TTFT (transport lag) | %s | %s | %s |\n", dur(lb), dur(lh), dur(lb-lh))
 }
 
 func medianInt(xs []int) int {

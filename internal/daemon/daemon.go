@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -71,7 +73,12 @@ type Config struct {
 	// StallTimeout ends a generation that sends no token for this long
 	// after its first (runner.Config.StallTimeout).
 	StallTimeout time.Duration
-	Log          *slog.Logger
+	// IdleBaseline is how long idle GPU power is sampled before a run's
+	// first trial (runner.Config.IdleBaseline).
+	IdleBaseline time.Duration
+	// Metrics is the Prometheus exporter's listener and its TLS.
+	Metrics Metrics
+	Log     *slog.Logger
 }
 
 // Defaults of the daemon's own settings, used for a Config's zero fields and
@@ -144,6 +151,7 @@ type Daemon struct {
 	runner  *runner.Runner
 	health  *health.Server
 	servers []*listener
+	metrics *metricsServer // nil without --metrics
 }
 
 // listener is one gRPC server and what it serves on.
@@ -202,10 +210,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	}
 	d.closers = append(d.closers, func() { d.history.Close() })
 	d.runner = runner.NewRunner(runner.Config{Ollama: oc, Container: d.checker, VRAM: reader, Log: d.log, Machine: machineInfo(),
-		StallTimeout: cfg.StallTimeout})
+		StallTimeout: cfg.StallTimeout, IdleBaseline: cfg.IdleBaseline})
 	svc := service.New(d.runner, d.history, reader, d.log)
 	d.health = health.NewServer()
-	if err := d.listen(ctx, svc, tlsCfg, p.policy); err != nil {
+	outer, err := d.newMetrics(ctx, reader, d.history, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.listen(ctx, svc, tlsCfg, p.policy, outer); err != nil {
 		return nil, err
 	}
 	built = true
@@ -231,7 +243,7 @@ func (d *Daemon) ollamaClient(wrap func(ollama.Dialer) ollama.Dialer) (*ollama.C
 
 // listen creates the gRPC servers and their listeners: the unix socket
 // always, TCP with mutual TLS when configured.
-func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Config, policy *peercred.Policy) error {
+func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Config, policy *peercred.Policy, outer service.ServerOptions) error {
 	if policy == nil {
 		policy = peercred.NewPolicy(append([]uint32{uint32(os.Getuid())}, d.cfg.AllowUIDs...)...)
 	}
@@ -246,6 +258,8 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra:        []grpc.ServerOption{grpc.Creds(conns.credentials(unixCreds, admittedBy(policy)))},
+		OuterUnary:   outer.OuterUnary,
+		OuterStream:  outer.OuterStream,
 	})
 	if err != nil {
 		return err
@@ -264,6 +278,8 @@ func (d *Daemon) listen(ctx context.Context, svc *service.Server, tlsCfg *tls.Co
 	// certificate is the identity. A short handshake deadline keeps
 	// unauthenticated peers from holding connections open.
 	ts, err := service.NewGRPCServer(svc, d.health, d.log, service.ServerOptions{
+		OuterUnary:   outer.OuterUnary,
+		OuterStream:  outer.OuterStream,
 		MaxStreams:   d.cfg.MaxStreams,
 		MaxSendBytes: d.cfg.MaxSendBytes,
 		Extra: []grpc.ServerOption{
@@ -312,7 +328,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		setHealth(d.health, servingStatus(nil))
 	}
-	errc := make(chan error, len(d.servers))
+	errc := make(chan error, len(d.servers)+1)
+	if m := d.metrics; m != nil {
+		for _, s := range d.servers {
+			m.exp.InitializeGRPC(s.gs)
+		}
+		go func() {
+			if err := m.srv.Serve(m.l); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve metrics %s: %w", d.cfg.Metrics.Listen, err)
+			}
+		}()
+	}
 	for _, s := range d.servers {
 		go func() {
 			if err := s.gs.Serve(s.l); err != nil {
@@ -320,15 +346,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource}
+	attrs := []any{"socket", d.cfg.Socket, "container", d.cfg.Container, "ollama", d.cfg.Ollama, "vram_source", d.cfg.VRAMSource, "gomaxprocs", runtime.GOMAXPROCS(0)}
 	if d.cfg.TLS.Unix {
 		attrs = append(attrs, "unix_tls", true)
 	}
 	if a := d.TCPAddr(); a != "" {
 		attrs = append(attrs, "tcp", a)
 	}
+	if a := d.MetricsAddr(); a != "" {
+		attrs = append(attrs, "metrics", a, "metrics_tls", d.cfg.TLS.Metrics)
+	}
 	d.log.Info("benchd serving", attrs...)
-	if err := notifyReady(d.cfg.Socket, d.TCPAddr()); err != nil {
+	if err := notifyReady(d.cfg.Socket, d.TCPAddr(), d.MetricsAddr()); err != nil {
 		d.log.Warn("tell systemd benchd is ready", "err", err)
 	}
 
@@ -344,6 +373,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// cancelled state are recorded before the RPCs following it end.
 	d.runner.Shutdown(errShuttingDown)
 	d.stopServers()
+	if d.metrics != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+		if err := d.metrics.srv.Shutdown(sctx); err != nil {
+			d.metrics.srv.Close()
+		}
+		cancel()
+	}
 	return serveErr
 }
 
@@ -423,6 +459,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--retain-runs %d, --retain-bytes %d: the history's limits must be positive (0: the default)", c.RetainRuns, c.RetainBytes))
 	}
 	if err := c.TLS.check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Metrics.check(c.TLS); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Container == "" && c.Ollama != "" && c.Ollama != DefaultOllama && slices.Contains(toolSources(), c.VRAMSource) {

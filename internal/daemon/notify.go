@@ -10,10 +10,13 @@ import (
 // NOTIFY_SOCKET — that benchd serves. X_BENCHD_TCP carries the bound TCP
 // address, so that --listen tcp://HOST:0 can be found without reading logs.
 // Without NOTIFY_SOCKET it does nothing.
-func notifyReady(socket, tcp string) error {
+func notifyReady(socket, tcp, metrics string) error {
 	msg := fmt.Sprintf("READY=1\nSTATUS=serving %s\n", socket)
 	if tcp != "" {
 		msg += "X_BENCHD_TCP=" + tcp + "\n"
+	}
+	if metrics != "" {
+		msg += "X_BENCHD_METRICS=" + metrics + "\n"
 	}
 	_, err := daemon.SdNotify(false, msg)
 	return err

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -43,7 +44,7 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 	case "sysfs":
 		return sysfs, nil
 	case vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI:
-		return toolReader(c.VRAMSource, ex, c.VRAMPrivileged)
+		return toolReader(c.VRAMSource, ex, c.VRAMPrivileged, c.Log)
 	case "auto":
 		var tools []vram.Reader
 		if c.Container == "" {
@@ -52,7 +53,7 @@ func vramReader(c Config, ex vram.Execer) (vram.Reader, error) {
 			return vram.Auto(sysfs, nil), nil
 		}
 		for _, src := range toolSources() {
-			r, err := toolReader(src, ex, c.VRAMPrivileged)
+			r, err := toolReader(src, ex, c.VRAMPrivileged, c.Log)
 			if err != nil {
 				return nil, err
 			}
@@ -69,10 +70,10 @@ func toolSources() []string {
 	return []string{vram.SourceRocmSMI, vram.SourceAMDSMI, vram.SourceNvidiaSMI}
 }
 
-// toolReader is an exec'd VRAM tool run at most once per
-// vram.MinExecInterval, however many callers read it.
-func toolReader(source string, ex vram.Execer, privileged bool) (vram.Reader, error) {
-	r, err := vram.NewToolReader(source, ex, privileged)
+// toolReader is an exec'd VRAM tool, with its telemetry query, run at
+// most once per vram.MinExecInterval, however many callers read it.
+func toolReader(source string, ex vram.Execer, privileged bool, log *slog.Logger) (vram.Reader, error) {
+	r, err := vram.NewToolReader(source, ex, privileged, vram.WithTelemetry(log))
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ type TLS struct {
 	Cert, Key, ClientCA string
 	// Unix requires the same mutual TLS on the unix socket too.
 	Unix bool
+	// Metrics requires it on the Prometheus exporter (--metrics) too.
+	Metrics bool
 }
 
 // check validates the flags before anything starts: a TCP listener
@@ -48,6 +50,9 @@ func (t TLS) check() error {
 	if t.Unix {
 		users = append(users, "--unix-tls")
 	}
+	if t.Metrics {
+		users = append(users, "--metrics-tls")
+	}
 	switch {
 	case len(users) > 0 && len(missing) > 0:
 		return fmt.Errorf("%s requires %s: benchd serves TCP only with mutual TLS (server certificate and key, and the CA that signs client certificates); make them with `benchctl certs init DIR`",
@@ -58,14 +63,17 @@ func (t TLS) check() error {
 	return nil
 }
 
-func checkListen(v string) error {
+func checkListen(v string) error { return checkTCP("--listen", v) }
+
+// checkTCP checks a tcp://HOST:PORT flag.
+func checkTCP(flag, v string) error {
 	addr, ok := strings.CutPrefix(v, "tcp://")
 	if !ok {
-		return fmt.Errorf("--listen %q: want tcp://HOST:PORT (the unix socket is set with --socket)", v)
+		return fmt.Errorf("%s %q: want tcp://HOST:PORT (the unix socket is set with --socket)", flag, v)
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" || strings.ContainsAny(host+port, "/?#@") {
-		return fmt.Errorf("--listen %q: want tcp://HOST:PORT, e.g. tcp://127.0.0.1:7443 or tcp://[::1]:7443", v)
+		return fmt.Errorf("%s %q: want tcp://HOST:PORT, e.g. tcp://127.0.0.1:7443 or tcp://[::1]:7443", flag, v)
 	}
 	return nil
 }
@@ -75,7 +83,7 @@ func (t TLS) addr() string { return strings.TrimPrefix(t.Listen, "tcp://") }
 // load reads the TLS files when a listener needs them, and logs what it
 // loaded so the operator sees the expiry date in the journal.
 func (t TLS) load(log *slog.Logger) (*tls.Config, error) {
-	if t.Listen == "" && !t.Unix {
+	if t.Listen == "" && !t.Unix && !t.Metrics {
 		return nil, nil
 	}
 	cfg, info, err := tlsconfig.Server(t.Cert, t.Key, t.ClientCA)

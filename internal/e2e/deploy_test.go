@@ -191,7 +191,8 @@ func nixRender(t *testing.T, ni string, c testrig.DeployConfig) (*nixRendered, e
 	for k, v := range map[string]string{"socket": c.Socket, "store": c.Store, "container": c.Container, "ollama": c.Ollama,
 		"vramSource": c.VRAMSource, "user": c.User, "serviceUser": c.ServiceUser, "serviceGroup": c.ServiceGroup,
 		"memoryMax": c.MemoryMax, "tasksMax": c.TasksMax, "limitNOFILE": c.LimitNOFILE,
-		"authorizedKeysFile": c.AuthorizedKeysFile, "transport": c.Transport, "forceCommand": c.ForceCommand} {
+		"authorizedKeysFile": c.AuthorizedKeysFile, "transport": c.Transport, "forceCommand": c.ForceCommand,
+		"metrics": c.Metrics} {
 		if v != "" {
 			args[k] = v
 		}
@@ -248,6 +249,9 @@ func TestNixRenderMatchesHarness(t *testing.T) {
 	// The legacy layout (one account) and other limits.
 	configs["legacy layout"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd", ForceCommand: "/usr/sbin/nologin",
 		User: "agent", ServiceUser: "agent", MemoryMax: "1G", TasksMax: "infinity", LimitNOFILE: "65536"}
+	// The Prometheus exporter: docker-exec mode, yet IP networking.
+	configs["metrics"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd", ForceCommand: "/usr/sbin/nologin",
+		Metrics: "tcp://0.0.0.0:9464", ExtraArgs: []string{"--metrics-tls"}}
 	configs["own service group"] = testrig.DeployConfig{Benchd: "/usr/bin/benchd", ForceCommand: "/usr/sbin/nologin",
 		ServiceUser: "benchd-svc", ServiceGroup: "benchd-clients", MemoryMax: "30%", TasksMax: "64"}
 	for name, c := range configs {

@@ -35,6 +35,11 @@ import (
 )
 
 // dialStdioConfig is cfg with the dial-stdio transport.
+
+// auditLineWait bounds the wait for benchd's audit line of a call the test
+// saw finish: benchd writes it within internal/logbuf.Delay.
+const auditLineWait = 10 * time.Second
+
 func dialStdioConfig(cfg testrig.DeployConfig) testrig.DeployConfig {
 	cfg.Transport, cfg.ForceCommand = "dial-stdio", ""
 	return cfg
@@ -175,12 +180,9 @@ func (r *rig) testDialStdioLayer(t *testing.T, l layer) {
 		t.Logf("allowed: %s", started)
 		// benchd's audit line: the caller is the bridge, as the account.
 		uid := fmt.Sprintf("caller.uid=%d", r.acct.UID)
-		found := false
-		for _, l := range strings.Split(r.daemon.Log(), "\n") {
-			if strings.Contains(l, "grpc.method=SampleVRAM") && strings.Contains(l, uid) && strings.Contains(l, "grpc.code=OK") {
-				found = true
-			}
-		}
+		_, found := r.daemon.WaitLog(func(l string) bool {
+			return strings.Contains(l, "grpc.method=SampleVRAM") && strings.Contains(l, uid) && strings.Contains(l, "grpc.code=OK")
+		}, auditLineWait)
 		if !found {
 			t.Errorf("benchd logged no SampleVRAM call with %s:\n%s", uid, r.daemon.Log())
 		}
@@ -192,6 +194,9 @@ func (r *rig) testDialStdioLayer(t *testing.T, l layer) {
 		})
 		t.Run("the Python client's ssh:// runs a benchmark from a person's ~/.ssh/config", func(t *testing.T) {
 			r.pythonOverSSH(t, s, forced)
+		})
+		t.Run("benchctl mcp --host ssh:// serves the Go SDK's MCP client", func(t *testing.T) {
+			r.mcpOverSSH(t, s, forced)
 		})
 	}
 
@@ -559,18 +564,7 @@ c.close()
 // shipped policy, and the benchmark runs on benchd as the agent's account.
 func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
 	human := r.person(t, s)
-	dir, err := testrig.ReadableDir(t, "", "bd-benchctl-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "benchctl")
-	b, err := os.ReadFile(testrig.Binary(t, "benchctl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := readableBenchctl(t)
 	mark := s.Mark()
 	code, stdout, stderr := runSplit(t, as(human, nil,
 		bin, "--host", "ssh://gpu-host", "run", testrig.Model, "--reps", "2", "--warmup", "0", "--max-tokens", "8"))
@@ -588,9 +582,9 @@ func (r *rig) benchctlOverSSH(t *testing.T, s *testrig.SSHD, forced string) {
 	}
 	// benchd's audit line: the benchmark ran for the agent's account.
 	uid := fmt.Sprintf("caller.uid=%d", r.acct.UID)
-	ran := slices.ContainsFunc(strings.Split(r.daemon.Log(), "\n"), func(l string) bool {
+	_, ran := r.daemon.WaitLog(func(l string) bool {
 		return strings.Contains(l, "grpc.method=RunBenchmark") && strings.Contains(l, uid) && strings.Contains(l, "grpc.code=OK")
-	})
+	}, auditLineWait)
 	if !ran {
 		t.Errorf("benchd logged no RunBenchmark with %s:\n%s", uid, r.daemon.Log())
 	}

@@ -17,6 +17,13 @@ import (
 // want exact figures from o's scripted streams.
 func StartBenchd(tb testing.TB, o *Ollama) (socket string) {
 	tb.Helper()
+	return StartBenchdOn(tb, o, filepath.Join(tb.TempDir(), "history.db"))
+}
+
+// StartBenchdOn is StartBenchd with the history store at store, which the
+// test may have written beforehand (a synthetic history).
+func StartBenchdOn(tb testing.TB, o *Ollama, store string) (socket string) {
+	tb.Helper()
 	dir, err := os.MkdirTemp("", "bd-") // short: a socket path has at most 107 bytes
 	if err != nil {
 		tb.Fatal(err)
@@ -25,7 +32,7 @@ func StartBenchd(tb testing.TB, o *Ollama) (socket string) {
 	socket = filepath.Join(dir, "benchd.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := daemon.New(ctx, daemon.Config{
-		Socket: socket, Store: filepath.Join(tb.TempDir(), "history.db"), VRAMSource: "none",
+		Socket: socket, Store: store, VRAMSource: "none",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, daemon.WithOllama(o))
 	if err != nil {

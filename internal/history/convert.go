@@ -87,6 +87,7 @@ func eventToProto(ev runner.Event, statusOf StatusFunc) *benchdv1.BenchmarkEvent
 				OllamaVersion: st.OllamaVersion, Gpus: GPUsToProto(st.GPUs),
 			},
 			OllamaNumParallel: st.NumParallel,
+			IdlePower:         idleToProto(st.Idle),
 		}}}
 	case ev.Progress != nil:
 		p := ev.Progress
@@ -106,24 +107,26 @@ func finishedToProto(f *runner.Finished) *benchdv1.BenchmarkFinished {
 	pf := &benchdv1.BenchmarkFinished{
 		BenchmarkId:          f.ID,
 		Trials:               uint32(f.Trials),
-		EvalRate:             summaryToProto(sm.EvalRate),
-		PromptEvalRate:       summaryToProto(sm.PromptEvalRate),
-		TtftNs:               summaryToProto(sm.TTFT),
-		WallNs:               summaryToProto(sm.Wall),
-		TotalDurationNs:      summaryToProto(sm.TotalDuration),
-		LoadDurationNs:       summaryToProto(sm.LoadDuration),
-		PromptEvalDurationNs: summaryToProto(sm.PromptEvalDuration),
-		EvalDurationNs:       summaryToProto(sm.EvalDuration),
-		EvalCount:            summaryToProto(sm.EvalCount),
-		PromptEvalCount:      summaryToProto(sm.PromptEvalCount),
-		PeakVramUsedBytes:    summaryToProto(sm.PeakVRAMUsed),
+		EvalRate:             SummaryToProto(sm.EvalRate),
+		PromptEvalRate:       SummaryToProto(sm.PromptEvalRate),
+		TtftNs:               SummaryToProto(sm.TTFT),
+		WallNs:               SummaryToProto(sm.Wall),
+		TotalDurationNs:      SummaryToProto(sm.TotalDuration),
+		LoadDurationNs:       SummaryToProto(sm.LoadDuration),
+		PromptEvalDurationNs: SummaryToProto(sm.PromptEvalDuration),
+		EvalDurationNs:       SummaryToProto(sm.EvalDuration),
+		EvalCount:            SummaryToProto(sm.EvalCount),
+		PromptEvalCount:      SummaryToProto(sm.PromptEvalCount),
+		PeakVramUsedBytes:    SummaryToProto(sm.PeakVRAMUsed),
 		FinishedAt:           timestamppb.New(f.At),
-		TpotNs:               summaryToProto(sm.TPOT),
-		ItlP50Ns:             summaryToProto(sm.ITLP50),
-		ItlP99Ns:             summaryToProto(sm.ITLP99),
-		LongestStallNs:       summaryToProto(sm.LongestStall),
+		TpotNs:               SummaryToProto(sm.TPOT),
+		ItlP50Ns:             SummaryToProto(sm.ITLP50),
+		ItlP99Ns:             SummaryToProto(sm.ITLP99),
+		LongestStallNs:       SummaryToProto(sm.LongestStall),
 		UnstableReason:       f.Unstable,
 		DecodeMismatches:     uint32(f.DecodeMismatches),
+		Energy:               EnergyToProto(sm.Energy),
+		JoulesPerOutputToken: SummaryToProto(sm.JoulesPerToken),
 	}
 	if f.Sweep {
 		pf.Objective = benchdv1.SweepObjective(f.Objective + 1)
@@ -161,6 +164,7 @@ func cellToProto(c *runner.Cell, statusOf StatusFunc) *benchdv1.SweepCell {
 	}
 	if c.Finished != nil {
 		pc.Summary = finishedToProto(c.Finished)
+		pc.Energy = EnergyToProto(c.Finished.Summary.Energy)
 	}
 	if c.Err != nil && statusOf != nil {
 		st := statusOf(c.Err)
@@ -183,9 +187,10 @@ func levelToProto(l *runner.Level, statusOf StatusFunc) *benchdv1.ConcurrencyLev
 	pl.DurationNs = l.Duration.Nanoseconds()
 	pl.OutputTokens = uint64(l.OutputTokens)
 	pl.OutputTokensPerSecond, pl.RequestsPerSecond = l.OutputRate, l.RequestRate
-	pl.TtftNs, pl.ItlNs, pl.TpotNs = summaryToProto(l.TTFT), summaryToProto(l.ITL), summaryToProto(l.TPOT)
-	pl.E2ELatencyNs, pl.QueueNs = summaryToProto(l.E2E), summaryToProto(l.Queue)
+	pl.TtftNs, pl.ItlNs, pl.TpotNs = SummaryToProto(l.TTFT), SummaryToProto(l.ITL), SummaryToProto(l.TPOT)
+	pl.E2ELatencyNs, pl.QueueNs = SummaryToProto(l.E2E), SummaryToProto(l.Queue)
 	pl.PeakVramUsedBytes = l.PeakVRAM
+	pl.Energy = EnergyToProto(l.Energy)
 	pl.FinishedAt = timestamppb.New(l.FinishedAt)
 	if l.Err != nil && statusOf != nil {
 		st := statusOf(l.Err)
@@ -220,6 +225,7 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 		InvalidReason:        t.Invalid,
 		TokenTiming:          timingToProto(t.Timing),
 		DecodeMismatchReason: t.DecodeMismatch,
+		Energy:               EnergyToProto(t.Energy),
 	}
 	if !t.SentAt.IsZero() {
 		out.SentAt = timestamppb.New(t.SentAt)
@@ -230,7 +236,8 @@ func trialToProto(t *runner.Trial) *benchdv1.Trial {
 	return out
 }
 
-func summaryToProto(s stats.Summary) *benchdv1.Summary {
+// SummaryToProto is a stats.Summary on the wire.
+func SummaryToProto(s stats.Summary) *benchdv1.Summary {
 	return &benchdv1.Summary{
 		N: uint32(s.N), Mean: s.Mean, Stddev: s.Stddev, Min: s.Min, Max: s.Max, P50: s.P50, P95: s.P95,
 		P90: s.P90, P99: s.P99, Cv: s.CV,
@@ -275,7 +282,7 @@ func ModelInfoToProto(mi ollama.ModelInfo) *benchdv1.ModelInfo {
 func GPUsToProto(gpus []vram.GPU) []*benchdv1.GPU {
 	out := make([]*benchdv1.GPU, 0, len(gpus))
 	for _, g := range gpus {
-		out = append(out, &benchdv1.GPU{
+		pg := &benchdv1.GPU{
 			Index:      uint32(g.Index),
 			Name:       g.Name,
 			Vendor:     g.Vendor,
@@ -283,7 +290,9 @@ func GPUsToProto(gpus []vram.GPU) []*benchdv1.GPU {
 			UsedBytes:  g.UsedBytes,
 			Source:     g.Source,
 			SampledAt:  timestamppb.New(g.SampledAt),
-		})
+		}
+		telemetryToProto(g.Telemetry, pg)
+		out = append(out, pg)
 	}
 	return out
 }
@@ -294,7 +303,7 @@ func vramTimeline(t *runner.Trial) []*benchdv1.VRAMSample {
 	for _, smp := range t.VRAM {
 		v := &benchdv1.VRAMSample{SampledAt: timestamppb.New(smp.At), TrialIndex: uint32(t.Index)}
 		for _, g := range smp.GPUs {
-			v.Gpus = append(v.Gpus, &benchdv1.GPUPeak{Index: uint32(g.Index), UsedBytes: g.UsedBytes})
+			v.Gpus = append(v.Gpus, &benchdv1.GPUPeak{Index: uint32(g.Index), UsedBytes: g.UsedBytes, PowerWatts: g.Telemetry.PowerW.Ptr()})
 		}
 		out = append(out, v)
 	}

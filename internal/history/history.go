@@ -52,6 +52,8 @@ type History struct {
 
 	mu   sync.Mutex
 	live map[string]*feed
+	// ended are told of every run that ends (OnEnd).
+	ended []func(*benchdv1.Benchmark)
 }
 
 var _ runner.Observer = (*History)(nil)
@@ -148,6 +150,7 @@ func (h *History) End(run *runner.Run, err error) {
 	}
 	end(f.rec, h.statusOf, err)
 	h.write(f.rec)
+	h.tellEnded(f.rec)
 	delete(h.live, run.ID)
 	for sub := range f.subs {
 		sub.end(err)

@@ -460,8 +460,12 @@ func classify(err error) error {
 	// breaks off, so the same error. Without this a container stopped
 	// between two trials reached the client as INTERNAL. (Found by
 	// internal/faults TestContainerStoppedMidRun.)
+	// So is a response net/http cannot parse ("transport connection
+	// broken: malformed HTTP status code"): a bridge started while its
+	// container stops can carry other bytes than ollama's.
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "transport connection broken") {
 		return fmt.Errorf("%v: %w", err, ErrIncomplete)
 	}
 	// Nothing listens: over HTTP the dial is refused; through the Docker

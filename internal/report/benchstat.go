@@ -18,7 +18,8 @@ import (
 //	BenchmarkEval/model=tiny 1 53500000 ns/op 2233.8 tok/s 6013 prompt-tok/s 26500000 ttft-ns 5100000 load-ns 1073741824 peak-vram-B 447000 tpot-ns 1200000 itl-p99-ns
 //
 // (tpot-ns and itl-p99-ns where the trial has token timing of at least two
-// chunks.)
+// chunks.) A concurrency run's requests are named by their level,
+// "BenchmarkEval/model=tiny/concurrency=4", with their queue-ns.
 // One iteration is one generation: ns/op is its wall time. Unit lines tell
 // benchstat that higher rates are better. Details of each run go on "#"
 // lines, which the format ignores; no per-run configuration line is
@@ -40,7 +41,7 @@ func WriteBenchstat(w io.Writer, bs ...*benchdv1.Benchmark) error {
 		if m := machineLine(b); m != "" {
 			fmt.Fprintf(w, "# %s\n", m)
 		}
-		sweep := IsSweep(b)
+		sweep, conc := IsSweep(b), IsConcurrency(b)
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		for _, t := range Measured(b) {
 			name := BenchstatName(Model(b))
@@ -51,6 +52,10 @@ func WriteBenchstat(w io.Writer, bs ...*benchdv1.Benchmark) error {
 			timing := ""
 			if tt := t.GetTokenTiming(); tt.GetChunks() >= 2 {
 				timing = fmt.Sprintf("\t%d tpot-ns\t%d itl-p99-ns", tt.GetTpotNs(), tt.GetItlP99Ns())
+			}
+			if conc {
+				name = BenchstatName(Model(b), fmt.Sprintf("concurrency=%d", trialLevel(b, t).GetConcurrency()))
+				timing += fmt.Sprintf("\t%d queue-ns", t.GetQueueNs())
 			}
 			if _, err := fmt.Fprintf(w, "%s\t1\t%d ns/op\t%s tok/s\t%s prompt-tok/s\t%d ttft-ns\t%d load-ns\t%d peak-vram-B%s\n",
 				name, t.GetWallNs(), f(t.GetEvalRate()), f(t.GetPromptEvalRate()), t.GetTtftNs(), t.GetLoadDurationNs(),

@@ -73,6 +73,10 @@ func Chart(w io.Writer, format ChartFormat, runs []*benchdv1.Benchmark, vramRun 
 	if err != nil {
 		return err
 	}
+	power, hasPower, err := powerPanel(vramRun)
+	if err != nil {
+		return err
+	}
 
 	c, canvas, err := newCanvas(format, chartWidth, chartHeight)
 	if err != nil {
@@ -85,7 +89,14 @@ func Chart(w io.Writer, format ChartFormat, runs []*benchdv1.Benchmark, vramRun 
 	half := top.Rectangle.Size().X / 2
 	gen.Draw(draw.Crop(top, 0, -(half + pad/2), 0, 0))
 	prompt.Draw(draw.Crop(top, half+pad/2, 0, 0, 0))
-	vram.Draw(bottom)
+	if hasPower {
+		// VRAM above, power below, on the same time axis.
+		h := bottom.Rectangle.Size().Y / 2
+		vram.Draw(draw.Crop(bottom, 0, 0, h+pad/2, 0))
+		power.Draw(draw.Crop(bottom, 0, 0, 0, -(h + pad/2)))
+	} else {
+		vram.Draw(bottom)
+	}
 	_, err = c.WriteTo(w)
 	return err
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 )
 
@@ -24,6 +26,10 @@ var TrialsCSVHeader = []string{
 	"timing_ollama_clock", "decode_mismatch_reason",
 	// Sweeps only (else empty): the trial's cell; index counts within it.
 	"cell",
+	// Concurrency runs only (else empty): the trial's level (index counts
+	// within it) and its requests in flight; then the time queued in ollama
+	// for a parallel slot (0 in older records) and when benchd sent it.
+	"level", "concurrency", "queue_ns", "sent_at",
 }
 
 // WriteTrialsCSV writes every trial of the benchmarks as CSV with
@@ -36,11 +42,14 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	f64 := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, b := range bs {
-		sweep := IsSweep(b)
+		sweep, conc := IsSweep(b), IsConcurrency(b)
 		for _, t := range b.GetTrials() {
-			cell := ""
+			cell, level, inFlight := "", "", ""
 			if sweep {
 				cell = strconv.Itoa(int(t.GetCell()))
+			}
+			if conc {
+				level, inFlight = strconv.Itoa(int(t.GetLevel())), strconv.Itoa(int(trialLevel(b, t).GetConcurrency()))
 			}
 			if err := cw.Write(append(append([]string{
 				ID(b), Model(b), strconv.Itoa(int(t.GetIndex())), strconv.FormatBool(t.GetWarmup()),
@@ -50,13 +59,22 @@ func WriteTrialsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				i64(t.GetLoadDurationNs()), i64(t.GetTotalDurationNs()), i64(t.GetTtftNs()), i64(t.GetWallNs()),
 				strconv.FormatUint(t.GetPeakVramUsedBytes(), 10), t.GetDoneReason(),
 				i64(t.GetReceivedTtftNs()), t.GetInvalidReason(),
-			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason(), cell)); err != nil {
+			}, timingCSV(t.GetTokenTiming())...), t.GetDecodeMismatchReason(), cell,
+				level, inFlight, i64(t.GetQueueNs()), csvStamp(t.GetSentAt()))); err != nil {
 				return err
 			}
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvStamp is a timestamp for CSV (UTC, RFC 3339), empty for none.
+func csvStamp(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return ""
+	}
+	return t.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
 // timingCSV are the token-timing columns of a trial, empty without it.

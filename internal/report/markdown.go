@@ -88,6 +88,12 @@ func WriteMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
 			return err
 		}
 	}
+	if IsConcurrency(b) {
+		fmt.Fprintf(w, "#### Concurrency levels (%s)\n\n", ParallelSlots(b.GetStarted().GetOllamaNumParallel()))
+		if err := writeLevelsMarkdown(w, b); err != nil {
+			return err
+		}
+	}
 	if f := b.GetFinished(); f != nil {
 		fmt.Fprintf(w, "#### Summary over %d measured trials\n\n", f.GetTrials())
 		cols := []string{"metric"}

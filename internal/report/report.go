@@ -46,18 +46,8 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q: want one of %s", s, strings.Join(names, ", "))
 }
 
-// Measured returns the trials that count: those after the warm-ups that
-// benchd did not mark invalid (their figures contradict each other, e.g. a
-// TTFT over ollama's total_duration), as the stored summary counts them.
-func Measured(b *benchdv1.Benchmark) []*benchdv1.Trial {
-	var out []*benchdv1.Trial
-	for _, t := range b.GetTrials() {
-		if !t.GetWarmup() && t.GetInvalidReason() == "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+// Measured returns the trials that count (record.Measured).
+func Measured(b *benchdv1.Benchmark) []*benchdv1.Trial { return record.Measured(b) }
 
 // State is a benchmark's state without the enum's prefix: RUNNING,
 // SUCCEEDED, FAILED or CANCELLED.
@@ -145,10 +135,12 @@ func settingsLine(b *benchdv1.Benchmark) string {
 	}
 	// What a sweep varies is on its own line (sweepLine), not here.
 	w := s.GetSweep()
-	parts := []string{
-		fmt.Sprintf("reps %d", s.GetRepetitions()),
-		fmt.Sprintf("warm-up %d", s.GetWarmup()),
+	var parts []string
+	// A concurrency level's size is its requests, not the repetitions.
+	if s.GetConcurrency() == nil {
+		parts = append(parts, fmt.Sprintf("reps %d", s.GetRepetitions()))
 	}
+	parts = append(parts, fmt.Sprintf("warm-up %d", s.GetWarmup()))
 	if len(w.GetMaxTokens()) == 0 {
 		parts = append(parts, fmt.Sprintf("max tokens %d", s.GetMaxTokens()))
 	}

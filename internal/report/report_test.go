@@ -472,6 +472,8 @@ func sweepFixture() *benchdv1.Benchmark {
 // is: the best-cell rule's three cases.
 func TestSweepNotes(t *testing.T) {
 	b := sweepFixture()
+	jpt := 0.5
+	b.Cells[1].Energy = &benchdv1.Energy{Joules: 32, JoulesPerOutputToken: &jpt}
 	var buf bytes.Buffer
 	if err := WriteSweepTable(&buf, b); err != nil {
 		t.Fatal(err)
@@ -479,7 +481,7 @@ func TestSweepNotes(t *testing.T) {
 	out := buf.String()
 	t.Log("\n" + out)
 	for _, want := range []string{"sweep model tiny × num_gpu 0,99: 2 cells, best by lowest ttft", "each cell: reps 5, warm-up 1, max tokens 64",
-		"1.0 GiB    100% CPU", "2.0 GiB    1.0 GiB    100% GPU", "best by lowest ttft: cell 1 (model=tiny num_gpu=99 max_tokens=64), ttft 3.0ms\n"} {
+		"-      1.0 GiB    100% CPU", "2.0 GiB    0.500  1.0 GiB    100% GPU", "best by lowest ttft: cell 1 (model=tiny num_gpu=99 max_tokens=64), ttft 3.0ms\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q", want)
 		}

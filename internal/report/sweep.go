@@ -23,7 +23,7 @@ const bestMark = "*"
 // cellHeader names the columns of cellRow; a leading ">" marks a column
 // that markdown aligns right.
 var cellHeader = []string{"best", ">cell", "model", ">num_ctx", ">num_gpu", ">num_batch", ">num_thread", ">prompt tok", ">gen tok",
-	">prompt tok/s", ">gen tok/s", ">ttft", ">peak VRAM", ">model mem", "processor", "status"}
+	">prompt tok/s", ">gen tok/s", ">ttft", ">peak VRAM", ">J/tok", ">model mem", "processor", "status"}
 
 // IsSweep says b is a sweep: it asked for one, or has cells.
 func IsSweep(b *benchdv1.Benchmark) bool {
@@ -57,10 +57,11 @@ func cellRow(f *benchdv1.BenchmarkFinished, c *benchdv1.SweepCell) []string {
 	if size := c.GetModelSizeBytes(); size > 0 {
 		mem, proc = BytesIEC(size), processor(size, c.GetModelSizeVramBytes())
 	}
+	_, jpt := EnergyCell(c.GetEnergy())
 	return []string{mark, strconv.Itoa(int(c.GetIndex())), c.GetModel(), optU32(c.NumCtx), optU32(c.NumGpu),
 		optU32(c.NumBatch), optU32(c.NumThread), optU32(c.PromptTokens), strconv.Itoa(int(c.GetMaxTokens())),
 		meanSD(s.GetPromptEvalRate(), rateKind), meanSD(s.GetEvalRate(), rateKind), meanSD(s.GetTtftNs(), durationKind),
-		vram, mem, proc, cellStatus(c)}
+		vram, jpt, mem, proc, cellStatus(c)}
 }
 
 // cellStatus is "ok" (with "unstable" when its figures vary by more than
@@ -225,24 +226,40 @@ func writeCells(w io.Writer, b *benchdv1.Benchmark) error {
 
 // writeCellTable prints the cells a row each and the notes under them.
 func writeCellTable(w io.Writer, b *benchdv1.Benchmark) error {
-	if len(b.GetCells()) == 0 {
-		fmt.Fprintln(w, "no cell finished")
+	rows := make([][]string, len(b.GetCells()))
+	for i, c := range b.GetCells() {
+		rows[i] = cellRow(b.GetFinished(), c)
+	}
+	// Aligned left, no tab after the status: a long error is not padded.
+	return writeRows(w, cellHeader, rows, false, "no cell finished", sweepNotes(b))
+}
+
+// writeRows prints a view's table (header as cellHeader's, ">" dropped),
+// or none when there are no rows, then the notes. alignRight aligns
+// every column right, as numbers read best.
+func writeRows(w io.Writer, header []string, rows [][]string, alignRight bool, none string, notes []string) error {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, none)
 	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		cols := make([]string, len(cellHeader))
-		for i, h := range cellHeader {
+		flags, end := uint(0), ""
+		if alignRight {
+			// tabwriter aligns a cell only when a tab ends it.
+			flags, end = tabwriter.AlignRight, "\t"
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', flags)
+		cols := make([]string, len(header))
+		for i, h := range header {
 			cols[i] = strings.TrimPrefix(h, ">")
 		}
-		// No tab after the status: a long error is not padded.
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
-		for _, c := range b.GetCells() {
-			fmt.Fprintln(tw, strings.Join(cellRow(b.GetFinished(), c), "\t"))
+		fmt.Fprintln(tw, strings.Join(cols, "\t")+end)
+		for _, r := range rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t")+end)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	for _, l := range sweepNotes(b) {
+	for _, l := range notes {
 		fmt.Fprintln(w, l)
 	}
 	return nil
@@ -250,17 +267,24 @@ func writeCellTable(w io.Writer, b *benchdv1.Benchmark) error {
 
 // sweepHeader are the lines above a sweep's cells: what, where, how.
 func sweepHeader(b *benchdv1.Benchmark) []string {
+	return viewHeader(b, "sweep", sweepLine(b), "each cell: ")
+}
+
+// viewHeader are the lines above a sweep's or a concurrency run's rows:
+// the kind of run, its id and where it ran; what it varied; how each
+// trial ran, prefixed with each; the machine; how it ended.
+func viewHeader(b *benchdv1.Benchmark, kind, varied, each string) []string {
 	st := b.GetStarted()
-	head := fmt.Sprintf("sweep %s  model %s  state %s", ID(b), Model(b), State(b))
+	head := fmt.Sprintf("%s %s  model %s  state %s", kind, ID(b), Model(b), State(b))
 	if v := st.GetOllamaVersion(); v != "" {
 		head += "  ollama " + v
 	}
 	if t := createdAt(b); !t.IsZero() {
 		head += "  started " + t.Local().Format(time.DateTime)
 	}
-	lines := []string{head, sweepLine(b)}
+	lines := []string{head, varied}
 	if s := settingsLine(b); s != "" {
-		lines = append(lines, "each cell: "+s)
+		lines = append(lines, each+s)
 	}
 	if m := machineLine(b); m != "" {
 		lines = append(lines, m)
@@ -285,12 +309,18 @@ func WriteSweepTable(w io.Writer, b *benchdv1.Benchmark) error {
 // WriteSweepMarkdown writes a sweep as a markdown section: what and where,
 // then a row per cell with the best in bold.
 func WriteSweepMarkdown(w io.Writer, b *benchdv1.Benchmark) error {
-	fmt.Fprintf(w, "### Sweep `%s`: %s\n\n", ID(b), Model(b))
-	for _, l := range sweepHeader(b)[1:] {
+	mdViewHeader(w, "Sweep", b, sweepHeader(b))
+	return writeCellsMarkdown(w, b)
+}
+
+// mdViewHeader writes a view's title and its header lines but the first
+// (which the title says) as a list.
+func mdViewHeader(w io.Writer, kind string, b *benchdv1.Benchmark, header []string) {
+	fmt.Fprintf(w, "### %s `%s`: %s\n\n", kind, ID(b), Model(b))
+	for _, l := range header[1:] {
 		fmt.Fprintf(w, "- %s\n", mdCell(l))
 	}
 	fmt.Fprintln(w)
-	return writeCellsMarkdown(w, b)
 }
 
 // writeCellsMarkdown writes the cell table and its notes.
@@ -337,12 +367,6 @@ func WriteCellsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 		}
 		return strconv.FormatUint(uint64(*v), 10)
 	}
-	stamp := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	}
 	u64 := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	for _, b := range bs {
 		f := b.GetFinished()
@@ -364,7 +388,7 @@ func WriteCellsCSV(w io.Writer, bs ...*benchdv1.Benchmark) error {
 				csvNum(s.GetTtftNs(), s.GetTtftNs().GetMean()), csvNum(s.GetTtftNs(), s.GetTtftNs().GetStddev()),
 				csvNum(s.GetTpotNs(), s.GetTpotNs().GetMean()), csvNum(s.GetItlP99Ns(), s.GetItlP99Ns().GetMean()), s.GetUnstableReason(),
 				u64(c.GetPeakVramUsedBytes()), u64(c.GetModelSizeBytes()), u64(c.GetModelSizeVramBytes()), strconv.FormatBool(c.GetFitsVram()),
-				stamp(ts(c.GetStartedAt())), stamp(ts(c.GetFinishedAt())),
+				csvStamp(c.GetStartedAt()), csvStamp(c.GetFinishedAt()),
 			}); err != nil {
 				return err
 			}

@@ -106,18 +106,26 @@ func SweepChart(w io.Writer, format ChartFormat, b *benchdv1.Benchmark) error {
 	if err != nil {
 		return err
 	}
-	const pad = vg.Length(8)
-	width := chartWidth - 2*pad
-	cellW := (width - pad*vg.Length(cols-1)) / vg.Length(cols)
-	for i, p := range panels {
-		r, col := i/cols, i%cols
-		left := pad + vg.Length(col)*(cellW+pad)
-		top := height - pad - vg.Length(r)*sweepPanelHeight
-		p.Draw(draw.Crop(canvas, left, -(chartWidth - left - cellW), top-sweepPanelHeight+pad, -(height - top)))
-	}
-	vram.Draw(draw.Crop(canvas, pad, -pad, pad, -(height - sweepPanelHeight)))
+	drawGrid(canvas, height, panels, cols)
+	vram.Draw(draw.Crop(canvas, panelPad, -panelPad, panelPad, -(height - sweepPanelHeight)))
 	_, err = c.WriteTo(w)
 	return err
+}
+
+// panelPad is the space around and between a chart's panels.
+const panelPad = vg.Length(8)
+
+// drawGrid draws panels from the top of a canvas height high, in rows of
+// cols panels sweepPanelHeight high.
+func drawGrid(canvas draw.Canvas, height vg.Length, panels []*plot.Plot, cols int) {
+	width := chartWidth - 2*panelPad
+	cellW := (width - panelPad*vg.Length(cols-1)) / vg.Length(cols)
+	for i, p := range panels {
+		r, col := i/cols, i%cols
+		left := panelPad + vg.Length(col)*(cellW+panelPad)
+		top := height - panelPad - vg.Length(r)*sweepPanelHeight
+		p.Draw(draw.Crop(canvas, left, -(chartWidth - left - cellW), top-sweepPanelHeight+panelPad, -(height - top)))
+	}
 }
 
 // cellNames are the cells' indexes as text, for a panel by cell.

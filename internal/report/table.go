@@ -188,8 +188,16 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 			fmt.Fprintln(w, l)
 		}
 	}
+	if err := writeEnergy(w, b); err != nil {
+		return err
+	}
 	if IsSweep(b) {
 		if err := writeCells(w, b); err != nil {
+			return err
+		}
+	}
+	if IsConcurrency(b) {
+		if err := writeLevels(w, b); err != nil {
 			return err
 		}
 	}
@@ -217,19 +225,26 @@ func WriteTable(w io.Writer, b *benchdv1.Benchmark) error {
 }
 
 // trialHeader names the trial column: "cell/trial" in a sweep, whose
-// trials count within their cell.
+// trials count within their cell, "level/trial" in a concurrency run.
 func trialHeader(b *benchdv1.Benchmark) string {
-	if IsSweep(b) {
+	switch {
+	case IsSweep(b):
 		return "cell/trial"
+	case IsConcurrency(b):
+		return "level/trial"
 	}
 	return "trial"
 }
 
 // trialLabel is a trial's place under trialHeader: "3", or in a sweep
-// "2/0" (cell 2, its trial 0).
+// "2/0" (cell 2, its trial 0), in a concurrency run "1/3" (level 1, its
+// fourth request sent).
 func trialLabel(b *benchdv1.Benchmark, t *benchdv1.Trial) string {
-	if IsSweep(b) {
+	switch {
+	case IsSweep(b):
 		return fmt.Sprintf("%d/%d", t.GetCell(), t.GetIndex())
+	case IsConcurrency(b):
+		return fmt.Sprintf("%d/%d", t.GetLevel(), t.GetIndex())
 	}
 	return fmt.Sprint(t.GetIndex())
 }

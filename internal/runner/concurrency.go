@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/benchd/benchd/internal/energy"
 	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
 	"github.com/benchd/benchd/proto/defaults"
@@ -93,7 +94,10 @@ type Level struct {
 	TTFT, ITL, TPOT, E2E    stats.Summary
 	Queue                   stats.Summary
 	// PeakVRAM is the highest total VRAM use sampled during the level.
-	PeakVRAM              uint64
+	PeakVRAM uint64
+	// Energy is what the GPUs drew during the level; nil without power
+	// readings.
+	Energy                *energy.Span
 	StartedAt, FinishedAt time.Time
 }
 
@@ -180,6 +184,7 @@ func (r *Runner) level(ctx context.Context, s Settings, lv *Level, p *sharedProm
 		return nil, err
 	}
 	var sampler *vram.Sampler
+	spanStart := time.Now()
 	if r.vram != nil && s.VRAMInterval > 0 {
 		if sampler, err = vram.StartSampler(ctx, r.vram, s.VRAMInterval); err != nil {
 			return nil, fmt.Errorf("start VRAM sampler: %w", err)
@@ -258,13 +263,18 @@ func (r *Runner) level(ctx context.Context, s Settings, lv *Level, p *sharedProm
 		gaps.add(res.gaps)
 		locked(Event{Trial: res.t})
 	}
+	lv.FinishedAt = time.Now()
 	if sampler != nil {
 		sr := sampler.Stop()
 		for _, v := range sr.Peak {
 			lv.PeakVRAM += v
 		}
+		tokens := 0
+		for _, t := range done {
+			tokens += t.EvalCount
+		}
+		lv.Energy = spanEnergy(sr.Samples, spanStart, lv.FinishedAt, tokens, s.idleW)
 	}
-	lv.FinishedAt = time.Now()
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/benchd/benchd/internal/energy"
 	"github.com/benchd/benchd/internal/ollama"
 	"github.com/benchd/benchd/internal/stats"
 	"github.com/benchd/benchd/internal/vram"
@@ -33,6 +34,9 @@ type Settings struct {
 	Seed         int64
 	Timeout      time.Duration
 	VRAMInterval time.Duration // 0: no sampling
+	// idleW is the idle power measured before the first trial (the
+	// baseline of net energy); set by the runner, not by the request.
+	idleW vram.Value
 	// Cold unloads the model before every trial.
 	Cold bool
 	// PromptTokens > 0 replaces Prompts with a synthetic prompt of about
@@ -115,6 +119,9 @@ type Started struct {
 	// NumParallel is OLLAMA_NUM_PARALLEL as the container is configured
 	// (see NumParallelDefault, NumParallelUnknown).
 	NumParallel string
+	// Idle is the GPUs' idle power before the first trial; nil when no
+	// GPU reports power.
+	Idle *IdlePower
 }
 
 // Machine describes the host for reproducing or comparing a run.
@@ -161,6 +168,10 @@ type Trial struct {
 	// time it waited in ollama for a parallel slot (see queueTime).
 	SentAt time.Time
 	Queue  time.Duration
+	// Energy is what the GPUs drew during the trial; nil without power
+	// readings (and for a concurrency level's requests, which overlap:
+	// the level has the energy).
+	Energy *energy.Span
 }
 
 // invalidReason says why a trial's figures are impossible, "" when they
@@ -216,6 +227,10 @@ type Summary struct {
 	EvalCount, PromptEvalCount, PeakVRAMUsed stats.Summary
 	// Token timing, over the trials that have it.
 	TPOT, ITLP50, ITLP99, LongestStall stats.Summary
+	// Energy is the sum over the measured trials that have it, and
+	// JoulesPerToken their joules per output token; nil / n 0 without.
+	Energy         *energy.Span
+	JoulesPerToken stats.Summary
 }
 
 // Observer is told of a run synchronously, in order: Begin before Start
@@ -237,6 +252,7 @@ type Runner struct {
 	log       *slog.Logger
 	machine   Machine
 	stall     time.Duration
+	idle      time.Duration
 	base      context.Context
 	stop      context.CancelCauseFunc
 	runs      sync.WaitGroup
@@ -257,13 +273,21 @@ type Config struct {
 	// timeout ends it. The wait for the first token (a model load, a long
 	// prompt) is not a stall.
 	StallTimeout time.Duration
+	// IdleBaseline is how long the GPUs' idle power is sampled before the
+	// first trial when they report power; 0: DefaultIdleBaseline,
+	// negative: not measured.
+	IdleBaseline time.Duration
 }
 
 // NewRunner returns a Runner.
 func NewRunner(c Config) *Runner {
 	base, stop := context.WithCancelCause(context.Background())
+	idle := c.IdleBaseline
+	if idle == 0 {
+		idle = DefaultIdleBaseline
+	}
 	return &Runner{ollama: c.Ollama, container: c.Container, vram: c.VRAM, log: c.Log, machine: c.Machine,
-		stall: c.StallTimeout, base: base, stop: stop}
+		stall: c.StallTimeout, idle: idle, base: base, stop: stop}
 }
 
 // Shutdown cancels the running benchmark with cause (which should wrap
@@ -333,12 +357,15 @@ func (r *Runner) Start(s Settings, obs Observer) (*Run, error) {
 		defer r.runs.Done()
 		err := r.run(ctx, run, obs)
 		cancel(nil)
-		if obs != nil {
-			obs.End(run, err)
-		}
+		// The slot is free before End: End ends the run's streams, and a
+		// client that starts the next run as soon as it has this one's
+		// outcome must not find it still taken.
 		r.mu.Lock()
 		r.active = nil
 		r.mu.Unlock()
+		if obs != nil {
+			obs.End(run, err)
+		}
 		run.finish(err)
 	}()
 	return run, nil
@@ -396,10 +423,17 @@ func (r *Runner) run(ctx context.Context, run *Run, obs Observer) error {
 		// started event carries the interval used.
 		s.VRAMInterval = max(s.VRAMInterval, vram.MinInterval(r.vram.Source()))
 	}
+	idle, err := r.idleBaseline(ctx, s, gpus)
+	if err != nil {
+		return err
+	}
+	if idle != nil {
+		s.idleW = vram.Of(idle.Watts)
+	}
 	emit(Event{Started: &Started{
 		ID: run.ID, Model: s.Model, Info: info, OllamaVersion: version,
 		GPUs: gpus, Settings: s, At: time.Now(), Machine: r.machine,
-		NumParallel: r.numParallel(ctx),
+		NumParallel: r.numParallel(ctx), Idle: idle,
 	}})
 
 	switch {
@@ -490,6 +524,7 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 	pi, prefix, prompt := prompts.next(i)
 
 	var sampler *vram.Sampler
+	spanStart := time.Now()
 	if r.vram != nil && s.VRAMInterval > 0 {
 		if sampler, err = vram.StartSampler(ctx, r.vram, s.VRAMInterval); err != nil {
 			return nil, fmt.Errorf("start VRAM sampler: %w", err)
@@ -504,8 +539,10 @@ func (r *Runner) trial(ctx context.Context, s Settings, i, cell int, prompts *pr
 	})
 	t.Cell, t.Index, t.Warmup, t.PromptIndex, t.LoadedAtStart, t.PromptPrefix = cell, i, warmup, pi, loaded, prefix
 	t.Chunks = nil // up to 32 bytes a token; the timing is what is kept
+	spanEnd := time.Now()
 	if sampler != nil {
 		sr := sampler.Stop()
+		t.Energy = spanEnergy(sr.Samples, spanStart, spanEnd, t.EvalCount, s.idleW)
 		t.PeakVRAM, t.VRAM = sr.Peak, thinTimeline(sr.Samples, maxTimelineSamples)
 		if sr.Failures > 0 {
 			r.log.WarnContext(ctx, "VRAM samples failed during trial", "trial", i, "failures", sr.Failures, "err", sr.FirstErr)
@@ -659,6 +696,8 @@ func summarize(ts []*Trial) Summary {
 		EvalCount:          col(func(t *Trial) float64 { return float64(t.EvalCount) }),
 		PromptEvalCount:    col(func(t *Trial) float64 { return float64(t.PromptEvalCount) }),
 		PeakVRAMUsed:       peakVRAMSummary(ts),
+		Energy:             measuredEnergy(ts),
+		JoulesPerToken:     joulesPerTokenSummary(ts),
 		TPOT:               timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.TPOT }),
 		ITLP50:             timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.ITLP50 }),
 		ITLP99:             timingSummary(ts, func(tt *TokenTiming) time.Duration { return tt.ITLP99 }),

@@ -153,3 +153,33 @@ func TestManyRunsLeaveNoGoroutines(t *testing.T) {
 		<-run.Done()
 	}
 }
+
+// endStarts is an Observer whose End starts the next run, as a client does
+// the moment its stream ends with the outcome.
+type endStarts struct {
+	r    *runner.Runner
+	next chan error
+}
+
+func (o *endStarts) Begin(*runner.Run)               {}
+func (o *endStarts) Event(*runner.Run, runner.Event) {}
+func (o *endStarts) End(*runner.Run, error) {
+	run, err := o.r.Start(settings(1), nil)
+	if err == nil {
+		<-run.Done()
+	}
+	o.next <- err
+}
+
+// The one-run slot is free by the time a run's observers hear its end.
+func TestSlotIsFreeWhenTheEndIsTold(t *testing.T) {
+	r, _ := newRunner(&fakes.Ollama{})
+	defer r.Shutdown(context.Canceled)
+	o := &endStarts{r: r, next: make(chan error, 1)}
+	if _, err := r.Start(settings(1), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-o.next; err != nil {
+		t.Fatalf("a run started from the first run's End: %v", err)
+	}
+}

@@ -43,19 +43,8 @@ func TestRetentionRunsPrunesOldestEndedFirst(t *testing.T) {
 	if err := st.Put(ctx, running); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 20; i++ {
-		if err := st.Put(ctx, ended(i, 10)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recs, _, err := st.List(ctx, store.Filter{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range recs {
-		got = append(got, r.GetBenchmarkId())
-	}
+	putEnded(t, st, 1, 20)
+	got := keptIDs(t, st)
 	want := []string{benchID(20), benchID(19), benchID(18), benchID(17), benchID(0)}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("kept %v, want the 4 newest ended runs and the running one %v", got, want)
@@ -63,7 +52,7 @@ func TestRetentionRunsPrunesOldestEndedFirst(t *testing.T) {
 	if runs, _ := st.Usage(); runs != 5 {
 		t.Errorf("Usage says %d runs, want 5", runs)
 	}
-	t.Logf("21 runs written under a 5-run limit: %d kept", len(recs))
+	t.Logf("21 runs written under a 5-run limit: %d kept", len(got))
 }
 
 // The byte limit holds the records' bytes under it while records of

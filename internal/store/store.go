@@ -197,7 +197,7 @@ func put(b *bolt.Bucket, rec *benchdv1.Benchmark) (int64, error) {
 
 // prune deletes the oldest ended records (ids sort by start time) while a
 // bucket of runs records and size bytes is over the retention, sparing
-// running ones and keep. It returns how many records and bytes it deleted.
+// running ones, pinned baselines and keep. It returns how many records and bytes it deleted.
 func (s *Store) prune(b *bolt.Bucket, runs int, size int64, keep []byte) (int, int64, error) {
 	over := func() bool {
 		return (s.keep.Runs > 0 && runs > s.keep.Runs) || (s.keep.Bytes > 0 && size > s.keep.Bytes)
@@ -208,9 +208,10 @@ func (s *Store) prune(b *bolt.Bucket, runs int, size int64, keep []byte) (int, i
 	var doomed [][]byte
 	var n int
 	var freed int64
+	spared := pinned(b.Tx())
 	c := b.Cursor()
 	for k, v := c.First(); k != nil && over(); k, v = c.Next() {
-		if bytes.Equal(k, keep) || running(v) {
+		if bytes.Equal(k, keep) || spared[string(k)] || running(v) {
 			continue
 		}
 		doomed = append(doomed, bytes.Clone(k))

@@ -28,6 +28,9 @@ type Daemon struct {
 	TCPAddr string
 	// Status is the STATUS= of its READY=1.
 	Status string
+	// MetricsAddr is the address of the --metrics exporter, from
+	// X_BENCHD_METRICS; "" without --metrics.
+	MetricsAddr string
 
 	cmdline []string // what start runs: benchd's argv, perhaps behind a sandboxing wrapper
 	env     []string // nil: this process's environment at each start
@@ -38,8 +41,9 @@ type Daemon struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 
-	logMu sync.Mutex
-	log   bytes.Buffer // stderr, over all starts
+	logMu   sync.Mutex
+	log     bytes.Buffer  // stderr, over all starts
+	logLine chan struct{} // closed and replaced when a line is added
 }
 
 // StartDaemon starts benchd with args (plus --socket in a temp dir unless
@@ -148,6 +152,10 @@ func (d *Daemon) start(c Cleaner) error {
 		for sc.Scan() {
 			d.logMu.Lock()
 			d.log.WriteString(sc.Text() + "\n")
+			if d.logLine != nil {
+				close(d.logLine)
+				d.logLine = nil
+			}
 			d.logMu.Unlock()
 		}
 		_ = cmd.Wait()
@@ -161,7 +169,7 @@ func (d *Daemon) start(c Cleaner) error {
 	if err != nil {
 		return fmt.Errorf("benchd %v:\n%s", err, d.Log())
 	}
-	d.TCPAddr, d.Status = fields["X_BENCHD_TCP"], fields["STATUS"]
+	d.TCPAddr, d.Status, d.MetricsAddr = fields["X_BENCHD_TCP"], fields["STATUS"], fields["X_BENCHD_METRICS"]
 	return nil
 }
 
@@ -176,6 +184,36 @@ func (d *Daemon) Log() string {
 	d.logMu.Lock()
 	defer d.logMu.Unlock()
 	return d.log.String()
+}
+
+// WaitLog waits up to timeout for a line of the daemon's stderr for which
+// match is true and returns it. benchd batches lines below WARN (its audit
+// lines among them) for up to internal/logbuf.Delay, so a line about a
+// call may arrive a moment after the caller saw the call's result.
+func (d *Daemon) WaitLog(match func(line string) bool, timeout time.Duration) (string, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		d.logMu.Lock()
+		for _, l := range strings.Split(d.log.String(), "\n") {
+			if match(l) {
+				d.logMu.Unlock()
+				return l, true
+			}
+		}
+		if d.logLine == nil {
+			d.logLine = make(chan struct{})
+		}
+		next := d.logLine
+		d.logMu.Unlock()
+		select {
+		case <-next:
+		case <-d.Exited():
+			return "", false
+		case <-deadline.C:
+			return "", false
+		}
+	}
 }
 
 // Stop sends SIGTERM and waits for the process to exit.

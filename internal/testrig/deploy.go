@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ type DeployConfig struct {
 	Ollama     string // docker-exec (default) or an http:// URL
 	VRAMSource string // default auto
 	ExtraArgs  []string
+	// Metrics is --metrics tcp://HOST:PORT (render.nix's metrics); the
+	// unit then has IP networking.
+	Metrics string
 	// User is the agent's SSH login (the sshd block's Match User), a
 	// client of benchd; default ai-worker.
 	User string
@@ -105,6 +109,7 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		return v
 	}
 	dockerExec := c.Ollama == "docker-exec"
+	noIP := dockerExec && c.Metrics == ""
 	if !dockerExec && !reHTTP.MatchString(c.Ollama) {
 		errs = append(errs, fmt.Errorf("ollama = %q: want docker-exec or an http:// URL", c.Ollama))
 	}
@@ -128,7 +133,11 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		errs = append(errs, fmt.Errorf("transport = %q: want forward or dial-stdio", c.Transport))
 	}
 	var extra strings.Builder
-	for _, a := range c.ExtraArgs {
+	args := c.ExtraArgs
+	if c.Metrics != "" {
+		args = append(slices.Clone(args), "--metrics", c.Metrics)
+	}
+	for _, a := range args {
 		extra.WriteString(" " + check("extraArgs", reWord, a))
 	}
 	// The login is admitted by name unless it is the daemon's own account.
@@ -153,9 +162,9 @@ func RenderDeployment(c DeployConfig) (*Deployment, error) {
 		"limitNOFILE":        check("limitNOFILE", reNOFILE, c.LimitNOFILE),
 		"forceCommand":       check("forceCommand", reCommand, forceCommand),
 		"authorizedKeysFile": check("authorizedKeysFile", reKeysFile, c.AuthorizedKeysFile),
-		"privateNetwork":     map[bool]string{true: "yes", false: "no"}[dockerExec],
-		"ipAddressDeny":      map[bool]string{true: "any", false: ""}[dockerExec],
-		"addressFamilies":    map[bool]string{true: "AF_UNIX", false: "AF_UNIX AF_INET AF_INET6"}[dockerExec],
+		"privateNetwork":     map[bool]string{true: "yes", false: "no"}[noIP],
+		"ipAddressDeny":      map[bool]string{true: "any", false: ""}[noIP],
+		"addressFamilies":    map[bool]string{true: "AF_UNIX", false: "AF_UNIX AF_INET AF_INET6"}[noIP],
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("render nix/ templates: %w", err)

@@ -31,14 +31,7 @@ func ParseAMDSMI(out []byte) ([]GPU, error) {
 }
 
 func parseAMDSMI(out []byte) ([]GPU, error) {
-	if err := checkText(out); err != nil {
-		return nil, err
-	}
-	var doc any
-	if err := decodeJSONDocument(out, &doc); err != nil {
-		return nil, err
-	}
-	entries, err := amdEntries(doc)
+	entries, err := amdDocument(out)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +58,18 @@ func parseAMDSMI(out []byte) ([]GPU, error) {
 		return nil, err
 	}
 	return gpus, nil
+}
+
+// amdDocument decodes amd-smi's JSON output into its per-GPU entries.
+func amdDocument(out []byte) ([]any, error) {
+	if err := checkText(out); err != nil {
+		return nil, err
+	}
+	var doc any
+	if err := decodeJSONDocument(out, &doc); err != nil {
+		return nil, err
+	}
+	return amdEntries(doc)
 }
 
 // amdEntries unwraps the envelopes described on ParseAMDSMI.

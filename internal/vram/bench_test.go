@@ -10,27 +10,10 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
-)
 
-func cpuPerOp(b *testing.B) func() {
-	b.Helper()
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-			b.Fatal(err)
-		}
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	c0 := cpu()
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric(float64(cpu()-c0)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
+	"github.com/benchd/benchd/internal/benchcpu"
+)
 
 func fixtureRoot() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -46,7 +29,7 @@ func BenchmarkSysfsReadFixture(b *testing.B) {
 		b.Fatalf("Read: (%+v, %v), want the fixture's one GPU", gpus, err)
 	}
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := s.Read(ctx); err != nil {
 			b.Fatal(err)
@@ -63,7 +46,7 @@ func BenchmarkSamplerSysfs(b *testing.B) {
 	s := &Sysfs{Root: fixtureRoot()}
 	ctx := context.Background()
 	b.ReportAllocs()
-	done := cpuPerOp(b)
+	done := benchcpu.PerOp(b)
 	var res SamplerResult
 	for b.Loop() {
 		sm := &Sampler{result: SamplerResult{Peak: make(map[int]uint64, 1)}}

@@ -22,9 +22,10 @@ const amdVendorID = "0x1002"
 // as "%llu\n". It is the cheapest source by far (no process, no container
 // exec), which matters because it is read on a hot path.
 //
-// The card list is discovered on first use and cached: listing the
-// directory and reading vendor and name files on every sample would cost
-// more than the sample itself. It is discovered again whenever a read fails
+// The card list is discovered on first use and cached, with the two
+// counter files of each card held open: listing the directory and reading
+// vendor and name files on every sample would cost more than the sample
+// itself, and so would opening the counters again (see attrFile). It is discovered again whenever a read fails
 // (a card was removed or renumbered) and by Detect, so a card added while
 // readings succeed is only seen after the next Detect.
 //
@@ -32,6 +33,9 @@ const amdVendorID = "0x1002"
 type Sysfs struct {
 	// Root is where sysfs is mounted; empty means "/sys".
 	Root string
+	// Now stamps readings; nil means time.Now. Tests set it to drive a
+	// simulated tree deterministically.
+	Now func() time.Time
 
 	mu         sync.Mutex
 	discovered bool
@@ -40,10 +44,51 @@ type Sysfs struct {
 }
 
 type sysfsCard struct {
-	index     int
-	name      string
-	totalPath string
-	usedPath  string
+	index       int
+	name        string
+	total, used *attrFile
+	hwmon       hwmonFiles
+}
+
+// attrFile is a counter file held open from discovery on and read with
+// pread(2) at offset 0: sysfs formats an attribute afresh for every read
+// that starts at offset 0, so one system call replaces open, read and
+// close, and the path walk through the class/drm symlinks that open made
+// on every sample. A held file does not follow the path, so a file that
+// is not on sysfs (the fixture trees standing in for /sys in tests and the
+// harness, which replace counters by rename or remove whole cards) is
+// checked with fstat(2) on every read: once unlinked, the read fails and
+// Read discovers the cards again, as it does when a sysfs read fails
+// because the device went away (ENODEV). os.File closes a dropped one.
+type attrFile struct {
+	path  string
+	f     *os.File
+	fd    int
+	sysfs bool // on sysfs: no unlink check needed
+}
+
+// sysfsMagic is SYSFS_MAGIC from linux/magic.h, the f_type of sysfs.
+const sysfsMagic = 0x62656572
+
+func openAttr(path string) (*attrFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &attrFile{path: path, f: f, fd: int(f.Fd())}
+	var st syscall.Statfs_t
+	if err := syscall.Fstatfs(a.fd, &st); err == nil && st.Type == sysfsMagic {
+		a.sysfs = true
+	}
+	return a, nil
+}
+
+func (c *sysfsCard) close() {
+	for _, a := range []*attrFile{c.total, c.used} {
+		if a != nil {
+			a.f.Close()
+		}
+	}
 }
 
 var _ Reader = (*Sysfs)(nil)
@@ -101,11 +146,11 @@ func (s *Sysfs) readLocked() ([]GPU, error) {
 	gpus := make([]GPU, len(s.cards))
 	for i := range s.cards {
 		c := &s.cards[i]
-		total, err := s.readUintLocked(c.totalPath)
+		total, err := s.readUintLocked(c.total)
 		if err != nil {
 			return nil, err
 		}
-		used, err := s.readUintLocked(c.usedPath)
+		used, err := s.readUintLocked(c.used)
 		if err != nil {
 			return nil, err
 		}
@@ -116,12 +161,16 @@ func (s *Sysfs) readLocked() ([]GPU, error) {
 			TotalBytes: total,
 			UsedBytes:  used,
 			Source:     SourceSysfs,
+			Telemetry:  s.readTelemetryLocked(&c.hwmon),
 		}
 	}
 	if err := checkReadings(gpus); err != nil {
 		return nil, err
 	}
 	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	for i := range gpus {
 		gpus[i].SampledAt = now
 	}
@@ -139,6 +188,9 @@ func (s *Sysfs) drmDir() string {
 // discoverLocked rebuilds the card list. A missing class/drm directory is
 // not an error: it is how a host without any DRM driver looks.
 func (s *Sysfs) discoverLocked() error {
+	for i := range s.cards {
+		s.cards[i].close()
+	}
 	s.discovered, s.cards = false, nil
 	dir := s.drmDir()
 	entries, err := os.ReadDir(dir)
@@ -163,20 +215,14 @@ func (s *Sysfs) discoverLocked() error {
 		if err != nil || strings.TrimSpace(string(vendor)) != amdVendorID {
 			continue
 		}
-		c := sysfsCard{
-			index:     idx,
-			name:      e.Name(),
-			totalPath: filepath.Join(dev, "mem_info_vram_total"),
-			usedPath:  filepath.Join(dev, "mem_info_vram_used"),
-		}
+		c := sysfsCard{index: idx, name: e.Name()}
 		// The radeon driver shares the vendor ID but has no mem_info
 		// files; a card we cannot read is not one we can offer.
-		if _, err := s.readUintLocked(c.totalPath); err != nil {
+		if !s.openCounters(&c, dev) {
+			c.close()
 			continue
 		}
-		if _, err := s.readUintLocked(c.usedPath); err != nil {
-			continue
-		}
+		c.hwmon = discoverHwmon(dev)
 		// product_name comes from the board FRU and is empty on most
 		// consumer cards.
 		if b, err := os.ReadFile(filepath.Join(dev, "product_name")); err == nil {
@@ -191,16 +237,55 @@ func (s *Sysfs) discoverLocked() error {
 	return nil
 }
 
-// readUintLocked reads a "%llu\n" attribute into s.buf with bare open(2),
-// read(2) and close(2). os.Open costs four fcntl(2) calls and a failing
-// epoll_ctl(2) more per file (it tries to make every file pollable, which
-// regular and sysfs files are not) plus the *os.File allocation; this path
-// runs for every sample and every SampleVRAM call, twice per card: 3 system
-// calls per file instead of 8 took about 30% of the CPU time and 4 of 7
-// allocations off a Read of one card (BenchmarkSysfsReadFixture).
+// openCounters opens and reads c's two counter files, reporting whether
+// both are readable byte counts.
+func (s *Sysfs) openCounters(c *sysfsCard, dev string) bool {
+	var err error
+	if c.total, err = openAttr(filepath.Join(dev, "mem_info_vram_total")); err != nil {
+		return false
+	}
+	if c.used, err = openAttr(filepath.Join(dev, "mem_info_vram_used")); err != nil {
+		return false
+	}
+	_, errT := s.readUintLocked(c.total)
+	_, errU := s.readUintLocked(c.used)
+	return errT == nil && errU == nil
+}
+
+// readUintLocked reads a "%llu\n" attribute into s.buf with one pread(2)
+// on the held file (plus the fstat(2) of a file off sysfs). Before the
+// files were held, each read was open(2), read(2) and close(2), the open
+// walking the path through the class/drm symlinks; before that, os.Open's
+// four fcntl(2) calls and a failing epoll_ctl(2) more (it tries to make
+// every file pollable, which regular and sysfs files are not). This runs
+// for every sample and every SampleVRAM call, twice per card.
 // os.ReadFile would also size its buffer from the stat size, which sysfs
 // reports as 4096 for every attribute.
-func (s *Sysfs) readUintLocked(path string) (uint64, error) {
+func (s *Sysfs) readUintLocked(a *attrFile) (uint64, error) {
+	if !a.sysfs {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(a.fd, &st); err != nil {
+			return 0, &fs.PathError{Op: "stat", Path: a.path, Err: err}
+		}
+		if st.Nlink == 0 {
+			return 0, &fs.PathError{Op: "read", Path: a.path, Err: errReplaced}
+		}
+	}
+	b, err := s.readFdLocked(a.fd, a.path, true)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := parseUintLine(b)
+	if !ok {
+		return 0, fmt.Errorf("read %s: not a byte count", a.path)
+	}
+	return v, nil
+}
+
+// readAttrLocked reads one attribute by path (open, read, close: the
+// telemetry files are read once a sample, not held) into s.buf; the
+// slice is valid until the next read.
+func (s *Sysfs) readAttrLocked(path string) ([]byte, error) {
 	var (
 		fd  int
 		err error
@@ -212,17 +297,33 @@ func (s *Sysfs) readUintLocked(path string) (uint64, error) {
 		}
 	}
 	if err != nil {
-		return 0, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	defer syscall.Close(fd)
+	return s.readFdLocked(fd, path, false)
+}
+
+// readFdLocked reads the attribute open at fd into s.buf, with pread(2)
+// from offset 0 (a held file) or read(2). An attribute that fills the
+// buffer is refused: none that we read is that long, so it is not the file
+// we think.
+func (s *Sysfs) readFdLocked(fd int, path string, pread bool) ([]byte, error) {
 	n := 0
 	for n < len(s.buf) {
-		m, err := syscall.Read(fd, s.buf[n:])
+		var (
+			m   int
+			err error
+		)
+		if pread {
+			m, err = syscall.Pread(fd, s.buf[n:], int64(n))
+		} else {
+			m, err = syscall.Read(fd, s.buf[n:])
+		}
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			syscall.Close(fd)
-			return 0, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		n += m
 		// sysfs hands over a whole attribute in one read, so a
@@ -232,13 +333,15 @@ func (s *Sysfs) readUintLocked(path string) (uint64, error) {
 			break
 		}
 	}
-	syscall.Close(fd)
-	v, ok := parseUintLine(s.buf[:n])
-	if !ok || n == len(s.buf) {
-		return 0, fmt.Errorf("read %s: not a byte count", path)
+	if n == len(s.buf) {
+		return nil, fmt.Errorf("read %s: longer than %d bytes", path, len(s.buf))
 	}
-	return v, nil
+	return s.buf[:n], nil
 }
+
+// errReplaced: a held counter file was removed or replaced (renamed over)
+// since discovery; Read looks for the cards again.
+var errReplaced = errors.New("file was removed or replaced")
 
 // parseUintLine parses decimal digits followed by optional whitespace,
 // without the string conversion strconv would need.

@@ -140,6 +140,29 @@ func TestSysfsRediscovers(t *testing.T) {
 	}
 }
 
+// The counters are held open between reads; a counter replaced by rename
+// (a new inode, as the fixture trees of other tests replace them) must be
+// read from its new file, not the held, unlinked one.
+func TestSysfsFollowsReplacedCounter(t *testing.T) {
+	root := t.TempDir()
+	writeSysfs(t, root, amdCard(0, 100, 1))
+	s := &Sysfs{Root: root}
+	if gpus, err := s.Read(context.Background()); err != nil || gpus[0].UsedBytes != 1 {
+		t.Fatalf("first Read: (%+v, %v), want used 1", gpus, err)
+	}
+	used := filepath.Join(root, "class", "drm", "card0", "device", "mem_info_vram_used")
+	tmp := used + ".new"
+	if err := os.WriteFile(tmp, []byte("42\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, used); err != nil {
+		t.Fatal(err)
+	}
+	if gpus, err := s.Read(context.Background()); err != nil || gpus[0].UsedBytes != 42 {
+		t.Fatalf("after rename: (%+v, %v), want used 42", gpus, err)
+	}
+}
+
 func TestSysfsNoGPU(t *testing.T) {
 	for name, setup := range map[string]func(root string){
 		"no drm dir": func(string) {},

@@ -18,6 +18,9 @@ type toolReader struct {
 	privileged bool
 	parse      func([]byte) ([]GPU, error)
 	now        func() time.Time
+	// telemetry, when set, runs the source's telemetry query after each
+	// VRAM read (toolTelemetry).
+	telemetry *toolTelemetry
 	// found is the index in toolCommand's paths of the one that exists in
 	// the container, -1 until a read found it.
 	found atomic.Int32
@@ -47,7 +50,7 @@ func toolCommand(source string) (paths, args []string, parse func([]byte) ([]GPU
 // SourceAMDSMI or SourceNvidiaSMI) through ex with a fixed argv and parses
 // its output. privileged is passed through to ex: some hosts only expose
 // the GPU counters to a privileged exec.
-func NewToolReader(source string, ex Execer, privileged bool) (Reader, error) {
+func NewToolReader(source string, ex Execer, privileged bool, opts ...ToolOption) (Reader, error) {
 	if ex == nil {
 		return nil, errors.New("new VRAM tool reader: nil Execer")
 	}
@@ -58,6 +61,9 @@ func NewToolReader(source string, ex Execer, privileged bool) (Reader, error) {
 	}
 	r := &toolReader{source: source, ex: ex, privileged: privileged, parse: parse, now: time.Now}
 	r.found.Store(-1)
+	for _, o := range opts {
+		o(r)
+	}
 	return r, nil
 }
 
@@ -71,6 +77,10 @@ func (r *toolReader) Source() string { return r.source }
 // forgotten and the search starts again.
 func (r *toolReader) exec(ctx context.Context) ([]byte, error) {
 	paths, args, _, _ := toolCommand(r.source)
+	return r.execAt(ctx, paths, args)
+}
+
+func (r *toolReader) execAt(ctx context.Context, paths, args []string) ([]byte, error) {
 	if i := r.found.Load(); i >= 0 {
 		out, err := r.ex.Exec(ctx, append([]string{paths[i]}, args...), r.privileged)
 		if !errors.Is(err, dockerx.ErrCommandNotFound) {
@@ -122,6 +132,9 @@ func (r *toolReader) Read(ctx context.Context) ([]GPU, error) {
 	}
 	for i := range gpus {
 		gpus[i].SampledAt = at
+	}
+	if r.telemetry != nil {
+		r.telemetry.add(ctx, r, gpus)
 	}
 	return gpus, nil
 }

@@ -11,9 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/benchd/benchd/internal/dockerx"
 	"time"
 	"unicode/utf8"
+
+	"github.com/benchd/benchd/internal/dockerx"
 )
 
 // Source names, as reported by [Reader.Source] and stored in [GPU.Source].
@@ -65,6 +66,9 @@ type GPU struct {
 	// SampledAt is when the reading was taken. Parsers leave it zero; readers
 	// set it.
 	SampledAt time.Time
+	// Telemetry is power, energy, temperatures, busy percent and clocks,
+	// each where the source reports it.
+	Telemetry Telemetry
 }
 
 // Reader reads the current VRAM usage of every GPU a source knows of.

@@ -25,7 +25,7 @@ func TestPythonClientTokenTimingAndModels(t *testing.T) {
 		Stream: &fakes.Stream{Delays: []time.Duration{5 * ms, 2 * ms, 4 * ms}, Final: ms, EvalDuration: 10 * ms},
 		TTFTs:  []time.Duration{5 * ms, 5 * ms, 5 * ms, 7 * ms},
 	})
-	out, errOut, code := python(t, v, nil, "-c", `
+	runScript(t, v, sock, `
 import sys
 from benchd_client import Client
 with Client(sys.argv[1]) as c:
@@ -44,12 +44,11 @@ with Client(sys.argv[1]) as c:
     print("unstable", r.unstable_reason, r.decode_mismatches)
     b = c.get_benchmark(r.benchmark_id)
     print("stored", b.unstable_reason, b.decode_mismatches, b.trials[2].token_timing.tpot_ns)
-`, "unix://"+sock)
-	if code != 0 {
-		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
-	}
-	t.Logf("python:\n%s", out)
-	for _, want := range []string{
+    chk = c.check_regression(metrics=["eval_rate"])
+    print("check", chk.benchmark_id == r.benchmark_id, chk.verdict, chk.baseline_source, [m.metric for m in chk.metrics])
+    print("pin", c.set_baseline(r.benchmark_id) == (r.benchmark_id, ""))
+    print("check pinned", c.check_regression(r.benchmark_id).baseline_source)
+`,
 		"installed tiny:latest 0ce14aae6e99 500206 2048 2026-01-02T03:04:05+00:00",
 		"loaded tiny:latest 91278080 0 True 0", // the double answers as v0.9.6: no loaded context
 		// gaps 2 and 4 ms: p50 3, p90 3.8, p99 3.98, max 4 ms; TPOT 3 ms;
@@ -60,11 +59,11 @@ with Client(sys.argv[1]) as c:
 		"tpot 3000000.0 3",
 		"unstable ttft_ns cv 20.4% (over 10%) 3",
 		"stored ttft_ns cv 20.4% (over 10%) 3 3000000",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
+		// The only run: nothing to compare with; then pinned to itself.
+		"check True INCOMPARABLE NONE ['eval_rate']",
+		"pin True",
+		"check pinned PINNED",
+	)
 }
 
 // A sweep from Python: 2 num_ctx × 2 max_tokens of "tiny" and a model
@@ -73,7 +72,7 @@ with Client(sys.argv[1]) as c:
 func TestPythonClientSweep(t *testing.T) {
 	v := pyclient.Install(t)
 	sock := fakes.StartBenchd(t, &fakes.Ollama{})
-	out, errOut, code := python(t, v, nil, "-c", `
+	runScript(t, v, sock, `
 import sys
 from benchd_client import Client, Sweep, InvalidArgumentError
 with Client(sys.argv[1]) as c:
@@ -97,12 +96,7 @@ with Client(sys.argv[1]) as c:
         c.run_benchmark("tiny", num_ctx=512, sweep=Sweep(num_ctx=[1024]))
     except InvalidArgumentError as e:
         print("refused", e.code)
-`, "unix://"+sock)
-	if code != 0 {
-		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
-	}
-	t.Logf("python:\n%s", out)
-	for _, want := range []string{
+`,
 		"events cell_started 0/8 cell_started 1/8 cell_started 2/8 cell_started 3/8 cell_started 4/8 cell_started 5/8 cell_started 6/8 cell_started 7/8 8",
 		"cells 8 4 EVAL_RATE 1",
 		"best model=tiny num_ctx=512 max_tokens=8 8000.0 None 91278080 False",
@@ -111,7 +105,66 @@ with Client(sys.argv[1]) as c:
 		"stored 8 1 EVAL_RATE 1024 True",
 		"objective sweep objective 'fastest': want one of EVAL_RATE, PROMPT_EVAL_RATE, TTFT",
 		"refused INVALID_ARGUMENT",
-	} {
+	)
+}
+
+// A concurrency run through the Python client: the request, level events
+// (progress named by the level last started), the levels with their
+// latencies (exact: the fake plays a scripted stream, first chunk after
+// 20 ms, then 5 ms apart, the final 1 ms later), trials' level, queue time
+// and send time, the stored record, and a refusal.
+func TestPythonClientConcurrency(t *testing.T) {
+	v := pyclient.Install(t)
+	ms := time.Millisecond
+	sock := fakes.StartBenchd(t, &fakes.Ollama{Stream: &fakes.Stream{Delays: []time.Duration{20 * ms, 5 * ms, 5 * ms, 5 * ms}, Final: ms}})
+	runScript(t, v, sock, `
+import sys
+from benchd_client import Client, Concurrency, InvalidArgumentError
+with Client(sys.argv[1]) as c:
+    events, progress = [], set()
+    def on(ev):
+        if ev.kind == "level_started":
+            events.append("start %d/%d x%d" % (ev.level.index, ev.levels, ev.level.concurrency))
+        elif ev.kind == "level_finished":
+            events.append("end %d ok %d" % (ev.level.index, ev.level.succeeded))
+        elif ev.kind == "progress":
+            progress.add(ev.progress.level)
+    r = c.run_benchmark("tiny", warmup=1, concurrency=Concurrency(levels=[2, 1], requests=2), on_event=on)
+    print("events", ", ".join(events))
+    print("progress levels", sorted(progress))
+    print("slots", r.started.ollama_num_parallel)
+    lv = r.levels[0]
+    print("level", lv.concurrency, lv.requests, lv.succeeded, lv.failed, lv.output_tokens, lv.output_tokens_per_second > 0)
+    print("latency", lv.ttft_ns.p50, lv.itl_ns.p99, lv.e2e_latency_ns.p90, lv.queue_ns.p99, lv.queue_ns.n)
+    print("trials", [(t.level, t.warmup) for t in r.trials], r.trials[-1].queue_ns, r.trials[-1].sent_at is not None)
+    b = c.get_benchmark(r.benchmark_id)
+    print("stored", [l.concurrency for l in b.levels], b.levels[1].tpot_ns.p50, b.started.ollama_num_parallel)
+    try:
+        c.run_benchmark("tiny", repetitions=3, concurrency=Concurrency(levels=[1]))
+    except InvalidArgumentError as e:
+        print("refused", e.code)
+`,
+		"events start 0/2 x2, end 0 ok 2, start 1/2 x1, end 1 ok 2",
+		"progress levels [0, 1]",
+		"slots unknown",
+		"level 2 2 2 0 8 True",
+		"latency 20000000.0 5000000.0 36000000.0 20000000.0 2",
+		"trials [(0, True), (0, False), (0, False), (1, False), (1, False)] 20000000 True",
+		"stored [2, 1] 5000000.0 unknown",
+		"refused INVALID_ARGUMENT",
+	)
+}
+
+// runScript runs a Python script with the socket's target as its
+// argument and checks that its output has each of wants.
+func runScript(t *testing.T, v pyclient.Venv, sock, script string, wants ...string) {
+	t.Helper()
+	out, errOut, code := python(t, v, nil, "-c", script, "unix://"+sock)
+	if code != 0 {
+		t.Fatalf("python: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("python:\n%s", out)
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

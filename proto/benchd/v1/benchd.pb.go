@@ -190,6 +190,177 @@ func (BenchmarkState) EnumDescriptor() ([]byte, []int) {
 	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{2}
 }
 
+// RegressionMetric is a per-trial figure a regression check tests.
+type RegressionMetric int32
+
+const (
+	RegressionMetric_REGRESSION_METRIC_UNSPECIFIED RegressionMetric = 0
+	// Generation rate, tokens per second; higher is better.
+	RegressionMetric_REGRESSION_METRIC_EVAL_RATE RegressionMetric = 1
+	// Prefill rate, tokens per second; higher is better.
+	RegressionMetric_REGRESSION_METRIC_PROMPT_EVAL_RATE RegressionMetric = 2
+	// Time to first token; lower is better.
+	RegressionMetric_REGRESSION_METRIC_TTFT RegressionMetric = 3
+)
+
+// Enum value maps for RegressionMetric.
+var (
+	RegressionMetric_name = map[int32]string{
+		0: "REGRESSION_METRIC_UNSPECIFIED",
+		1: "REGRESSION_METRIC_EVAL_RATE",
+		2: "REGRESSION_METRIC_PROMPT_EVAL_RATE",
+		3: "REGRESSION_METRIC_TTFT",
+	}
+	RegressionMetric_value = map[string]int32{
+		"REGRESSION_METRIC_UNSPECIFIED":      0,
+		"REGRESSION_METRIC_EVAL_RATE":        1,
+		"REGRESSION_METRIC_PROMPT_EVAL_RATE": 2,
+		"REGRESSION_METRIC_TTFT":             3,
+	}
+)
+
+func (x RegressionMetric) Enum() *RegressionMetric {
+	p := new(RegressionMetric)
+	*p = x
+	return p
+}
+
+func (x RegressionMetric) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RegressionMetric) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[3].Descriptor()
+}
+
+func (RegressionMetric) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[3]
+}
+
+func (x RegressionMetric) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RegressionMetric.Descriptor instead.
+func (RegressionMetric) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{3}
+}
+
+type RegressionVerdict int32
+
+const (
+	RegressionVerdict_REGRESSION_VERDICT_UNSPECIFIED RegressionVerdict = 0
+	// No change of at least min_effect that is significant.
+	RegressionVerdict_REGRESSION_VERDICT_OK RegressionVerdict = 1
+	// Significantly worse by at least min_effect.
+	RegressionVerdict_REGRESSION_VERDICT_REGRESSED RegressionVerdict = 2
+	// Significantly better by at least min_effect.
+	RegressionVerdict_REGRESSION_VERDICT_IMPROVED RegressionVerdict = 3
+	// Not judged: no baseline of the same fingerprint, or fewer than 2
+	// measured trials on a side.
+	RegressionVerdict_REGRESSION_VERDICT_INCOMPARABLE RegressionVerdict = 4
+)
+
+// Enum value maps for RegressionVerdict.
+var (
+	RegressionVerdict_name = map[int32]string{
+		0: "REGRESSION_VERDICT_UNSPECIFIED",
+		1: "REGRESSION_VERDICT_OK",
+		2: "REGRESSION_VERDICT_REGRESSED",
+		3: "REGRESSION_VERDICT_IMPROVED",
+		4: "REGRESSION_VERDICT_INCOMPARABLE",
+	}
+	RegressionVerdict_value = map[string]int32{
+		"REGRESSION_VERDICT_UNSPECIFIED":  0,
+		"REGRESSION_VERDICT_OK":           1,
+		"REGRESSION_VERDICT_REGRESSED":    2,
+		"REGRESSION_VERDICT_IMPROVED":     3,
+		"REGRESSION_VERDICT_INCOMPARABLE": 4,
+	}
+)
+
+func (x RegressionVerdict) Enum() *RegressionVerdict {
+	p := new(RegressionVerdict)
+	*p = x
+	return p
+}
+
+func (x RegressionVerdict) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RegressionVerdict) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[4].Descriptor()
+}
+
+func (RegressionVerdict) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[4]
+}
+
+func (x RegressionVerdict) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RegressionVerdict.Descriptor instead.
+func (RegressionVerdict) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{4}
+}
+
+type BaselineSource int32
+
+const (
+	BaselineSource_BASELINE_SOURCE_UNSPECIFIED BaselineSource = 0
+	// No run to compare with.
+	BaselineSource_BASELINE_SOURCE_NONE BaselineSource = 1
+	// The run pinned with SetBaseline.
+	BaselineSource_BASELINE_SOURCE_PINNED BaselineSource = 2
+	// Per metric, the median run of the latest baseline_runs.
+	BaselineSource_BASELINE_SOURCE_MEDIAN BaselineSource = 3
+)
+
+// Enum value maps for BaselineSource.
+var (
+	BaselineSource_name = map[int32]string{
+		0: "BASELINE_SOURCE_UNSPECIFIED",
+		1: "BASELINE_SOURCE_NONE",
+		2: "BASELINE_SOURCE_PINNED",
+		3: "BASELINE_SOURCE_MEDIAN",
+	}
+	BaselineSource_value = map[string]int32{
+		"BASELINE_SOURCE_UNSPECIFIED": 0,
+		"BASELINE_SOURCE_NONE":        1,
+		"BASELINE_SOURCE_PINNED":      2,
+		"BASELINE_SOURCE_MEDIAN":      3,
+	}
+)
+
+func (x BaselineSource) Enum() *BaselineSource {
+	p := new(BaselineSource)
+	*p = x
+	return p
+}
+
+func (x BaselineSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BaselineSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_benchd_v1_benchd_proto_enumTypes[5].Descriptor()
+}
+
+func (BaselineSource) Type() protoreflect.EnumType {
+	return &file_benchd_v1_benchd_proto_enumTypes[5]
+}
+
+func (x BaselineSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BaselineSource.Descriptor instead.
+func (BaselineSource) EnumDescriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{5}
+}
+
 type RunBenchmarkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Model as ollama names it: [host/][namespace/]model[:tag], e.g. "llama3.2:1b".
@@ -487,8 +658,11 @@ type ConcurrencyLevel struct {
 	PeakVramUsedBytes uint64                 `protobuf:"varint,17,opt,name=peak_vram_used_bytes,json=peakVramUsedBytes,proto3" json:"peak_vram_used_bytes,omitempty"`
 	StartedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt        *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the GPUs drew from the level's first request sent to its last
+	// finished; absent without power readings.
+	Energy        *Energy `protobuf:"bytes,20,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConcurrencyLevel) Reset() {
@@ -650,6 +824,13 @@ func (x *ConcurrencyLevel) GetStartedAt() *timestamppb.Timestamp {
 func (x *ConcurrencyLevel) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *ConcurrencyLevel) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -925,8 +1106,11 @@ type SweepCell struct {
 	FitsVram           bool                   `protobuf:"varint,16,opt,name=fits_vram,json=fitsVram,proto3" json:"fits_vram,omitempty"`
 	StartedAt          *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// What the GPUs drew during the cell's measured trials (their sum);
+	// absent without power readings.
+	Energy        *Energy `protobuf:"bytes,19,opt,name=energy,proto3" json:"energy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SweepCell) Reset() {
@@ -1081,6 +1265,13 @@ func (x *SweepCell) GetStartedAt() *timestamppb.Timestamp {
 func (x *SweepCell) GetFinishedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *SweepCell) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
 	}
 	return nil
 }
@@ -2131,8 +2322,11 @@ type BenchmarkStarted struct {
 	// ollama over HTTP without a container, or the container could not be
 	// inspected. Empty in older records.
 	OllamaNumParallel string `protobuf:"bytes,9,opt,name=ollama_num_parallel,json=ollamaNumParallel,proto3" json:"ollama_num_parallel,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The GPUs' power while idle, measured before the first trial; absent
+	// when no GPU reports power (or sampling is off).
+	IdlePower     *IdlePower `protobuf:"bytes,10,opt,name=idle_power,json=idlePower,proto3" json:"idle_power,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BenchmarkStarted) Reset() {
@@ -2226,6 +2420,13 @@ func (x *BenchmarkStarted) GetOllamaNumParallel() string {
 		return x.OllamaNumParallel
 	}
 	return ""
+}
+
+func (x *BenchmarkStarted) GetIdlePower() *IdlePower {
+	if x != nil {
+		return x.IdlePower
+	}
+	return nil
 }
 
 // MachineInfo is what a run needs to be reproduced or compared.
@@ -2540,7 +2741,9 @@ type Trial struct {
 	// transport is in it too. 0 in older records.
 	QueueNs int64 `protobuf:"varint,25,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`
 	// When benchd sent the request, on benchd's clock.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// What the GPUs drew during the trial; absent when no GPU reported power.
+	Energy        *Energy `protobuf:"bytes,27,opt,name=energy,proto3" json:"energy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2757,12 +2960,23 @@ func (x *Trial) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Trial) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
 // TokenTiming is how one trial's tokens were streamed. ollama streams about
 // one chunk per token and stamps each with created_at as it makes it; the
 // figures come from those stamps (ollama's clock, as ttft_ns), so the way to
 // benchd is not in them: Docker's exec stdio may hold chunks back and hand
 // over a burst at once. The received_* figures are the same spans by when
-// the chunks reached benchd, kept to show what the transport did.
+// the chunks reached benchd, kept to show what the transport did; they
+// include benchd's own read pacing: after the first chunk it reads a
+// trial's stream at most every 20 ms (concurrency runs: unpaced), one read
+// taking every chunk that arrived meanwhile, which the stamped figures do
+// not need and which saves most of benchd's CPU per token.
 // Percentiles interpolate linearly between closest ranks, as Summary's do.
 type TokenTiming struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2788,7 +3002,8 @@ type TokenTiming struct {
 	// Trial.decode_mismatch_reason.
 	DecodeNs int64 `protobuf:"varint,9,opt,name=decode_ns,json=decodeNs,proto3" json:"decode_ns,omitempty"`
 	// decode_ns and longest_stall_ns as received: by when the chunks reached
-	// benchd. Far above the stamped figures: the transport held chunks back.
+	// benchd (with up to 20 ms of read pacing, see above). Far above the
+	// stamped figures: the transport held chunks back.
 	ReceivedDecodeNs       int64 `protobuf:"varint,10,opt,name=received_decode_ns,json=receivedDecodeNs,proto3" json:"received_decode_ns,omitempty"`
 	ReceivedLongestStallNs int64 `protobuf:"varint,11,opt,name=received_longest_stall_ns,json=receivedLongestStallNs,proto3" json:"received_longest_stall_ns,omitempty"`
 	// Whether the figures come from ollama's stamps. false: the stamps were
@@ -2914,9 +3129,12 @@ func (x *TokenTiming) GetOllamaClock() bool {
 
 // GPUPeak is the used memory of one GPU (the peak, in a trial).
 type GPUPeak struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	UsedBytes     uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Index     uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	UsedBytes uint64                 `protobuf:"varint,2,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// Power drawn at the sample, in watts (VRAM timeline only); absent when
+	// the GPU does not report it.
+	PowerWatts    *float64 `protobuf:"fixed64,3,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2965,6 +3183,13 @@ func (x *GPUPeak) GetUsedBytes() uint64 {
 	return 0
 }
 
+func (x *GPUPeak) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
 // BenchmarkFinished summarises the measured (non-warm-up) trials.
 type BenchmarkFinished struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -3005,11 +3230,15 @@ type BenchmarkFinished struct {
 	// measured trials together; each cell has its own in SweepCell.summary.
 	// best_cell: the index of the best cell by objective among the succeeded
 	// cells that fitted in VRAM; unset when none did.
-	BestCell      *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
-	Objective     SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
-	CellsFailed   uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BestCell    *uint32        `protobuf:"varint,21,opt,name=best_cell,json=bestCell,proto3,oneof" json:"best_cell,omitempty"`
+	Objective   SweepObjective `protobuf:"varint,22,opt,name=objective,proto3,enum=benchd.v1.SweepObjective" json:"objective,omitempty"`
+	CellsFailed uint32         `protobuf:"varint,23,opt,name=cells_failed,json=cellsFailed,proto3" json:"cells_failed,omitempty"`
+	// Energy over the measured trials that have it: the sum, and per trial
+	// joules per output token. Absent without power readings.
+	Energy               *Energy  `protobuf:"bytes,24,opt,name=energy,proto3" json:"energy,omitempty"`
+	JoulesPerOutputToken *Summary `protobuf:"bytes,25,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3" json:"joules_per_output_token,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *BenchmarkFinished) Reset() {
@@ -3201,6 +3430,20 @@ func (x *BenchmarkFinished) GetCellsFailed() uint32 {
 		return x.CellsFailed
 	}
 	return 0
+}
+
+func (x *BenchmarkFinished) GetEnergy() *Energy {
+	if x != nil {
+		return x.Energy
+	}
+	return nil
+}
+
+func (x *BenchmarkFinished) GetJoulesPerOutputToken() *Summary {
+	if x != nil {
+		return x.JoulesPerOutputToken
+	}
+	return nil
 }
 
 // Summary of one metric. stddev is the sample standard deviation (n-1);
@@ -3412,10 +3655,27 @@ type GPU struct {
 	TotalBytes uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	UsedBytes  uint64 `protobuf:"varint,5,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
 	// Where the numbers came from: "sysfs", "rocm-smi", "amd-smi" or "nvidia-smi".
-	Source        string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
-	SampledAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Source    string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	SampledAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sampled_at,json=sampledAt,proto3" json:"sampled_at,omitempty"`
+	// Telemetry, each field only where the GPU and its source report it
+	// (absent, never 0, otherwise): board/package power in watts, averaged by
+	// the GPU over power_window (absent: instantaneous or unknown);
+	PowerWatts *float64 `protobuf:"fixed64,8,opt,name=power_watts,json=powerWatts,proto3,oneof" json:"power_watts,omitempty"`
+	// the GPU's own energy counter in joules, from an unspecified origin
+	// (driver load): only differences mean anything;
+	EnergyJoules *float64 `protobuf:"fixed64,9,opt,name=energy_joules,json=energyJoules,proto3,oneof" json:"energy_joules,omitempty"`
+	// temperatures in °C where the source labels the sensor (NVIDIA's one
+	// die temperature is edge);
+	TemperatureEdgeCelsius     *float64 `protobuf:"fixed64,10,opt,name=temperature_edge_celsius,json=temperatureEdgeCelsius,proto3,oneof" json:"temperature_edge_celsius,omitempty"`
+	TemperatureJunctionCelsius *float64 `protobuf:"fixed64,11,opt,name=temperature_junction_celsius,json=temperatureJunctionCelsius,proto3,oneof" json:"temperature_junction_celsius,omitempty"`
+	TemperatureMemoryCelsius   *float64 `protobuf:"fixed64,12,opt,name=temperature_memory_celsius,json=temperatureMemoryCelsius,proto3,oneof" json:"temperature_memory_celsius,omitempty"`
+	// graphics engine busy percent, and current shader and memory clocks.
+	BusyPercent    *float64             `protobuf:"fixed64,13,opt,name=busy_percent,json=busyPercent,proto3,oneof" json:"busy_percent,omitempty"`
+	CoreClockMhz   *float64             `protobuf:"fixed64,14,opt,name=core_clock_mhz,json=coreClockMhz,proto3,oneof" json:"core_clock_mhz,omitempty"`
+	MemoryClockMhz *float64             `protobuf:"fixed64,15,opt,name=memory_clock_mhz,json=memoryClockMhz,proto3,oneof" json:"memory_clock_mhz,omitempty"`
+	PowerWindow    *durationpb.Duration `protobuf:"bytes,16,opt,name=power_window,json=powerWindow,proto3" json:"power_window,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GPU) Reset() {
@@ -3493,6 +3753,69 @@ func (x *GPU) GetSource() string {
 func (x *GPU) GetSampledAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.SampledAt
+	}
+	return nil
+}
+
+func (x *GPU) GetPowerWatts() float64 {
+	if x != nil && x.PowerWatts != nil {
+		return *x.PowerWatts
+	}
+	return 0
+}
+
+func (x *GPU) GetEnergyJoules() float64 {
+	if x != nil && x.EnergyJoules != nil {
+		return *x.EnergyJoules
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureEdgeCelsius() float64 {
+	if x != nil && x.TemperatureEdgeCelsius != nil {
+		return *x.TemperatureEdgeCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureJunctionCelsius() float64 {
+	if x != nil && x.TemperatureJunctionCelsius != nil {
+		return *x.TemperatureJunctionCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetTemperatureMemoryCelsius() float64 {
+	if x != nil && x.TemperatureMemoryCelsius != nil {
+		return *x.TemperatureMemoryCelsius
+	}
+	return 0
+}
+
+func (x *GPU) GetBusyPercent() float64 {
+	if x != nil && x.BusyPercent != nil {
+		return *x.BusyPercent
+	}
+	return 0
+}
+
+func (x *GPU) GetCoreClockMhz() float64 {
+	if x != nil && x.CoreClockMhz != nil {
+		return *x.CoreClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetMemoryClockMhz() float64 {
+	if x != nil && x.MemoryClockMhz != nil {
+		return *x.MemoryClockMhz
+	}
+	return 0
+}
+
+func (x *GPU) GetPowerWindow() *durationpb.Duration {
+	if x != nil {
+		return x.PowerWindow
 	}
 	return nil
 }
@@ -3766,6 +4089,807 @@ func (x *LoadedModel) GetContextLength() uint32 {
 	return 0
 }
 
+type CheckRegressionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run to judge; empty: the newest succeeded plain run (of model,
+	// when set).
+	BenchmarkId string `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	// With an empty benchmark_id: the model whose newest run is judged.
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// The metrics tested. Default: eval_rate, prompt_eval_rate and ttft_ns.
+	Metrics []RegressionMetric `protobuf:"varint,3,rep,packed,name=metrics,proto3,enum=benchd.v1.RegressionMetric" json:"metrics,omitempty"`
+	// Significance level for the whole check (split among the metrics).
+	// Default 0.05.
+	Alpha *float64 `protobuf:"fixed64,4,opt,name=alpha,proto3,oneof" json:"alpha,omitempty"`
+	// The smallest change of a metric's mean, as a fraction of the
+	// baseline's mean, that counts: a significant change smaller than this
+	// is OK. Default 0.03 (3%).
+	MinEffect *float64 `protobuf:"fixed64,5,opt,name=min_effect,json=minEffect,proto3,oneof" json:"min_effect,omitempty"`
+	// How many of the fingerprint's latest runs the median baseline is taken
+	// from, when none is pinned. Default 5.
+	BaselineRuns  *uint32 `protobuf:"varint,6,opt,name=baseline_runs,json=baselineRuns,proto3,oneof" json:"baseline_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRegressionRequest) Reset() {
+	*x = CheckRegressionRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRegressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRegressionRequest) ProtoMessage() {}
+
+func (x *CheckRegressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRegressionRequest.ProtoReflect.Descriptor instead.
+func (*CheckRegressionRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CheckRegressionRequest) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+func (x *CheckRegressionRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *CheckRegressionRequest) GetMetrics() []RegressionMetric {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *CheckRegressionRequest) GetAlpha() float64 {
+	if x != nil && x.Alpha != nil {
+		return *x.Alpha
+	}
+	return 0
+}
+
+func (x *CheckRegressionRequest) GetMinEffect() float64 {
+	if x != nil && x.MinEffect != nil {
+		return *x.MinEffect
+	}
+	return 0
+}
+
+func (x *CheckRegressionRequest) GetBaselineRuns() uint32 {
+	if x != nil && x.BaselineRuns != nil {
+		return *x.BaselineRuns
+	}
+	return 0
+}
+
+type CheckRegressionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run judged.
+	BenchmarkId string `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	// The worst verdict of the metrics: REGRESSED if any regressed, else
+	// IMPROVED if any improved, else OK; INCOMPARABLE when no metric could be
+	// judged (no baseline, too few trials).
+	Verdict RegressionVerdict `protobuf:"varint,2,opt,name=verdict,proto3,enum=benchd.v1.RegressionVerdict" json:"verdict,omitempty"`
+	// Why, in a line: which metrics moved and by how much, or what is
+	// missing.
+	Reason         string           `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Fingerprint    *Fingerprint     `protobuf:"bytes,4,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	BaselineSource BaselineSource   `protobuf:"varint,5,opt,name=baseline_source,json=baselineSource,proto3,enum=benchd.v1.BaselineSource" json:"baseline_source,omitempty"`
+	Metrics        []*MetricVerdict `protobuf:"bytes,6,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	// Some metric's coefficient of variation, in the run or its baseline,
+	// is above 10% (the threshold of BenchmarkFinished.unstable_reason): the
+	// verdict is less certain than the trial count suggests.
+	Unstable       bool   `protobuf:"varint,7,opt,name=unstable,proto3" json:"unstable,omitempty"`
+	UnstableReason string `protobuf:"bytes,8,opt,name=unstable_reason,json=unstableReason,proto3" json:"unstable_reason,omitempty"`
+	// The parameters used, defaults filled in.
+	Alpha        float64 `protobuf:"fixed64,9,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	MinEffect    float64 `protobuf:"fixed64,10,opt,name=min_effect,json=minEffect,proto3" json:"min_effect,omitempty"`
+	BaselineRuns uint32  `protobuf:"varint,11,opt,name=baseline_runs,json=baselineRuns,proto3" json:"baseline_runs,omitempty"`
+	// Runs of the same fingerprint before this one that the baseline could
+	// be taken from (at most baseline_runs).
+	MatchingRuns  uint32 `protobuf:"varint,12,opt,name=matching_runs,json=matchingRuns,proto3" json:"matching_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRegressionResponse) Reset() {
+	*x = CheckRegressionResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRegressionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRegressionResponse) ProtoMessage() {}
+
+func (x *CheckRegressionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRegressionResponse.ProtoReflect.Descriptor instead.
+func (*CheckRegressionResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CheckRegressionResponse) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+func (x *CheckRegressionResponse) GetVerdict() RegressionVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return RegressionVerdict_REGRESSION_VERDICT_UNSPECIFIED
+}
+
+func (x *CheckRegressionResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CheckRegressionResponse) GetFingerprint() *Fingerprint {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return nil
+}
+
+func (x *CheckRegressionResponse) GetBaselineSource() BaselineSource {
+	if x != nil {
+		return x.BaselineSource
+	}
+	return BaselineSource_BASELINE_SOURCE_UNSPECIFIED
+}
+
+func (x *CheckRegressionResponse) GetMetrics() []*MetricVerdict {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *CheckRegressionResponse) GetUnstable() bool {
+	if x != nil {
+		return x.Unstable
+	}
+	return false
+}
+
+func (x *CheckRegressionResponse) GetUnstableReason() string {
+	if x != nil {
+		return x.UnstableReason
+	}
+	return ""
+}
+
+func (x *CheckRegressionResponse) GetAlpha() float64 {
+	if x != nil {
+		return x.Alpha
+	}
+	return 0
+}
+
+func (x *CheckRegressionResponse) GetMinEffect() float64 {
+	if x != nil {
+		return x.MinEffect
+	}
+	return 0
+}
+
+func (x *CheckRegressionResponse) GetBaselineRuns() uint32 {
+	if x != nil {
+		return x.BaselineRuns
+	}
+	return 0
+}
+
+func (x *CheckRegressionResponse) GetMatchingRuns() uint32 {
+	if x != nil {
+		return x.MatchingRuns
+	}
+	return 0
+}
+
+// MetricVerdict is one metric of a regression check.
+type MetricVerdict struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Metric  RegressionMetric       `protobuf:"varint,1,opt,name=metric,proto3,enum=benchd.v1.RegressionMetric" json:"metric,omitempty"`
+	Verdict RegressionVerdict      `protobuf:"varint,2,opt,name=verdict,proto3,enum=benchd.v1.RegressionVerdict" json:"verdict,omitempty"`
+	// The run this metric was compared with.
+	BaselineId string `protobuf:"bytes,3,opt,name=baseline_id,json=baselineId,proto3" json:"baseline_id,omitempty"`
+	// The measured trials' values of the baseline and of the run.
+	Baseline  *Summary `protobuf:"bytes,4,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	Candidate *Summary `protobuf:"bytes,5,opt,name=candidate,proto3" json:"candidate,omitempty"`
+	// (run's mean - baseline's mean) / baseline's mean; its sign is the
+	// direction of the change, not whether it is better.
+	Change float64 `protobuf:"fixed64,6,opt,name=change,proto3" json:"change,omitempty"`
+	// Welch's t-test: t, degrees of freedom, two-sided p-value; 0 when not
+	// testable (see reason).
+	T      float64 `protobuf:"fixed64,7,opt,name=t,proto3" json:"t,omitempty"`
+	Df     float64 `protobuf:"fixed64,8,opt,name=df,proto3" json:"df,omitempty"`
+	PValue float64 `protobuf:"fixed64,9,opt,name=p_value,json=pValue,proto3" json:"p_value,omitempty"`
+	// The level p_value was held to: alpha / metrics.
+	Alpha float64 `protobuf:"fixed64,10,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	// Non-empty for INCOMPARABLE: why.
+	Reason        string `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricVerdict) Reset() {
+	*x = MetricVerdict{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricVerdict) ProtoMessage() {}
+
+func (x *MetricVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricVerdict.ProtoReflect.Descriptor instead.
+func (*MetricVerdict) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MetricVerdict) GetMetric() RegressionMetric {
+	if x != nil {
+		return x.Metric
+	}
+	return RegressionMetric_REGRESSION_METRIC_UNSPECIFIED
+}
+
+func (x *MetricVerdict) GetVerdict() RegressionVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return RegressionVerdict_REGRESSION_VERDICT_UNSPECIFIED
+}
+
+func (x *MetricVerdict) GetBaselineId() string {
+	if x != nil {
+		return x.BaselineId
+	}
+	return ""
+}
+
+func (x *MetricVerdict) GetBaseline() *Summary {
+	if x != nil {
+		return x.Baseline
+	}
+	return nil
+}
+
+func (x *MetricVerdict) GetCandidate() *Summary {
+	if x != nil {
+		return x.Candidate
+	}
+	return nil
+}
+
+func (x *MetricVerdict) GetChange() float64 {
+	if x != nil {
+		return x.Change
+	}
+	return 0
+}
+
+func (x *MetricVerdict) GetT() float64 {
+	if x != nil {
+		return x.T
+	}
+	return 0
+}
+
+func (x *MetricVerdict) GetDf() float64 {
+	if x != nil {
+		return x.Df
+	}
+	return 0
+}
+
+func (x *MetricVerdict) GetPValue() float64 {
+	if x != nil {
+		return x.PValue
+	}
+	return 0
+}
+
+func (x *MetricVerdict) GetAlpha() float64 {
+	if x != nil {
+		return x.Alpha
+	}
+	return 0
+}
+
+func (x *MetricVerdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Fingerprint is what must be equal for two runs to be compared: the same
+// model file, ollama, settings, GPUs and benchd.
+type Fingerprint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A digest of the fields below, the key baselines are pinned under.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Model         string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	ModelDigest   string `protobuf:"bytes,3,opt,name=model_digest,json=modelDigest,proto3" json:"model_digest,omitempty"`
+	OllamaVersion string `protobuf:"bytes,4,opt,name=ollama_version,json=ollamaVersion,proto3" json:"ollama_version,omitempty"`
+	BenchdVersion string `protobuf:"bytes,5,opt,name=benchd_version,json=benchdVersion,proto3" json:"benchd_version,omitempty"`
+	// Each GPU as "vendor name total_bytes", in index order.
+	Gpus []string `protobuf:"bytes,6,rep,name=gpus,proto3" json:"gpus,omitempty"`
+	// The settings that shape a trial's figures (the request's, defaults
+	// filled in, without repetitions, warmup, timeout, vram_sample_interval
+	// and cancel_on_disconnect, which do not).
+	Settings      *RunBenchmarkRequest `protobuf:"bytes,7,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Fingerprint) Reset() {
+	*x = Fingerprint{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Fingerprint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Fingerprint) ProtoMessage() {}
+
+func (x *Fingerprint) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Fingerprint.ProtoReflect.Descriptor instead.
+func (*Fingerprint) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *Fingerprint) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Fingerprint) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Fingerprint) GetModelDigest() string {
+	if x != nil {
+		return x.ModelDigest
+	}
+	return ""
+}
+
+func (x *Fingerprint) GetOllamaVersion() string {
+	if x != nil {
+		return x.OllamaVersion
+	}
+	return ""
+}
+
+func (x *Fingerprint) GetBenchdVersion() string {
+	if x != nil {
+		return x.BenchdVersion
+	}
+	return ""
+}
+
+func (x *Fingerprint) GetGpus() []string {
+	if x != nil {
+		return x.Gpus
+	}
+	return nil
+}
+
+func (x *Fingerprint) GetSettings() *RunBenchmarkRequest {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+type SetBaselineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A succeeded plain benchmark (not a sweep or concurrency run).
+	BenchmarkId string `protobuf:"bytes,1,opt,name=benchmark_id,json=benchmarkId,proto3" json:"benchmark_id,omitempty"`
+	// Unpin the baseline of benchmark_id's fingerprint instead.
+	Clear         bool `protobuf:"varint,2,opt,name=clear,proto3" json:"clear,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBaselineRequest) Reset() {
+	*x = SetBaselineRequest{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBaselineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBaselineRequest) ProtoMessage() {}
+
+func (x *SetBaselineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBaselineRequest.ProtoReflect.Descriptor instead.
+func (*SetBaselineRequest) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *SetBaselineRequest) GetBenchmarkId() string {
+	if x != nil {
+		return x.BenchmarkId
+	}
+	return ""
+}
+
+func (x *SetBaselineRequest) GetClear() bool {
+	if x != nil {
+		return x.Clear
+	}
+	return false
+}
+
+type SetBaselineResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Fingerprint *Fingerprint           `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// The pinned run now; empty after clear.
+	BaselineId string `protobuf:"bytes,2,opt,name=baseline_id,json=baselineId,proto3" json:"baseline_id,omitempty"`
+	// The run pinned before; empty if none.
+	PreviousId    string `protobuf:"bytes,3,opt,name=previous_id,json=previousId,proto3" json:"previous_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBaselineResponse) Reset() {
+	*x = SetBaselineResponse{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBaselineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBaselineResponse) ProtoMessage() {}
+
+func (x *SetBaselineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBaselineResponse.ProtoReflect.Descriptor instead.
+func (*SetBaselineResponse) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SetBaselineResponse) GetFingerprint() *Fingerprint {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return nil
+}
+
+func (x *SetBaselineResponse) GetBaselineId() string {
+	if x != nil {
+		return x.BaselineId
+	}
+	return ""
+}
+
+func (x *SetBaselineResponse) GetPreviousId() string {
+	if x != nil {
+		return x.PreviousId
+	}
+	return ""
+}
+
+// Energy is what the GPUs drew during a span (a trial, a sweep cell, a
+// concurrency level, a run), summed over GPUs.
+type Energy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Joules: the difference of the GPUs' energy counters where every GPU
+	// has one (method "counter"), else power integrated over the samples by
+	// the trapezoid rule, the last reading held to the span's end (method
+	// "integrated").
+	Joules float64 `protobuf:"fixed64,1,opt,name=joules,proto3" json:"joules,omitempty"`
+	// joules minus the idle baseline (BenchmarkStarted.idle_power) times
+	// the duration: what the work cost beyond idling. Absent without a
+	// baseline.
+	NetJoules *float64 `protobuf:"fixed64,2,opt,name=net_joules,json=netJoules,proto3,oneof" json:"net_joules,omitempty"`
+	// Mean power (joules over the span) and the highest sampled power.
+	AverageWatts float64 `protobuf:"fixed64,3,opt,name=average_watts,json=averageWatts,proto3" json:"average_watts,omitempty"`
+	PeakWatts    float64 `protobuf:"fixed64,4,opt,name=peak_watts,json=peakWatts,proto3" json:"peak_watts,omitempty"`
+	// Per output token (eval_count), and its inverse; absent with no output
+	// token.
+	JoulesPerOutputToken    *float64 `protobuf:"fixed64,5,opt,name=joules_per_output_token,json=joulesPerOutputToken,proto3,oneof" json:"joules_per_output_token,omitempty"`
+	OutputTokensPerJoule    *float64 `protobuf:"fixed64,6,opt,name=output_tokens_per_joule,json=outputTokensPerJoule,proto3,oneof" json:"output_tokens_per_joule,omitempty"`
+	NetJoulesPerOutputToken *float64 `protobuf:"fixed64,7,opt,name=net_joules_per_output_token,json=netJoulesPerOutputToken,proto3,oneof" json:"net_joules_per_output_token,omitempty"`
+	DurationNs              int64    `protobuf:"varint,8,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	// "counter" or "integrated".
+	Method string `protobuf:"bytes,9,opt,name=method,proto3" json:"method,omitempty"`
+	// Power samples the figures come from.
+	Samples uint32 `protobuf:"varint,10,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Non-empty: the span is shorter than the power sensor's averaging
+	// window (about a second for amdgpu and the SMI tools), so the readings
+	// mostly reflect what came before it; the figures are uncertain.
+	ShortWindowReason string `protobuf:"bytes,11,opt,name=short_window_reason,json=shortWindowReason,proto3" json:"short_window_reason,omitempty"`
+	// When the span began (benchd's clock); it ends duration_ns later.
+	// Unset for a sum of spans (a sweep cell, a run).
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Energy) Reset() {
+	*x = Energy{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Energy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Energy) ProtoMessage() {}
+
+func (x *Energy) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Energy.ProtoReflect.Descriptor instead.
+func (*Energy) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Energy) GetJoules() float64 {
+	if x != nil {
+		return x.Joules
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoules() float64 {
+	if x != nil && x.NetJoules != nil {
+		return *x.NetJoules
+	}
+	return 0
+}
+
+func (x *Energy) GetAverageWatts() float64 {
+	if x != nil {
+		return x.AverageWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetPeakWatts() float64 {
+	if x != nil {
+		return x.PeakWatts
+	}
+	return 0
+}
+
+func (x *Energy) GetJoulesPerOutputToken() float64 {
+	if x != nil && x.JoulesPerOutputToken != nil {
+		return *x.JoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetOutputTokensPerJoule() float64 {
+	if x != nil && x.OutputTokensPerJoule != nil {
+		return *x.OutputTokensPerJoule
+	}
+	return 0
+}
+
+func (x *Energy) GetNetJoulesPerOutputToken() float64 {
+	if x != nil && x.NetJoulesPerOutputToken != nil {
+		return *x.NetJoulesPerOutputToken
+	}
+	return 0
+}
+
+func (x *Energy) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *Energy) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Energy) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *Energy) GetShortWindowReason() string {
+	if x != nil {
+		return x.ShortWindowReason
+	}
+	return ""
+}
+
+func (x *Energy) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+// IdlePower is the GPUs' power while nothing runs, the baseline of net
+// energy.
+type IdlePower struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mean over the samples, summed over GPUs.
+	Watts         float64 `protobuf:"fixed64,1,opt,name=watts,proto3" json:"watts,omitempty"`
+	Samples       uint32  `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	DurationNs    int64   `protobuf:"varint,3,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdlePower) Reset() {
+	*x = IdlePower{}
+	mi := &file_benchd_v1_benchd_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdlePower) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdlePower) ProtoMessage() {}
+
+func (x *IdlePower) ProtoReflect() protoreflect.Message {
+	mi := &file_benchd_v1_benchd_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdlePower.ProtoReflect.Descriptor instead.
+func (*IdlePower) Descriptor() ([]byte, []int) {
+	return file_benchd_v1_benchd_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *IdlePower) GetWatts() float64 {
+	if x != nil {
+		return x.Watts
+	}
+	return 0
+}
+
+func (x *IdlePower) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *IdlePower) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
 var File_benchd_v1_benchd_proto protoreflect.FileDescriptor
 
 const file_benchd_v1_benchd_proto_rawDesc = "" +
@@ -3803,7 +4927,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06levels\x18\x01 \x03(\rB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\b\x18\x01\"\x06*\x04\x18@(\x01R\x06levels\x12+\n" +
 	"\brequests\x18\x02 \x01(\rB\n" +
 	"\xbaH\a*\x05\x18\xe8\a(\x01H\x00R\brequests\x88\x01\x01B\v\n" +
-	"\t_requests\"\xa6\x06\n" +
+	"\t_requests\"\xd1\x06\n" +
 	"\x10ConcurrencyLevel\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12 \n" +
 	"\vconcurrency\x18\x02 \x01(\rR\vconcurrency\x12\x1a\n" +
@@ -3828,7 +4952,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"Y\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x14 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"Y\n" +
 	"\fLevelStarted\x121\n" +
 	"\x05level\x18\x01 \x01(\v2\x1b.benchd.v1.ConcurrencyLevelR\x05level\x12\x16\n" +
 	"\x06levels\x18\x02 \x01(\rR\x06levels\"B\n" +
@@ -3845,7 +4970,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"max_tokens\x18\a \x03(\rB\x14\xbaH\x11\x92\x01\x0e\x10\x10\x18\x01\"\b*\x06\x18\x80\x80\x01(\x01R\tmaxTokens\x12A\n" +
 	"\tobjective\x18\b \x01(\x0e2\x19.benchd.v1.SweepObjectiveB\b\xbaH\x05\x82\x01\x02\x10\x01R\tobjective\x12M\n" +
-	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\x9c\x06\n" +
+	"\fcell_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b\x01R\vcellTimeout\"\xc7\x06\n" +
 	"\tSweepCell\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x1c\n" +
@@ -3870,7 +4995,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAtB\n" +
+	"finishedAt\x12)\n" +
+	"\x06energy\x18\x13 \x01(\v2\x11.benchd.v1.EnergyR\x06energyB\n" +
 	"\n" +
 	"\b_num_ctxB\n" +
 	"\n" +
@@ -3949,7 +5075,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"sampled_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12\x1f\n" +
 	"\vtrial_index\x18\x02 \x01(\rR\n" +
 	"trialIndex\x12&\n" +
-	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xa4\x03\n" +
+	"\x04gpus\x18\x03 \x03(\v2\x12.benchd.v1.GPUPeakR\x04gpus\"\xd9\x03\n" +
 	"\x10BenchmarkStarted\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x123\n" +
@@ -3961,7 +5087,10 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
 	"\amachine\x18\b \x01(\v2\x16.benchd.v1.MachineInfoR\amachine\x12.\n" +
-	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\"\xb3\x01\n" +
+	"\x13ollama_num_parallel\x18\t \x01(\tR\x11ollamaNumParallel\x123\n" +
+	"\n" +
+	"idle_power\x18\n" +
+	" \x01(\v2\x14.benchd.v1.IdlePowerR\tidlePower\"\xb3\x01\n" +
 	"\vMachineInfo\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x16\n" +
 	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12%\n" +
@@ -3980,7 +5109,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x04 \x01(\rR\tmaxTokens\x12\x12\n" +
-	"\x04cell\x18\x05 \x01(\rR\x04cell\"\xea\a\n" +
+	"\x04cell\x18\x05 \x01(\rR\x04cell\"\x95\b\n" +
 	"\x05Trial\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
 	"\x06warmup\x18\x02 \x01(\bR\x06warmup\x12!\n" +
@@ -4010,7 +5139,8 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x04cell\x18\x17 \x01(\rR\x04cell\x12\x14\n" +
 	"\x05level\x18\x18 \x01(\rR\x05level\x12\x19\n" +
 	"\bqueue_ns\x18\x19 \x01(\x03R\aqueueNs\x123\n" +
-	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xc6\x03\n" +
+	"\asent_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12)\n" +
+	"\x06energy\x18\x1b \x01(\v2\x11.benchd.v1.EnergyR\x06energy\"\xc6\x03\n" +
 	"\vTokenTiming\x12\x16\n" +
 	"\x06chunks\x18\x01 \x01(\rR\x06chunks\x12\x1c\n" +
 	"\n" +
@@ -4028,11 +5158,15 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x12received_decode_ns\x18\n" +
 	" \x01(\x03R\x10receivedDecodeNs\x129\n" +
 	"\x19received_longest_stall_ns\x18\v \x01(\x03R\x16receivedLongestStallNs\x12!\n" +
-	"\follama_clock\x18\f \x01(\bR\vollamaClock\">\n" +
+	"\follama_clock\x18\f \x01(\bR\vollamaClock\"t\n" +
 	"\aGPUPeak\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\"\xc4\t\n" +
+	"used_bytes\x18\x02 \x01(\x04R\tusedBytes\x12$\n" +
+	"\vpower_watts\x18\x03 \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01B\x0e\n" +
+	"\f_power_watts\"\xba\n" +
+	"\n" +
 	"\x11BenchmarkFinished\x12!\n" +
 	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x12\x16\n" +
 	"\x06trials\x18\x02 \x01(\rR\x06trials\x12/\n" +
@@ -4061,7 +5195,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x11decode_mismatches\x18\x14 \x01(\rR\x10decodeMismatches\x12 \n" +
 	"\tbest_cell\x18\x15 \x01(\rH\x00R\bbestCell\x88\x01\x01\x127\n" +
 	"\tobjective\x18\x16 \x01(\x0e2\x19.benchd.v1.SweepObjectiveR\tobjective\x12!\n" +
-	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailedB\f\n" +
+	"\fcells_failed\x18\x17 \x01(\rR\vcellsFailed\x12)\n" +
+	"\x06energy\x18\x18 \x01(\v2\x11.benchd.v1.EnergyR\x06energy\x12I\n" +
+	"\x17joules_per_output_token\x18\x19 \x01(\v2\x12.benchd.v1.SummaryR\x14joulesPerOutputTokenB\f\n" +
 	"\n" +
 	"_best_cell\"\xbf\x01\n" +
 	"\aSummary\x12\f\n" +
@@ -4078,7 +5214,7 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	" \x01(\x01R\x02cv\"\x13\n" +
 	"\x11SampleVRAMRequest\"8\n" +
 	"\x12SampleVRAMResponse\x12\"\n" +
-	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xda\x01\n" +
+	"\x04gpus\x18\x01 \x03(\v2\x0e.benchd.v1.GPUR\x04gpus\"\xeb\x06\n" +
 	"\x03GPU\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -4089,7 +5225,26 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"used_bytes\x18\x05 \x01(\x04R\tusedBytes\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
 	"\n" +
-	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\"\x13\n" +
+	"sampled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tsampledAt\x12$\n" +
+	"\vpower_watts\x18\b \x01(\x01H\x00R\n" +
+	"powerWatts\x88\x01\x01\x12(\n" +
+	"\renergy_joules\x18\t \x01(\x01H\x01R\fenergyJoules\x88\x01\x01\x12=\n" +
+	"\x18temperature_edge_celsius\x18\n" +
+	" \x01(\x01H\x02R\x16temperatureEdgeCelsius\x88\x01\x01\x12E\n" +
+	"\x1ctemperature_junction_celsius\x18\v \x01(\x01H\x03R\x1atemperatureJunctionCelsius\x88\x01\x01\x12A\n" +
+	"\x1atemperature_memory_celsius\x18\f \x01(\x01H\x04R\x18temperatureMemoryCelsius\x88\x01\x01\x12&\n" +
+	"\fbusy_percent\x18\r \x01(\x01H\x05R\vbusyPercent\x88\x01\x01\x12)\n" +
+	"\x0ecore_clock_mhz\x18\x0e \x01(\x01H\x06R\fcoreClockMhz\x88\x01\x01\x12-\n" +
+	"\x10memory_clock_mhz\x18\x0f \x01(\x01H\aR\x0ememoryClockMhz\x88\x01\x01\x12<\n" +
+	"\fpower_window\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\vpowerWindowB\x0e\n" +
+	"\f_power_wattsB\x10\n" +
+	"\x0e_energy_joulesB\x1b\n" +
+	"\x19_temperature_edge_celsiusB\x1f\n" +
+	"\x1d_temperature_junction_celsiusB\x1d\n" +
+	"\x1b_temperature_memory_celsiusB\x0f\n" +
+	"\r_busy_percentB\x11\n" +
+	"\x0f_core_clock_mhzB\x13\n" +
+	"\x11_memory_clock_mhz\"\x13\n" +
 	"\x11ListModelsRequest\"w\n" +
 	"\x12ListModelsResponse\x121\n" +
 	"\x06models\x18\x01 \x03(\v2\x19.benchd.v1.InstalledModelR\x06models\x12.\n" +
@@ -4110,7 +5265,91 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x0fsize_vram_bytes\x18\x04 \x01(\x04R\rsizeVramBytes\x129\n" +
 	"\n" +
 	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12%\n" +
-	"\x0econtext_length\x18\x06 \x01(\rR\rcontextLength*\x90\x01\n" +
+	"\x0econtext_length\x18\x06 \x01(\rR\rcontextLength\"\xa4\x03\n" +
+	"\x16CheckRegressionRequest\x12M\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tB*\xbaH'r%2#^$|^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\x12\x1e\n" +
+	"\x05model\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05model\x12J\n" +
+	"\ametrics\x18\x03 \x03(\x0e2\x1b.benchd.v1.RegressionMetricB\x13\xbaH\x10\x92\x01\r\x10\x03\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\ametrics\x122\n" +
+	"\x05alpha\x18\x04 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xe0?!\x00\x00\x00\x00\x00\x00\x00\x00H\x00R\x05alpha\x88\x01\x01\x12;\n" +
+	"\n" +
+	"min_effect\x18\x05 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00H\x01R\tminEffect\x88\x01\x01\x123\n" +
+	"\rbaseline_runs\x18\x06 \x01(\rB\t\xbaH\x06*\x04\x182(\x01H\x02R\fbaselineRuns\x88\x01\x01B\b\n" +
+	"\x06_alphaB\r\n" +
+	"\v_min_effectB\x10\n" +
+	"\x0e_baseline_runs\"\x82\x04\n" +
+	"\x17CheckRegressionResponse\x12!\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tR\vbenchmarkId\x126\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x1c.benchd.v1.RegressionVerdictR\averdict\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x128\n" +
+	"\vfingerprint\x18\x04 \x01(\v2\x16.benchd.v1.FingerprintR\vfingerprint\x12B\n" +
+	"\x0fbaseline_source\x18\x05 \x01(\x0e2\x19.benchd.v1.BaselineSourceR\x0ebaselineSource\x122\n" +
+	"\ametrics\x18\x06 \x03(\v2\x18.benchd.v1.MetricVerdictR\ametrics\x12\x1a\n" +
+	"\bunstable\x18\a \x01(\bR\bunstable\x12'\n" +
+	"\x0funstable_reason\x18\b \x01(\tR\x0eunstableReason\x12\x14\n" +
+	"\x05alpha\x18\t \x01(\x01R\x05alpha\x12\x1d\n" +
+	"\n" +
+	"min_effect\x18\n" +
+	" \x01(\x01R\tminEffect\x12#\n" +
+	"\rbaseline_runs\x18\v \x01(\rR\fbaselineRuns\x12#\n" +
+	"\rmatching_runs\x18\f \x01(\rR\fmatchingRuns\"\xfc\x02\n" +
+	"\rMetricVerdict\x123\n" +
+	"\x06metric\x18\x01 \x01(\x0e2\x1b.benchd.v1.RegressionMetricR\x06metric\x126\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x1c.benchd.v1.RegressionVerdictR\averdict\x12\x1f\n" +
+	"\vbaseline_id\x18\x03 \x01(\tR\n" +
+	"baselineId\x12.\n" +
+	"\bbaseline\x18\x04 \x01(\v2\x12.benchd.v1.SummaryR\bbaseline\x120\n" +
+	"\tcandidate\x18\x05 \x01(\v2\x12.benchd.v1.SummaryR\tcandidate\x12\x16\n" +
+	"\x06change\x18\x06 \x01(\x01R\x06change\x12\f\n" +
+	"\x01t\x18\a \x01(\x01R\x01t\x12\x0e\n" +
+	"\x02df\x18\b \x01(\x01R\x02df\x12\x17\n" +
+	"\ap_value\x18\t \x01(\x01R\x06pValue\x12\x14\n" +
+	"\x05alpha\x18\n" +
+	" \x01(\x01R\x05alpha\x12\x16\n" +
+	"\x06reason\x18\v \x01(\tR\x06reason\"\xf4\x01\n" +
+	"\vFingerprint\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12!\n" +
+	"\fmodel_digest\x18\x03 \x01(\tR\vmodelDigest\x12%\n" +
+	"\x0eollama_version\x18\x04 \x01(\tR\rollamaVersion\x12%\n" +
+	"\x0ebenchd_version\x18\x05 \x01(\tR\rbenchdVersion\x12\x12\n" +
+	"\x04gpus\x18\x06 \x03(\tR\x04gpus\x12:\n" +
+	"\bsettings\x18\a \x01(\v2\x1e.benchd.v1.RunBenchmarkRequestR\bsettings\"v\n" +
+	"\x12SetBaselineRequest\x12J\n" +
+	"\fbenchmark_id\x18\x01 \x01(\tB'\xbaH$r\"2 ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$R\vbenchmarkId\x12\x14\n" +
+	"\x05clear\x18\x02 \x01(\bR\x05clear\"\x91\x01\n" +
+	"\x13SetBaselineResponse\x128\n" +
+	"\vfingerprint\x18\x01 \x01(\v2\x16.benchd.v1.FingerprintR\vfingerprint\x12\x1f\n" +
+	"\vbaseline_id\x18\x02 \x01(\tR\n" +
+	"baselineId\x12\x1f\n" +
+	"\vprevious_id\x18\x03 \x01(\tR\n" +
+	"previousId\"\xe8\x04\n" +
+	"\x06Energy\x12\x16\n" +
+	"\x06joules\x18\x01 \x01(\x01R\x06joules\x12\"\n" +
+	"\n" +
+	"net_joules\x18\x02 \x01(\x01H\x00R\tnetJoules\x88\x01\x01\x12#\n" +
+	"\raverage_watts\x18\x03 \x01(\x01R\faverageWatts\x12\x1d\n" +
+	"\n" +
+	"peak_watts\x18\x04 \x01(\x01R\tpeakWatts\x12:\n" +
+	"\x17joules_per_output_token\x18\x05 \x01(\x01H\x01R\x14joulesPerOutputToken\x88\x01\x01\x12:\n" +
+	"\x17output_tokens_per_joule\x18\x06 \x01(\x01H\x02R\x14outputTokensPerJoule\x88\x01\x01\x12A\n" +
+	"\x1bnet_joules_per_output_token\x18\a \x01(\x01H\x03R\x17netJoulesPerOutputToken\x88\x01\x01\x12\x1f\n" +
+	"\vduration_ns\x18\b \x01(\x03R\n" +
+	"durationNs\x12\x16\n" +
+	"\x06method\x18\t \x01(\tR\x06method\x12\x18\n" +
+	"\asamples\x18\n" +
+	" \x01(\rR\asamples\x12.\n" +
+	"\x13short_window_reason\x18\v \x01(\tR\x11shortWindowReason\x129\n" +
+	"\n" +
+	"started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAtB\r\n" +
+	"\v_net_joulesB\x1a\n" +
+	"\x18_joules_per_output_tokenB\x1a\n" +
+	"\x18_output_tokens_per_jouleB\x1e\n" +
+	"\x1c_net_joules_per_output_token\"\\\n" +
+	"\tIdlePower\x12\x14\n" +
+	"\x05watts\x18\x01 \x01(\x01R\x05watts\x12\x18\n" +
+	"\asamples\x18\x02 \x01(\rR\asamples\x12\x1f\n" +
+	"\vduration_ns\x18\x03 \x01(\x03R\n" +
+	"durationNs*\x90\x01\n" +
 	"\x0eSweepObjective\x12\x1f\n" +
 	"\x1bSWEEP_OBJECTIVE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SWEEP_OBJECTIVE_EVAL_RATE\x10\x01\x12$\n" +
@@ -4125,7 +5364,23 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"\x17BENCHMARK_STATE_RUNNING\x10\x01\x12\x1d\n" +
 	"\x19BENCHMARK_STATE_SUCCEEDED\x10\x02\x12\x1a\n" +
 	"\x16BENCHMARK_STATE_FAILED\x10\x03\x12\x1d\n" +
-	"\x19BENCHMARK_STATE_CANCELLED\x10\x042\xa0\x05\n" +
+	"\x19BENCHMARK_STATE_CANCELLED\x10\x04*\x9a\x01\n" +
+	"\x10RegressionMetric\x12!\n" +
+	"\x1dREGRESSION_METRIC_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bREGRESSION_METRIC_EVAL_RATE\x10\x01\x12&\n" +
+	"\"REGRESSION_METRIC_PROMPT_EVAL_RATE\x10\x02\x12\x1a\n" +
+	"\x16REGRESSION_METRIC_TTFT\x10\x03*\xba\x01\n" +
+	"\x11RegressionVerdict\x12\"\n" +
+	"\x1eREGRESSION_VERDICT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15REGRESSION_VERDICT_OK\x10\x01\x12 \n" +
+	"\x1cREGRESSION_VERDICT_REGRESSED\x10\x02\x12\x1f\n" +
+	"\x1bREGRESSION_VERDICT_IMPROVED\x10\x03\x12#\n" +
+	"\x1fREGRESSION_VERDICT_INCOMPARABLE\x10\x04*\x83\x01\n" +
+	"\x0eBaselineSource\x12\x1f\n" +
+	"\x1bBASELINE_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14BASELINE_SOURCE_NONE\x10\x01\x12\x1a\n" +
+	"\x16BASELINE_SOURCE_PINNED\x10\x02\x12\x1a\n" +
+	"\x16BASELINE_SOURCE_MEDIAN\x10\x032\xc8\x06\n" +
 	"\x10BenchmarkService\x12Q\n" +
 	"\fRunBenchmark\x12\x1e.benchd.v1.RunBenchmarkRequest\x1a\x1f.benchd.v1.RunBenchmarkResponse0\x01\x12W\n" +
 	"\x0eWatchBenchmark\x12 .benchd.v1.WatchBenchmarkRequest\x1a!.benchd.v1.WatchBenchmarkResponse0\x01\x12O\n" +
@@ -4136,7 +5391,9 @@ const file_benchd_v1_benchd_proto_rawDesc = "" +
 	"SampleVRAM\x12\x1c.benchd.v1.SampleVRAMRequest\x1a\x1d.benchd.v1.SampleVRAMResponse\x12H\n" +
 	"\tWatchVRAM\x12\x1b.benchd.v1.WatchVRAMRequest\x1a\x1c.benchd.v1.WatchVRAMResponse0\x01\x12I\n" +
 	"\n" +
-	"ListModels\x12\x1c.benchd.v1.ListModelsRequest\x1a\x1d.benchd.v1.ListModelsResponseB3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
+	"ListModels\x12\x1c.benchd.v1.ListModelsRequest\x1a\x1d.benchd.v1.ListModelsResponse\x12X\n" +
+	"\x0fCheckRegression\x12!.benchd.v1.CheckRegressionRequest\x1a\".benchd.v1.CheckRegressionResponse\x12L\n" +
+	"\vSetBaseline\x12\x1d.benchd.v1.SetBaselineRequest\x1a\x1e.benchd.v1.SetBaselineResponseB3Z1github.com/benchd/benchd/proto/benchd/v1;benchdv1b\x06proto3"
 
 var (
 	file_benchd_v1_benchd_proto_rawDescOnce sync.Once
@@ -4150,160 +5407,194 @@ func file_benchd_v1_benchd_proto_rawDescGZIP() []byte {
 	return file_benchd_v1_benchd_proto_rawDescData
 }
 
-var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_benchd_v1_benchd_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_benchd_v1_benchd_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_benchd_v1_benchd_proto_goTypes = []any{
 	(SweepObjective)(0),             // 0: benchd.v1.SweepObjective
 	(SweepCellStatus)(0),            // 1: benchd.v1.SweepCellStatus
 	(BenchmarkState)(0),             // 2: benchd.v1.BenchmarkState
-	(*RunBenchmarkRequest)(nil),     // 3: benchd.v1.RunBenchmarkRequest
-	(*Concurrency)(nil),             // 4: benchd.v1.Concurrency
-	(*ConcurrencyLevel)(nil),        // 5: benchd.v1.ConcurrencyLevel
-	(*LevelStarted)(nil),            // 6: benchd.v1.LevelStarted
-	(*LevelFinished)(nil),           // 7: benchd.v1.LevelFinished
-	(*Sweep)(nil),                   // 8: benchd.v1.Sweep
-	(*SweepCell)(nil),               // 9: benchd.v1.SweepCell
-	(*CellStarted)(nil),             // 10: benchd.v1.CellStarted
-	(*CellFinished)(nil),            // 11: benchd.v1.CellFinished
-	(*RunBenchmarkResponse)(nil),    // 12: benchd.v1.RunBenchmarkResponse
-	(*BenchmarkEvent)(nil),          // 13: benchd.v1.BenchmarkEvent
-	(*WatchBenchmarkRequest)(nil),   // 14: benchd.v1.WatchBenchmarkRequest
-	(*WatchBenchmarkResponse)(nil),  // 15: benchd.v1.WatchBenchmarkResponse
-	(*GetBenchmarkRequest)(nil),     // 16: benchd.v1.GetBenchmarkRequest
-	(*GetBenchmarkResponse)(nil),    // 17: benchd.v1.GetBenchmarkResponse
-	(*ListBenchmarksRequest)(nil),   // 18: benchd.v1.ListBenchmarksRequest
-	(*ListBenchmarksResponse)(nil),  // 19: benchd.v1.ListBenchmarksResponse
-	(*CancelBenchmarkRequest)(nil),  // 20: benchd.v1.CancelBenchmarkRequest
-	(*CancelBenchmarkResponse)(nil), // 21: benchd.v1.CancelBenchmarkResponse
-	(*WatchVRAMRequest)(nil),        // 22: benchd.v1.WatchVRAMRequest
-	(*WatchVRAMResponse)(nil),       // 23: benchd.v1.WatchVRAMResponse
-	(*Benchmark)(nil),               // 24: benchd.v1.Benchmark
-	(*VRAMSample)(nil),              // 25: benchd.v1.VRAMSample
-	(*BenchmarkStarted)(nil),        // 26: benchd.v1.BenchmarkStarted
-	(*MachineInfo)(nil),             // 27: benchd.v1.MachineInfo
-	(*ModelInfo)(nil),               // 28: benchd.v1.ModelInfo
-	(*TrialProgress)(nil),           // 29: benchd.v1.TrialProgress
-	(*Trial)(nil),                   // 30: benchd.v1.Trial
-	(*TokenTiming)(nil),             // 31: benchd.v1.TokenTiming
-	(*GPUPeak)(nil),                 // 32: benchd.v1.GPUPeak
-	(*BenchmarkFinished)(nil),       // 33: benchd.v1.BenchmarkFinished
-	(*Summary)(nil),                 // 34: benchd.v1.Summary
-	(*SampleVRAMRequest)(nil),       // 35: benchd.v1.SampleVRAMRequest
-	(*SampleVRAMResponse)(nil),      // 36: benchd.v1.SampleVRAMResponse
-	(*GPU)(nil),                     // 37: benchd.v1.GPU
-	(*ListModelsRequest)(nil),       // 38: benchd.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),      // 39: benchd.v1.ListModelsResponse
-	(*InstalledModel)(nil),          // 40: benchd.v1.InstalledModel
-	(*LoadedModel)(nil),             // 41: benchd.v1.LoadedModel
-	(*durationpb.Duration)(nil),     // 42: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 43: google.protobuf.Timestamp
+	(RegressionMetric)(0),           // 3: benchd.v1.RegressionMetric
+	(RegressionVerdict)(0),          // 4: benchd.v1.RegressionVerdict
+	(BaselineSource)(0),             // 5: benchd.v1.BaselineSource
+	(*RunBenchmarkRequest)(nil),     // 6: benchd.v1.RunBenchmarkRequest
+	(*Concurrency)(nil),             // 7: benchd.v1.Concurrency
+	(*ConcurrencyLevel)(nil),        // 8: benchd.v1.ConcurrencyLevel
+	(*LevelStarted)(nil),            // 9: benchd.v1.LevelStarted
+	(*LevelFinished)(nil),           // 10: benchd.v1.LevelFinished
+	(*Sweep)(nil),                   // 11: benchd.v1.Sweep
+	(*SweepCell)(nil),               // 12: benchd.v1.SweepCell
+	(*CellStarted)(nil),             // 13: benchd.v1.CellStarted
+	(*CellFinished)(nil),            // 14: benchd.v1.CellFinished
+	(*RunBenchmarkResponse)(nil),    // 15: benchd.v1.RunBenchmarkResponse
+	(*BenchmarkEvent)(nil),          // 16: benchd.v1.BenchmarkEvent
+	(*WatchBenchmarkRequest)(nil),   // 17: benchd.v1.WatchBenchmarkRequest
+	(*WatchBenchmarkResponse)(nil),  // 18: benchd.v1.WatchBenchmarkResponse
+	(*GetBenchmarkRequest)(nil),     // 19: benchd.v1.GetBenchmarkRequest
+	(*GetBenchmarkResponse)(nil),    // 20: benchd.v1.GetBenchmarkResponse
+	(*ListBenchmarksRequest)(nil),   // 21: benchd.v1.ListBenchmarksRequest
+	(*ListBenchmarksResponse)(nil),  // 22: benchd.v1.ListBenchmarksResponse
+	(*CancelBenchmarkRequest)(nil),  // 23: benchd.v1.CancelBenchmarkRequest
+	(*CancelBenchmarkResponse)(nil), // 24: benchd.v1.CancelBenchmarkResponse
+	(*WatchVRAMRequest)(nil),        // 25: benchd.v1.WatchVRAMRequest
+	(*WatchVRAMResponse)(nil),       // 26: benchd.v1.WatchVRAMResponse
+	(*Benchmark)(nil),               // 27: benchd.v1.Benchmark
+	(*VRAMSample)(nil),              // 28: benchd.v1.VRAMSample
+	(*BenchmarkStarted)(nil),        // 29: benchd.v1.BenchmarkStarted
+	(*MachineInfo)(nil),             // 30: benchd.v1.MachineInfo
+	(*ModelInfo)(nil),               // 31: benchd.v1.ModelInfo
+	(*TrialProgress)(nil),           // 32: benchd.v1.TrialProgress
+	(*Trial)(nil),                   // 33: benchd.v1.Trial
+	(*TokenTiming)(nil),             // 34: benchd.v1.TokenTiming
+	(*GPUPeak)(nil),                 // 35: benchd.v1.GPUPeak
+	(*BenchmarkFinished)(nil),       // 36: benchd.v1.BenchmarkFinished
+	(*Summary)(nil),                 // 37: benchd.v1.Summary
+	(*SampleVRAMRequest)(nil),       // 38: benchd.v1.SampleVRAMRequest
+	(*SampleVRAMResponse)(nil),      // 39: benchd.v1.SampleVRAMResponse
+	(*GPU)(nil),                     // 40: benchd.v1.GPU
+	(*ListModelsRequest)(nil),       // 41: benchd.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),      // 42: benchd.v1.ListModelsResponse
+	(*InstalledModel)(nil),          // 43: benchd.v1.InstalledModel
+	(*LoadedModel)(nil),             // 44: benchd.v1.LoadedModel
+	(*CheckRegressionRequest)(nil),  // 45: benchd.v1.CheckRegressionRequest
+	(*CheckRegressionResponse)(nil), // 46: benchd.v1.CheckRegressionResponse
+	(*MetricVerdict)(nil),           // 47: benchd.v1.MetricVerdict
+	(*Fingerprint)(nil),             // 48: benchd.v1.Fingerprint
+	(*SetBaselineRequest)(nil),      // 49: benchd.v1.SetBaselineRequest
+	(*SetBaselineResponse)(nil),     // 50: benchd.v1.SetBaselineResponse
+	(*Energy)(nil),                  // 51: benchd.v1.Energy
+	(*IdlePower)(nil),               // 52: benchd.v1.IdlePower
+	(*durationpb.Duration)(nil),     // 53: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 54: google.protobuf.Timestamp
 }
 var file_benchd_v1_benchd_proto_depIdxs = []int32{
-	42, // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
-	42, // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
-	8,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
-	4,  // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
-	34, // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
-	34, // 5: benchd.v1.ConcurrencyLevel.itl_ns:type_name -> benchd.v1.Summary
-	34, // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
-	34, // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
-	34, // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
-	43, // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
-	43, // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
-	5,  // 11: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
-	5,  // 12: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
-	0,  // 13: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
-	42, // 14: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
-	1,  // 15: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
-	33, // 16: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
-	43, // 17: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
-	43, // 18: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
-	9,  // 19: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
-	9,  // 20: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
-	13, // 21: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	26, // 22: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
-	29, // 23: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
-	30, // 24: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
-	33, // 25: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
-	10, // 26: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
-	11, // 27: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
-	6,  // 28: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
-	7,  // 29: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
-	13, // 30: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
-	24, // 31: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	43, // 32: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
-	43, // 33: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
-	24, // 34: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
-	24, // 35: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
-	42, // 36: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
-	37, // 37: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	2,  // 38: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
-	3,  // 39: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	26, // 40: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
-	30, // 41: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
-	33, // 42: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
-	25, // 43: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
-	43, // 44: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
-	43, // 45: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
-	9,  // 46: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
-	5,  // 47: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
-	43, // 48: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
-	32, // 49: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
-	28, // 50: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
-	37, // 51: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
-	3,  // 52: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
-	43, // 53: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
-	27, // 54: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
-	37, // 55: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
-	32, // 56: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
-	31, // 57: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
-	43, // 58: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
-	34, // 59: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
-	34, // 60: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
-	34, // 61: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
-	34, // 62: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
-	34, // 63: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
-	34, // 64: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
-	34, // 65: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 66: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
-	34, // 67: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
-	34, // 68: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
-	34, // 69: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
-	43, // 70: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
-	34, // 71: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
-	34, // 72: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
-	34, // 73: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
-	34, // 74: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
-	0,  // 75: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
-	37, // 76: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
-	43, // 77: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
-	40, // 78: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
-	41, // 79: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
-	28, // 80: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
-	43, // 81: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
-	28, // 82: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
-	43, // 83: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 84: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
-	14, // 85: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
-	16, // 86: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
-	18, // 87: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
-	20, // 88: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
-	35, // 89: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
-	22, // 90: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
-	38, // 91: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
-	12, // 92: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
-	15, // 93: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
-	17, // 94: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
-	19, // 95: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
-	21, // 96: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
-	36, // 97: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
-	23, // 98: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
-	39, // 99: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
-	92, // [92:100] is the sub-list for method output_type
-	84, // [84:92] is the sub-list for method input_type
-	84, // [84:84] is the sub-list for extension type_name
-	84, // [84:84] is the sub-list for extension extendee
-	0,  // [0:84] is the sub-list for field type_name
+	53,  // 0: benchd.v1.RunBenchmarkRequest.timeout:type_name -> google.protobuf.Duration
+	53,  // 1: benchd.v1.RunBenchmarkRequest.vram_sample_interval:type_name -> google.protobuf.Duration
+	11,  // 2: benchd.v1.RunBenchmarkRequest.sweep:type_name -> benchd.v1.Sweep
+	7,   // 3: benchd.v1.RunBenchmarkRequest.concurrency:type_name -> benchd.v1.Concurrency
+	37,  // 4: benchd.v1.ConcurrencyLevel.ttft_ns:type_name -> benchd.v1.Summary
+	37,  // 5: benchd.v1.ConcurrencyLevel.itl_ns:type_name -> benchd.v1.Summary
+	37,  // 6: benchd.v1.ConcurrencyLevel.tpot_ns:type_name -> benchd.v1.Summary
+	37,  // 7: benchd.v1.ConcurrencyLevel.e2e_latency_ns:type_name -> benchd.v1.Summary
+	37,  // 8: benchd.v1.ConcurrencyLevel.queue_ns:type_name -> benchd.v1.Summary
+	54,  // 9: benchd.v1.ConcurrencyLevel.started_at:type_name -> google.protobuf.Timestamp
+	54,  // 10: benchd.v1.ConcurrencyLevel.finished_at:type_name -> google.protobuf.Timestamp
+	51,  // 11: benchd.v1.ConcurrencyLevel.energy:type_name -> benchd.v1.Energy
+	8,   // 12: benchd.v1.LevelStarted.level:type_name -> benchd.v1.ConcurrencyLevel
+	8,   // 13: benchd.v1.LevelFinished.level:type_name -> benchd.v1.ConcurrencyLevel
+	0,   // 14: benchd.v1.Sweep.objective:type_name -> benchd.v1.SweepObjective
+	53,  // 15: benchd.v1.Sweep.cell_timeout:type_name -> google.protobuf.Duration
+	1,   // 16: benchd.v1.SweepCell.status:type_name -> benchd.v1.SweepCellStatus
+	36,  // 17: benchd.v1.SweepCell.summary:type_name -> benchd.v1.BenchmarkFinished
+	54,  // 18: benchd.v1.SweepCell.started_at:type_name -> google.protobuf.Timestamp
+	54,  // 19: benchd.v1.SweepCell.finished_at:type_name -> google.protobuf.Timestamp
+	51,  // 20: benchd.v1.SweepCell.energy:type_name -> benchd.v1.Energy
+	12,  // 21: benchd.v1.CellStarted.cell:type_name -> benchd.v1.SweepCell
+	12,  // 22: benchd.v1.CellFinished.cell:type_name -> benchd.v1.SweepCell
+	16,  // 23: benchd.v1.RunBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	29,  // 24: benchd.v1.BenchmarkEvent.started:type_name -> benchd.v1.BenchmarkStarted
+	32,  // 25: benchd.v1.BenchmarkEvent.progress:type_name -> benchd.v1.TrialProgress
+	33,  // 26: benchd.v1.BenchmarkEvent.trial:type_name -> benchd.v1.Trial
+	36,  // 27: benchd.v1.BenchmarkEvent.finished:type_name -> benchd.v1.BenchmarkFinished
+	13,  // 28: benchd.v1.BenchmarkEvent.cell_started:type_name -> benchd.v1.CellStarted
+	14,  // 29: benchd.v1.BenchmarkEvent.cell_finished:type_name -> benchd.v1.CellFinished
+	9,   // 30: benchd.v1.BenchmarkEvent.level_started:type_name -> benchd.v1.LevelStarted
+	10,  // 31: benchd.v1.BenchmarkEvent.level_finished:type_name -> benchd.v1.LevelFinished
+	16,  // 32: benchd.v1.WatchBenchmarkResponse.event:type_name -> benchd.v1.BenchmarkEvent
+	27,  // 33: benchd.v1.GetBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	54,  // 34: benchd.v1.ListBenchmarksRequest.since:type_name -> google.protobuf.Timestamp
+	54,  // 35: benchd.v1.ListBenchmarksRequest.until:type_name -> google.protobuf.Timestamp
+	27,  // 36: benchd.v1.ListBenchmarksResponse.benchmarks:type_name -> benchd.v1.Benchmark
+	27,  // 37: benchd.v1.CancelBenchmarkResponse.benchmark:type_name -> benchd.v1.Benchmark
+	53,  // 38: benchd.v1.WatchVRAMRequest.interval:type_name -> google.protobuf.Duration
+	40,  // 39: benchd.v1.WatchVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	2,   // 40: benchd.v1.Benchmark.state:type_name -> benchd.v1.BenchmarkState
+	6,   // 41: benchd.v1.Benchmark.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	29,  // 42: benchd.v1.Benchmark.started:type_name -> benchd.v1.BenchmarkStarted
+	33,  // 43: benchd.v1.Benchmark.trials:type_name -> benchd.v1.Trial
+	36,  // 44: benchd.v1.Benchmark.finished:type_name -> benchd.v1.BenchmarkFinished
+	28,  // 45: benchd.v1.Benchmark.vram_timeline:type_name -> benchd.v1.VRAMSample
+	54,  // 46: benchd.v1.Benchmark.created_at:type_name -> google.protobuf.Timestamp
+	54,  // 47: benchd.v1.Benchmark.updated_at:type_name -> google.protobuf.Timestamp
+	12,  // 48: benchd.v1.Benchmark.cells:type_name -> benchd.v1.SweepCell
+	8,   // 49: benchd.v1.Benchmark.levels:type_name -> benchd.v1.ConcurrencyLevel
+	54,  // 50: benchd.v1.VRAMSample.sampled_at:type_name -> google.protobuf.Timestamp
+	35,  // 51: benchd.v1.VRAMSample.gpus:type_name -> benchd.v1.GPUPeak
+	31,  // 52: benchd.v1.BenchmarkStarted.model_info:type_name -> benchd.v1.ModelInfo
+	40,  // 53: benchd.v1.BenchmarkStarted.gpus:type_name -> benchd.v1.GPU
+	6,   // 54: benchd.v1.BenchmarkStarted.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	54,  // 55: benchd.v1.BenchmarkStarted.started_at:type_name -> google.protobuf.Timestamp
+	30,  // 56: benchd.v1.BenchmarkStarted.machine:type_name -> benchd.v1.MachineInfo
+	52,  // 57: benchd.v1.BenchmarkStarted.idle_power:type_name -> benchd.v1.IdlePower
+	40,  // 58: benchd.v1.MachineInfo.gpus:type_name -> benchd.v1.GPU
+	35,  // 59: benchd.v1.Trial.peak_vram:type_name -> benchd.v1.GPUPeak
+	34,  // 60: benchd.v1.Trial.token_timing:type_name -> benchd.v1.TokenTiming
+	54,  // 61: benchd.v1.Trial.sent_at:type_name -> google.protobuf.Timestamp
+	51,  // 62: benchd.v1.Trial.energy:type_name -> benchd.v1.Energy
+	37,  // 63: benchd.v1.BenchmarkFinished.eval_rate:type_name -> benchd.v1.Summary
+	37,  // 64: benchd.v1.BenchmarkFinished.prompt_eval_rate:type_name -> benchd.v1.Summary
+	37,  // 65: benchd.v1.BenchmarkFinished.ttft_ns:type_name -> benchd.v1.Summary
+	37,  // 66: benchd.v1.BenchmarkFinished.wall_ns:type_name -> benchd.v1.Summary
+	37,  // 67: benchd.v1.BenchmarkFinished.total_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 68: benchd.v1.BenchmarkFinished.load_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 69: benchd.v1.BenchmarkFinished.prompt_eval_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 70: benchd.v1.BenchmarkFinished.eval_duration_ns:type_name -> benchd.v1.Summary
+	37,  // 71: benchd.v1.BenchmarkFinished.eval_count:type_name -> benchd.v1.Summary
+	37,  // 72: benchd.v1.BenchmarkFinished.prompt_eval_count:type_name -> benchd.v1.Summary
+	37,  // 73: benchd.v1.BenchmarkFinished.peak_vram_used_bytes:type_name -> benchd.v1.Summary
+	54,  // 74: benchd.v1.BenchmarkFinished.finished_at:type_name -> google.protobuf.Timestamp
+	37,  // 75: benchd.v1.BenchmarkFinished.tpot_ns:type_name -> benchd.v1.Summary
+	37,  // 76: benchd.v1.BenchmarkFinished.itl_p50_ns:type_name -> benchd.v1.Summary
+	37,  // 77: benchd.v1.BenchmarkFinished.itl_p99_ns:type_name -> benchd.v1.Summary
+	37,  // 78: benchd.v1.BenchmarkFinished.longest_stall_ns:type_name -> benchd.v1.Summary
+	0,   // 79: benchd.v1.BenchmarkFinished.objective:type_name -> benchd.v1.SweepObjective
+	51,  // 80: benchd.v1.BenchmarkFinished.energy:type_name -> benchd.v1.Energy
+	37,  // 81: benchd.v1.BenchmarkFinished.joules_per_output_token:type_name -> benchd.v1.Summary
+	40,  // 82: benchd.v1.SampleVRAMResponse.gpus:type_name -> benchd.v1.GPU
+	54,  // 83: benchd.v1.GPU.sampled_at:type_name -> google.protobuf.Timestamp
+	53,  // 84: benchd.v1.GPU.power_window:type_name -> google.protobuf.Duration
+	43,  // 85: benchd.v1.ListModelsResponse.models:type_name -> benchd.v1.InstalledModel
+	44,  // 86: benchd.v1.ListModelsResponse.loaded:type_name -> benchd.v1.LoadedModel
+	31,  // 87: benchd.v1.InstalledModel.info:type_name -> benchd.v1.ModelInfo
+	54,  // 88: benchd.v1.InstalledModel.modified_at:type_name -> google.protobuf.Timestamp
+	31,  // 89: benchd.v1.LoadedModel.info:type_name -> benchd.v1.ModelInfo
+	54,  // 90: benchd.v1.LoadedModel.expires_at:type_name -> google.protobuf.Timestamp
+	3,   // 91: benchd.v1.CheckRegressionRequest.metrics:type_name -> benchd.v1.RegressionMetric
+	4,   // 92: benchd.v1.CheckRegressionResponse.verdict:type_name -> benchd.v1.RegressionVerdict
+	48,  // 93: benchd.v1.CheckRegressionResponse.fingerprint:type_name -> benchd.v1.Fingerprint
+	5,   // 94: benchd.v1.CheckRegressionResponse.baseline_source:type_name -> benchd.v1.BaselineSource
+	47,  // 95: benchd.v1.CheckRegressionResponse.metrics:type_name -> benchd.v1.MetricVerdict
+	3,   // 96: benchd.v1.MetricVerdict.metric:type_name -> benchd.v1.RegressionMetric
+	4,   // 97: benchd.v1.MetricVerdict.verdict:type_name -> benchd.v1.RegressionVerdict
+	37,  // 98: benchd.v1.MetricVerdict.baseline:type_name -> benchd.v1.Summary
+	37,  // 99: benchd.v1.MetricVerdict.candidate:type_name -> benchd.v1.Summary
+	6,   // 100: benchd.v1.Fingerprint.settings:type_name -> benchd.v1.RunBenchmarkRequest
+	48,  // 101: benchd.v1.SetBaselineResponse.fingerprint:type_name -> benchd.v1.Fingerprint
+	54,  // 102: benchd.v1.Energy.started_at:type_name -> google.protobuf.Timestamp
+	6,   // 103: benchd.v1.BenchmarkService.RunBenchmark:input_type -> benchd.v1.RunBenchmarkRequest
+	17,  // 104: benchd.v1.BenchmarkService.WatchBenchmark:input_type -> benchd.v1.WatchBenchmarkRequest
+	19,  // 105: benchd.v1.BenchmarkService.GetBenchmark:input_type -> benchd.v1.GetBenchmarkRequest
+	21,  // 106: benchd.v1.BenchmarkService.ListBenchmarks:input_type -> benchd.v1.ListBenchmarksRequest
+	23,  // 107: benchd.v1.BenchmarkService.CancelBenchmark:input_type -> benchd.v1.CancelBenchmarkRequest
+	38,  // 108: benchd.v1.BenchmarkService.SampleVRAM:input_type -> benchd.v1.SampleVRAMRequest
+	25,  // 109: benchd.v1.BenchmarkService.WatchVRAM:input_type -> benchd.v1.WatchVRAMRequest
+	41,  // 110: benchd.v1.BenchmarkService.ListModels:input_type -> benchd.v1.ListModelsRequest
+	45,  // 111: benchd.v1.BenchmarkService.CheckRegression:input_type -> benchd.v1.CheckRegressionRequest
+	49,  // 112: benchd.v1.BenchmarkService.SetBaseline:input_type -> benchd.v1.SetBaselineRequest
+	15,  // 113: benchd.v1.BenchmarkService.RunBenchmark:output_type -> benchd.v1.RunBenchmarkResponse
+	18,  // 114: benchd.v1.BenchmarkService.WatchBenchmark:output_type -> benchd.v1.WatchBenchmarkResponse
+	20,  // 115: benchd.v1.BenchmarkService.GetBenchmark:output_type -> benchd.v1.GetBenchmarkResponse
+	22,  // 116: benchd.v1.BenchmarkService.ListBenchmarks:output_type -> benchd.v1.ListBenchmarksResponse
+	24,  // 117: benchd.v1.BenchmarkService.CancelBenchmark:output_type -> benchd.v1.CancelBenchmarkResponse
+	39,  // 118: benchd.v1.BenchmarkService.SampleVRAM:output_type -> benchd.v1.SampleVRAMResponse
+	26,  // 119: benchd.v1.BenchmarkService.WatchVRAM:output_type -> benchd.v1.WatchVRAMResponse
+	42,  // 120: benchd.v1.BenchmarkService.ListModels:output_type -> benchd.v1.ListModelsResponse
+	46,  // 121: benchd.v1.BenchmarkService.CheckRegression:output_type -> benchd.v1.CheckRegressionResponse
+	50,  // 122: benchd.v1.BenchmarkService.SetBaseline:output_type -> benchd.v1.SetBaselineResponse
+	113, // [113:123] is the sub-list for method output_type
+	103, // [103:113] is the sub-list for method input_type
+	103, // [103:103] is the sub-list for extension type_name
+	103, // [103:103] is the sub-list for extension extendee
+	0,   // [0:103] is the sub-list for field type_name
 }
 
 func init() { file_benchd_v1_benchd_proto_init() }
@@ -4324,14 +5615,18 @@ func file_benchd_v1_benchd_proto_init() {
 		(*BenchmarkEvent_LevelStarted)(nil),
 		(*BenchmarkEvent_LevelFinished)(nil),
 	}
+	file_benchd_v1_benchd_proto_msgTypes[29].OneofWrappers = []any{}
 	file_benchd_v1_benchd_proto_msgTypes[30].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[34].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[39].OneofWrappers = []any{}
+	file_benchd_v1_benchd_proto_msgTypes[45].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_benchd_v1_benchd_proto_rawDesc), len(file_benchd_v1_benchd_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   39,
+			NumEnums:      6,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

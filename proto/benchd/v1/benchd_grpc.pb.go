@@ -30,6 +30,8 @@ const (
 	BenchmarkService_SampleVRAM_FullMethodName      = "/benchd.v1.BenchmarkService/SampleVRAM"
 	BenchmarkService_WatchVRAM_FullMethodName       = "/benchd.v1.BenchmarkService/WatchVRAM"
 	BenchmarkService_ListModels_FullMethodName      = "/benchd.v1.BenchmarkService/ListModels"
+	BenchmarkService_CheckRegression_FullMethodName = "/benchd.v1.BenchmarkService/CheckRegression"
+	BenchmarkService_SetBaseline_FullMethodName     = "/benchd.v1.BenchmarkService/SetBaseline"
 )
 
 // BenchmarkServiceClient is the client API for BenchmarkService service.
@@ -73,6 +75,22 @@ type BenchmarkServiceClient interface {
 	// benchmark runs. ollama not answering is UNAVAILABLE; its container
 	// missing or stopped FAILED_PRECONDITION.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
+	// CheckRegression judges a succeeded benchmark against the baseline of
+	// its fingerprint (Fingerprint: model digest, ollama version, settings,
+	// GPUs, benchd version): the run pinned with SetBaseline, else, per
+	// metric, the run with the median mean among the last baseline_runs
+	// succeeded runs of that fingerprint before it. Each metric is tested
+	// with Welch's t-test over the measured trials at alpha / (number of
+	// metrics) and must also differ by at least min_effect to count, so the
+	// chance that a run with no real change is called REGRESSED or IMPROVED
+	// stays at or under alpha. Served by the daemon so that every client gets
+	// the same answer. Read-only.
+	CheckRegression(ctx context.Context, in *CheckRegressionRequest, opts ...grpc.CallOption) (*CheckRegressionResponse, error)
+	// SetBaseline pins a succeeded plain benchmark as the baseline of its
+	// fingerprint (replacing any pinned before), or with clear unpins its
+	// fingerprint's baseline, which falls back to the median of recent runs.
+	// A pinned run is kept by the history's retention.
+	SetBaseline(ctx context.Context, in *SetBaselineRequest, opts ...grpc.CallOption) (*SetBaselineResponse, error)
 }
 
 type benchmarkServiceClient struct {
@@ -190,6 +208,26 @@ func (c *benchmarkServiceClient) ListModels(ctx context.Context, in *ListModelsR
 	return out, nil
 }
 
+func (c *benchmarkServiceClient) CheckRegression(ctx context.Context, in *CheckRegressionRequest, opts ...grpc.CallOption) (*CheckRegressionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckRegressionResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_CheckRegression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *benchmarkServiceClient) SetBaseline(ctx context.Context, in *SetBaselineRequest, opts ...grpc.CallOption) (*SetBaselineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBaselineResponse)
+	err := c.cc.Invoke(ctx, BenchmarkService_SetBaseline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BenchmarkServiceServer is the server API for BenchmarkService service.
 // All implementations must embed UnimplementedBenchmarkServiceServer
 // for forward compatibility.
@@ -231,6 +269,22 @@ type BenchmarkServiceServer interface {
 	// benchmark runs. ollama not answering is UNAVAILABLE; its container
 	// missing or stopped FAILED_PRECONDITION.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
+	// CheckRegression judges a succeeded benchmark against the baseline of
+	// its fingerprint (Fingerprint: model digest, ollama version, settings,
+	// GPUs, benchd version): the run pinned with SetBaseline, else, per
+	// metric, the run with the median mean among the last baseline_runs
+	// succeeded runs of that fingerprint before it. Each metric is tested
+	// with Welch's t-test over the measured trials at alpha / (number of
+	// metrics) and must also differ by at least min_effect to count, so the
+	// chance that a run with no real change is called REGRESSED or IMPROVED
+	// stays at or under alpha. Served by the daemon so that every client gets
+	// the same answer. Read-only.
+	CheckRegression(context.Context, *CheckRegressionRequest) (*CheckRegressionResponse, error)
+	// SetBaseline pins a succeeded plain benchmark as the baseline of its
+	// fingerprint (replacing any pinned before), or with clear unpins its
+	// fingerprint's baseline, which falls back to the median of recent runs.
+	// A pinned run is kept by the history's retention.
+	SetBaseline(context.Context, *SetBaselineRequest) (*SetBaselineResponse, error)
 	mustEmbedUnimplementedBenchmarkServiceServer()
 }
 
@@ -264,6 +318,12 @@ func (UnimplementedBenchmarkServiceServer) WatchVRAM(*WatchVRAMRequest, grpc.Ser
 }
 func (UnimplementedBenchmarkServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) CheckRegression(context.Context, *CheckRegressionRequest) (*CheckRegressionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckRegression not implemented")
+}
+func (UnimplementedBenchmarkServiceServer) SetBaseline(context.Context, *SetBaselineRequest) (*SetBaselineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBaseline not implemented")
 }
 func (UnimplementedBenchmarkServiceServer) mustEmbedUnimplementedBenchmarkServiceServer() {}
 func (UnimplementedBenchmarkServiceServer) testEmbeddedByValue()                          {}
@@ -409,6 +469,42 @@ func _BenchmarkService_ListModels_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BenchmarkService_CheckRegression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckRegressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).CheckRegression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_CheckRegression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).CheckRegression(ctx, req.(*CheckRegressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BenchmarkService_SetBaseline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBaselineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BenchmarkServiceServer).SetBaseline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BenchmarkService_SetBaseline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BenchmarkServiceServer).SetBaseline(ctx, req.(*SetBaselineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BenchmarkService_ServiceDesc is the grpc.ServiceDesc for BenchmarkService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -435,6 +531,14 @@ var BenchmarkService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListModels",
 			Handler:    _BenchmarkService_ListModels_Handler,
+		},
+		{
+			MethodName: "CheckRegression",
+			Handler:    _BenchmarkService_CheckRegression_Handler,
+		},
+		{
+			MethodName: "SetBaseline",
+			Handler:    _BenchmarkService_SetBaseline_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

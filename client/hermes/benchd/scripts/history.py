@@ -1,18 +1,17 @@
 #!/usr/bin/env python3
-"""The benchd skill's state: a JSON-lines history of benchmarks, VRAM samples
-and failures, plus each benchmark's raw events.
+"""The benchd skill's records: one JSON line that sums up a benchmark, a VRAM
+sample or a failure, for the agent to read; and a view of benchd's history.
 
     history.py record-run   --events FILE [--host H]      benchctl run -o jsonl output -> record
     history.py record-vram  --file FILE [--host H]        benchctl vram -o json output -> record
     history.py record-error --op OP (--stderr FILE | --code CODE --message M) [--events F | --output F]
                             [--model M] [--host H] [--exit N]
-    history.py show [--last N] [--kind K] [--model M] [--table]
+    history.py show [--last N] [--model M] [--table]      benchd's history (benchctl history)
     history.py advise CODE                                what a benchd error code means
-    history.py path                                       where the history is
 
-Each record-* command appends one line to the history and prints it. State
-lives in $BENCHD_STATE_DIR, else $HERMES_HOME/benchd, else ~/.hermes/benchd:
-history.jsonl and runs/<benchmark_id>.jsonl. Standard library only.
+The record-* commands print their record and keep nothing: the one history
+is benchd's, on the host (every run with every trial, also those started
+elsewhere); `show` reads it through the tunnel. Standard library only.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, cast
+from typing import Any, Dict, List, Optional, cast
 
 # With -o json or jsonl, benchctl ends stdout with {"error":{"code":"NOT_FOUND",
 # "message":...}} when it fails; on stderr it prints `benchctl: CODE: message`,
@@ -58,18 +57,6 @@ ADVICE: Dict[str, Dict[str, Any]] = {
 ERR_LINE = re.compile(r"^benchctl: ([A-Za-z_]+): (.*)$")
 
 
-def state_dir() -> Path:
-    d = os.environ.get("BENCHD_STATE_DIR")
-    if not d:
-        home = os.environ.get("HERMES_HOME") or os.path.join(os.path.expanduser("~"), ".hermes")
-        d = os.path.join(home, "benchd")
-    return Path(d).expanduser()
-
-
-def history_path() -> Path:
-    return state_dir() / "history.jsonl"
-
-
 def canonical_code(code: str) -> str:
     """NotFound / NOT_FOUND / not_found -> NOT_FOUND."""
     key = code.replace("_", "").upper()
@@ -84,14 +71,8 @@ def now() -> str:
 
 
 def append(rec: Dict[str, Any]) -> None:
-    p = history_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n"
-    # One write of one line to a file opened for append: concurrent runs
-    # interleave whole lines.
-    with open(p, "a", encoding="utf-8") as f:
-        f.write(line)
-    print(line, end="")
+    """Prints rec, one line: the skill keeps no copy of benchd's history."""
+    print(json.dumps(rec, sort_keys=True, separators=(",", ":")))
 
 
 def num(v: Any) -> float:
@@ -122,10 +103,6 @@ def cmd_record_run(a: argparse.Namespace) -> int:
         print("history.py: no started/finished event in " + a.events, file=sys.stderr)
         return 1
     bid = started.get("benchmark_id", "")
-    runs = state_dir() / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    raw = runs / (re.sub(r"[^A-Za-z0-9_.-]", "_", bid) + ".jsonl")
-    shutil.copyfile(a.events, raw)
     stats = {k: {s: num(v.get(s)) for s in ("n", "mean", "stddev", "min", "max", "p50", "p95")}
              for k, v in finished.items() if isinstance(v, dict)}
     measured = [t for t in trials if not t.get("warmup")]
@@ -140,7 +117,6 @@ def cmd_record_run(a: argparse.Namespace) -> int:
         "trials": int(num(finished.get("trials"))),
         "done_reasons": sorted({t.get("done_reason", "") for t in measured}),
         "stats": stats,
-        "events_file": str(raw),
     })
     return 0
 
@@ -214,37 +190,39 @@ def cmd_record_error(a: argparse.Namespace) -> int:
     return 0
 
 
-def load() -> Iterable[Dict[str, Any]]:
-    p = history_path()
-    if not p.exists():
-        return []
-    with open(p, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load(a: argparse.Namespace) -> List[Dict[str, Any]]:
+    """benchd's history, newest first, as `benchctl history -o json` lists it."""
+    here = Path(__file__).resolve().parent
+    sock = os.environ.get("BENCHD_SOCKET") or subprocess.run(
+        [sys.executable, str(here / "local_socket.py")], check=True, capture_output=True, text=True).stdout.strip()
+    cmd = [os.environ.get("BENCHCTL", "benchctl"), "--socket", sock, "history", "-o", "json",
+           "--limit", str(a.last or 20)]
+    if a.model:
+        cmd += ["--model", a.model]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit("history.py: " + (out.stderr.strip() or "benchctl history failed") +
+                         " (is the tunnel open? scripts/tunnel.sh ensure)")
+    return cast(List[Dict[str, Any]], json.loads(out.stdout).get("benchmarks", []))
 
 
 def cmd_show(a: argparse.Namespace) -> int:
-    recs = [r for r in load()
-            if (not a.kind or r.get("kind") == a.kind) and (not a.model or r.get("model") == a.model)]
-    if a.last:
-        recs = recs[-a.last:]
-    if not a.table:
-        for r in recs:
-            print(json.dumps(r, sort_keys=True, separators=(",", ":")))
-        return 0
-    for r in recs:
-        t = r.get("time", "")
-        if not r.get("ok"):
-            print(f"{t}  {r.get('kind')}  {r.get('model', '-')}  FAILED {r.get('code')}: {r.get('message')}")
-        elif r.get("kind") == "benchmark":
-            er, ttft = r["stats"].get("eval_rate", {}), r["stats"].get("ttft_ns", {})
-            peak = r["stats"].get("peak_vram_used_bytes", {}).get("max", 0)
-            print(f"{t}  benchmark  {r['model']}  n={r['trials']}  eval {er.get('mean', 0):.1f}±"
-                  f"{er.get('stddev', 0):.1f} tok/s  ttft {ttft.get('mean', 0) / 1e6:.1f} ms  "
-                  f"peak VRAM {peak / 2**30:.2f} GiB  [{r['benchmark_id']}]")
-        elif r.get("kind") == "vram":
-            for g in r["gpus"]:
-                print(f"{t}  vram  gpu{g['index']} {g['name']}  {g['used_bytes'] / 2**30:.2f} / "
-                      f"{g['total_bytes'] / 2**30:.2f} GiB ({g['source']})")
+    for b in load(a):
+        f = b.get("finished") or {}
+        er, ttft = f.get("eval_rate") or {}, f.get("ttft_ns") or {}
+        rec = {"benchmark_id": b.get("benchmark_id"), "model": b.get("model"),
+               "state": str(b.get("state", "")).replace("BENCHMARK_STATE_", ""),
+               "created_at": b.get("created_at"), "trials": int(num(f.get("trials"))),
+               "eval_rate": num(er.get("mean")), "eval_rate_stddev": num(er.get("stddev")),
+               "ttft_ms": num(ttft.get("mean")) / 1e6, "unstable": f.get("unstable_reason", ""),
+               "error": b.get("error_message", "")}
+        if not a.table:
+            print(json.dumps(rec, sort_keys=True, separators=(",", ":")))
+        elif rec["state"] != "SUCCEEDED":
+            print(f"{rec['created_at']}  {rec['model']}  {rec['state']}  {rec['error']}  [{rec['benchmark_id']}]")
+        else:
+            print(f"{rec['created_at']}  {rec['model']}  n={rec['trials']}  eval {rec['eval_rate']:.1f}±"
+                  f"{rec['eval_rate_stddev']:.1f} tok/s  ttft {rec['ttft_ms']:.1f} ms  [{rec['benchmark_id']}]")
     return 0
 
 
@@ -259,7 +237,7 @@ def cmd_advise(a: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description="The benchd skill's history.")
+    ap = argparse.ArgumentParser(description="The benchd skill's records and benchd's history.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     host = os.environ.get("BENCHD_HOST") or "local"
     p = sub.add_parser("record-run")
@@ -284,16 +262,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--exit", type=int, default=1)
     p.set_defaults(fn=cmd_record_error)
     p = sub.add_parser("show")
-    p.add_argument("--last", type=int, default=0)
-    p.add_argument("--kind", choices=["benchmark", "vram"])
+    p.add_argument("--last", type=int, default=0, help="how many runs (default 20)")
     p.add_argument("--model")
-    p.add_argument("--table", action="store_true", help="one human-readable line per record")
+    p.add_argument("--table", action="store_true", help="one human-readable line per run")
     p.set_defaults(fn=cmd_show)
     p = sub.add_parser("advise")
     p.add_argument("code")
     p.set_defaults(fn=cmd_advise)
-    p = sub.add_parser("path")
-    p.set_defaults(fn=lambda a: print(history_path()) or 0)
     a = ap.parse_args(argv)
     return int(a.fn(a))
 

@@ -55,7 +55,7 @@ if [[ $rc -ne 0 ]]; then
 	exit "$rc"
 fi
 for ((try = 0; ; try++)); do
-	"$benchctl" --socket "$BENCHD_SOCKET" run "$model" "$@" -o jsonl >"$tmp/events.jsonl" 2>"$tmp/stderr"
+	"$benchctl" --socket "$BENCHD_SOCKET" run "$model" ${1+"$@"} -o jsonl >"$tmp/events.jsonl" 2>"$tmp/stderr"
 	rc=$?
 	if [[ $rc -eq 0 ]]; then
 		python3 "$here/history.py" record-run --events "$tmp/events.jsonl"

@@ -44,20 +44,24 @@ remote=${BENCHD_REMOTE_SOCKET:-/run/benchd/benchd.sock}
 ctl="$sock.ctl"
 host=${BENCHD_HOST:-}
 
+# ssh_base sets base to the ssh options every call shares. (An array set
+# here rather than read back with mapfile: bash 3.2, macOS's, has no
+# mapfile; and it is never empty, which 3.2's set -u would call unbound.)
 ssh_base() {
-	# shellcheck disable=SC2206 # BENCHD_SSH_OPTS is split on purpose
-	local opts=(${BENCHD_SSH_OPTS:-})
-	if [[ -n ${BENCHD_SSH_KEY:-} ]]; then
-		opts+=(-i "${BENCHD_SSH_KEY/#\~/$HOME}" -o IdentitiesOnly=yes)
+	base=(-o BatchMode=yes -S "$ctl")
+	if [[ -n ${BENCHD_SSH_OPTS:-} ]]; then
+		# shellcheck disable=SC2206 # BENCHD_SSH_OPTS is split on purpose
+		base+=(${BENCHD_SSH_OPTS})
 	fi
-	printf '%s\0' -o BatchMode=yes -S "$ctl" "${opts[@]}"
+	if [[ -n ${BENCHD_SSH_KEY:-} ]]; then
+		base+=(-i "${BENCHD_SSH_KEY/#\~/$HOME}" -o IdentitiesOnly=yes)
+	fi
 }
 
 is_open() {
 	[[ -S $ctl ]] || return 1
-	local base=()
-	mapfile -d '' base < <(ssh_base)
-	ssh "${base[@]}" -O check "${host:-benchd-tunnel}" >/dev/null 2>&1
+	ssh_base
+	ssh "${base[@]}" -O check "${host:-benchd-tunnel}" >/dev/null 2>&1 # bash32: never empty
 }
 
 # Prints benchd's health (SERVING / NOT_SERVING) if something answers on the
@@ -100,10 +104,11 @@ open)
 	fi
 	[[ -n $host ]] || { echo "tunnel.sh: set BENCHD_HOST (e.g. ai-worker@gpu-host)" >&2; exit 2; }
 	rm -f "$ctl"
-	mapfile -d '' base < <(ssh_base)
+	ssh_base
 	# -f: go to the background once the forward is set up (ExitOnForwardFailure
 	# makes a refused forward an error instead of a silent no-op);
 	# StreamLocalBindUnlink replaces a stale socket file from an earlier ssh.
+	# bash32: never empty
 	if ! ssh "${base[@]}" -M -f -N \
 		-o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes \
 		-o ServerAliveInterval=30 -o ServerAliveCountMax=3 \
@@ -118,8 +123,8 @@ status)
 	;;
 close)
 	if is_open; then
-		mapfile -d '' base < <(ssh_base)
-		ssh "${base[@]}" -O exit "${host:-benchd-tunnel}" 2>/dev/null || true
+		ssh_base
+		ssh "${base[@]}" -O exit "${host:-benchd-tunnel}" 2>/dev/null || true # bash32: never empty
 	fi
 	rm -f "$sock" "$ctl"
 	echo "tunnel closed"

@@ -89,6 +89,11 @@ class Started:
     settings: Dict[str, Any]
     started_at: Optional[_dt.datetime]
     machine: MachineInfo
+    # ollama's parallel slots as its container is configured: the value of
+    # OLLAMA_NUM_PARALLEL, "default" when it is not set (ollama chooses),
+    # "unknown" over HTTP or when the container could not be inspected; ""
+    # in older records.
+    ollama_num_parallel: str = ""
 
     @classmethod
     def from_proto(cls, s: pb.BenchmarkStarted) -> "Started":
@@ -107,6 +112,7 @@ class Started:
             settings=settings, started_at=_time(s, "started_at"),
             machine=MachineInfo(s.machine.hostname, s.machine.kernel, s.machine.benchd_version,
                                 s.machine.ollama_version, [GPU.from_proto(g) for g in s.machine.gpus]),
+            ollama_num_parallel=s.ollama_num_parallel,
         )
 
 
@@ -118,6 +124,9 @@ class Progress:
     max_tokens: int
     # Sweeps only: the cell (Cell.index) the trial belongs to.
     cell: int = 0
+    # Concurrency runs only: the level (Level.index) last started, as
+    # benchd's progress events do not say; index counts within it.
+    level: int = 0
 
 
 @dataclass
@@ -161,6 +170,15 @@ class Trial:
     # Sweeps only: the cell (Cell.index) the trial belongs to; index then
     # counts within the cell.
     cell: int = 0
+    # Concurrency runs only: the level (Level.index) the trial belongs to;
+    # index then counts within the level, in the order sent.
+    level: int = 0
+    # Time the request waited in ollama for a parallel slot: ttft_ns -
+    # load_duration_ns - prompt_eval_duration_ns, at least 0 (ollama's
+    # clock). 0 in older records.
+    queue_ns: int = 0
+    # When benchd sent the request (its clock).
+    sent_at: Optional[_dt.datetime] = None
 
     @classmethod
     def from_proto(cls, t: pb.Trial) -> "Trial":
@@ -176,6 +194,7 @@ class Trial:
             received_ttft_ns=t.received_ttft_ns, invalid_reason=t.invalid_reason,
             token_timing=TokenTiming.from_proto(t.token_timing) if t.HasField("token_timing") else None,
             decode_mismatch_reason=t.decode_mismatch_reason, cell=t.cell,
+            level=t.level, queue_ns=t.queue_ns, sent_at=_time(t, "sent_at"),
         )
 
 
@@ -225,6 +244,10 @@ class Summary:
     # Coefficient of variation, stddev / |mean| (0 for n < 2, and in older
     # records).
     cv: float = 0.0
+
+    @classmethod
+    def from_proto(cls, s: pb.Summary) -> "Summary":
+        return cls(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95, s.p90, s.p99, s.cv)
 
 
 OBJECTIVES = ("EVAL_RATE", "PROMPT_EVAL_RATE", "TTFT")
@@ -332,6 +355,77 @@ class Cell:
         )
 
 
+@dataclass
+class Concurrency:
+    """A concurrency run: for each of ``levels`` (requests in flight, run in
+    the order given; 1 to 8 levels of 1 to 64), benchd keeps that many
+    requests in flight, sending the next as soon as one ends, until the
+    level's ``requests`` are sent (None: 4 x the level; at least the
+    largest level). The run's warm-up goes first, one at a time, outside
+    the figures. Not with a sweep, ``cold`` or ``repetitions``; at most 1000
+    requests in all (InvalidArgumentError)."""
+
+    levels: Sequence[int]
+    requests: Optional[int] = None
+
+    def to_proto(self) -> pb.Concurrency:
+        c = pb.Concurrency(levels=list(self.levels))
+        if self.requests is not None:
+            c.requests = self.requests
+        return c
+
+
+@dataclass
+class Level:
+    """One level of a concurrency run and how it went; rates and latencies
+    are over its succeeded requests."""
+
+    # Place in Concurrency.levels, from 0.
+    index: int
+    # Requests kept in flight.
+    concurrency: int
+    # Requests the level sends; of them succeeded and failed (0 in a level
+    # that has only started), and the first failure's code name and message.
+    requests: int
+    succeeded: int
+    failed: int
+    error_code: str
+    error_message: str
+    # From the first request sent to the last one finished (benchd's clock).
+    duration_ns: int
+    # Output tokens of the succeeded requests, and over duration_ns.
+    output_tokens: int
+    output_tokens_per_second: float
+    requests_per_second: float
+    # Per-request latencies (p50, p90, p99 in each Summary), nanoseconds:
+    # time to first token (ollama's clock, queue time included); every gap
+    # between chunks of every request, pooled; time per output token; end
+    # to end (benchd sending to the final chunk received); time queued in
+    # ollama for a parallel slot (Trial.queue_ns).
+    ttft_ns: Summary
+    itl_ns: Summary
+    tpot_ns: Summary
+    e2e_latency_ns: Summary
+    queue_ns: Summary
+    # Highest VRAM use sampled during the level (0: not sampled).
+    peak_vram_used_bytes: int
+    started_at: Optional[_dt.datetime]
+    finished_at: Optional[_dt.datetime]
+
+    @classmethod
+    def from_proto(cls, lv: pb.ConcurrencyLevel) -> "Level":
+        return cls(
+            index=lv.index, concurrency=lv.concurrency, requests=lv.requests, succeeded=lv.succeeded,
+            failed=lv.failed, error_code=_code_name(lv.error_code), error_message=lv.error_message,
+            duration_ns=lv.duration_ns, output_tokens=lv.output_tokens,
+            output_tokens_per_second=lv.output_tokens_per_second, requests_per_second=lv.requests_per_second,
+            ttft_ns=Summary.from_proto(lv.ttft_ns), itl_ns=Summary.from_proto(lv.itl_ns),
+            tpot_ns=Summary.from_proto(lv.tpot_ns), e2e_latency_ns=Summary.from_proto(lv.e2e_latency_ns),
+            queue_ns=Summary.from_proto(lv.queue_ns), peak_vram_used_bytes=lv.peak_vram_used_bytes,
+            started_at=_time(lv, "started_at"), finished_at=_time(lv, "finished_at"),
+        )
+
+
 def _code_name(code: int) -> str:
     """A gRPC code's name (NOT_FOUND), "" for 0."""
     if not code:
@@ -373,6 +467,10 @@ class BenchmarkResult:
     best_cell: Optional[int] = None
     objective: str = ""
     cells_failed: int = 0
+    # Concurrency runs only: the finished levels in run order (ollama's
+    # parallel slots: started.ollama_num_parallel). ``stats`` is then over
+    # every level's measured requests together.
+    levels: List[Level] = field(default_factory=list)
 
     @property
     def best(self) -> Optional[Cell]:
@@ -416,6 +514,7 @@ class StoredBenchmark:
     best_cell: Optional[int] = None
     objective: str = ""
     cells_failed: int = 0
+    levels: List[Level] = field(default_factory=list)
 
     @property
     def best(self) -> Optional[Cell]:
@@ -438,6 +537,7 @@ class StoredBenchmark:
             cells=[Cell.from_proto(c) for c in b.cells],
             best_cell=b.finished.best_cell if b.finished.HasField("best_cell") else None,
             objective=_objective(b.finished), cells_failed=b.finished.cells_failed,
+            levels=[Level.from_proto(lv) for lv in b.levels],
         )
 
 
@@ -489,12 +589,65 @@ class Models:
         )
 
 
+def _enum_name(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value))[len(prefix):]
+
+
+@dataclass
+class MetricVerdict:
+    """One metric of a regression check: the baseline run it was compared
+    with, the means, the relative change, Welch's p-value against its alpha."""
+
+    metric: str  # "eval_rate" | "prompt_eval_rate" | "ttft"
+    verdict: str  # "OK" | "REGRESSED" | "IMPROVED" | "INCOMPARABLE"
+    baseline_id: str
+    baseline_mean: float
+    candidate_mean: float
+    change: float
+    p_value: float
+    alpha: float
+    reason: str
+
+
+@dataclass
+class RegressionCheck:
+    """benchd's verdict on a run against its fingerprint's baseline."""
+
+    benchmark_id: str
+    verdict: str  # "OK" | "REGRESSED" | "IMPROVED" | "INCOMPARABLE"
+    reason: str
+    fingerprint_id: str
+    baseline_source: str  # "NONE" | "PINNED" | "MEDIAN"
+    metrics: List[MetricVerdict]
+    unstable: bool
+    unstable_reason: str
+    alpha: float
+    min_effect: float
+    matching_runs: int
+
+    @classmethod
+    def from_proto(cls, r: pb.CheckRegressionResponse) -> "RegressionCheck":
+        v = "REGRESSION_VERDICT_"
+        return cls(
+            benchmark_id=r.benchmark_id, verdict=_enum_name(pb.RegressionVerdict, r.verdict, v), reason=r.reason,
+            fingerprint_id=r.fingerprint.id,
+            baseline_source=_enum_name(pb.BaselineSource, r.baseline_source, "BASELINE_SOURCE_"),
+            metrics=[MetricVerdict(_enum_name(pb.RegressionMetric, m.metric, "REGRESSION_METRIC_").lower(),
+                                   _enum_name(pb.RegressionVerdict, m.verdict, v), m.baseline_id, m.baseline.mean,
+                                   m.candidate.mean, m.change, m.p_value, m.alpha, m.reason) for m in r.metrics],
+            unstable=r.unstable, unstable_reason=r.unstable_reason, alpha=r.alpha, min_effect=r.min_effect,
+            matching_runs=r.matching_runs,
+        )
+
+
 @dataclass
 class Event:
     """One streamed message; ``kind`` names the one payload that is set."""
 
     # "started" | "progress" | "trial" | "finished"; sweeps: "cell_started" |
-    # "cell_finished" (``cell`` set; ``cells``: the sweep's number of cells).
+    # "cell_finished" (``cell`` set; ``cells``: the sweep's number of cells);
+    # concurrency runs: "level_started" | "level_finished" (``level`` set;
+    # ``levels``: the run's number of levels).
     kind: str
     started: Optional[Started] = None
     progress: Optional[Progress] = None
@@ -503,6 +656,8 @@ class Event:
     finished: Optional[Dict[str, Summary]] = None
     cell: Optional[Cell] = None
     cells: int = 0
+    level: Optional[Level] = None
+    levels: int = 0
     raw: Optional[pb.BenchmarkEvent] = field(default=None, repr=False)
 
 
@@ -511,7 +666,7 @@ def _summaries(f: pb.BenchmarkFinished) -> Dict[str, Summary]:
     for fd in f.DESCRIPTOR.fields:
         if fd.message_type is not None and fd.message_type.full_name == "benchd.v1.Summary":
             s = getattr(f, fd.name)
-            out[fd.name] = Summary(s.n, s.mean, s.stddev, s.min, s.max, s.p50, s.p95, s.p90, s.p99, s.cv)
+            out[fd.name] = Summary.from_proto(s)
     return out
 
 
@@ -616,6 +771,7 @@ class Client:
         prompt_tokens: Optional[int] = None,
         cancel_on_disconnect: bool = False,
         sweep: Optional[Sweep] = None,
+        concurrency: Optional[Concurrency] = None,
         on_event: Optional[Callable[[Event], None]] = None,
     ) -> BenchmarkResult:
         """Runs one benchmark and returns it once finished.
@@ -632,6 +788,10 @@ class Client:
         With ``sweep`` it is a sweep: a cell for every combination of the
         sweep's lists (``result.cells``, ``result.best``); a bad objective
         raises ValueError before anything is sent.
+
+        With ``concurrency`` it is a concurrency run: levels of requests in
+        flight together (``result.levels``; ollama's parallel slots in
+        ``result.started.ollama_num_parallel``).
         """
         req = pb.RunBenchmarkRequest(model=model, prompts=list(prompts or ()), cold=cold,
                                      cancel_on_disconnect=cancel_on_disconnect)
@@ -648,6 +808,8 @@ class Client:
             req.vram_sample_interval.FromTimedelta(vram_sample_interval)
         if sweep is not None:
             req.sweep.CopyFrom(sweep.to_proto())
+        if concurrency is not None:
+            req.concurrency.CopyFrom(concurrency.to_proto())
         return self._follow(self._stub.RunBenchmark(req), on_event)
 
     def watch_benchmark(self, benchmark_id: str, *,
@@ -666,6 +828,9 @@ class Client:
         finished_at: Optional[_dt.datetime] = None
         unstable_reason, decode_mismatches = "", 0
         cells: List[Cell] = []
+        levels: List[Level] = []
+        # Progress events carry no level: it is the last level started.
+        level = 0
         finished: Optional[pb.BenchmarkFinished] = None
         done = False
         try:
@@ -677,6 +842,12 @@ class Client:
                     trials.append(ev.trial)
                 elif ev.kind == "cell_finished" and ev.cell is not None:
                     cells.append(ev.cell)
+                elif ev.kind == "level_started" and ev.level is not None:
+                    level = ev.level.index
+                elif ev.kind == "level_finished" and ev.level is not None:
+                    levels.append(ev.level)
+                elif ev.progress is not None:
+                    ev.progress.level = level
                 elif ev.finished is not None:
                     finished = msg.event.finished
                     stats = ev.finished
@@ -705,7 +876,8 @@ class Client:
         return BenchmarkResult(started.benchmark_id, started, trials, stats, finished_at,
                                unstable_reason, decode_mismatches, cells=cells,
                                best_cell=finished.best_cell if finished.HasField("best_cell") else None,
-                               objective=_objective(finished), cells_failed=finished.cells_failed)
+                               objective=_objective(finished), cells_failed=finished.cells_failed,
+                               levels=levels)
 
     @staticmethod
     def _event(msg: pb.BenchmarkEvent) -> Event:
@@ -723,6 +895,10 @@ class Client:
             return Event(kind, cell=Cell.from_proto(msg.cell_started.cell), cells=msg.cell_started.cells, raw=msg)
         if kind == "cell_finished":
             return Event(kind, cell=Cell.from_proto(msg.cell_finished.cell), raw=msg)
+        if kind == "level_started":
+            return Event(kind, level=Level.from_proto(msg.level_started.level), levels=msg.level_started.levels, raw=msg)
+        if kind == "level_finished":
+            return Event(kind, level=Level.from_proto(msg.level_finished.level), raw=msg)
         return Event(kind, raw=msg)
 
     def get_benchmark(self, benchmark_id: str, *, timeout: float = 30.0) -> StoredBenchmark:
@@ -761,6 +937,36 @@ class Client:
         except grpc.RpcError as err:
             raise BenchdError.from_rpc(err) from None
         return Models.from_proto(res)
+
+    def check_regression(self, benchmark_id: str = "", *, model: str = "", metrics: Sequence[str] = (),
+                         alpha: Optional[float] = None, min_effect: Optional[float] = None,
+                         baseline_runs: Optional[int] = None, timeout: float = 60.0) -> RegressionCheck:
+        """benchd's verdict on run ``benchmark_id`` (default: the newest, of
+        ``model`` if given) against the baseline of its fingerprint. ``metrics``:
+        "eval_rate", "prompt_eval_rate", "ttft" (default all); ``None`` takes
+        benchd's defaults (alpha 0.05, min_effect 0.03, 5 baseline runs)."""
+        req = pb.CheckRegressionRequest(
+            benchmark_id=benchmark_id, model=model,
+            metrics=[pb.RegressionMetric.Value("REGRESSION_METRIC_" + m.upper()) for m in metrics])
+        if alpha is not None:
+            req.alpha = alpha
+        if min_effect is not None:
+            req.min_effect = min_effect
+        if baseline_runs is not None:
+            req.baseline_runs = baseline_runs
+        try:
+            return RegressionCheck.from_proto(self._stub.CheckRegression(req, timeout=timeout))
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+
+    def set_baseline(self, benchmark_id: str, *, clear: bool = False, timeout: float = 30.0) -> Tuple[str, str]:
+        """Pins run ``benchmark_id`` as its fingerprint's baseline (``clear``:
+        unpins it); returns (the pinned id now, "" after clear; the one before)."""
+        try:
+            res = self._stub.SetBaseline(pb.SetBaselineRequest(benchmark_id=benchmark_id, clear=clear), timeout=timeout)
+        except grpc.RpcError as err:
+            raise BenchdError.from_rpc(err) from None
+        return res.baseline_id, res.previous_id
 
     def sample_vram(self, *, timeout: float = 30.0) -> List[GPU]:
         """One VRAM reading per GPU (served also while a benchmark runs)."""

@@ -6,12 +6,25 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+BASELINE_SOURCE_MEDIAN: BaselineSource
+BASELINE_SOURCE_NONE: BaselineSource
+BASELINE_SOURCE_PINNED: BaselineSource
+BASELINE_SOURCE_UNSPECIFIED: BaselineSource
 BENCHMARK_STATE_CANCELLED: BenchmarkState
 BENCHMARK_STATE_FAILED: BenchmarkState
 BENCHMARK_STATE_RUNNING: BenchmarkState
 BENCHMARK_STATE_SUCCEEDED: BenchmarkState
 BENCHMARK_STATE_UNSPECIFIED: BenchmarkState
 DESCRIPTOR: _descriptor.FileDescriptor
+REGRESSION_METRIC_EVAL_RATE: RegressionMetric
+REGRESSION_METRIC_PROMPT_EVAL_RATE: RegressionMetric
+REGRESSION_METRIC_TTFT: RegressionMetric
+REGRESSION_METRIC_UNSPECIFIED: RegressionMetric
+REGRESSION_VERDICT_IMPROVED: RegressionVerdict
+REGRESSION_VERDICT_INCOMPARABLE: RegressionVerdict
+REGRESSION_VERDICT_OK: RegressionVerdict
+REGRESSION_VERDICT_REGRESSED: RegressionVerdict
+REGRESSION_VERDICT_UNSPECIFIED: RegressionVerdict
 SWEEP_CELL_STATUS_FAILED: SweepCellStatus
 SWEEP_CELL_STATUS_SUCCEEDED: SweepCellStatus
 SWEEP_CELL_STATUS_UNSPECIFIED: SweepCellStatus
@@ -73,17 +86,19 @@ class BenchmarkEvent(_message.Message):
     def __init__(self, started: _Optional[_Union[BenchmarkStarted, _Mapping]] = ..., progress: _Optional[_Union[TrialProgress, _Mapping]] = ..., trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., cell_started: _Optional[_Union[CellStarted, _Mapping]] = ..., cell_finished: _Optional[_Union[CellFinished, _Mapping]] = ..., level_started: _Optional[_Union[LevelStarted, _Mapping]] = ..., level_finished: _Optional[_Union[LevelFinished, _Mapping]] = ...) -> None: ...
 
 class BenchmarkFinished(_message.Message):
-    __slots__ = ["benchmark_id", "best_cell", "cells_failed", "decode_mismatches", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "load_duration_ns", "longest_stall_ns", "objective", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
+    __slots__ = ["benchmark_id", "best_cell", "cells_failed", "decode_mismatches", "energy", "eval_count", "eval_duration_ns", "eval_rate", "finished_at", "itl_p50_ns", "itl_p99_ns", "joules_per_output_token", "load_duration_ns", "longest_stall_ns", "objective", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "total_duration_ns", "tpot_ns", "trials", "ttft_ns", "unstable_reason", "wall_ns"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
     BEST_CELL_FIELD_NUMBER: _ClassVar[int]
     CELLS_FAILED_FIELD_NUMBER: _ClassVar[int]
     DECODE_MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     ITL_P50_NS_FIELD_NUMBER: _ClassVar[int]
     ITL_P99_NS_FIELD_NUMBER: _ClassVar[int]
+    JOULES_PER_OUTPUT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LOAD_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     LONGEST_STALL_NS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -101,12 +116,14 @@ class BenchmarkFinished(_message.Message):
     best_cell: int
     cells_failed: int
     decode_mismatches: int
+    energy: Energy
     eval_count: Summary
     eval_duration_ns: Summary
     eval_rate: Summary
     finished_at: _timestamp_pb2.Timestamp
     itl_p50_ns: Summary
     itl_p99_ns: Summary
+    joules_per_output_token: Summary
     load_duration_ns: Summary
     longest_stall_ns: Summary
     objective: SweepObjective
@@ -120,12 +137,13 @@ class BenchmarkFinished(_message.Message):
     ttft_ns: Summary
     unstable_reason: str
     wall_ns: Summary
-    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ..., best_cell: _Optional[int] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cells_failed: _Optional[int] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., trials: _Optional[int] = ..., eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_rate: _Optional[_Union[Summary, _Mapping]] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., wall_ns: _Optional[_Union[Summary, _Mapping]] = ..., total_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., load_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_duration_ns: _Optional[_Union[Summary, _Mapping]] = ..., eval_count: _Optional[_Union[Summary, _Mapping]] = ..., prompt_eval_count: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[_Union[Summary, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p50_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_p99_ns: _Optional[_Union[Summary, _Mapping]] = ..., longest_stall_ns: _Optional[_Union[Summary, _Mapping]] = ..., unstable_reason: _Optional[str] = ..., decode_mismatches: _Optional[int] = ..., best_cell: _Optional[int] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cells_failed: _Optional[int] = ..., energy: _Optional[_Union[Energy, _Mapping]] = ..., joules_per_output_token: _Optional[_Union[Summary, _Mapping]] = ...) -> None: ...
 
 class BenchmarkStarted(_message.Message):
-    __slots__ = ["benchmark_id", "gpus", "machine", "model", "model_info", "ollama_num_parallel", "ollama_version", "settings", "started_at"]
+    __slots__ = ["benchmark_id", "gpus", "idle_power", "machine", "model", "model_info", "ollama_num_parallel", "ollama_version", "settings", "started_at"]
     BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
     GPUS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_POWER_FIELD_NUMBER: _ClassVar[int]
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_INFO_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +153,7 @@ class BenchmarkStarted(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     benchmark_id: str
     gpus: _containers.RepeatedCompositeFieldContainer[GPU]
+    idle_power: IdlePower
     machine: MachineInfo
     model: str
     model_info: ModelInfo
@@ -142,7 +161,7 @@ class BenchmarkStarted(_message.Message):
     ollama_version: str
     settings: RunBenchmarkRequest
     started_at: _timestamp_pb2.Timestamp
-    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., model_info: _Optional[_Union[ModelInfo, _Mapping]] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., machine: _Optional[_Union[MachineInfo, _Mapping]] = ..., ollama_num_parallel: _Optional[str] = ...) -> None: ...
+    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., model_info: _Optional[_Union[ModelInfo, _Mapping]] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., machine: _Optional[_Union[MachineInfo, _Mapping]] = ..., ollama_num_parallel: _Optional[str] = ..., idle_power: _Optional[_Union[IdlePower, _Mapping]] = ...) -> None: ...
 
 class CancelBenchmarkRequest(_message.Message):
     __slots__ = ["benchmark_id"]
@@ -170,6 +189,50 @@ class CellStarted(_message.Message):
     cells: int
     def __init__(self, cell: _Optional[_Union[SweepCell, _Mapping]] = ..., cells: _Optional[int] = ...) -> None: ...
 
+class CheckRegressionRequest(_message.Message):
+    __slots__ = ["alpha", "baseline_runs", "benchmark_id", "metrics", "min_effect", "model"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline_runs: int
+    benchmark_id: str
+    metrics: _containers.RepeatedScalarFieldContainer[RegressionMetric]
+    min_effect: float
+    model: str
+    def __init__(self, benchmark_id: _Optional[str] = ..., model: _Optional[str] = ..., metrics: _Optional[_Iterable[_Union[RegressionMetric, str]]] = ..., alpha: _Optional[float] = ..., min_effect: _Optional[float] = ..., baseline_runs: _Optional[int] = ...) -> None: ...
+
+class CheckRegressionResponse(_message.Message):
+    __slots__ = ["alpha", "baseline_runs", "baseline_source", "benchmark_id", "fingerprint", "matching_runs", "metrics", "min_effect", "reason", "unstable", "unstable_reason", "verdict"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    MATCHING_RUNS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNSTABLE_FIELD_NUMBER: _ClassVar[int]
+    UNSTABLE_REASON_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline_runs: int
+    baseline_source: BaselineSource
+    benchmark_id: str
+    fingerprint: Fingerprint
+    matching_runs: int
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricVerdict]
+    min_effect: float
+    reason: str
+    unstable: bool
+    unstable_reason: str
+    verdict: RegressionVerdict
+    def __init__(self, benchmark_id: _Optional[str] = ..., verdict: _Optional[_Union[RegressionVerdict, str]] = ..., reason: _Optional[str] = ..., fingerprint: _Optional[_Union[Fingerprint, _Mapping]] = ..., baseline_source: _Optional[_Union[BaselineSource, str]] = ..., metrics: _Optional[_Iterable[_Union[MetricVerdict, _Mapping]]] = ..., unstable: bool = ..., unstable_reason: _Optional[str] = ..., alpha: _Optional[float] = ..., min_effect: _Optional[float] = ..., baseline_runs: _Optional[int] = ..., matching_runs: _Optional[int] = ...) -> None: ...
+
 class Concurrency(_message.Message):
     __slots__ = ["levels", "requests"]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
@@ -179,10 +242,11 @@ class Concurrency(_message.Message):
     def __init__(self, levels: _Optional[_Iterable[int]] = ..., requests: _Optional[int] = ...) -> None: ...
 
 class ConcurrencyLevel(_message.Message):
-    __slots__ = ["concurrency", "duration_ns", "e2e_latency_ns", "error_code", "error_message", "failed", "finished_at", "index", "itl_ns", "output_tokens", "output_tokens_per_second", "peak_vram_used_bytes", "queue_ns", "requests", "requests_per_second", "started_at", "succeeded", "tpot_ns", "ttft_ns"]
+    __slots__ = ["concurrency", "duration_ns", "e2e_latency_ns", "energy", "error_code", "error_message", "failed", "finished_at", "index", "itl_ns", "output_tokens", "output_tokens_per_second", "peak_vram_used_bytes", "queue_ns", "requests", "requests_per_second", "started_at", "succeeded", "tpot_ns", "ttft_ns"]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     E2E_LATENCY_NS_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +266,7 @@ class ConcurrencyLevel(_message.Message):
     concurrency: int
     duration_ns: int
     e2e_latency_ns: Summary
+    energy: Energy
     error_code: int
     error_message: str
     failed: int
@@ -218,33 +283,99 @@ class ConcurrencyLevel(_message.Message):
     succeeded: int
     tpot_ns: Summary
     ttft_ns: Summary
-    def __init__(self, index: _Optional[int] = ..., concurrency: _Optional[int] = ..., requests: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., duration_ns: _Optional[int] = ..., output_tokens: _Optional[int] = ..., output_tokens_per_second: _Optional[float] = ..., requests_per_second: _Optional[float] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_ns: _Optional[_Union[Summary, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., e2e_latency_ns: _Optional[_Union[Summary, _Mapping]] = ..., queue_ns: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., concurrency: _Optional[int] = ..., requests: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., duration_ns: _Optional[int] = ..., output_tokens: _Optional[int] = ..., output_tokens_per_second: _Optional[float] = ..., requests_per_second: _Optional[float] = ..., ttft_ns: _Optional[_Union[Summary, _Mapping]] = ..., itl_ns: _Optional[_Union[Summary, _Mapping]] = ..., tpot_ns: _Optional[_Union[Summary, _Mapping]] = ..., e2e_latency_ns: _Optional[_Union[Summary, _Mapping]] = ..., queue_ns: _Optional[_Union[Summary, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., energy: _Optional[_Union[Energy, _Mapping]] = ...) -> None: ...
+
+class Energy(_message.Message):
+    __slots__ = ["average_watts", "duration_ns", "joules", "joules_per_output_token", "method", "net_joules", "net_joules_per_output_token", "output_tokens_per_joule", "peak_watts", "samples", "short_window_reason", "started_at"]
+    AVERAGE_WATTS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    JOULES_FIELD_NUMBER: _ClassVar[int]
+    JOULES_PER_OUTPUT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    NET_JOULES_FIELD_NUMBER: _ClassVar[int]
+    NET_JOULES_PER_OUTPUT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_PER_JOULE_FIELD_NUMBER: _ClassVar[int]
+    PEAK_WATTS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SHORT_WINDOW_REASON_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    average_watts: float
+    duration_ns: int
+    joules: float
+    joules_per_output_token: float
+    method: str
+    net_joules: float
+    net_joules_per_output_token: float
+    output_tokens_per_joule: float
+    peak_watts: float
+    samples: int
+    short_window_reason: str
+    started_at: _timestamp_pb2.Timestamp
+    def __init__(self, joules: _Optional[float] = ..., net_joules: _Optional[float] = ..., average_watts: _Optional[float] = ..., peak_watts: _Optional[float] = ..., joules_per_output_token: _Optional[float] = ..., output_tokens_per_joule: _Optional[float] = ..., net_joules_per_output_token: _Optional[float] = ..., duration_ns: _Optional[int] = ..., method: _Optional[str] = ..., samples: _Optional[int] = ..., short_window_reason: _Optional[str] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Fingerprint(_message.Message):
+    __slots__ = ["benchd_version", "gpus", "id", "model", "model_digest", "ollama_version", "settings"]
+    BENCHD_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OLLAMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    benchd_version: str
+    gpus: _containers.RepeatedScalarFieldContainer[str]
+    id: str
+    model: str
+    model_digest: str
+    ollama_version: str
+    settings: RunBenchmarkRequest
+    def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., model_digest: _Optional[str] = ..., ollama_version: _Optional[str] = ..., benchd_version: _Optional[str] = ..., gpus: _Optional[_Iterable[str]] = ..., settings: _Optional[_Union[RunBenchmarkRequest, _Mapping]] = ...) -> None: ...
 
 class GPU(_message.Message):
-    __slots__ = ["index", "name", "sampled_at", "source", "total_bytes", "used_bytes", "vendor"]
+    __slots__ = ["busy_percent", "core_clock_mhz", "energy_joules", "index", "memory_clock_mhz", "name", "power_watts", "power_window", "sampled_at", "source", "temperature_edge_celsius", "temperature_junction_celsius", "temperature_memory_celsius", "total_bytes", "used_bytes", "vendor"]
+    BUSY_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    CORE_CLOCK_MHZ_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_JOULES_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_CLOCK_MHZ_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    POWER_WATTS_FIELD_NUMBER: _ClassVar[int]
+    POWER_WINDOW_FIELD_NUMBER: _ClassVar[int]
     SAMPLED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_EDGE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_JUNCTION_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_MEMORY_CELSIUS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     VENDOR_FIELD_NUMBER: _ClassVar[int]
+    busy_percent: float
+    core_clock_mhz: float
+    energy_joules: float
     index: int
+    memory_clock_mhz: float
     name: str
+    power_watts: float
+    power_window: _duration_pb2.Duration
     sampled_at: _timestamp_pb2.Timestamp
     source: str
+    temperature_edge_celsius: float
+    temperature_junction_celsius: float
+    temperature_memory_celsius: float
     total_bytes: int
     used_bytes: int
     vendor: str
-    def __init__(self, index: _Optional[int] = ..., name: _Optional[str] = ..., vendor: _Optional[str] = ..., total_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., source: _Optional[str] = ..., sampled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., name: _Optional[str] = ..., vendor: _Optional[str] = ..., total_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., source: _Optional[str] = ..., sampled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., power_watts: _Optional[float] = ..., energy_joules: _Optional[float] = ..., temperature_edge_celsius: _Optional[float] = ..., temperature_junction_celsius: _Optional[float] = ..., temperature_memory_celsius: _Optional[float] = ..., busy_percent: _Optional[float] = ..., core_clock_mhz: _Optional[float] = ..., memory_clock_mhz: _Optional[float] = ..., power_window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class GPUPeak(_message.Message):
-    __slots__ = ["index", "used_bytes"]
+    __slots__ = ["index", "power_watts", "used_bytes"]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    POWER_WATTS_FIELD_NUMBER: _ClassVar[int]
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     index: int
+    power_watts: float
     used_bytes: int
-    def __init__(self, index: _Optional[int] = ..., used_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., used_bytes: _Optional[int] = ..., power_watts: _Optional[float] = ...) -> None: ...
 
 class GetBenchmarkRequest(_message.Message):
     __slots__ = ["benchmark_id"]
@@ -257,6 +388,16 @@ class GetBenchmarkResponse(_message.Message):
     BENCHMARK_FIELD_NUMBER: _ClassVar[int]
     benchmark: Benchmark
     def __init__(self, benchmark: _Optional[_Union[Benchmark, _Mapping]] = ...) -> None: ...
+
+class IdlePower(_message.Message):
+    __slots__ = ["duration_ns", "samples", "watts"]
+    DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    WATTS_FIELD_NUMBER: _ClassVar[int]
+    duration_ns: int
+    samples: int
+    watts: float
+    def __init__(self, watts: _Optional[float] = ..., samples: _Optional[int] = ..., duration_ns: _Optional[int] = ...) -> None: ...
 
 class InstalledModel(_message.Message):
     __slots__ = ["context_length", "info", "modified_at", "name", "size_bytes"]
@@ -350,6 +491,32 @@ class MachineInfo(_message.Message):
     ollama_version: str
     def __init__(self, hostname: _Optional[str] = ..., kernel: _Optional[str] = ..., benchd_version: _Optional[str] = ..., ollama_version: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
 
+class MetricVerdict(_message.Message):
+    __slots__ = ["alpha", "baseline", "baseline_id", "candidate", "change", "df", "metric", "p_value", "reason", "t", "verdict"]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    DF_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    T_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    alpha: float
+    baseline: Summary
+    baseline_id: str
+    candidate: Summary
+    change: float
+    df: float
+    metric: RegressionMetric
+    p_value: float
+    reason: str
+    t: float
+    verdict: RegressionVerdict
+    def __init__(self, metric: _Optional[_Union[RegressionMetric, str]] = ..., verdict: _Optional[_Union[RegressionVerdict, str]] = ..., baseline_id: _Optional[str] = ..., baseline: _Optional[_Union[Summary, _Mapping]] = ..., candidate: _Optional[_Union[Summary, _Mapping]] = ..., change: _Optional[float] = ..., t: _Optional[float] = ..., df: _Optional[float] = ..., p_value: _Optional[float] = ..., alpha: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class ModelInfo(_message.Message):
     __slots__ = ["digest", "family", "format", "parameter_size", "quantization_level"]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
@@ -414,6 +581,24 @@ class SampleVRAMResponse(_message.Message):
     gpus: _containers.RepeatedCompositeFieldContainer[GPU]
     def __init__(self, gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ...) -> None: ...
 
+class SetBaselineRequest(_message.Message):
+    __slots__ = ["benchmark_id", "clear"]
+    BENCHMARK_ID_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
+    benchmark_id: str
+    clear: bool
+    def __init__(self, benchmark_id: _Optional[str] = ..., clear: bool = ...) -> None: ...
+
+class SetBaselineResponse(_message.Message):
+    __slots__ = ["baseline_id", "fingerprint", "previous_id"]
+    BASELINE_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    baseline_id: str
+    fingerprint: Fingerprint
+    previous_id: str
+    def __init__(self, fingerprint: _Optional[_Union[Fingerprint, _Mapping]] = ..., baseline_id: _Optional[str] = ..., previous_id: _Optional[str] = ...) -> None: ...
+
 class Summary(_message.Message):
     __slots__ = ["cv", "max", "mean", "min", "n", "p50", "p90", "p95", "p99", "stddev"]
     CV_FIELD_NUMBER: _ClassVar[int]
@@ -461,7 +646,8 @@ class Sweep(_message.Message):
     def __init__(self, models: _Optional[_Iterable[str]] = ..., num_ctx: _Optional[_Iterable[int]] = ..., num_gpu: _Optional[_Iterable[int]] = ..., num_batch: _Optional[_Iterable[int]] = ..., num_thread: _Optional[_Iterable[int]] = ..., prompt_tokens: _Optional[_Iterable[int]] = ..., max_tokens: _Optional[_Iterable[int]] = ..., objective: _Optional[_Union[SweepObjective, str]] = ..., cell_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SweepCell(_message.Message):
-    __slots__ = ["error_code", "error_message", "finished_at", "fits_vram", "index", "max_tokens", "model", "model_size_bytes", "model_size_vram_bytes", "num_batch", "num_ctx", "num_gpu", "num_thread", "peak_vram_used_bytes", "prompt_tokens", "started_at", "status", "summary"]
+    __slots__ = ["energy", "error_code", "error_message", "finished_at", "fits_vram", "index", "max_tokens", "model", "model_size_bytes", "model_size_vram_bytes", "num_batch", "num_ctx", "num_gpu", "num_thread", "peak_vram_used_bytes", "prompt_tokens", "started_at", "status", "summary"]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -480,6 +666,7 @@ class SweepCell(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    energy: Energy
     error_code: int
     error_message: str
     finished_at: _timestamp_pb2.Timestamp
@@ -498,7 +685,7 @@ class SweepCell(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     status: SweepCellStatus
     summary: BenchmarkFinished
-    def __init__(self, index: _Optional[int] = ..., model: _Optional[str] = ..., num_ctx: _Optional[int] = ..., num_gpu: _Optional[int] = ..., num_batch: _Optional[int] = ..., num_thread: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., status: _Optional[_Union[SweepCellStatus, str]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., summary: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., model_size_bytes: _Optional[int] = ..., model_size_vram_bytes: _Optional[int] = ..., fits_vram: bool = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., model: _Optional[str] = ..., num_ctx: _Optional[int] = ..., num_gpu: _Optional[int] = ..., num_batch: _Optional[int] = ..., num_thread: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., status: _Optional[_Union[SweepCellStatus, str]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ..., summary: _Optional[_Union[BenchmarkFinished, _Mapping]] = ..., peak_vram_used_bytes: _Optional[int] = ..., model_size_bytes: _Optional[int] = ..., model_size_vram_bytes: _Optional[int] = ..., fits_vram: bool = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., energy: _Optional[_Union[Energy, _Mapping]] = ...) -> None: ...
 
 class TokenTiming(_message.Message):
     __slots__ = ["chunks", "decode_ns", "itl_max_ns", "itl_p50_ns", "itl_p90_ns", "itl_p99_ns", "longest_stall_after_chunks", "longest_stall_ns", "ollama_clock", "received_decode_ns", "received_longest_stall_ns", "tpot_ns"]
@@ -529,10 +716,11 @@ class TokenTiming(_message.Message):
     def __init__(self, chunks: _Optional[int] = ..., itl_p50_ns: _Optional[int] = ..., itl_p90_ns: _Optional[int] = ..., itl_p99_ns: _Optional[int] = ..., itl_max_ns: _Optional[int] = ..., tpot_ns: _Optional[int] = ..., longest_stall_ns: _Optional[int] = ..., longest_stall_after_chunks: _Optional[int] = ..., decode_ns: _Optional[int] = ..., received_decode_ns: _Optional[int] = ..., received_longest_stall_ns: _Optional[int] = ..., ollama_clock: bool = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["cell", "decode_mismatch_reason", "done_reason", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "level", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "queue_ns", "received_ttft_ns", "sent_at", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
+    __slots__ = ["cell", "decode_mismatch_reason", "done_reason", "energy", "eval_count", "eval_duration_ns", "eval_rate", "index", "invalid_reason", "level", "load_duration_ns", "model_loaded_at_start", "peak_vram", "peak_vram_used_bytes", "prompt_eval_count", "prompt_eval_duration_ns", "prompt_eval_rate", "prompt_index", "prompt_prefix", "queue_ns", "received_ttft_ns", "sent_at", "token_timing", "total_duration_ns", "ttft_ns", "wall_ns", "warmup"]
     CELL_FIELD_NUMBER: _ClassVar[int]
     DECODE_MISMATCH_REASON_FIELD_NUMBER: _ClassVar[int]
     DONE_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
     EVAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     EVAL_DURATION_NS_FIELD_NUMBER: _ClassVar[int]
     EVAL_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -559,6 +747,7 @@ class Trial(_message.Message):
     cell: int
     decode_mismatch_reason: str
     done_reason: str
+    energy: Energy
     eval_count: int
     eval_duration_ns: int
     eval_rate: float
@@ -582,7 +771,7 @@ class Trial(_message.Message):
     ttft_ns: int
     wall_ns: int
     warmup: bool
-    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ..., cell: _Optional[int] = ..., level: _Optional[int] = ..., queue_ns: _Optional[int] = ..., sent_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., warmup: bool = ..., prompt_index: _Optional[int] = ..., prompt_eval_count: _Optional[int] = ..., prompt_eval_duration_ns: _Optional[int] = ..., eval_count: _Optional[int] = ..., eval_duration_ns: _Optional[int] = ..., load_duration_ns: _Optional[int] = ..., total_duration_ns: _Optional[int] = ..., ttft_ns: _Optional[int] = ..., wall_ns: _Optional[int] = ..., prompt_eval_rate: _Optional[float] = ..., eval_rate: _Optional[float] = ..., peak_vram_used_bytes: _Optional[int] = ..., peak_vram: _Optional[_Iterable[_Union[GPUPeak, _Mapping]]] = ..., done_reason: _Optional[str] = ..., model_loaded_at_start: bool = ..., prompt_prefix: _Optional[str] = ..., received_ttft_ns: _Optional[int] = ..., invalid_reason: _Optional[str] = ..., token_timing: _Optional[_Union[TokenTiming, _Mapping]] = ..., decode_mismatch_reason: _Optional[str] = ..., cell: _Optional[int] = ..., level: _Optional[int] = ..., queue_ns: _Optional[int] = ..., sent_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., energy: _Optional[_Union[Energy, _Mapping]] = ...) -> None: ...
 
 class TrialProgress(_message.Message):
     __slots__ = ["cell", "index", "max_tokens", "tokens", "warmup"]
@@ -639,4 +828,13 @@ class SweepCellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class BenchmarkState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class RegressionMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class RegressionVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BaselineSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

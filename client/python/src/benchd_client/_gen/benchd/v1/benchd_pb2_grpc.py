@@ -57,6 +57,16 @@ class BenchmarkServiceStub(object):
                 request_serializer=benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.FromString,
                 )
+        self.CheckRegression = channel.unary_unary(
+                '/benchd.v1.BenchmarkService/CheckRegression',
+                request_serializer=benchd_dot_v1_dot_benchd__pb2.CheckRegressionRequest.SerializeToString,
+                response_deserializer=benchd_dot_v1_dot_benchd__pb2.CheckRegressionResponse.FromString,
+                )
+        self.SetBaseline = channel.unary_unary(
+                '/benchd.v1.BenchmarkService/SetBaseline',
+                request_serializer=benchd_dot_v1_dot_benchd__pb2.SetBaselineRequest.SerializeToString,
+                response_deserializer=benchd_dot_v1_dot_benchd__pb2.SetBaselineResponse.FromString,
+                )
 
 
 class BenchmarkServiceServicer(object):
@@ -138,6 +148,32 @@ class BenchmarkServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckRegression(self, request, context):
+        """CheckRegression judges a succeeded benchmark against the baseline of
+        its fingerprint (Fingerprint: model digest, ollama version, settings,
+        GPUs, benchd version): the run pinned with SetBaseline, else, per
+        metric, the run with the median mean among the last baseline_runs
+        succeeded runs of that fingerprint before it. Each metric is tested
+        with Welch's t-test over the measured trials at alpha / (number of
+        metrics) and must also differ by at least min_effect to count, so the
+        chance that a run with no real change is called REGRESSED or IMPROVED
+        stays at or under alpha. Served by the daemon so that every client gets
+        the same answer. Read-only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBaseline(self, request, context):
+        """SetBaseline pins a succeeded plain benchmark as the baseline of its
+        fingerprint (replacing any pinned before), or with clear unpins its
+        fingerprint's baseline, which falls back to the median of recent runs.
+        A pinned run is kept by the history's retention.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BenchmarkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +216,16 @@ def add_BenchmarkServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.FromString,
                     response_serializer=benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'CheckRegression': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckRegression,
+                    request_deserializer=benchd_dot_v1_dot_benchd__pb2.CheckRegressionRequest.FromString,
+                    response_serializer=benchd_dot_v1_dot_benchd__pb2.CheckRegressionResponse.SerializeToString,
+            ),
+            'SetBaseline': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBaseline,
+                    request_deserializer=benchd_dot_v1_dot_benchd__pb2.SetBaselineRequest.FromString,
+                    response_serializer=benchd_dot_v1_dot_benchd__pb2.SetBaselineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -327,5 +373,39 @@ class BenchmarkService(object):
         return grpc.experimental.unary_unary(request, target, '/benchd.v1.BenchmarkService/ListModels',
             benchd_dot_v1_dot_benchd__pb2.ListModelsRequest.SerializeToString,
             benchd_dot_v1_dot_benchd__pb2.ListModelsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CheckRegression(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/benchd.v1.BenchmarkService/CheckRegression',
+            benchd_dot_v1_dot_benchd__pb2.CheckRegressionRequest.SerializeToString,
+            benchd_dot_v1_dot_benchd__pb2.CheckRegressionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetBaseline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/benchd.v1.BenchmarkService/SetBaseline',
+            benchd_dot_v1_dot_benchd__pb2.SetBaselineRequest.SerializeToString,
+            benchd_dot_v1_dot_benchd__pb2.SetBaselineResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
