@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
 	"math"
 	"path/filepath"
 	"testing"
@@ -36,29 +35,8 @@ func TestEnergyOnTheRigWithAPowerRamp(t *testing.T) {
 	c := rawClient(t, st.sock)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stream, err := c.RunBenchmark(ctx, &benchdv1.RunBenchmarkRequest{Model: testrig.Model, Repetitions: proto.Uint32(3),
+	rec := testrig.RunStored(t, ctx, c, &benchdv1.RunBenchmarkRequest{Model: testrig.Model, Repetitions: proto.Uint32(3),
 		Warmup: proto.Uint32(1), MaxTokens: proto.Uint32(1024), VramSampleInterval: durationpb.New(10 * time.Millisecond)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for {
-		res, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s := res.GetEvent().GetStarted(); s != nil {
-			id = s.GetBenchmarkId()
-		}
-	}
-	got, err := c.GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := got.GetBenchmark()
 	idle := rec.GetStarted().GetIdlePower()
 	if idle == nil || idle.GetSamples() < 2 {
 		t.Fatalf("no idle baseline: %+v", idle)

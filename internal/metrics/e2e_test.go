@@ -185,29 +185,8 @@ func TestLastResultOnTheRig(t *testing.T) {
 	c := dial(t, d.Socket)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	stream, err := c.RunBenchmark(ctx, &benchdv1.RunBenchmarkRequest{Model: testrig.Model, Repetitions: proto.Uint32(3), MaxTokens: proto.Uint32(48),
+	rec := testrig.RunStored(t, ctx, c, &benchdv1.RunBenchmarkRequest{Model: testrig.Model, Repetitions: proto.Uint32(3), MaxTokens: proto.Uint32(48),
 		VramSampleInterval: durationpb.New(250 * time.Millisecond)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for {
-		res, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st := res.GetEvent().GetStarted(); st != nil {
-			id = st.GetBenchmarkId()
-		}
-	}
-	got, err := c.GetBenchmark(ctx, &benchdv1.GetBenchmarkRequest{BenchmarkId: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := got.GetBenchmark()
 	fin := rec.GetFinished()
 	idle := rec.GetStarted().GetIdlePower()
 	if idle == nil || idle.GetWatts() != watts || idle.GetSamples() < 2 {
@@ -247,7 +226,7 @@ func TestLastResultOnTheRig(t *testing.T) {
 		t.Fatal("succeeded count")
 	}
 	t.Logf("run %s: %.1f tokens/s, %.4f J/token, %.2f J over %d trials; PromQL %s = %s",
-		id, fin.GetEvalRate().GetMean(), fin.GetEnergy().GetJoulesPerOutputToken(), fin.GetEnergy().GetJoules(), fin.GetTrials(),
+		rec.GetBenchmarkId(), fin.GetEvalRate().GetMean(), fin.GetEnergy().GetJoulesPerOutputToken(), fin.GetEnergy().GetJoules(), fin.GetTrials(),
 		`benchd_last_joules_per_output_token`+sel, jpt[0].Value)
 }
 
