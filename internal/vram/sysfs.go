@@ -89,6 +89,7 @@ func (c *sysfsCard) close() {
 			a.f.Close()
 		}
 	}
+	c.hwmon.close()
 }
 
 var _ Reader = (*Sysfs)(nil)
@@ -262,16 +263,7 @@ func (s *Sysfs) openCounters(c *sysfsCard, dev string) bool {
 // os.ReadFile would also size its buffer from the stat size, which sysfs
 // reports as 4096 for every attribute.
 func (s *Sysfs) readUintLocked(a *attrFile) (uint64, error) {
-	if !a.sysfs {
-		var st syscall.Stat_t
-		if err := syscall.Fstat(a.fd, &st); err != nil {
-			return 0, &fs.PathError{Op: "stat", Path: a.path, Err: err}
-		}
-		if st.Nlink == 0 {
-			return 0, &fs.PathError{Op: "read", Path: a.path, Err: errReplaced}
-		}
-	}
-	b, err := s.readFdLocked(a.fd, a.path, true)
+	b, err := s.readHeldLocked(a)
 	if err != nil {
 		return 0, err
 	}
@@ -282,48 +274,29 @@ func (s *Sysfs) readUintLocked(a *attrFile) (uint64, error) {
 	return v, nil
 }
 
-// readAttrLocked reads one attribute by path (open, read, close: the
-// telemetry files are read once a sample, not held) into s.buf; the
-// slice is valid until the next read.
-func (s *Sysfs) readAttrLocked(path string) ([]byte, error) {
-	var (
-		fd  int
-		err error
-	)
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
+// readHeldLocked reads the held attribute a into s.buf with pread(2) from
+// offset 0, after an fstat(2) for a file off sysfs (errReplaced once it was
+// removed or renamed over); the slice is valid until the next read. An
+// attribute that fills the buffer is refused: none that we read is that
+// long, so it is not the file we think.
+func (s *Sysfs) readHeldLocked(a *attrFile) ([]byte, error) {
+	if !a.sysfs {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(a.fd, &st); err != nil {
+			return nil, &fs.PathError{Op: "stat", Path: a.path, Err: err}
+		}
+		if st.Nlink == 0 {
+			return nil, &fs.PathError{Op: "read", Path: a.path, Err: errReplaced}
 		}
 	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer syscall.Close(fd)
-	return s.readFdLocked(fd, path, false)
-}
-
-// readFdLocked reads the attribute open at fd into s.buf, with pread(2)
-// from offset 0 (a held file) or read(2). An attribute that fills the
-// buffer is refused: none that we read is that long, so it is not the file
-// we think.
-func (s *Sysfs) readFdLocked(fd int, path string, pread bool) ([]byte, error) {
 	n := 0
 	for n < len(s.buf) {
-		var (
-			m   int
-			err error
-		)
-		if pread {
-			m, err = syscall.Pread(fd, s.buf[n:], int64(n))
-		} else {
-			m, err = syscall.Read(fd, s.buf[n:])
-		}
+		m, err := syscall.Pread(a.fd, s.buf[n:], int64(n))
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", a.path, err)
 		}
 		n += m
 		// sysfs hands over a whole attribute in one read, so a
@@ -334,7 +307,7 @@ func (s *Sysfs) readFdLocked(fd int, path string, pread bool) ([]byte, error) {
 		}
 	}
 	if n == len(s.buf) {
-		return nil, fmt.Errorf("read %s: longer than %d bytes", path, len(s.buf))
+		return nil, fmt.Errorf("read %s: longer than %d bytes", a.path, len(s.buf))
 	}
 	return s.buf[:n], nil
 }

@@ -1,6 +1,7 @@
 package vram
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,18 +15,42 @@ import (
 // APU has it, is the instantaneous reading.
 const SysfsPowerWindow = time.Second
 
-// hwmonFiles are the telemetry attributes one card has, found once at
-// discovery so that a sample opens only files that exist. Empty: absent.
+// hwmonFiles are the telemetry attributes one card has, found and opened
+// once at discovery and then read with one pread(2) each, as the VRAM
+// counters are (attrFile): a sample reads up to eight of them, and
+// open/read/close of each by path tripled what a SampleVRAM of a card with
+// hwmon cost. nil: absent.
 type hwmonFiles struct {
-	power       string // µW
+	power       *attrFile // µW
 	powerWindow time.Duration
-	energy      string // µJ
-	edge        string // m°C
-	junction    string
-	mem         string
-	busy        string // %
-	sclk        string // Hz
-	mclk        string
+	energy      *attrFile // µJ
+	edge        *attrFile // m°C
+	junction    *attrFile
+	mem         *attrFile
+	busy        *attrFile // %
+	sclk        *attrFile // Hz
+	mclk        *attrFile
+}
+
+func (f *hwmonFiles) all() []**attrFile {
+	return []**attrFile{&f.power, &f.energy, &f.edge, &f.junction, &f.mem, &f.busy, &f.sclk, &f.mclk}
+}
+
+func (f *hwmonFiles) close() {
+	for _, a := range f.all() {
+		if *a != nil {
+			(*a).f.Close()
+		}
+	}
+}
+
+// held opens path for hwmonFiles; nil when it cannot be opened.
+func held(path string) *attrFile {
+	a, err := openAttr(path)
+	if err != nil {
+		return nil
+	}
+	return a
 }
 
 // discoverHwmon finds the telemetry attributes of the amdgpu device
@@ -40,7 +65,7 @@ type hwmonFiles struct {
 func discoverHwmon(dev string) hwmonFiles {
 	var f hwmonFiles
 	if exists(filepath.Join(dev, "gpu_busy_percent")) {
-		f.busy = filepath.Join(dev, "gpu_busy_percent")
+		f.busy = held(filepath.Join(dev, "gpu_busy_percent"))
 	}
 	dirs, _ := filepath.Glob(filepath.Join(dev, "hwmon", "hwmon*"))
 	slices.Sort(dirs)
@@ -50,12 +75,12 @@ func discoverHwmon(dev string) hwmonFiles {
 		}
 		switch {
 		case exists(filepath.Join(dir, "power1_average")):
-			f.power, f.powerWindow = filepath.Join(dir, "power1_average"), SysfsPowerWindow
+			f.power, f.powerWindow = held(filepath.Join(dir, "power1_average")), SysfsPowerWindow
 		case exists(filepath.Join(dir, "power1_input")):
-			f.power = filepath.Join(dir, "power1_input")
+			f.power = held(filepath.Join(dir, "power1_input"))
 		}
 		if p := filepath.Join(dir, "energy1_input"); exists(p) {
-			f.energy = p
+			f.energy = held(p)
 		}
 		labels, _ := filepath.Glob(filepath.Join(dir, "*_label"))
 		for _, l := range labels {
@@ -70,15 +95,15 @@ func discoverHwmon(dev string) hwmonFiles {
 			kind := strings.TrimRight(strings.TrimSuffix(filepath.Base(l), "_label"), "0123456789")
 			switch label := strings.TrimSpace(string(b)); {
 			case kind == "temp" && label == "edge":
-				f.edge = input
+				f.edge = held(input)
 			case kind == "temp" && label == "junction":
-				f.junction = input
+				f.junction = held(input)
 			case kind == "temp" && label == "mem":
-				f.mem = input
+				f.mem = held(input)
 			case kind == "freq" && label == "sclk":
-				f.sclk = input
+				f.sclk = held(input)
 			case kind == "freq" && label == "mclk":
-				f.mclk = input
+				f.mclk = held(input)
 			}
 		}
 		// amdgpu has one hwmon directory per device.
@@ -94,14 +119,22 @@ func exists(path string) bool {
 
 // readTelemetryLocked reads f's attributes. A file that fails to read
 // leaves its field absent: some kernels refuse power1_average while the
-// GPU sleeps, and telemetry must never cost the VRAM reading.
+// GPU sleeps, and telemetry must never cost the VRAM reading. A held file
+// that was replaced (a fixture tree off sysfs) is opened again by its path.
 func (s *Sysfs) readTelemetryLocked(f *hwmonFiles) Telemetry {
 	var t Telemetry
-	read := func(path string, scale float64) Value {
-		if path == "" {
+	read := func(a *attrFile, scale float64) Value {
+		if a == nil {
 			return Value{}
 		}
-		b, err := s.readAttrLocked(path)
+		b, err := s.readHeldLocked(a)
+		if errors.Is(err, errReplaced) {
+			if na, oerr := openAttr(a.path); oerr == nil {
+				a.f.Close()
+				*a = *na
+				b, err = s.readHeldLocked(a)
+			}
+		}
 		if err != nil {
 			return Value{}
 		}

@@ -257,3 +257,48 @@ func BenchmarkSysfsRead(b *testing.B) {
 		}
 	}
 }
+
+// A held telemetry file that is replaced (renamed over, as a fixture tree's
+// writer may) is opened again by its path: the next sample has the new
+// value, not the unlinked file's.
+func TestSysfsTelemetryFollowsReplacedFile(t *testing.T) {
+	root := t.TempDir()
+	writeSysfs(t, root, amdCard(0, 100, 1))
+	hw := filepath.Join(root, "class", "drm", "card0", "device", "hwmon", "hwmon0")
+	if err := os.MkdirAll(hw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	power := filepath.Join(hw, "power1_average")
+	for p, v := range map[string]string{filepath.Join(hw, "name"): "amdgpu\n", power: "50000000\n"} {
+		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &Sysfs{Root: root}
+	watts := func() float64 {
+		t.Helper()
+		gpus, err := s.Read(context.Background())
+		if err != nil || !gpus[0].Telemetry.PowerW.Set {
+			t.Fatalf("Read: (%+v, %v), want power", gpus, err)
+		}
+		return gpus[0].Telemetry.PowerW.V
+	}
+	if w := watts(); w != 50 {
+		t.Fatalf("power %v W, want 50", w)
+	}
+	if err := os.WriteFile(power+".new", []byte("75000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(power+".new", power); err != nil {
+		t.Fatal(err)
+	}
+	if w := watts(); w != 75 {
+		t.Fatalf("after rename: power %v W, want 75", w)
+	}
+	if err := os.WriteFile(power, []byte("60000000\n"), 0o644); err != nil { // in place
+		t.Fatal(err)
+	}
+	if w := watts(); w != 60 {
+		t.Fatalf("after rewrite: power %v W, want 60", w)
+	}
+}
