@@ -24,17 +24,29 @@ func StartBenchd(tb testing.TB, o *Ollama) (socket string) {
 // test may have written beforehand (a synthetic history).
 func StartBenchdOn(tb testing.TB, o *Ollama, store string) (socket string) {
 	tb.Helper()
+	return RunDaemon(tb, daemon.Config{
+		Store: store, VRAMSource: "none",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, daemon.WithOllama(o))
+}
+
+// RunDaemon builds and runs benchd in this process through
+// internal/daemon, the wiring cmd/benchd uses, with its socket in a fresh
+// temporary directory (and its store too, unless cfg names one), and
+// returns the socket. The daemon stops (as on SIGTERM) when the test ends.
+func RunDaemon(tb testing.TB, cfg daemon.Config, opts ...daemon.Option) (socket string) {
+	tb.Helper()
 	dir, err := os.MkdirTemp("", "bd-") // short: a socket path has at most 107 bytes
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
-	socket = filepath.Join(dir, "benchd.sock")
+	cfg.Socket = filepath.Join(dir, "benchd.sock")
+	if cfg.Store == "" {
+		cfg.Store = filepath.Join(tb.TempDir(), "history.db")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.New(ctx, daemon.Config{
-		Socket: socket, Store: store, VRAMSource: "none",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, daemon.WithOllama(o))
+	d, err := daemon.New(ctx, cfg, opts...)
 	if err != nil {
 		cancel()
 		tb.Fatal(err)
@@ -47,5 +59,5 @@ func StartBenchdOn(tb testing.TB, o *Ollama, store string) (socket string) {
 			tb.Errorf("daemon: %v", err)
 		}
 	})
-	return socket
+	return cfg.Socket
 }
