@@ -4,8 +4,12 @@ GO ?= go
 
 .PHONY: demo test test-ollama-versions generate generate-python lint check-generated build rig perf
 
+# With the package's build tags (nix/package.nix), so that bin/ holds what
+# it ships.
+PACKAGE_TAGS := $(shell sed -nE '/^ *tags = \[/{s/^ *tags = \[ *//;s/ *\];.*//;s/"//g;s/ +/,/g;p}' nix/package.nix)
+
 build:
-	$(GO) build -buildvcs=true -o bin/ ./cmd/...
+	$(GO) build -buildvcs=true -trimpath -tags '$(PACKAGE_TAGS)' -o bin/ ./cmd/...
 
 # Builds the ollama rig if needed, starts it, runs benchd and benchctl.
 demo:

@@ -68,7 +68,8 @@ func buildBefore(ctx context.Context, cl *testrig.Cleanups, rev string) (benchd,
 	}
 	step("before: building benchd and the service benchmarks at %s", rev)
 	benchd = filepath.Join(dir, "benchd")
-	if _, err := execOutputIn(ctx, wt, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", benchd, "./cmd/benchd"); err != nil {
+	// As that revision's nix/package.nix built it.
+	if err := testrig.BuildPackageIn(wt, benchd); err != nil {
 		return "", "", "", err
 	}
 	serviceTest = filepath.Join(dir, "service.test")

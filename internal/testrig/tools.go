@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -70,9 +72,9 @@ var (
 // SysfsFixture is the simulated /sys tree with one AMD GPU.
 func SysfsFixture() string { return filepath.Join(RepoRoot(), "testdata", "sysfs") }
 
-// PackageBinary builds benchd the way nix/package.nix does (CGO_ENABLED=0,
-// -trimpath, -ldflags "-s -w": a static binary) into a directory every user
-// can read, removed when the test ends, and returns its path.
+// PackageBinary builds benchd the way nix/package.nix does (see
+// PackageBuildArgs) into a directory every user can read, removed when the
+// test ends, and returns its path.
 func PackageBinary(t TB) string {
 	t.Helper()
 	p, err := BuildPackage(t)
@@ -85,13 +87,64 @@ func BuildPackage(c Cleaner) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/", "./cmd/benchd")
-	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/benchd (CGO_ENABLED=0): %v\n%s", err, out)
+	if err := BuildPackageIn(RepoRoot(), filepath.Join(dir, "benchd")); err != nil {
+		return "", err
 	}
 	return filepath.Join(dir, "benchd"), nil
+}
+
+// BuildPackageIn builds ./cmd/benchd of the checkout at root into out with
+// that checkout's nix/package.nix flags, so that an older revision is built
+// as it shipped.
+func BuildPackageIn(root, out string) error {
+	flags, err := PackageBuildArgs(root)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, "./cmd/benchd")...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s ./cmd/benchd (CGO_ENABLED=0) in %s: %v\n%s", strings.Join(flags, " "), root, err, b)
+	}
+	return nil
+}
+
+var (
+	nixTags    = regexp.MustCompile(`(?s)\n\s*tags = \[(.*?)\];`)
+	nixLdflags = regexp.MustCompile(`(?s)\n\s*ldflags = \[(.*?)\]`)
+	nixString  = regexp.MustCompile(`"([^"]*)"`)
+)
+
+// PackageBuildArgs is go build's flags as nix/package.nix under root sets
+// them (buildGoModule adds -trimpath; CGO_ENABLED=0 is its env): its tags,
+// and its ldflags but the -X version stamps, which need Nix's variables
+// and which tests that check them set themselves. Read from the file so
+// that what tests and the harness run is what the package ships.
+func PackageBuildArgs(root string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "nix", "package.nix"))
+	if err != nil {
+		return nil, fmt.Errorf("read the package's build flags: %w", err)
+	}
+	args := []string{"-trimpath"}
+	if m := nixTags.FindSubmatch(b); m != nil {
+		var tags []string
+		for _, s := range nixString.FindAllSubmatch(m[1], -1) {
+			tags = append(tags, string(s[1]))
+		}
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	m := nixLdflags.FindSubmatch(b)
+	if m == nil {
+		return nil, fmt.Errorf("nix/package.nix under %s: no ldflags list", root)
+	}
+	var ld []string
+	for _, s := range nixString.FindAllSubmatch(m[1], -1) {
+		if !strings.HasPrefix(string(s[1]), "-X") {
+			ld = append(ld, string(s[1]))
+		}
+	}
+	return append(args, "-ldflags", strings.Join(ld, " ")), nil
 }
 
 func lookPath(name string) bool {
