@@ -127,6 +127,11 @@ func newClient(ep endpoint, opts []Option) (*Client, error) {
 	}
 	dial = append(dial,
 		grpc.WithTransportCredentials(o.transportCredentials(ep.addr != "")),
+		// Fixed windows, as the server's: see defaults.FlowControlWindow.
+		// (The Initial* options fix them in every grpc-go this module
+		// admits; the Static* names came later.)
+		grpc.WithInitialWindowSize(defaults.FlowControlWindow),
+		grpc.WithInitialConnWindowSize(defaults.FlowControlWindow),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:                o.keepaliveTime,
 			Timeout:             o.keepaliveTimeout,

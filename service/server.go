@@ -66,7 +66,6 @@ type ServerOptions struct {
 }
 
 const (
-	staticWindow           = 1 << 20
 	maxConnectionIdle      = 5 * time.Minute
 	connectionSetupTimeout = 10 * time.Second
 )
@@ -91,14 +90,9 @@ func NewGRPCServer(svc *Server, hs *health.Server, log *slog.Logger, so ServerOp
 		// its grown stack. When all are busy gRPC starts a goroutine as
 		// before.
 		grpc.NumStreamWorkers(streamWorkers()),
-		// Fixed flow-control windows: with the default dynamic ones the
-		// server pings the client after every request's data frame (BDP
-		// estimation), a frame out and an ack back per call on a socket
-		// where bandwidth-delay is not a question. Requests are at most a
-		// few MiB (prompts), so 1 MiB windows cost a round of window
-		// updates only for the largest.
-		grpc.StaticStreamWindowSize(staticWindow),
-		grpc.StaticConnWindowSize(staticWindow),
+		// Fixed flow-control windows: see defaults.FlowControlWindow.
+		grpc.StaticStreamWindowSize(defaults.FlowControlWindow),
+		grpc.StaticConnWindowSize(defaults.FlowControlWindow),
 		grpc.ChainUnaryInterceptor(append(so.OuterUnary[:len(so.OuterUnary):len(so.OuterUnary)], c.unary)...),
 		grpc.ChainStreamInterceptor(append(so.OuterStream[:len(so.OuterStream):len(so.OuterStream)], c.stream)...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{

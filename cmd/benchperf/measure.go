@@ -25,6 +25,8 @@ import (
 	"github.com/benchd/benchd/internal/vram"
 	benchdv1 "github.com/benchd/benchd/proto/benchd/v1"
 	"github.com/benchd/benchd/proto/defaults"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ---- /proc ----
@@ -122,6 +124,11 @@ type vramResult struct {
 	// between: what benchd costs without the legacy path's processes
 	// competing for the same cores.
 	aloneTunnel, aloneDirect series
+	// The same back-to-back tunnel samples from a client with gRPC-go's
+	// default flow control (dynamic windows, bandwidth-delay pings), as
+	// the Go client was before it fixed its windows
+	// (defaults.FlowControlWindow).
+	aloneDynamic series
 	// benchd's own time for the interleaved sysfs calls: grpc.time_ms of
 	// its audit lines, from the interceptor's entry to its exit.
 	serverTunnel, serverDirect series
@@ -245,7 +252,21 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 	*res = vramResult{}
 	aloneT := timed(&res.aloneTunnel, func() error { _, err := r.sysfs.tunnel.SampleVRAM(ctx); return err })
 	aloneD := timed(&res.aloneDirect, func() error { _, err := direct.SampleVRAM(ctx); return err })
-	alone := []func() error{aloneT, aloneD}
+	dynamic, err := grpc.NewClient("unix:"+r.sysfs.fwd, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer dynamic.Close()
+	dynamicStub := benchdv1.NewBenchmarkServiceClient(dynamic)
+	aloneDyn := timed(&res.aloneDynamic, func() error {
+		_, err := dynamicStub.SampleVRAM(ctx, &benchdv1.SampleVRAMRequest{})
+		return err
+	})
+	if err := aloneDyn(); err != nil { // its connection, unrecorded
+		return nil, fmt.Errorf("benchd sysfs with gRPC's default windows: %w", err)
+	}
+	res.aloneDynamic = nil
+	alone := []func() error{aloneT, aloneD, aloneDyn}
 	if r.before != nil {
 		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
 	}

@@ -129,8 +129,9 @@ func (r *report) markdown() string {
 			{"1", "VRAM sample, benchd sysfs, the unix socket directly (no SSH), for reference", v.sysfsDirect, ratio(times(legacy, v.sysfsDirect.median())) + " faster", "", ""},
 			{"1c", "benchd's own time for those interleaved sysfs calls (`grpc.time_ms` of its audit lines: interceptor entry to exit), through `ssh -N -L`", v.serverTunnel, "", "", ""},
 			{"1c", "… the unix socket directly", v.serverDirect, "", "", ""},
-			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(legacy, v.aloneTunnel.median())) + " faster", "", ""},
-			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(legacy, v.aloneDirect.median())) + " faster", "", ""},
+			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(legacy, v.aloneTunnel.median())) + " faster; " + slow(v.aloneTunnel), "", ""},
+			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(legacy, v.aloneDirect.median())) + " faster; " + slow(v.aloneDirect), "", ""},
+			{"1b", "… through `ssh -N -L` from a client with gRPC-go's default flow control (dynamic windows: a bandwidth-delay ping after each response), as benchd's Go client had before `defaults.FlowControlWindow`", v.aloneDynamic, ratio(times(legacy, v.aloneDynamic.median())) + " faster; " + slow(v.aloneDynamic), "", ""},
 			{"1a", "the legacy path's parts: `ssh benchd-legacy@127.0.0.1 true` (SSH connection and session only)", v.sshOnly, "", "", ""},
 			{"1a", "… `docker exec benchd-perf-smi nvidia-smi …` locally (docker CLI, no SSH)", v.dockerCLI, "", "", ""},
 			{"1a", "… one exec of the same command through the Engine API from Go (create, attach, inspect: what benchd pays per nvidia-smi sample)", v.engineExec, "", "", ""},
@@ -246,6 +247,10 @@ func (r *report) summary(b *strings.Builder) {
 	row("SampleVRAM via `ssh -N -L`, sysfs, interleaved with the legacy path (median; × = legacy "+dur(legacy)+" / it)",
 		x(v.beforeTunnel), x(v.sysfsTunnel), "≥ 500×")
 	row("same, back to back", x(v.beforeAlone), x(v.aloneTunnel), "≥ 1,000×")
+	if len(v.aloneDynamic) > 0 {
+		row("back to back through `ssh -N -L`, p99 and calls over 10 ms: a client with gRPC's default windows (before) and benchd's Go client (after), same daemon",
+			dur(v.aloneDynamic.p99())+"; "+slow(v.aloneDynamic), dur(v.aloneTunnel.p99())+"; "+slow(v.aloneTunnel), "")
+	}
 	row("benchd's own time per interleaved call (audit line `grpc.time_ms`, median)", dur(v.beforeServer.median()), dur(v.serverTunnel.median()), "")
 	thr := func(t *throughputResult) (string, string) {
 		if t == nil {
@@ -455,4 +460,16 @@ func goBenchSummary(out string) string {
 			dur(time.Duration(med(bb.ns))), cpuText, med(bb.bytes), med(bb.allocs))
 	}
 	return b.String()
+}
+
+// slow says how many of s took over 10 ms: on this machine a call through
+// the forward that waits for a delayed ACK (~40 ms) and nothing else does.
+func slow(s series) string {
+	n := 0
+	for _, d := range s {
+		if d > 10*time.Millisecond {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d over 10 ms", n, len(s))
 }

@@ -65,3 +65,14 @@ const (
 	KeepaliveTimeout = 10 * time.Second
 	KeepaliveMinTime = 10 * time.Second
 )
+
+// FlowControlWindow is the fixed HTTP/2 flow-control window, per stream and
+// per connection, of benchd's server and the Go client. With gRPC's dynamic
+// windows the receiver pings the sender after data arrives (bandwidth-delay
+// estimation), a frame out and an ack back per call. Through an `ssh -L`
+// forward that ack costs ~40 ms on about one call in seven: sshd does not
+// set TCP_NODELAY on a session without a shell, so the response written
+// right behind the ack waits for the client's delayed ACK (Nagle). Requests
+// are at most a few MiB (prompts), so 1 MiB costs a round of window updates
+// only for the largest.
+const FlowControlWindow = 1 << 20
