@@ -4,12 +4,12 @@ GO ?= go
 
 .PHONY: demo test test-ollama-versions generate generate-python lint check-generated build rig perf
 
-# With the package's build tags (nix/package.nix), so that bin/ holds what
-# it ships.
+# As nix/package.nix builds: static (no cgo) and with its build tags, so
+# that bin/ holds what it ships.
 PACKAGE_TAGS := $(shell sed -nE '/^ *tags = \[/{s/^ *tags = \[ *//;s/ *\];.*//;s/"//g;s/ +/,/g;p}' nix/package.nix)
 
 build:
-	$(GO) build -buildvcs=true -trimpath -tags '$(PACKAGE_TAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -buildvcs=true -trimpath -tags '$(PACKAGE_TAGS)' -o bin/ ./cmd/...
 
 # Builds the ollama rig if needed, starts it, runs benchd and benchctl.
 demo:

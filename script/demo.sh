@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 docker info >/dev/null 2>&1 || { echo "demo: Docker is not running (start dockerd)" >&2; exit 1; }
 rig=benchd-rig
 bash testdata/rig/rig.sh ensure "$rig"
-go build -buildvcs=true -o bin/ ./cmd/...
+make -s build  # as the package builds (see the Makefile)
 
 dir=$(mktemp -d /tmp/benchd-demo.XXXXXX)
 sock=$dir/benchd.sock
