@@ -135,6 +135,9 @@ type vramResult struct {
 	// The legacy path taken apart: the SSH session alone, the docker CLI's
 	// exec alone, and one exec through the Engine API (what benchd does).
 	sshOnly, dockerCLI, engineExec series
+	// The machine's wake-up floor: a 64-byte echo to another process on a
+	// unix socket, interleaved with the samples and back to back.
+	echo, echoAlone series
 	// The same sysfs measurements of the -benchd build (before), taken in
 	// the same rounds; empty without -benchd.
 	beforeTunnel, beforeAlone, beforeServer series
@@ -229,7 +232,12 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		_, err := dc.Exec(ctx, nvidiaSMIArgv, false)
 		return err
 	})
-	benchdPaths := []func() error{legacy, smi, sysfsT, sysfsD}
+	peer, err := startEcho(r.cl, r.base)
+	if err != nil {
+		return nil, err
+	}
+	echo := timed(&res.echo, peer.roundTrip)
+	benchdPaths := []func() error{legacy, smi, sysfsT, sysfsD, echo}
 	warm := []func() error{legacy, smi, sysfsT, sysfsD, sshOnly, dockerCLI, engine}
 	var beforeT func() error
 	if r.before != nil {
@@ -266,7 +274,7 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		return nil, fmt.Errorf("benchd sysfs with gRPC's default windows: %w", err)
 	}
 	res.aloneDynamic = nil
-	alone := []func() error{aloneT, aloneD, aloneDyn}
+	alone := []func() error{aloneT, aloneD, timed(&res.echoAlone, peer.roundTrip)}
 	if r.before != nil {
 		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
 	}
@@ -275,6 +283,14 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 			if err := f(); err != nil {
 				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
 			}
+		}
+	}
+	// A block of its own: ssh carries every client of a forward on one
+	// TCP connection, so this client's pings would make the stall of the
+	// next response on it, whichever client's it is.
+	for range n {
+		if err := aloneDyn(); err != nil {
+			return nil, fmt.Errorf("benchd sysfs with gRPC's default windows, back to back: %w", err)
 		}
 	}
 	// benchd writes its audit lines up to internal/logbuf.Delay late, so

@@ -132,6 +132,8 @@ func (r *report) markdown() string {
 			{"1b", "benchd sysfs samples back to back, nothing else in between: through `ssh -N -L`", v.aloneTunnel, ratio(times(legacy, v.aloneTunnel.median())) + " faster; " + slow(v.aloneTunnel), "", ""},
 			{"1b", "… the unix socket directly", v.aloneDirect, ratio(times(legacy, v.aloneDirect.median())) + " faster; " + slow(v.aloneDirect), "", ""},
 			{"1b", "… through `ssh -N -L` from a client with gRPC-go's default flow control (dynamic windows: a bandwidth-delay ping after each response), as benchd's Go client had before `defaults.FlowControlWindow`", v.aloneDynamic, ratio(times(legacy, v.aloneDynamic.median())) + " faster; " + slow(v.aloneDynamic), "", ""},
+			{"1d", "the machine's wake-up floor: 64 bytes to a child process of the harness on a unix socket and back (no gRPC, ssh or benchd), interleaved like the samples", v.echo, "", "", ""},
+			{"1d", "… back to back", v.echoAlone, "", "", ""},
 			{"1a", "the legacy path's parts: `ssh benchd-legacy@127.0.0.1 true` (SSH connection and session only)", v.sshOnly, "", "", ""},
 			{"1a", "… `docker exec benchd-perf-smi nvidia-smi …` locally (docker CLI, no SSH)", v.dockerCLI, "", "", ""},
 			{"1a", "… one exec of the same command through the Engine API from Go (create, attach, inspect: what benchd pays per nvidia-smi sample)", v.engineExec, "", "", ""},
@@ -247,6 +249,10 @@ func (r *report) summary(b *strings.Builder) {
 	row("SampleVRAM via `ssh -N -L`, sysfs, interleaved with the legacy path (median; × = legacy "+dur(legacy)+" / it)",
 		x(v.beforeTunnel), x(v.sysfsTunnel), "≥ 500×")
 	row("same, back to back", x(v.beforeAlone), x(v.aloneTunnel), "≥ 1,000×")
+	if len(v.echo) > 0 {
+		row("the machine's wake-up floor, for scale: a 64-byte echo to another process and back, interleaved / back to back", "",
+			dur(v.echo.median())+" / "+dur(v.echoAlone.median()), "")
+	}
 	if len(v.aloneDynamic) > 0 {
 		row("back to back through `ssh -N -L`, p99 and calls over 10 ms: a client with gRPC's default windows (before) and benchd's Go client (after), same daemon",
 			dur(v.aloneDynamic.p99())+"; "+slow(v.aloneDynamic), dur(v.aloneTunnel.p99())+"; "+slow(v.aloneTunnel), "")
