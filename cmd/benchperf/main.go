@@ -44,6 +44,7 @@ type config struct {
 	inFlight              int
 	inFlightTokens        int
 	trials, sampler       bool
+	features              bool
 	bridgeTokens          int
 	bridgeReps            int
 	bridgeRounds          int
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&c.bridgeRounds, "bridge-rounds", 2, "alternating rounds of the bridge-vs-HTTP comparison")
 	flag.IntVar(&c.inFlight, "in-flight", 32, "with -bridge: also a concurrency run of this many requests in flight each way, for benchd's CPU per token with many streams (0: off)")
 	flag.IntVar(&c.inFlightTokens, "in-flight-tokens", 256, "max tokens per request of the in-flight run")
+	flag.BoolVar(&c.features, "features", true, "measure the later features' costs: SampleVRAM with GPU telemetry and --metrics on, and a /metrics scrape (a daemon of their own)")
 	flag.BoolVar(&c.trials, "trials", true, "compare per-trial overhead with the legacy path (ollama generations; minutes)")
 	flag.BoolVar(&c.sampler, "sampler", true, "measure benchd's CPU per generated token with sampling on and off (needs -trials)")
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
@@ -178,7 +180,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 		step("tearing down")
 		cl.Run()
 	}()
-	r, err := setupRig(ctx, cl, c.benchd, c.bridgeVsHTTP)
+	r, err := setupRig(ctx, cl, c.benchd, c.bridgeVsHTTP, c.features)
 	if err != nil {
 		return err
 	}
@@ -252,6 +254,12 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 			*dst = (*dst).merge(th)
 		}
 	}
+	if r.features != nil {
+		step("features: %d SampleVRAM calls each on the plain and the telemetry+metrics daemon, %d scrapes of %s/metrics", 2000, 100, r.featuresAddr)
+		if rep.features, err = measureFeatures(ctx, r, r.featuresAddr, 2000, 100); err != nil {
+			return err
+		}
+	}
 	if c.sampler && rep.trials != nil {
 		perToken := rep.trials.benchdWall.median() / 128
 		if rep.sampler, err = measureSampler(ctx, r, r.sysfs, perToken, c.samplerTarget); err != nil {
@@ -289,7 +297,7 @@ func measureRig(ctx context.Context, c config, rep *report) error {
 // goBench runs the hot-path Go benchmarks, writes go test's output to raw
 // (what benchstat reads) and returns a markdown summary.
 func goBench(ctx context.Context, count int, raw string) (string, error) {
-	pkgs := []string{"./internal/vram/", "./internal/stats/", "./service/"}
+	pkgs := []string{"./internal/vram/", "./internal/stats/", "./internal/metrics/", "./service/"}
 	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", fmt.Sprint(count)}, pkgs...)
 	step("go %s", strings.Join(args, " "))
 	f, err := os.Create(raw)

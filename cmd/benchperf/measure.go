@@ -260,6 +260,21 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 	*res = vramResult{}
 	aloneT := timed(&res.aloneTunnel, func() error { _, err := r.sysfs.tunnel.SampleVRAM(ctx); return err })
 	aloneD := timed(&res.aloneDirect, func() error { _, err := direct.SampleVRAM(ctx); return err })
+	alone := []func() error{aloneT, aloneD, timed(&res.echoAlone, peer.roundTrip)}
+	if r.before != nil {
+		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
+	}
+	for range n {
+		for _, f := range alone {
+			if err := f(); err != nil {
+				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
+			}
+		}
+	}
+	// A block of its own, connection and all, after the others: ssh
+	// carries every client of a forward on one TCP connection, so this
+	// client's pings (and its connection's set-up) would stall the next
+	// response on it, whichever client's it is.
 	dynamic, err := grpc.NewClient("unix:"+r.sysfs.fwd, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
@@ -274,20 +289,6 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 		return nil, fmt.Errorf("benchd sysfs with gRPC's default windows: %w", err)
 	}
 	res.aloneDynamic = nil
-	alone := []func() error{aloneT, aloneD, timed(&res.echoAlone, peer.roundTrip)}
-	if r.before != nil {
-		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
-	}
-	for range n {
-		for _, f := range alone {
-			if err := f(); err != nil {
-				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
-			}
-		}
-	}
-	// A block of its own: ssh carries every client of a forward on one
-	// TCP connection, so this client's pings would make the stall of the
-	// next response on it, whichever client's it is.
 	for range n {
 		if err := aloneDyn(); err != nil {
 			return nil, fmt.Errorf("benchd sysfs with gRPC's default windows, back to back: %w", err)

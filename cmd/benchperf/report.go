@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchd/benchd/proto/defaults"
+
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
 )
@@ -26,6 +28,7 @@ type report struct {
 	beforeFootprint  *footprint
 	bridge           *bridgeResult
 	instr            *instrResult
+	features         *featuresResult
 }
 
 // rssTarget is the footprint bound of the performance issue.
@@ -254,8 +257,8 @@ func (r *report) summary(b *strings.Builder) {
 			dur(v.echo.median())+" / "+dur(v.echoAlone.median()), "")
 	}
 	if len(v.aloneDynamic) > 0 {
-		row("back to back through `ssh -N -L`, p99 and calls over 10 ms: a client with gRPC's default windows (before) and benchd's Go client (after), same daemon",
-			dur(v.aloneDynamic.p99())+"; "+slow(v.aloneDynamic), dur(v.aloneTunnel.p99())+"; "+slow(v.aloneTunnel), "")
+		row("back to back through `ssh -N -L`, p99 and calls over 10 ms: a client with gRPC's default windows (as the Go client was) → benchd's Go client, same daemon",
+			"", dur(v.aloneDynamic.p99())+", "+slow(v.aloneDynamic)+" → "+dur(v.aloneTunnel.p99())+", "+slow(v.aloneTunnel), "")
 	}
 	row("benchd's own time per interleaved call (audit line `grpc.time_ms`, median)", dur(v.beforeServer.median()), dur(v.serverTunnel.median()), "")
 	thr := func(t *throughputResult) (string, string) {
@@ -288,6 +291,12 @@ func (r *report) summary(b *strings.Builder) {
 			bf = mib(r.beforeFootprint.after.RSS)
 		}
 		row(fmt.Sprintf("RSS after %s calls (VmRSS)", thousands(f.rpcs)), bf, mib(f.after.RSS), "≤ 25 MiB")
+	}
+	if f := r.features; f != nil {
+		row(fmt.Sprintf("later features (this checkout's build twice): benchd CPU per SampleVRAM back to back, %s calls each in alternating blocks (schedstat), the fixture card without --metrics → a card with hwmon telemetry and --metrics's gRPC interceptors", thousands(f.calls)),
+			"", dur(f.plainCPU)+" → "+dur(f.featuresCPU), "")
+		row(fmt.Sprintf("… a /metrics scrape (OpenMetrics, %d samples, %s bytes; each after the GPU reading's %v cache, so it reads sysfs): benchd CPU per scrape; median latency", f.scrapeSeries, thousands(f.scrapeBytes), defaults.VRAMInterval),
+			"", dur(f.scrapeCPU)+"; "+dur(f.scrapeLat.median()), "")
 	}
 	if in := r.instr; in != nil {
 		for _, bm := range in.benchmarks {

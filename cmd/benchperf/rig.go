@@ -96,6 +96,10 @@ type rig struct {
 	// over plain HTTP; nil with -bridge=false.
 	bridge, http *daemon
 	ollamaPort   int
+	// features: the checkout's build with --metrics and a card with
+	// telemetry (features.go), at featuresAddr; nil with -features=false.
+	features     *daemon
+	featuresAddr string
 }
 
 func step(format string, args ...any) {
@@ -104,7 +108,7 @@ func step(format string, args ...any) {
 
 // setupRig builds the deployment, with the benchd binary at prebuilt if
 // that is set; cl undoes it.
-func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string, bridgeVsHTTP bool) (*rig, error) {
+func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string, bridgeVsHTTP, features bool) (*rig, error) {
 	r := &rig{cl: cl}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs root (creates accounts, runs sshd and benchd as the unit says)")
@@ -195,6 +199,12 @@ func setupRig(ctx context.Context, cl *testrig.Cleanups, prebuilt string, bridge
 			VRAMSource: "sysfs", Ollama: "http://127.0.0.1:" + port, ExtraArgs: sysfsArgs,
 		}}
 		all = append(all, r.bridge, r.http)
+	}
+	if features {
+		if r.features, r.featuresAddr, err = featuresDaemon(r, r.binary); err != nil {
+			return nil, err
+		}
+		all = append(all, r.features)
 	}
 	for _, d := range all {
 		if err := r.startDaemon(ctx, d, keys, legacyPub); err != nil {
