@@ -57,7 +57,21 @@ func buildBefore(ctx context.Context, cl *testrig.Cleanups, rev string) (benchd,
 		_ = exec.Command("git", "-C", root, "worktree", "remove", "--force", wt).Run()
 		os.RemoveAll(dir)
 	})
-	for _, f := range []string{"service/bench_rpc_test.go", "service/bench_token_test.go"} {
+	// internal/benchcpu (the benchmarks' CPU reporter) too: revisions
+	// older than it lack it.
+	helpers, err := filepath.Glob(filepath.Join(root, "internal", "benchcpu", "*.go"))
+	if err != nil {
+		return "", "", "", err
+	}
+	if err := os.MkdirAll(filepath.Join(wt, "internal", "benchcpu"), 0o755); err != nil {
+		return "", "", "", err
+	}
+	files := []string{"service/bench_rpc_test.go", "service/bench_token_test.go"}
+	for _, h := range helpers {
+		rel, _ := filepath.Rel(root, h)
+		files = append(files, rel)
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			return "", "", "", err
