@@ -260,7 +260,7 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 	*res = vramResult{}
 	aloneT := timed(&res.aloneTunnel, func() error { _, err := r.sysfs.tunnel.SampleVRAM(ctx); return err })
 	aloneD := timed(&res.aloneDirect, func() error { _, err := direct.SampleVRAM(ctx); return err })
-	alone := []func() error{aloneT, aloneD, timed(&res.echoAlone, peer.roundTrip)}
+	alone := []func() error{aloneT, aloneD}
 	if r.before != nil {
 		alone = append(alone, timed(&res.beforeAlone, func() error { _, err := r.before.tunnel.SampleVRAM(ctx); return err }))
 	}
@@ -269,6 +269,15 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 			if err := f(); err != nil {
 				return nil, fmt.Errorf("benchd sysfs, back to back: %w", err)
 			}
+		}
+	}
+	// The echo's back-to-back floor in a block of its own: between
+	// benchd's calls its child's Go runtime, spinning before it sleeps,
+	// held a core the next call wanted.
+	echoAlone := timed(&res.echoAlone, peer.roundTrip)
+	for range n {
+		if err := echoAlone(); err != nil {
+			return nil, fmt.Errorf("echo, back to back: %w", err)
 		}
 	}
 	// A block of its own, connection and all, after the others: ssh
