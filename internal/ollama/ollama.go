@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -205,9 +206,11 @@ type GenerateOptions struct {
 	// own, and read one by one every token costs a wake-up and a system
 	// call, most of this process's CPU per token (docs/performance.md).
 	// Figures on ollama's clock (TTFT, the chunks' stamps, ollama's
-	// durations) do not change; Wall, the arrival times of chunks after
-	// the first, and noticing a cancel or the end of the stream can be
-	// late by up to ReadPace. 0 reads each chunk as it comes.
+	// durations) do not change; the arrival times of chunks after the
+	// first and noticing a cancel can be late by up to ReadPace, and so
+	// can the end of the stream and Wall, unless MaxTokens foretells the
+	// end: reads are unpaced once the last chunk is due within a pace.
+	// 0 reads each chunk as it comes.
 	ReadPace time.Duration
 }
 
@@ -327,7 +330,8 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 		t.Chunks = make([]Chunk, 0, min(o.MaxTokens, maxChunkPrealloc))
 	}
 	start := time.Now()
-	body := &bodyState{pace: o.ReadPace, wait: c.waitRead}
+	body := &bodyState{wait: c.waitRead}
+	body.pace.Store(int64(o.ReadPace))
 	err := c.api.Generate(context.WithValue(ctx, bodyStateKey{}, body), req, func(r api.GenerateResponse) error {
 		arrived := time.Since(start)
 		if chunks == 0 {
@@ -341,6 +345,11 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 			return nil
 		}
 		t.Chunks = append(t.Chunks, Chunk{Stamp: r.CreatedAt, Arrived: arrived})
+		if body.pace.Load() > 0 && endWithin(chunks, o.MaxTokens, firstStamp, r.CreatedAt, o.ReadPace) {
+			// The final chunk is due within a pace: read it as it comes,
+			// so that Wall (and a trial's turn-around) is not late.
+			body.pace.Store(0)
+		}
 		if onToken != nil {
 			onToken(chunks)
 		}
@@ -384,6 +393,18 @@ func (c *Client) Generate(ctx context.Context, o GenerateOptions, onToken func(n
 	return t, nil
 }
 
+// endWithin tells whether a stream that has sent chunks of at most
+// maxTokens (0: unknown), stamped first and last, will likely end within
+// pace: the tokens left at the mean gap so far. A stream that stops early
+// (end of text) is not foreseen; its last read can still be late by pace.
+func endWithin(chunks, maxTokens int, first, last time.Time, pace time.Duration) bool {
+	if maxTokens <= 0 || chunks < 2 || !last.After(first) {
+		return false
+	}
+	gap := last.Sub(first) / time.Duration(chunks-1)
+	return time.Duration(max(0, maxTokens-chunks))*gap <= pace
+}
+
 // bodyTracker wraps the transport so that Generate can tell a response
 // body that broke off (a read error other than the clean end) from one
 // that ended: ollama's streaming client hides that difference.
@@ -405,7 +426,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // bodyState records the first read error of a tracked response body, and
 // paces its reads.
 type bodyState struct {
-	pace time.Duration
+	pace atomic.Int64 // a time.Duration; 0 once the end is near
 	wait func(context.Context, time.Duration)
 
 	mu      sync.Mutex
@@ -434,8 +455,8 @@ type trackedBody struct {
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
-	if !b.last.IsZero() && b.st.pace > 0 {
-		if wait := b.st.pace - time.Since(b.last); wait > 0 {
+	if pace := time.Duration(b.st.pace.Load()); !b.last.IsZero() && pace > 0 {
+		if wait := pace - time.Since(b.last); wait > 0 {
 			b.st.wait(b.ctx, wait)
 		}
 	}

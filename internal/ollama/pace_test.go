@@ -90,3 +90,86 @@ func TestUnpacedReadsDoNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEndWithin(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	const pace = 20 * time.Millisecond
+	for _, c := range []struct {
+		chunks, max int
+		span        time.Duration // first to last stamp
+		want        bool
+	}{
+		{chunks: 2, max: 10, span: 10 * time.Millisecond, want: false}, // 8 left × 10 ms
+		{chunks: 8, max: 10, span: 70 * time.Millisecond, want: true},  // 2 left × 10 ms = pace
+		{chunks: 7, max: 10, span: 60 * time.Millisecond, want: false}, // 3 left × 10 ms
+		{chunks: 10, max: 10, span: 90 * time.Millisecond, want: true}, // none left
+		{chunks: 12, max: 10, span: 90 * time.Millisecond, want: true}, // more chunks than tokens
+		{chunks: 9, max: 0, span: 80 * time.Millisecond, want: false},  // no known end
+		{chunks: 1, max: 2, span: 0, want: false},                      // no gap yet
+		{chunks: 5, max: 6, span: 0, want: false},                      // equal stamps: no gap
+	} {
+		if got := endWithin(c.chunks, c.max, t0, t0.Add(c.span), pace); got != c.want {
+			t.Errorf("endWithin(%d chunks of %d, span %v, pace %v) = %v, want %v", c.chunks, c.max, c.span, pace, got, c.want)
+		}
+	}
+}
+
+// Once the last chunk is due within a pace, the reads that fetch it do not
+// wait: the trial's Wall ends when the final chunk arrives, not up to a
+// pace later. Without MaxTokens the end is not foreseen and the read waits.
+func TestPacedReadDoesNotWaitForAForeseenEnd(t *testing.T) {
+	const chunks, pace = 10, 20 * time.Millisecond
+	for _, c := range []struct {
+		maxTokens          int
+		minWaits, maxWaits int // the read of the body's end may come with the final chunk's
+	}{{maxTokens: chunks, minWaits: 1, maxWaits: 1}, {maxTokens: 0, minWaits: 2, maxWaits: 3}} {
+		t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		line := func(i int) string { // 10 ms apart on ollama's clock
+			return fmt.Sprintf(`{"model":"tiny","created_at":%q,"response":"x","done":false}`+"\n",
+				t0.Add(time.Duration(i)*10*time.Millisecond).Format(time.RFC3339Nano))
+		}
+		release, written, finalGo := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fl := w.(http.Flusher)
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			fmt.Fprint(w, line(0))
+			fl.Flush()
+			<-release
+			for i := 1; i < chunks; i++ {
+				fmt.Fprint(w, line(i))
+			}
+			fl.Flush()
+			close(written)
+			<-finalGo // the client has seen every token
+			fmt.Fprintf(w, `{"model":"tiny","created_at":%q,"response":"","done":true,"done_reason":"length","total_duration":%d,"eval_count":%d,"eval_duration":90000000}`+"\n",
+				t0.Add(100*time.Millisecond).Format(time.RFC3339Nano), (100 * time.Millisecond).Nanoseconds(), chunks)
+			fl.Flush()
+		}))
+		base, _ := url.Parse(srv.URL)
+		cl := New(base, func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", base.Host)
+		})
+		var waits []time.Duration
+		cl.waitRead = func(_ context.Context, d time.Duration) {
+			waits = append(waits, d)
+			if len(waits) == 1 {
+				close(release)
+				<-written
+			}
+		}
+		_, err := cl.Generate(context.Background(), GenerateOptions{Model: "tiny", Prompt: "hi", MaxTokens: c.maxTokens, ReadPace: pace}, func(n int) {
+			if n == chunks {
+				close(finalGo)
+			}
+		})
+		cl.Close()
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(waits) < c.minWaits || len(waits) > c.maxWaits {
+			t.Errorf("MaxTokens %d: %d paced waits (%v), want %d to %d", c.maxTokens, len(waits), waits, c.minWaits, c.maxWaits)
+		}
+	}
+}
