@@ -45,8 +45,8 @@ type peerSettings struct {
 	MaxTokens   int
 	Seed        int
 	Temperature float64
-	// Rounds of PerRound trials of each tool, the tool that goes first
-	// alternating, so that a change in the machine's load meets both.
+	// Rounds × PerRound trials of each tool, interleaved trial by trial
+	// (measurePeer).
 	Rounds, PerRound int
 }
 
@@ -128,15 +128,22 @@ func measurePeer(ctx context.Context, bd *client.Client, r testrig.Rig, s peerSe
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	run.Benchd, run.Bench = nil, nil
-	for i := range s.Rounds {
+	// Trial by trial, the tool that goes first alternating each pair, and
+	// each benchd trial a benchmark of its own: both tools then start
+	// every trial alike, after a call's set-up, and a drift of the
+	// machine's speed meets both within a few hundred milliseconds. (In
+	// blocks of four, benchd's trials followed each other within a
+	// millisecond while ollama-bench's each followed a docker exec, and
+	// one CI run saw prefill rates 23% apart.)
+	for i := range s.Rounds * s.PerRound {
 		first, second := benchd, bench
 		if i%2 == 1 {
 			first, second = bench, benchd
 		}
-		if err := first(s.PerRound); err != nil {
+		if err := first(1); err != nil {
 			return nil, err
 		}
-		if err := second(s.PerRound); err != nil {
+		if err := second(1); err != nil {
 			return nil, err
 		}
 	}
@@ -287,8 +294,8 @@ func (r *peerRun) markdown() string {
 	var b strings.Builder
 	s := r.Settings
 	fmt.Fprintf(&b, "## benchd beside ollama-bench (ollama %s's cmd/bench)\n\n", r.Version)
-	fmt.Fprintf(&b, "Container %s, model %s, max tokens %d, seed %d, temperature %g; %d rounds of %d trials of each tool, interleaved (warm-up left out). Rates are from ollama's own counts and durations; agreement is Welch's test at %.3g per rate (%.2g for the pair).\n\n",
-		r.Container, s.Model, s.MaxTokens, s.Seed, s.Temperature, s.Rounds, s.PerRound, peerAlpha/2, peerAlpha)
+	fmt.Fprintf(&b, "Container %s, model %s, max tokens %d, seed %d, temperature %g; %d trials of each tool, interleaved trial by trial, each benchd trial a benchmark of its own (warm-up left out). Rates are from ollama's own counts and durations; agreement is Welch's test at %.3g per rate (%.2g for the pair).\n\n",
+		r.Container, s.Model, s.MaxTokens, s.Seed, s.Temperature, s.Rounds*s.PerRound, peerAlpha/2, peerAlpha)
 	b.WriteString("| | benchd | ollama-bench | difference | Welch t (df) | p | agree |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.compare() {
 		fmt.Fprintf(&b, "| %s, mean ± sd (n) | %.0f ± %.0f (%d) | %.0f ± %.0f (%d) | %+.1f%% | %.2f (%.1f) | %.3f | %s |\n",
