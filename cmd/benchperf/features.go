@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,12 +27,11 @@ func featuresDaemon(r *rig, binary string) (*daemon, string, error) {
 	if err := testrig.SimulatedSysfs(tree, gpu); err != nil {
 		return nil, "", err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testrig.FreePort()
 	if err != nil {
 		return nil, "", err
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	return &daemon{name: "metrics", binary: binary, direct: true, cfg: testrig.DeployConfig{
 		VRAMSource: "sysfs", Container: testrig.Container, Metrics: "tcp://" + addr,
 		ExtraArgs: []string{"--sysfs-root", tree, "--allow-uid", fmt.Sprint(os.Getuid())},

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -426,12 +425,10 @@ func startOllamaContainer(ctx context.Context, cl *testrig.Cleanups) (int, error
 			return 0, err
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testrig.FreePort()
 	if err != nil {
 		return 0, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	if _, err := docker("run", "-d", "--name", ollamaContainer, "--label", ollamaLabel, "--network", "host",
 		"-e", fmt.Sprintf("OLLAMA_HOST=127.0.0.1:%d", port), testrig.RigImage, "ollama", "serve"); err != nil {
 		return 0, err

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,14 +60,12 @@ func StartPrometheus(t TB, targets ...ScrapeTarget) *Prometheus {
 	if err := os.WriteFile(cfg, []byte(ScrapeConfig(time.Second, targets...)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Prometheus takes a fixed address; a port the kernel just handed out
-	// and released is free unless another process takes it meanwhile.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Prometheus takes a fixed address.
+	port, err := FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := &Prometheus{URL: "http://" + addr, log: &strings.Builder{}}
 	p.cmd = exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")

@@ -97,7 +97,7 @@ func LaunchSSHD(c Cleaner, cfg SSHDConfig) (*SSHD, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +146,10 @@ Subsystem sftp internal-sftp
 	return nil, lastErr
 }
 
-func freePort() (int, error) {
+// FreePort is a loopback TCP port the kernel just handed out and released:
+// free for a server that takes a fixed address, unless another process
+// takes it meanwhile.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
