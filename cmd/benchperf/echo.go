@@ -2,24 +2,25 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/benchd/benchd/internal/testrig"
 )
 
-// echoFlag makes benchperf a unix-socket echo server (a child of its own).
+// echoFlag makes benchperf a unix-socket echo server (a child of its own):
+// it serves the listener it inherits as file descriptor 3.
 const echoFlag = "echo-server"
 
-// serveEcho echoes every read on the one connection accepted at path, until
-// it closes.
-func serveEcho(path string) error {
-	l, err := net.Listen("unix", path)
+// serveEcho echoes every read on the one connection accepted from the
+// inherited listener, until it closes.
+func serveEcho() error {
+	l, err := net.FileListener(os.NewFile(3, "echo listener"))
 	if err != nil {
-		return err
+		return fmt.Errorf("inherited listener: %w", err)
 	}
 	c, err := l.Accept()
 	if err != nil {
@@ -46,30 +47,36 @@ type echoPeer struct {
 	buf  []byte
 }
 
+// startEcho listens in dir and starts the child with the listener, so the
+// socket exists before the child runs and the dial needs no retries.
 func startEcho(cl *testrig.Cleanups, dir string) (*echoPeer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "echo.sock")
-	cmd := exec.Command(self, "-"+echoFlag, path)
+	l, err := net.Listen("unix", filepath.Join(dir, "echo.sock"))
+	if err != nil {
+		return nil, fmt.Errorf("echo peer: %w", err)
+	}
+	defer l.Close() // the child holds its own copy
+	lf, err := l.(*net.UnixListener).File()
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	cmd := exec.Command(self, "-"+echoFlag)
+	cmd.ExtraFiles = []*os.File{lf}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("echo peer: %w", err)
 	}
 	cl.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", path)
-		if err == nil {
-			cl.Cleanup(func() { c.Close() })
-			return &echoPeer{conn: c, buf: make([]byte, 64)}, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("echo peer at %s: %w", path, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	c, err := net.Dial("unix", l.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("echo peer: %w", err)
 	}
+	cl.Cleanup(func() { c.Close() })
+	return &echoPeer{conn: c, buf: make([]byte, 64)}, nil
 }
 
 // roundTrip sends 64 bytes and reads them back.
@@ -77,12 +84,6 @@ func (e *echoPeer) roundTrip() error {
 	if _, err := e.conn.Write(e.buf); err != nil {
 		return err
 	}
-	for got := 0; got < len(e.buf); {
-		n, err := e.conn.Read(e.buf[got:])
-		if err != nil {
-			return err
-		}
-		got += n
-	}
-	return nil
+	_, err := io.ReadFull(e.conn, e.buf)
+	return err
 }

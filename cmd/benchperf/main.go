@@ -84,11 +84,11 @@ func main() {
 	flag.BoolVar(&c.goBench, "gobench", true, "also run the Go benchmarks (go test -bench, after the daemons are stopped)")
 	flag.IntVar(&c.goBenchCount, "gobench-count", 6, "go test -count for the Go benchmarks")
 	peerFlags(&c)
-	echoPath := flag.String(echoFlag, "", "internal: serve the wake-up floor's echo on this unix socket")
+	echoChild := flag.Bool(echoFlag, false, "internal: serve the wake-up floor's echo on the inherited listener")
 	flag.StringVar(&c.out, "out", filepath.Join(testrig.RepoRoot(), "cmd", "benchperf", "out"), "directory for the report and the raw Go benchmark output")
 	flag.Parse()
-	if *echoPath != "" {
-		if err := serveEcho(*echoPath); err != nil {
+	if *echoChild {
+		if err := serveEcho(); err != nil {
 			fmt.Fprintln(os.Stderr, "benchperf echo:", err)
 			os.Exit(1)
 		}
