@@ -54,8 +54,8 @@ type config struct {
 	goBenchCount          int
 	out                   string
 	// The peer comparison (peer.go).
-	peer, peerOnly           bool
-	peerRounds, peerPerRound int
+	peer, peerOnly bool
+	peerTrials     int
 }
 
 func main() {

@@ -45,14 +45,13 @@ type peerSettings struct {
 	MaxTokens   int
 	Seed        int
 	Temperature float64
-	// Rounds × PerRound trials of each tool, interleaved trial by trial
-	// (measurePeer).
-	Rounds, PerRound int
+	// Trials of each tool, interleaved trial by trial (measurePeer).
+	Trials int
 }
 
 func defaultPeerSettings() peerSettings {
 	return peerSettings{Model: testrig.Model, Prompt: defaults.Prompt, MaxTokens: 128, Seed: 42,
-		Temperature: 0, Rounds: 4, PerRound: 4}
+		Temperature: 0, Trials: 16}
 }
 
 // peerTrial is one trial as either tool saw it.
@@ -135,7 +134,7 @@ func measurePeer(ctx context.Context, bd *client.Client, r testrig.Rig, s peerSe
 	// blocks of four, benchd's trials followed each other within a
 	// millisecond while ollama-bench's each followed a docker exec, and
 	// one CI run saw prefill rates 23% apart.)
-	for i := range s.Rounds * s.PerRound {
+	for i := range s.Trials {
 		first, second := benchd, bench
 		if i%2 == 1 {
 			first, second = bench, benchd
@@ -295,7 +294,7 @@ func (r *peerRun) markdown() string {
 	s := r.Settings
 	fmt.Fprintf(&b, "## benchd beside ollama-bench (ollama %s's cmd/bench)\n\n", r.Version)
 	fmt.Fprintf(&b, "Container %s, model %s, max tokens %d, seed %d, temperature %g; %d trials of each tool, interleaved trial by trial, each benchd trial a benchmark of its own (warm-up left out). Rates are from ollama's own counts and durations; agreement is Welch's test at %.3g per rate (%.2g for the pair).\n\n",
-		r.Container, s.Model, s.MaxTokens, s.Seed, s.Temperature, s.Rounds*s.PerRound, peerAlpha/2, peerAlpha)
+		r.Container, s.Model, s.MaxTokens, s.Seed, s.Temperature, s.Trials, peerAlpha/2, peerAlpha)
 	b.WriteString("| | benchd | ollama-bench | difference | Welch t (df) | p | agree |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.compare() {
 		fmt.Fprintf(&b, "| %s, mean ± sd (n) | %.0f ± %.0f (%d) | %.0f ± %.0f (%d) | %+.1f%% | %.2f (%.1f) | %.3f | %s |\n",
@@ -346,8 +345,7 @@ func peerFlags(c *config) {
 	d := defaultPeerSettings()
 	flag.BoolVar(&c.peer, "peer", true, "compare benchd with ollama's own benchmark (ollama-bench) on the newest rig version: rates and per-trial overhead")
 	flag.BoolVar(&c.peerOnly, "peer-only", false, "run only the peer comparison (needs Docker, not root or sshd)")
-	flag.IntVar(&c.peerRounds, "peer-rounds", d.Rounds, "interleaved rounds of the peer comparison")
-	flag.IntVar(&c.peerPerRound, "peer-per-round", d.PerRound, "trials of each tool per round of the peer comparison")
+	flag.IntVar(&c.peerTrials, "peer-trials", d.Trials, "trials of each tool in the peer comparison (interleaved trial by trial)")
 }
 
 // peerSection runs the comparison against the newest rig version, with a
@@ -384,8 +382,8 @@ func peerSection(ctx context.Context, c config) (string, error) {
 	}
 	defer bd.Close()
 	s := defaultPeerSettings()
-	s.Rounds, s.PerRound = c.peerRounds, c.peerPerRound
-	step("peer: %d rounds of %d trials of benchd and of ollama-bench against %s", s.Rounds, s.PerRound, r.Container)
+	s.Trials = c.peerTrials
+	step("peer: %d trials each of benchd and of ollama-bench, interleaved, against %s", s.Trials, r.Container)
 	run, err := measurePeer(ctx, bd, r, s)
 	if err != nil {
 		return "", fmt.Errorf("peer comparison: %w", err)

@@ -48,8 +48,8 @@ func TestRatesAgreeWithOllamaBench(t *testing.T) {
 	// The settings reached both: the tiny model never stops early, so
 	// every trial generates exactly max tokens.
 	for tool, ts := range map[string][]peerTrial{"benchd": run.Benchd, "ollama-bench": run.Bench} {
-		if len(ts) != s.Rounds*s.PerRound {
-			t.Errorf("%s ran %d trials, want %d", tool, len(ts), s.Rounds*s.PerRound)
+		if len(ts) != s.Trials {
+			t.Errorf("%s ran %d trials, want %d", tool, len(ts), s.Trials)
 		}
 		for i, tr := range ts {
 			if tr.EvalTokens != s.MaxTokens || tr.PromptTokens < 1 || tr.Overhead() < 0 {
