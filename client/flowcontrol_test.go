@@ -66,7 +66,7 @@ func (l *pingCounter) count(r io.Reader) {
 	}
 }
 
-func (l *pingCounter) count0() int {
+func (l *pingCounter) total() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.pings
@@ -143,5 +143,5 @@ func pingsIn(t *testing.T, calls int, dial func(sock string) (healthpb.HealthCli
 	// Stopping closes the connections, which ends their counters.
 	gs.Stop()
 	pc.wg.Wait()
-	return pc.count0()
+	return pc.total()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -167,18 +168,10 @@ func runTime(pid int) (time.Duration, error) {
 // nor blank).
 func countSamples(b []byte) int {
 	n := 0
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		if i > 0 && b[0] != '#' {
+	for l := range bytes.Lines(b) {
+		if l = bytes.TrimSpace(l); len(l) > 0 && l[0] != '#' {
 			n++
 		}
-		if i < len(b) {
-			i++
-		}
-		b = b[i:]
 	}
 	return n
 }

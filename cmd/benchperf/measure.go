@@ -271,9 +271,9 @@ func measureVRAM(ctx context.Context, r *rig, n, nFloor int, gap time.Duration) 
 			}
 		}
 	}
-	// The echo's back-to-back floor in a block of its own: between
-	// benchd's calls its child's Go runtime, spinning before it sleeps,
-	// held a core the next call wanted.
+	// The echo's back-to-back floor in a block of its own: in the same
+	// rotation as benchd's calls it slowed them (back to back 207 µs
+	// before it joined, 383–418 µs with it, both builds).
 	echoAlone := timed(&res.echoAlone, peer.roundTrip)
 	for range n {
 		if err := echoAlone(); err != nil {
