@@ -7,10 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/benchd/benchd/proto/defaults"
-
 	"github.com/benchd/benchd/client"
 	"github.com/benchd/benchd/internal/testrig"
+	"github.com/benchd/benchd/proto/defaults"
 )
 
 type report struct {
