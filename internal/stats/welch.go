@@ -18,12 +18,8 @@ func WelchT(a, b []float64) (t, df, p float64) {
 		nan := math.NaN()
 		return nan, nan, nan
 	}
-	ma, va := meanVar(a)
-	mb, vb := meanVar(b)
-	sa, sb := va/float64(len(a)), vb/float64(len(b))
-	se2 := sa + sb
-	t = (ma - mb) / math.Sqrt(se2)
-	df = se2 * se2 / (sa*sa/float64(len(a)-1) + sb*sb/float64(len(b)-1))
+	diff, se, df := welch(a, b)
+	t = diff / se
 	switch {
 	case math.IsNaN(t):
 		return t, df, math.NaN()
@@ -31,6 +27,45 @@ func WelchT(a, b []float64) (t, df, p float64) {
 		return t, df, 0
 	}
 	return t, df, studentTwoSided(t, df)
+}
+
+// WelchBeyond tests, Welch's way, the hypothesis that a's and b's means
+// differ by at most margin (≥ 0) against the alternative that they differ
+// by more: two tools that measure different trials of the same thing may
+// differ a little for known reasons, and a test of equal means would then
+// fail on any large enough sample. t is (|mean a − mean b| − margin) over
+// the standard error and df as in WelchT. p is the chance of a t this
+// large when the means are margin apart, either way round: P(|T| ≥ t),
+// and 1 when the gap is inside the margin (t ≤ 0). With margin 0 it is
+// WelchT's test; with a margin many standard errors wide, p is up to twice
+// the exact size, which errs towards calling no gap.
+func WelchBeyond(a, b []float64, margin float64) (t, df, p float64) {
+	if len(a) < 2 || len(b) < 2 || margin < 0 || math.IsNaN(margin) {
+		nan := math.NaN()
+		return nan, nan, nan
+	}
+	diff, se, df := welch(a, b)
+	t = (math.Abs(diff) - margin) / se
+	switch {
+	case math.IsNaN(t):
+		return t, df, math.NaN()
+	case t <= 0:
+		return t, df, 1
+	case math.IsInf(t, 1):
+		return t, df, 0
+	}
+	return t, df, studentTwoSided(t, df)
+}
+
+// welch returns the difference of a's and b's means, its standard error
+// without assuming equal variances, and the Welch–Satterthwaite degrees of
+// freedom. a and b hold two values or more.
+func welch(a, b []float64) (diff, se, df float64) {
+	ma, va := meanVar(a)
+	mb, vb := meanVar(b)
+	sa, sb := va/float64(len(a)), vb/float64(len(b))
+	se2 := sa + sb
+	return ma - mb, math.Sqrt(se2), se2 * se2 / (sa*sa/float64(len(a)-1) + sb*sb/float64(len(b)-1))
 }
 
 // studentTwoSided returns P(|T| >= |t|) for T ~ Student's t with df degrees

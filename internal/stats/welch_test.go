@@ -178,3 +178,42 @@ func BenchmarkWelchT(b *testing.B) {
 		WelchT(x, y)
 	}
 }
+
+// TestWelchBeyond: with no margin it is WelchT's test; a margin moves t
+// by margin/se, and a gap inside it gives p 1; the sign of the gap does
+// not matter.
+func TestWelchBeyond(t *testing.T) {
+	a := []float64{12.1, 11.8, 12.4, 12.0, 11.9, 12.3, 12.2}
+	b := []float64{11.2, 11.5, 11.1, 11.4, 11.6, 11.3}
+	wt, wdf, wp := WelchT(a, b)
+	bt, bdf, bp := WelchBeyond(a, b, 0)
+	if !near(bt, wt, 1e-15) || !near(bdf, wdf, 1e-15) || !near(bp, wp, 1e-15) {
+		t.Errorf("margin 0: (%v, %v, %v), want WelchT's (%v, %v, %v)", bt, bdf, bp, wt, wdf, wp)
+	}
+	// The means differ by 0.75 (12.1 − 11.35); se is 0.75/t.
+	se := 0.75 / wt
+	for _, tc := range []struct {
+		margin float64
+		wantT  float64
+		wantP  float64
+	}{
+		{0.5, 0.25 / se, studentTwoSided(0.25/se, wdf)},
+		{0.75, 0, 1},
+		{1.0, -0.25 / se, 1},
+	} {
+		gt, gdf, gp := WelchBeyond(a, b, tc.margin)
+		rt, _, rp := WelchBeyond(b, a, tc.margin)
+		if math.Abs(gt-tc.wantT) > 1e-12 || !near(gp, tc.wantP, 1e-12) || gdf != wdf {
+			t.Errorf("margin %v: (t %v, df %v, p %v), want (%v, %v, %v)", tc.margin, gt, gdf, gp, tc.wantT, wdf, tc.wantP)
+		}
+		if gt != rt || gp != rp {
+			t.Errorf("margin %v: swapping the samples changed (t, p) from (%v, %v) to (%v, %v)", tc.margin, gt, gp, rt, rp)
+		}
+	}
+	if p := studentTwoSided(0.25/se, wdf); !(p > 0.01 && p < 0.5) {
+		t.Errorf("the margin-0.5 case's p %v is not between the ends: it tests nothing", p)
+	}
+	if _, _, p := WelchBeyond(a, b, -1); !math.IsNaN(p) {
+		t.Errorf("a negative margin: p %v, want NaN", p)
+	}
+}
