@@ -68,7 +68,7 @@ func (d *Daemon) newMetrics(ctx context.Context, reader vram.Reader, h *history.
 	if err != nil {
 		return none, fmt.Errorf("build metrics exporter: %w", err)
 	}
-	if err := exp.Runs.Load(ctx, h.ListAll, h.Running); err != nil {
+	if err := exp.Runs.Load(ctx, h.ListAll, h.StoredStates, h.Running); err != nil {
 		return none, err
 	}
 	h.OnEnd(exp.Runs.Ended)

@@ -36,6 +36,10 @@ func (h *History) Running() int {
 	return len(h.live)
 }
 
+// StoredStates is how many records the store holds in each state, kept
+// by the store as it writes and prunes: what the metrics exporter counts.
+func (h *History) StoredStates() map[benchdv1.BenchmarkState]int { return h.store.States() }
+
 // ListAll pages through every stored benchmark, newest first, in listed
 // form: what the metrics exporter loads at start.
 func (h *History) ListAll(ctx context.Context, pageToken string) ([]*benchdv1.Benchmark, string, error) {

@@ -21,13 +21,14 @@ var (
 )
 
 // Runs holds what the exporter says about benchmarks: counts by state and
-// the last successful result per model and digest. It is loaded once from
-// the history and then kept current by Ended, so a scrape reads memory
+// the last successful result per model and digest. The counts are the
+// store's own, kept as it writes and prunes; the results are loaded once
+// from the history and then kept current by Ended. A scrape reads memory
 // only.
 type Runs struct {
 	mu      sync.Mutex
-	states  map[benchdv1.BenchmarkState]int
 	results map[resultKey]result
+	stored  func() map[benchdv1.BenchmarkState]int
 	running func() int
 }
 
@@ -40,19 +41,20 @@ type result struct {
 }
 
 func newRuns() *Runs {
-	return &Runs{states: map[benchdv1.BenchmarkState]int{}, results: map[resultKey]result{}}
+	return &Runs{results: map[resultKey]result{}}
 }
 
 // ListFunc is one page of the stored benchmarks, newest first, and the
 // next page's token ("" on the last).
 type ListFunc func(ctx context.Context, pageToken string) (recs []*benchdv1.Benchmark, next string, err error)
 
-// Load counts the stored benchmarks and finds each model's last result,
-// page by page; running says how many run now (stored RUNNING records are
-// the live one's).
-func (r *Runs) Load(ctx context.Context, list ListFunc, running func() int) error {
+// Load finds each model's last result in the stored benchmarks, page by
+// page. stored says how many records the history holds in each state, and
+// running how many runs are in progress now (a run is stored only from its
+// first event, so the stored RUNNING records can lag it).
+func (r *Runs) Load(ctx context.Context, list ListFunc, stored func() map[benchdv1.BenchmarkState]int, running func() int) error {
 	r.mu.Lock()
-	r.running = running
+	r.stored, r.running = stored, running
 	r.mu.Unlock()
 	token := ""
 	for {
@@ -73,15 +75,11 @@ func (r *Runs) Load(ctx context.Context, list ListFunc, running func() int) erro
 // Ended records a benchmark that has just ended.
 func (r *Runs) Ended(rec *benchdv1.Benchmark) { r.add(rec, true) }
 
-// add counts rec (a RUNNING record is the live run, counted by running);
-// a succeeded one replaces its model's result if newer, or always when
+// add takes a succeeded rec as its model's result if newer, or always when
 // latest (it has just ended).
 func (r *Runs) add(rec *benchdv1.Benchmark, latest bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rec.GetState() != benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
-		r.states[rec.GetState()]++
-	}
 	fin := rec.GetFinished()
 	if rec.GetState() != benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED || fin == nil {
 		return
@@ -114,12 +112,16 @@ func (r *Runs) Describe(ch chan<- *prometheus.Desc) {
 func (r *Runs) Collect(ch chan<- prometheus.Metric) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var stored map[benchdv1.BenchmarkState]int
+	if r.stored != nil {
+		stored = r.stored()
+	}
 	for v, name := range benchdv1.BenchmarkState_name {
 		st := benchdv1.BenchmarkState(v)
 		if st == benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED {
 			continue
 		}
-		n := r.states[st]
+		n := stored[st]
 		if st == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING && r.running != nil {
 			n = r.running()
 		}

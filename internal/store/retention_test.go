@@ -158,3 +158,79 @@ func TestListPageStaysUnderItsByteBound(t *testing.T) {
 	}
 	t.Logf("largest page %d bytes under a %d-byte bound", largest, maxBytes)
 }
+
+// States mirrors what the bucket holds, by state, through new records, a
+// running record that ends (replaced in place), pruning under the run
+// limit, and a reopen that finds a run interrupted: after each step it
+// equals a count of what List returns.
+func TestStatesMirrorTheRecordsThroughPruningAndRecovery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	ctx := context.Background()
+	check := func(st *store.Store, step string) {
+		t.Helper()
+		recs, _, err := st.List(ctx, store.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[benchdv1.BenchmarkState]int{}
+		for _, r := range recs {
+			want[r.GetState()]++
+		}
+		got := st.States()
+		for s, n := range got {
+			if n == 0 {
+				delete(got, s) // a state whose records are all gone
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: States() = %v, the stored records are %v", step, got, want)
+		}
+	}
+	st, err := store.Open(path, nil, store.Retention{Runs: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := &benchdv1.Benchmark{BenchmarkId: benchID(0), State: benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING}
+	if err := st.Put(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		rec := &benchdv1.Benchmark{BenchmarkId: benchID(i), State: benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED}
+		if i%2 == 0 {
+			rec.State = benchdv1.BenchmarkState_BENCHMARK_STATE_CANCELLED
+		}
+		if err := st.Put(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(st, "five written")
+	// Past the limit: the oldest ended ones go, the running one stays.
+	putEnded(t, st, 5, 8)
+	check(st, "pruned to six")
+	if n := st.States()[benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED]; n >= 2 {
+		t.Errorf("%d succeeded records counted after pruning; the two oldest should be gone", n)
+	}
+	// The running one ends: replaced, not added.
+	done := proto.Clone(running).(*benchdv1.Benchmark)
+	done.State = benchdv1.BenchmarkState_BENCHMARK_STATE_SUCCEEDED
+	if err := st.Put(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	check(st, "the running one ended")
+	// A run left RUNNING by a daemon that died is recovered as
+	// interrupted (FAILED, as history records it) on the next open.
+	if err := st.Put(ctx, &benchdv1.Benchmark{BenchmarkId: benchID(9), State: benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING}); err != nil {
+		t.Fatal(err)
+	}
+	check(st, "a new run")
+	st.Close()
+	st, err = store.Open(path, func(r *benchdv1.Benchmark) { r.State = benchdv1.BenchmarkState_BENCHMARK_STATE_FAILED }, store.Retention{Runs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	check(st, "reopened under a 3-run limit, the running one interrupted")
+	if n := st.States()[benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING]; n != 0 {
+		t.Errorf("%d running records counted after the reopen, want 0: the interrupted one ended", n)
+	}
+}

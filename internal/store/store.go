@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -50,9 +51,37 @@ type Store struct {
 
 	// mu guards the totals, which mirror the bucket: updated after each
 	// committed write.
-	mu    sync.Mutex
-	runs  int
-	bytes int64
+	mu     sync.Mutex
+	runs   int
+	bytes  int64
+	states map[benchdv1.BenchmarkState]int
+}
+
+// change is what one transaction did to the bucket: records, bytes, and
+// records by state.
+type change struct {
+	runs   int
+	bytes  int64
+	states map[benchdv1.BenchmarkState]int
+}
+
+func (c *change) count(st benchdv1.BenchmarkState, n int) {
+	if c.states == nil {
+		c.states = map[benchdv1.BenchmarkState]int{}
+	}
+	c.states[st] += n
+}
+
+// apply adds a committed change to the totals; s.mu is held.
+func (s *Store) apply(c change) {
+	s.runs += c.runs
+	s.bytes += c.bytes
+	if s.states == nil {
+		s.states = map[benchdv1.BenchmarkState]int{}
+	}
+	for st, n := range c.states {
+		s.states[st] += n
+	}
 }
 
 // compactAbove: Open rewrites the file when it is larger than this many
@@ -107,8 +136,7 @@ func openFile(path string, interrupted func(*benchdv1.Benchmark), keep Retention
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
-	var runs int
-	var size int64
+	var c change
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
@@ -123,8 +151,9 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 			if interrupted != nil && rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
 				stale = append(stale, rec)
 			}
-			runs++
-			size += int64(len(k) + len(v))
+			c.runs++
+			c.bytes += int64(len(k) + len(v))
+			c.count(rec.GetState(), 1)
 			return nil
 		})
 		if err != nil {
@@ -137,14 +166,17 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 			if err != nil {
 				return err
 			}
-			size += delta
+			c.bytes += delta
+			c.count(benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING, -1)
+			c.count(rec.GetState(), 1)
 		}
-		pruned, freed, err := s.prune(b, runs, size, nil)
-		runs, size = runs-pruned, size-freed
-		return err
+		return s.prune(b, &c, nil)
 	})
-	s.runs, s.bytes = runs, size
-	return err
+	if err != nil {
+		return err
+	}
+	s.apply(c)
+	return nil
 }
 
 // Put writes a record, replacing the previous version with the same id,
@@ -153,28 +185,27 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 func (s *Store) Put(_ context.Context, rec *benchdv1.Benchmark) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var runs int
-	var size int64
+	var c change
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		key := []byte(rec.GetBenchmarkId())
-		if b.Get(key) == nil {
-			runs = 1
+		if old := b.Get(key); old == nil {
+			c.runs = 1
+		} else {
+			c.count(stateOf(old), -1)
 		}
 		delta, err := put(b, rec)
 		if err != nil {
 			return err
 		}
-		size = delta
-		pruned, freed, err := s.prune(b, s.runs+runs, s.bytes+size, key)
-		runs, size = runs-pruned, size-freed
-		return err
+		c.bytes = delta
+		c.count(rec.GetState(), 1)
+		return s.prune(b, &c, key)
 	})
 	if err != nil {
 		return err
 	}
-	s.runs += runs
-	s.bytes += size
+	s.apply(c)
 	return nil
 }
 
@@ -195,50 +226,52 @@ func put(b *bolt.Bucket, rec *benchdv1.Benchmark) (int64, error) {
 	return delta, nil
 }
 
-// prune deletes the oldest ended records (ids sort by start time) while a
-// bucket of runs records and size bytes is over the retention, sparing
-// running ones, pinned baselines and keep. It returns how many records and bytes it deleted.
-func (s *Store) prune(b *bolt.Bucket, runs int, size int64, keep []byte) (int, int64, error) {
+// prune deletes the oldest ended records (ids sort by start time) while
+// the bucket, the totals plus c, is over the retention, sparing running
+// ones, pinned baselines and keep, and adds what it deleted to c.
+func (s *Store) prune(b *bolt.Bucket, c *change, keep []byte) error {
 	over := func() bool {
+		runs, size := s.runs+c.runs, s.bytes+c.bytes
 		return (s.keep.Runs > 0 && runs > s.keep.Runs) || (s.keep.Bytes > 0 && size > s.keep.Bytes)
 	}
 	if !over() {
-		return 0, 0, nil
+		return nil
 	}
 	var doomed [][]byte
-	var n int
-	var freed int64
 	spared := pinned(b.Tx())
-	c := b.Cursor()
-	for k, v := c.First(); k != nil && over(); k, v = c.Next() {
-		if bytes.Equal(k, keep) || spared[string(k)] || running(v) {
+	cur := b.Cursor()
+	for k, v := cur.First(); k != nil && over(); k, v = cur.Next() {
+		if bytes.Equal(k, keep) || spared[string(k)] {
+			continue
+		}
+		st := stateOf(v)
+		if st == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING {
 			continue
 		}
 		doomed = append(doomed, bytes.Clone(k))
-		n++
-		freed += int64(len(k) + len(v))
-		runs--
-		size -= int64(len(k) + len(v))
+		c.runs--
+		c.bytes -= int64(len(k) + len(v))
+		c.count(st, -1)
 	}
 	// Deleting while a cursor walks the bucket skips keys; delete after.
 	for _, k := range doomed {
 		if err := b.Delete(k); err != nil {
-			return 0, 0, fmt.Errorf("prune benchmark %s: %w", k, err)
+			return fmt.Errorf("prune benchmark %s: %w", k, err)
 		}
 	}
-	return n, freed, nil
+	return nil
 }
 
-// running reports whether an encoded record is still RUNNING, decoding
-// only its state.
-func running(v []byte) bool {
+// stateOf is an encoded record's state; UNSPECIFIED when it does not
+// decode, which no run can finish either.
+func stateOf(v []byte) benchdv1.BenchmarkState {
 	// Decoding the whole record is the simple, always-correct way to read
-	// its state, and pruning looks at few records at a time.
+	// its state, and a write looks at few records.
 	rec := &benchdv1.Benchmark{}
 	if err := proto.Unmarshal(v, rec); err != nil {
-		return false // undecodable: not a run anyone can finish
+		return benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
 	}
-	return rec.GetState() == benchdv1.BenchmarkState_BENCHMARK_STATE_RUNNING
+	return rec.GetState()
 }
 
 // Usage is what the store holds now: records and their bytes (keys and
@@ -247,6 +280,13 @@ func (s *Store) Usage() (runs int, size int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.runs, s.bytes
+}
+
+// States is how many records the store holds in each state.
+func (s *Store) States() map[benchdv1.BenchmarkState]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.states)
 }
 
 // needsCompaction: the file is more than compactAbove times the byte limit.
@@ -322,7 +362,7 @@ func (s *Store) Get(_ context.Context, id string) (*benchdv1.Benchmark, error) {
 type Filter struct {
 	Model        string
 	Since, Until time.Time // zero: unbounded
-	Limit        int
+	Limit        int       // the most records on a page; zero: no bound
 	// After is the last id of the previous page; listing continues with
 	// older records.
 	After string
@@ -375,7 +415,7 @@ func (s *Store) List(_ context.Context, f Filter) (recs []*benchdv1.Benchmark, n
 				f.Summarize(rec)
 			}
 			size := proto.Size(rec)
-			if len(recs) == f.Limit || (f.MaxBytes > 0 && len(recs) > 0 && total+size > f.MaxBytes) {
+			if (f.Limit > 0 && len(recs) == f.Limit) || (f.MaxBytes > 0 && len(recs) > 0 && total+size > f.MaxBytes) {
 				next = recs[len(recs)-1].GetBenchmarkId()
 				return nil
 			}
