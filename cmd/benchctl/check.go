@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -140,17 +139,15 @@ recent runs. A pinned run is never pruned from the history.`,
 			if err != nil {
 				return err
 			}
-			var line []string
+			line := "unpinned"
 			if b.ID != "" {
-				line = append(line, "pinned "+b.ID)
-			} else {
-				line = append(line, "unpinned")
+				line = "pinned " + b.ID
 			}
-			line = append(line, "as the baseline of fingerprint "+b.Fingerprint.ID+" ("+b.Fingerprint.Model+")")
+			line += " as the baseline of fingerprint " + b.Fingerprint.ID + " (" + b.Fingerprint.Model + ")"
 			if b.PreviousID != "" {
-				line = append(line, "; was "+b.PreviousID)
+				line += "; was " + b.PreviousID
 			}
-			_, err = fmt.Fprintln(a.e.stdout, strings.Join(line, " "))
+			_, err = fmt.Fprintln(a.e.stdout, line)
 			return err
 		}),
 	}

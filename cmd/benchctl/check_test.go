@@ -91,6 +91,10 @@ func TestCheckExitCodes(t *testing.T) {
 	if out := check(exitOK, "check"); !strings.Contains(out, "IMPROVED (pinned baseline") {
 		t.Errorf("check against the pin:\n%s", out)
 	}
+	// Re-pinned: the line names the pin it replaced, as one sentence.
+	if out := check(exitOK, "baseline", runs[2].GetBenchmarkId()); !strings.HasSuffix(strings.TrimSpace(out), "); was "+runs[3].GetBenchmarkId()) {
+		t.Errorf("re-pinning printed %q; want it to end \"); was %s\"", out, runs[3].GetBenchmarkId())
+	}
 	check(exitUsage, "check", "--metric", "watts")
 	check(statusExit(5), "check", "20990101T000000Z-00000000") // NOT_FOUND
 }
