@@ -69,6 +69,9 @@ type Level struct {
 	// (0: not sampled).
 	PeakVRAMUsedBytes     uint64
 	StartedAt, FinishedAt time.Time
+	// Energy is what the GPUs drew during the level (JoulesPerOutputToken:
+	// over its OutputTokens); nil where they report no power.
+	Energy *Energy
 	// Raw is the message as received, for protojson output or new fields.
 	Raw *benchdv1.ConcurrencyLevel
 }
@@ -92,6 +95,7 @@ func LevelFromProto(l *benchdv1.ConcurrencyLevel) Level {
 		TTFTNs: statsFromProto(l.GetTtftNs()), ITLNs: statsFromProto(l.GetItlNs()), TPOTNs: statsFromProto(l.GetTpotNs()),
 		E2ELatencyNs: statsFromProto(l.GetE2ELatencyNs()), QueueNs: statsFromProto(l.GetQueueNs()),
 		PeakVRAMUsedBytes: l.GetPeakVramUsedBytes(),
-		StartedAt:         timeOf(l.GetStartedAt()), FinishedAt: timeOf(l.GetFinishedAt()), Raw: l,
+		StartedAt:         timeOf(l.GetStartedAt()), FinishedAt: timeOf(l.GetFinishedAt()),
+		Energy: energyFromProto(l.GetEnergy()), Raw: l,
 	}
 }

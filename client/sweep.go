@@ -130,6 +130,9 @@ type Cell struct {
 	ModelSizeBytes, ModelSizeVRAMBytes uint64
 	FitsVRAM                           bool
 	StartedAt, FinishedAt              time.Time
+	// Energy is what the GPUs drew over the cell's measured trials; nil
+	// where they report no power.
+	Energy *Energy
 	// Raw is the message as received, for protojson output or new fields.
 	Raw *benchdv1.SweepCell
 }
@@ -185,7 +188,8 @@ func CellFromProto(c *benchdv1.SweepCell) Cell {
 		Status: cellStatus(c.GetStatus()), ErrorCode: codes.Code(c.GetErrorCode()), ErrorMessage: c.GetErrorMessage(),
 		PeakVRAMUsedBytes: c.GetPeakVramUsedBytes(), ModelSizeBytes: c.GetModelSizeBytes(),
 		ModelSizeVRAMBytes: c.GetModelSizeVramBytes(), FitsVRAM: c.GetFitsVram(),
-		StartedAt: timeOf(c.GetStartedAt()), FinishedAt: timeOf(c.GetFinishedAt()), Raw: c,
+		StartedAt: timeOf(c.GetStartedAt()), FinishedAt: timeOf(c.GetFinishedAt()),
+		Energy: energyFromProto(c.GetEnergy()), Raw: c,
 	}
 	if s := c.GetSummary(); s != nil {
 		out.Summary = summaryFromProto(s)

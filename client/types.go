@@ -79,6 +79,43 @@ type Started struct {
 	// set (ollama then chooses), "unknown" when benchd reaches ollama over
 	// HTTP or could not inspect the container; "" in older records.
 	OllamaNumParallel string
+	// IdlePower is the GPUs' power before the first trial, the baseline
+	// of Energy.NetJoules; nil where the GPUs report no power.
+	IdlePower *IdlePower
+}
+
+// IdlePower is the GPUs' power while nothing runs: the mean over Samples
+// readings across Duration, summed over GPUs.
+type IdlePower struct {
+	Watts    float64
+	Samples  int
+	Duration time.Duration
+}
+
+// Energy is what the GPUs drew over a span: a trial, a sweep cell, a
+// concurrency level or a whole run. See the proto's Energy.
+type Energy struct {
+	// Joules is the difference of the GPUs' energy counters (Method
+	// "counter") or their power integrated over the samples
+	// ("integrated"); NetJoules is that less the idle baseline over the
+	// span (nil without one).
+	Joules    float64
+	NetJoules *float64
+	// AverageWatts is Joules over the span, PeakWatts the highest sample.
+	AverageWatts, PeakWatts float64
+	// Per output token and its inverse; nil with no output token (and
+	// NetJoulesPerOutputToken without a baseline).
+	JoulesPerOutputToken, OutputTokensPerJoule, NetJoulesPerOutputToken *float64
+	Duration                                                            time.Duration
+	Method                                                              string
+	// Samples is the power readings the figures come from.
+	Samples int
+	// ShortWindowReason, when not empty, says the span was shorter than
+	// the power sensor's averaging window: the figures are uncertain.
+	ShortWindowReason string
+	// StartedAt is when the span began; zero for a sum of spans (a cell,
+	// a run).
+	StartedAt time.Time
 }
 
 // Machine is the host a benchmark ran on.
@@ -146,6 +183,9 @@ type Trial struct {
 	Queue time.Duration
 	// SentAt is when benchd sent the request, on benchd's clock.
 	SentAt time.Time
+	// Energy is what the GPUs drew during the trial; nil where they
+	// report no power or nothing was sampled.
+	Energy *Energy
 }
 
 // TokenTiming is how one trial's tokens were streamed, on ollama's clock
@@ -214,15 +254,27 @@ type Summary struct {
 	BestCell    *int
 	Objective   Objective
 	CellsFailed int
+	// Energy is over the measured trials (or, for a concurrency run, the
+	// levels); nil where the GPUs report no power.
+	Energy *Energy
 }
 
-// GPU is one VRAM reading.
+// GPU is one VRAM reading and the telemetry read with it.
 type GPU struct {
 	Index                 int
 	Name, Vendor, Source  string
 	TotalBytes, UsedBytes uint64
 	// SampledAt is zero when benchd did not stamp the reading.
 	SampledAt time.Time
+	// Telemetry, each nil where the GPU or its source does not report it
+	// (never 0 for unknown): power in watts, averaged by the GPU over
+	// PowerWindow (0: instantaneous or unknown); the GPU's energy counter
+	// in joules, whose differences alone mean anything; temperatures in
+	// °C; graphics busy percent; shader and memory clocks in MHz.
+	PowerWatts, EnergyJoules                    *float64
+	EdgeCelsius, JunctionCelsius, MemoryCelsius *float64
+	BusyPercent, CoreClockMHz, MemoryClockMHz   *float64
+	PowerWindow                                 time.Duration
 	// Raw is the message as received, for protojson output or new fields.
 	Raw *benchdv1.GPU
 }
@@ -263,6 +315,28 @@ func startedFromProto(s *benchdv1.BenchmarkStarted) Started {
 		OllamaVersion: s.GetOllamaVersion(), GPUs: gpusFromProto(s.GetGpus()), StartedAt: timeOf(s.GetStartedAt()),
 		Machine:           Machine{Hostname: m.GetHostname(), Kernel: m.GetKernel(), BenchdVersion: m.GetBenchdVersion()},
 		OllamaNumParallel: s.GetOllamaNumParallel(),
+		IdlePower:         idlePowerFromProto(s.GetIdlePower()),
+	}
+}
+
+func idlePowerFromProto(p *benchdv1.IdlePower) *IdlePower {
+	if p == nil {
+		return nil
+	}
+	return &IdlePower{Watts: p.GetWatts(), Samples: int(p.GetSamples()), Duration: time.Duration(p.GetDurationNs())}
+}
+
+// energyFromProto converts an Energy message; nil for none.
+func energyFromProto(e *benchdv1.Energy) *Energy {
+	if e == nil {
+		return nil
+	}
+	return &Energy{
+		Joules: e.GetJoules(), NetJoules: e.NetJoules, AverageWatts: e.GetAverageWatts(), PeakWatts: e.GetPeakWatts(),
+		JoulesPerOutputToken: e.JoulesPerOutputToken, OutputTokensPerJoule: e.OutputTokensPerJoule,
+		NetJoulesPerOutputToken: e.NetJoulesPerOutputToken, Duration: time.Duration(e.GetDurationNs()),
+		Method: e.GetMethod(), Samples: int(e.GetSamples()), ShortWindowReason: e.GetShortWindowReason(),
+		StartedAt: timeOf(e.GetStartedAt()),
 	}
 }
 
@@ -280,6 +354,7 @@ func summaryFromProto(f *benchdv1.BenchmarkFinished) *Summary {
 		ITLP99Ns: statsFromProto(f.GetItlP99Ns()), LongestStallNs: statsFromProto(f.GetLongestStallNs()),
 		UnstableReason: f.GetUnstableReason(), DecodeMismatches: int(f.GetDecodeMismatches()),
 		Objective: objectiveFromProto(f.GetObjective()), CellsFailed: int(f.GetCellsFailed()),
+		Energy: energyFromProto(f.GetEnergy()),
 	}
 	if f.BestCell != nil {
 		best := int(f.GetBestCell())
@@ -302,6 +377,7 @@ func TrialFromProto(t *benchdv1.Trial) Trial {
 		ReceivedTTFT: time.Duration(t.GetReceivedTtftNs()), InvalidReason: t.GetInvalidReason(),
 		TokenTiming: tokenTimingFromProto(t.GetTokenTiming()), DecodeMismatchReason: t.GetDecodeMismatchReason(),
 		Cell: int(t.GetCell()), Level: int(t.GetLevel()), Queue: time.Duration(t.GetQueueNs()), SentAt: timeOf(t.GetSentAt()),
+		Energy: energyFromProto(t.GetEnergy()),
 	}
 }
 
@@ -330,7 +406,10 @@ func gpusFromProto(gs []*benchdv1.GPU) []GPU {
 		out = append(out, GPU{
 			Index: int(g.GetIndex()), Name: g.GetName(), Vendor: g.GetVendor(), Source: g.GetSource(),
 			TotalBytes: g.GetTotalBytes(), UsedBytes: g.GetUsedBytes(), SampledAt: timeOf(g.GetSampledAt()),
-			Raw: g,
+			PowerWatts: g.PowerWatts, EnergyJoules: g.EnergyJoules, EdgeCelsius: g.TemperatureEdgeCelsius,
+			JunctionCelsius: g.TemperatureJunctionCelsius, MemoryCelsius: g.TemperatureMemoryCelsius,
+			BusyPercent: g.BusyPercent, CoreClockMHz: g.CoreClockMhz, MemoryClockMHz: g.MemoryClockMhz,
+			PowerWindow: g.GetPowerWindow().AsDuration(), Raw: g,
 		})
 	}
 	return out
