@@ -68,11 +68,11 @@ func TestEnergyIsTyped(t *testing.T) {
 	}
 	rec := &benchdv1.Benchmark{
 		BenchmarkId: "20261130T120000Z-00000001",
-		Started: &benchdv1.BenchmarkStarted{IdlePower: &benchdv1.IdlePower{Watts: 90, Samples: 5, DurationNs: int64(time.Second)}},
-		Trials:  []*benchdv1.Trial{{Index: 0, Energy: energy(1)}, {Index: 1}},
-		Cells:   []*benchdv1.SweepCell{{Index: 0, Energy: energy(2)}},
-		Levels:  []*benchdv1.ConcurrencyLevel{{Index: 0, Energy: energy(3)}},
-		Finished: &benchdv1.BenchmarkFinished{Energy: energy(4)},
+		Started:     &benchdv1.BenchmarkStarted{IdlePower: &benchdv1.IdlePower{Watts: 90, Samples: 5, DurationNs: int64(time.Second)}},
+		Trials:      []*benchdv1.Trial{{Index: 0, Energy: energy(1)}, {Index: 1}},
+		Cells:       []*benchdv1.SweepCell{{Index: 0, Energy: energy(2)}},
+		Levels:      []*benchdv1.ConcurrencyLevel{{Index: 0, Energy: energy(3)}},
+		Finished:    &benchdv1.BenchmarkFinished{Energy: energy(4)},
 	}
 	res := resultFromProto(rec)
 	check := func(what string, e *Energy, joules float64) {

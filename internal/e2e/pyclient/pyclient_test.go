@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,48 @@ with Client("tcp://" + sys.argv[1], tls_cert=sys.argv[2], tls_key=sys.argv[3], t
 			}
 		}
 	})
+}
+
+// TestTelemetryAndEnergy: GPU telemetry and energy reach the Python
+// client's typed classes. benchd reads a simulated amdgpu sysfs tree (its
+// real sysfs reader) drawing a constant 150 W while the rig's ollama runs
+// the trials, sampled every 10 ms, so every figure is known: amdgpu's sysfs
+// has no energy counter, so that field is None (not 0) and the energy is
+// integrated from the power readings, exactly 150 W times each span; at
+// the idle baseline's own draw the net energy is 0.
+func TestTelemetryAndEnergy(t *testing.T) {
+	v := pyclient.Install(t)
+	root := filepath.Join(t.TempDir(), "sys")
+	if err := testrig.SimulatedSysfs(root, testrig.SimGPU{Card: 0, TotalBytes: 16 << 30, UsedBytes: 1 << 30, PowerW: 150,
+		EdgeC: 40, JunctionC: 45, MemC: 50, Busy: 97, CoreMHz: 2000, MemMHz: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	d := testrig.StartDaemon(t, "--container", testrig.Ollama(t), "--vram-source", "sysfs", "--sysfs-root", root)
+	runScript(t, v, d.Socket, `
+import datetime, sys
+from benchd_client import Client
+with Client(sys.argv[1]) as c:
+    g = c.sample_vram()[0]
+    print("gpu", g.power_watts, g.energy_joules, g.temperature_edge_celsius, g.temperature_junction_celsius,
+          g.temperature_memory_celsius, g.busy_percent, g.core_clock_mhz, g.memory_clock_mhz, g.power_window_s)
+    r = c.run_benchmark(`+strconv.Quote(testrig.Model)+`, repetitions=2, warmup=0, max_tokens=256,
+                        vram_sample_interval=datetime.timedelta(milliseconds=10))
+    print("idle", r.started.idle_power.watts, r.started.idle_power.samples > 0)
+    for t in r.trials:
+        e = t.energy
+        print("trial", t.index, e.method, round(e.average_watts, 9), e.peak_watts, e.samples > 0,
+              abs(e.joules - 150 * e.duration_ns / 1e9) < 1e-6, abs(e.joules_per_output_token * t.eval_count - e.joules) < 1e-9,
+              abs(e.net_joules) < 1e-9, e.started_at is not None)
+    e = r.energy
+    print("run", abs(e.joules - sum(t.energy.joules for t in r.trials)) < 1e-9, e.started_at,
+          abs(e.output_tokens_per_joule * e.joules_per_output_token - 1) < 1e-9)
+    print("stored", c.get_benchmark(r.benchmark_id).energy == r.energy)
+`,
+		"gpu 150.0 None 40.0 45.0 50.0 97.0 2000.0 1000.0 ",
+		"idle 150.0 True",
+		"trial 0 integrated 150.0 150.0 True True True True True",
+		"trial 1 integrated 150.0 150.0 True True True True True",
+		"run True None True",
+		"stored True",
+	)
 }

@@ -38,6 +38,15 @@ def _time(msg: _message.Message, name: str) -> Optional[_dt.datetime]:
     return t.replace(tzinfo=_dt.timezone.utc)
 
 
+def _opt(msg: _message.Message, name: str) -> Any:
+    """An optional field's value; None when absent (an unset field reads 0)."""
+    return getattr(msg, name) if msg.HasField(name) else None
+
+
+_TELEMETRY = ("power_watts", "energy_joules", "temperature_edge_celsius", "temperature_junction_celsius",
+              "temperature_memory_celsius", "busy_percent", "core_clock_mhz", "memory_clock_mhz")
+
+
 @dataclass
 class GPU:
     index: int
@@ -47,13 +56,83 @@ class GPU:
     used_bytes: int
     source: str
     sampled_at: Optional[_dt.datetime]
+    # Telemetry, each None where the GPU or its source does not report it
+    # (never 0 for unknown): power in watts, averaged by the GPU over
+    # power_window_s (None: instantaneous or unknown); the GPU's energy
+    # counter in joules, whose differences alone mean anything;
+    # temperatures in °C; graphics busy percent; shader and memory clocks.
+    power_watts: Optional[float] = None
+    energy_joules: Optional[float] = None
+    temperature_edge_celsius: Optional[float] = None
+    temperature_junction_celsius: Optional[float] = None
+    temperature_memory_celsius: Optional[float] = None
+    busy_percent: Optional[float] = None
+    core_clock_mhz: Optional[float] = None
+    memory_clock_mhz: Optional[float] = None
+    power_window_s: Optional[float] = None
 
     @classmethod
     def from_proto(cls, g: pb.GPU) -> "GPU":
         return cls(
             index=g.index, name=g.name, vendor=g.vendor, total_bytes=g.total_bytes,
             used_bytes=g.used_bytes, source=g.source, sampled_at=_time(g, "sampled_at"),
+            power_window_s=g.power_window.ToTimedelta().total_seconds() if g.HasField("power_window") else None,
+            **{name: _opt(g, name) for name in _TELEMETRY},
         )
+
+
+@dataclass
+class Energy:
+    """What the GPUs drew over a span: a trial, a sweep cell, a concurrency
+    level or a whole run (see the proto's Energy)."""
+
+    # The difference of the GPUs' energy counters (method "counter") or
+    # their power integrated over the samples ("integrated"); net_joules is
+    # that less the idle baseline over the span (None without one).
+    joules: float
+    net_joules: Optional[float]
+    # Joules over the span, and the highest sampled power.
+    average_watts: float
+    peak_watts: float
+    # Per output token and its inverse; None with no output token (the net
+    # one also without a baseline).
+    joules_per_output_token: Optional[float]
+    output_tokens_per_joule: Optional[float]
+    net_joules_per_output_token: Optional[float]
+    duration_ns: int
+    method: str
+    # Power readings the figures come from.
+    samples: int
+    # Non-empty: the span was shorter than the power sensor's averaging
+    # window, so the figures are uncertain.
+    short_window_reason: str
+    # When the span began; None for a sum of spans (a cell, a run).
+    started_at: Optional[_dt.datetime]
+
+    @classmethod
+    def from_parent(cls, parent: _message.Message) -> Optional["Energy"]:
+        """The energy field of parent; None when it has none."""
+        if not parent.HasField("energy"):
+            return None
+        e = parent.energy  # type: ignore[attr-defined]
+        return cls(
+            joules=e.joules, net_joules=_opt(e, "net_joules"), average_watts=e.average_watts,
+            peak_watts=e.peak_watts, joules_per_output_token=_opt(e, "joules_per_output_token"),
+            output_tokens_per_joule=_opt(e, "output_tokens_per_joule"),
+            net_joules_per_output_token=_opt(e, "net_joules_per_output_token"), duration_ns=e.duration_ns,
+            method=e.method, samples=e.samples, short_window_reason=e.short_window_reason,
+            started_at=_time(e, "started_at"),
+        )
+
+
+@dataclass
+class IdlePower:
+    """The GPUs' power while nothing ran, before the first trial: the mean
+    of ``samples`` readings over ``duration_ns``, summed over GPUs."""
+
+    watts: float
+    samples: int
+    duration_ns: int
 
 
 @dataclass
@@ -94,6 +173,8 @@ class Started:
     # "unknown" over HTTP or when the container could not be inspected; ""
     # in older records.
     ollama_num_parallel: str = ""
+    # The baseline of Energy.net_joules; None where the GPUs report no power.
+    idle_power: Optional[IdlePower] = None
 
     @classmethod
     def from_proto(cls, s: pb.BenchmarkStarted) -> "Started":
@@ -113,6 +194,8 @@ class Started:
             machine=MachineInfo(s.machine.hostname, s.machine.kernel, s.machine.benchd_version,
                                 s.machine.ollama_version, [GPU.from_proto(g) for g in s.machine.gpus]),
             ollama_num_parallel=s.ollama_num_parallel,
+            idle_power=IdlePower(s.idle_power.watts, s.idle_power.samples, s.idle_power.duration_ns)
+            if s.HasField("idle_power") else None,
         )
 
 
@@ -179,6 +262,8 @@ class Trial:
     queue_ns: int = 0
     # When benchd sent the request (its clock).
     sent_at: Optional[_dt.datetime] = None
+    # What the GPUs drew during the trial; None where they report no power.
+    energy: Optional[Energy] = None
 
     @classmethod
     def from_proto(cls, t: pb.Trial) -> "Trial":
@@ -195,6 +280,7 @@ class Trial:
             token_timing=TokenTiming.from_proto(t.token_timing) if t.HasField("token_timing") else None,
             decode_mismatch_reason=t.decode_mismatch_reason, cell=t.cell,
             level=t.level, queue_ns=t.queue_ns, sent_at=_time(t, "sent_at"),
+            energy=Energy.from_parent(t),
         )
 
 
@@ -323,6 +409,9 @@ class Cell:
     fits_vram: bool
     started_at: Optional[_dt.datetime]
     finished_at: Optional[_dt.datetime]
+    # What the GPUs drew over the cell's measured trials; None where they
+    # report no power.
+    energy: Optional[Energy] = None
 
     @property
     def failed(self) -> bool:
@@ -352,6 +441,7 @@ class Cell:
             peak_vram_used_bytes=c.peak_vram_used_bytes, model_size_bytes=c.model_size_bytes,
             model_size_vram_bytes=c.model_size_vram_bytes, fits_vram=c.fits_vram,
             started_at=_time(c, "started_at"), finished_at=_time(c, "finished_at"),
+            energy=Energy.from_parent(c),
         )
 
 
@@ -411,6 +501,9 @@ class Level:
     peak_vram_used_bytes: int
     started_at: Optional[_dt.datetime]
     finished_at: Optional[_dt.datetime]
+    # What the GPUs drew during the level (joules_per_output_token: over
+    # output_tokens); None where they report no power.
+    energy: Optional[Energy] = None
 
     @classmethod
     def from_proto(cls, lv: pb.ConcurrencyLevel) -> "Level":
@@ -423,6 +516,7 @@ class Level:
             tpot_ns=Summary.from_proto(lv.tpot_ns), e2e_latency_ns=Summary.from_proto(lv.e2e_latency_ns),
             queue_ns=Summary.from_proto(lv.queue_ns), peak_vram_used_bytes=lv.peak_vram_used_bytes,
             started_at=_time(lv, "started_at"), finished_at=_time(lv, "finished_at"),
+            energy=Energy.from_parent(lv),
         )
 
 
@@ -471,6 +565,9 @@ class BenchmarkResult:
     # parallel slots: started.ollama_num_parallel). ``stats`` is then over
     # every level's measured requests together.
     levels: List[Level] = field(default_factory=list)
+    # What the GPUs drew over the measured trials (or the levels); None
+    # where they report no power.
+    energy: Optional[Energy] = None
 
     @property
     def best(self) -> Optional[Cell]:
@@ -515,6 +612,7 @@ class StoredBenchmark:
     objective: str = ""
     cells_failed: int = 0
     levels: List[Level] = field(default_factory=list)
+    energy: Optional[Energy] = None
 
     @property
     def best(self) -> Optional[Cell]:
@@ -538,6 +636,7 @@ class StoredBenchmark:
             best_cell=b.finished.best_cell if b.finished.HasField("best_cell") else None,
             objective=_objective(b.finished), cells_failed=b.finished.cells_failed,
             levels=[Level.from_proto(lv) for lv in b.levels],
+            energy=Energy.from_parent(b.finished) if b.HasField("finished") else None,
         )
 
 
@@ -877,7 +976,7 @@ class Client:
                                unstable_reason, decode_mismatches, cells=cells,
                                best_cell=finished.best_cell if finished.HasField("best_cell") else None,
                                objective=_objective(finished), cells_failed=finished.cells_failed,
-                               levels=levels)
+                               levels=levels, energy=Energy.from_parent(finished))
 
     @staticmethod
     def _event(msg: pb.BenchmarkEvent) -> Event:
