@@ -33,7 +33,7 @@ buildGo126Module rec {
   # vendor + nix-hash) and fails with the new value when go.mod/go.sum or the
   # imports change; a real `nix build` reports "hash mismatch ... got: sha256-..."
   # with the value to put here if the two ever disagree.
-  vendorHash = "sha256-GiSmmYPu26YmtqALaIxQizSVos+wZ+Hdb96ngLtEOdY=";
+  vendorHash = "sha256-TedrfkEB+OqUm1JgFdluAj5zKb+T+/9eLLa5HIBs/Yw=";
 
   subPackages = [
     "cmd/benchd"
