@@ -234,3 +234,23 @@ func TestStatesMirrorTheRecordsThroughPruningAndRecovery(t *testing.T) {
 		t.Errorf("%d running records counted after the reopen, want 0: the interrupted one ended", n)
 	}
 }
+
+// stateOf reads a record's state from its encoding as proto.Unmarshal
+// does, for every state, with large fields before and after it, and
+// for a record that does not parse.
+func TestStateOfReadsTheEncodedState(t *testing.T) {
+	for v := range benchdv1.BenchmarkState_name {
+		rec := &benchdv1.Benchmark{BenchmarkId: benchID(1), Model: "tiny", State: benchdv1.BenchmarkState(v),
+			ErrorMessage: strings.Repeat("x", 300), Trials: []*benchdv1.Trial{trial(0), trial(1)}}
+		b, err := proto.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := store.StateOf(b); got != rec.GetState() {
+			t.Errorf("state %v read as %v", rec.GetState(), got)
+		}
+		if got := store.StateOf(b[:len(b)-1]); got != benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED {
+			t.Errorf("a truncated record of state %v read as %v", rec.GetState(), got)
+		}
+	}
+}

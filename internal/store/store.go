@@ -19,6 +19,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -262,16 +263,35 @@ func (s *Store) prune(b *bolt.Bucket, c *change, keep []byte) error {
 	return nil
 }
 
-// stateOf is an encoded record's state; UNSPECIFIED when it does not
-// decode, which no run can finish either.
+// stateOf is an encoded record's state, read from its top-level fields
+// without decoding the rest: every write of a run replaces its record,
+// which grows with each trial. UNSPECIFIED when it does not parse, which
+// no run can finish either.
 func stateOf(v []byte) benchdv1.BenchmarkState {
-	// Decoding the whole record is the simple, always-correct way to read
-	// its state, and a write looks at few records.
-	rec := &benchdv1.Benchmark{}
-	if err := proto.Unmarshal(v, rec); err != nil {
-		return benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+	field := (&benchdv1.Benchmark{}).ProtoReflect().Descriptor().Fields().ByName("state").Number()
+	state := benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+	for len(v) > 0 {
+		num, typ, n := protowire.ConsumeTag(v)
+		if n < 0 {
+			return benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+		}
+		v = v[n:]
+		if num == field && typ == protowire.VarintType {
+			x, m := protowire.ConsumeVarint(v)
+			if m < 0 {
+				return benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+			}
+			state = benchdv1.BenchmarkState(x) // the last occurrence wins, as in Unmarshal
+			v = v[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, v)
+		if m < 0 {
+			return benchdv1.BenchmarkState_BENCHMARK_STATE_UNSPECIFIED
+		}
+		v = v[m:]
 	}
-	return rec.GetState()
+	return state
 }
 
 // Usage is what the store holds now: records and their bytes (keys and
