@@ -50,12 +50,16 @@ type Store struct {
 	path string
 	keep Retention
 
-	// mu guards the totals, which mirror the bucket: updated after each
-	// committed write.
-	mu     sync.Mutex
-	runs   int
-	bytes  int64
-	states map[benchdv1.BenchmarkState]int
+	// writeMu makes writes one at a time, so that pruning sees totals
+	// that match the bucket. mu guards the totals, which mirror the
+	// bucket, for readers: it is held only to update or copy them, never
+	// across a transaction's fsync, so a metrics scrape does not wait for
+	// a write. apply holds both.
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	runs    int
+	bytes   int64
+	states  map[benchdv1.BenchmarkState]int
 }
 
 // change is what one transaction did to the bucket: records, bytes, and
@@ -73,8 +77,11 @@ func (c *change) count(st benchdv1.BenchmarkState, n int) {
 	c.states[st] += n
 }
 
-// apply adds a committed change to the totals; s.mu is held.
+// apply adds a committed change to the totals; s.writeMu is held (or the
+// store is not yet shared).
 func (s *Store) apply(c change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.runs += c.runs
 	s.bytes += c.bytes
 	if s.states == nil {
@@ -184,8 +191,8 @@ func (s *Store) recover(interrupted func(*benchdv1.Benchmark)) error {
 // and prunes the oldest ended records if the store is then over its
 // retention.
 func (s *Store) Put(_ context.Context, rec *benchdv1.Benchmark) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	var c change
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
